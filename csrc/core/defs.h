@@ -1,0 +1,34 @@
+// Compilation-target macros shared by every kernel. The same sources build
+// with a host compiler (CPU only) or with nvcc (CPU + CUDA); HOST_DEVICE marks
+// functions that must exist on both sides.
+#pragma once
+
+#include <cstdint>
+#include <cmath>
+
+#if defined(__CUDACC__)
+#define HOST_DEVICE __host__ __device__
+#define DEVICE_ONLY __device__
+#define PDVG_HAS_CUDA_COMPILER 1
+#else
+#define HOST_DEVICE
+#define DEVICE_ONLY
+#define PDVG_HAS_CUDA_COMPILER 0
+#endif
+
+#define FORCE_INLINE inline
+
+namespace pdvg {
+
+constexpr float kPi = 3.14159265358979323846f;
+
+template <typename T>
+HOST_DEVICE FORCE_INLINE T clamp_value(T v, T lo, T hi) { return v < lo ? lo : (v > hi ? hi : v); }
+template <typename T>
+HOST_DEVICE FORCE_INLINE T min_value(T a, T b) { return a < b ? a : b; }
+template <typename T>
+HOST_DEVICE FORCE_INLINE T max_value(T a, T b) { return a > b ? a : b; }
+template <typename T>
+HOST_DEVICE FORCE_INLINE T square(T a) { return a * a; }
+
+}  // namespace pdvg

@@ -1,0 +1,1 @@
+from pydiffvg.shapes import FilterType, OutputType  # noqa: F401
