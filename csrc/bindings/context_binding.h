@@ -1,0 +1,40 @@
+// Building an ExecutionContext from Python arguments. Python passes raw
+// pointers (tensor.data_ptr()) as integers; scratch memory is requested
+// through `allocator(nbytes) -> int`, a Python callable that returns the
+// address of a zero-filled torch tensor on the right device and keeps it
+// alive until the call returns (see pydiffvg/_native.py).
+#pragma once
+
+#include <pybind11/functional.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+
+#include "core/context.h"
+
+namespace pybind11_pdvg {
+
+namespace py = pybind11;
+
+inline pdvg::ExecutionContext make_context(bool use_cuda, int device_index, std::uintptr_t stream,
+                                           int num_threads, py::function allocator) {
+    if (use_cuda && !pdvg::built_with_cuda())
+        throw pdvg::Unsupported("a CUDA tensor was given, but this build of pydiffvg has no CUDA support; "
+                                "reinstall with PYDIFFVG_CUDA=1 pip install .");
+    pdvg::ExecutionContext c;
+    c.use_cuda = use_cuda;
+    c.device_index = device_index;
+    c.stream = reinterpret_cast<void*>(stream);
+    c.num_threads = num_threads > 0 ? num_threads : 1;
+    // Scratch allocations happen on the calling thread, which holds the GIL.
+    c.allocate_bytes = [allocator](size_t nbytes) -> void* {
+        py::object address = allocator(nbytes);
+        return reinterpret_cast<void*>(address.cast<std::uintptr_t>());
+    };
+    return c;
+}
+
+template <typename T>
+inline T* pointer(std::uintptr_t address) { return reinterpret_cast<T*>(address); }
+
+}  // namespace pybind11_pdvg
