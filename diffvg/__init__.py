@@ -1,1 +1,2 @@
-from pydiffvg.shapes import FilterType, OutputType  # noqa: F401
+"""Alias module for code that does ``import diffvg`` to reach the enums."""
+from pydiffvg.shapes import FilterType, LineCap, LineJoin, OutputType  # noqa: F401

@@ -1,3 +1,18 @@
-"""pydiffvg: differentiable vector graphics for PyTorch."""
-from .shapes import (Circle, Ellipse, Rect, Polygon, Path, ShapeGroup, LinearGradient,
-                     RadialGradient, PixelFilter, FilterType, OutputType, LineCap, LineJoin)
+"""pydiffvg: differentiable vector graphics for PyTorch.
+
+The 2-D API keeps diffvg's names, so code written for diffvg runs with
+``import pydiffvg``. ``pydiffvg.render`` is the documented modern entry point.
+"""
+from .compat import (RenderFunction, get_device, get_use_gpu, imwrite, set_device, set_print_timing,
+                     set_use_gpu)
+from .render import render
+from .scene_types import Scene
+from .shapes import (Circle, Ellipse, FilterType, LinearGradient, LineCap, LineJoin, OutputType, Path,
+                     PixelFilter, Polygon, RadialGradient, Rect, ShapeGroup)
+
+__all__ = [
+    "Circle", "Ellipse", "Rect", "Polygon", "Path", "ShapeGroup", "LinearGradient", "RadialGradient",
+    "PixelFilter", "FilterType", "OutputType", "LineCap", "LineJoin", "Scene", "render",
+    "RenderFunction", "set_use_gpu", "get_use_gpu", "set_device", "get_device", "set_print_timing", "imwrite",
+]
+__version__ = "0.1.0"

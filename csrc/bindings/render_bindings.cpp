@@ -1,4 +1,90 @@
-// Render entry points (filled in with the renderer).
+// Bindings of the 2-D renderer. Python (pydiffvg/render.py) passes the packed
+// scene as a dict of raw addresses and counts; this file reads the dict into
+// a SceneView, reads the options, and launches. No math here.
 #include <pybind11/pybind11.h>
+
+#include <string>
+
+#include "context_binding.h"
+#include "vg/render.h"
+
 namespace py = pybind11;
-void register_render_bindings(py::module_& m) { (void)m; }
+using namespace pybind11_pdvg;
+
+namespace {
+
+template <typename T>
+const T* address(const py::dict& d, const char* key) {
+    if (!d.contains(key)) throw pdvg::InvalidArgument(std::string("internal error: packed scene lacks '") + key + "'");
+    return pointer<const T>(d[key].cast<std::uintptr_t>());
+}
+
+int count(const py::dict& d, const char* key) {
+    if (!d.contains(key)) throw pdvg::InvalidArgument(std::string("internal error: packed scene lacks '") + key + "'");
+    return d[key].cast<int>();
+}
+
+pdvg::SceneView scene_from_dict(const py::dict& d) {
+    pdvg::SceneView s;
+    s.num_shapes = count(d, "num_shapes");
+    s.shape_kind = address<int>(d, "shape_kind");
+    s.shape_params = address<float>(d, "shape_params");
+    s.shape_width = address<float>(d, "shape_width");
+    s.shape_segment_begin = address<int>(d, "shape_segment_begin");
+    s.shape_closed = address<int>(d, "shape_closed");
+    s.shape_stroke_style = address<int>(d, "shape_stroke_style");
+    s.shape_miter_limit = address<float>(d, "shape_miter_limit");
+    s.points = address<float>(d, "points");
+    s.point_width = address<float>(d, "point_width");
+    s.segment_degree = address<int>(d, "segment_degree");
+    s.segment_points = address<int>(d, "segment_points");
+    s.num_groups = count(d, "num_groups");
+    s.num_pairs = count(d, "num_pairs");
+    s.group_pair_begin = address<int>(d, "group_pair_begin");
+    s.pair_shape = address<int>(d, "pair_shape");
+    s.pair_group = address<int>(d, "pair_group");
+    s.group_even_odd = address<int>(d, "group_even_odd");
+    s.group_to_output = address<float>(d, "group_to_output");
+    s.group_to_shape = address<float>(d, "group_to_shape");
+    s.paint_kind = address<int>(d, "paint_kind");
+    s.paint_params = address<float>(d, "paint_params");
+    s.paint_stop_begin = address<int>(d, "paint_stop_begin");
+    s.stop_offsets = address<float>(d, "stop_offsets");
+    s.stop_colors = address<float>(d, "stop_colors");
+    s.num_scenes = count(d, "num_scenes");
+    s.scene_group_begin = address<int>(d, "scene_group_begin");
+    s.group_scene = address<int>(d, "group_scene");
+    return s;
+}
+
+pdvg::RenderOptions options_from_dict(const py::dict& d) {
+    pdvg::RenderOptions o;
+    o.width = count(d, "width");
+    o.height = count(d, "height");
+    o.samples_x = count(d, "samples_x");
+    o.samples_y = count(d, "samples_y");
+    o.seed = d["seed"].cast<uint64_t>();
+    o.filter = count(d, "filter");
+    o.filter_radius = d["filter_radius"].cast<float>();
+    o.prefiltering = d["prefiltering"].cast<bool>();
+    o.premultiplied = d["premultiplied"].cast<bool>();
+    o.output_sdf = d["output_sdf"].cast<bool>();
+    o.background = d["background"].cast<std::uintptr_t>() ? address<float>(d, "background") : nullptr;
+    if (o.width <= 0 || o.height <= 0) throw pdvg::InvalidArgument("render: width and height must be positive");
+    if (o.samples_x <= 0 || o.samples_y <= 0) throw pdvg::InvalidArgument("render: sample counts must be positive");
+    if (!(o.filter_radius > 0.0f)) throw pdvg::InvalidArgument("render: filter radius must be positive");
+    return o;
+}
+
+}  // namespace
+
+void register_render_bindings(py::module_& m) {
+    m.def("render_forward",
+          [](bool use_cuda, int device, std::uintptr_t stream, int threads, py::function allocator,
+             py::dict scene, py::dict options, std::uintptr_t image) {
+              pdvg::ExecutionContext context = make_context(use_cuda, device, stream, threads, allocator);
+              pdvg::render_forward(scene_from_dict(scene), options_from_dict(options), pointer<float>(image),
+                                   context);
+          },
+          "Renders the packed scene into image [B,H,W,C] (internal).");
+}

@@ -1,0 +1,426 @@
+// The backward pass of the 2-D renderer.
+//
+// d pixel / dθ = area term + boundary term (DESIGN.md). The area term
+// re-shades every sample whose pixels carry a non-zero adjoint and runs the
+// smooth shading chain in reverse (shade_backward.h). The boundary term draws
+// points on shape boundaries through the shared boundary sampler, shades
+// both sides, and scatters (f_in - f_out) · adjoint / pdf onto the parameters
+// that move the boundary (boundary_pieces.h).
+//
+// Where boundary samples go. Unlike diffvg, which always draws W·H·spp
+// boundary samples, the number follows the boundary length that can matter:
+// N = density · spp · Σ_i length_i over pieces that touch a non-zero adjoint.
+// Piece i is drawn with probability ∝ length_i · importance_i, where the
+// importance is the largest per-tile adjoint magnitude near the piece plus a
+// small floor (so every piece that can contribute keeps a non-zero
+// probability, which keeps the estimator unbiased). Pieces whose whole
+// neighbourhood has a zero adjoint contribute exactly zero and get no samples.
+#include <algorithm>
+#include <vector>
+
+#include "../core/parallel.h"
+#include "../core/pcg.h"
+#include "../sampling/boundary_sampler.h"
+#include "filter.h"
+#include "pixel_samples.h"
+#include "render.h"
+#include "shade_backward.h"
+
+namespace pdvg {
+
+namespace {
+
+constexpr float kSideOffset = 1e-3f;  // output pixels between the two shading points of an edge
+constexpr float kImportanceFloor = 0.02f;
+
+// ---- Layer storage for the reverse sweep ---------------------------------
+
+// Growable per-thread storage on the CPU: no cap on overlapping layers.
+struct VectorLayers {
+    std::vector<LayerRecord>* v;
+    void clear() { v->clear(); }
+    void push(const LayerRecord& r) { v->push_back(r); }
+    int count() const { return int(v->size()); }
+    const LayerRecord& operator[](int i) const { return (*v)[size_t(i)]; }
+};
+
+// Fixed storage for device threads; layers under an opaque layer are
+// dropped, so only the visible stack counts against the capacity.
+template <int N>
+struct FixedLayers {
+    LayerRecord items[N];
+    int n = 0;
+    int* overflow;
+    HOST_DEVICE void clear() { n = 0; }
+    HOST_DEVICE void push(const LayerRecord& r) {
+        if (n < N) items[n++] = r;
+        else atomic_add_int(overflow, 1);
+    }
+    HOST_DEVICE int count() const { return n; }
+    HOST_DEVICE const LayerRecord& operator[](int i) const { return items[i]; }
+};
+
+template <typename Layers>
+struct RecordLayers {
+    Layers* layers;
+    bool background_visible = true;
+    HOST_DEVICE void operator()(const LayerEvent& e) {
+        if (e.color.w * e.coverage >= 1.0f) {  // opaque: nothing below can matter
+            layers->clear();
+            background_visible = false;
+        }
+        LayerRecord r;
+        r.group = e.group; r.paint = e.paint; r.coverage = e.coverage;
+        r.color = e.color; r.below = e.below; r.info = *e.coverage_info;
+        layers->push(r);
+    }
+};
+
+// ---- Pixel filter bookkeeping ----------------------------------------------
+
+HOST_DEVICE inline Vec4f pixel_vec(const float* image, int64_t pixel, int channels) {
+    Vec4f v;
+    for (int c = 0; c < channels; ++c) v[c] = image[pixel * channels + c];
+    return v;
+}
+
+// Σ_i k(x_i - centre) over the samples inside pixel p's filter support: the
+// normaliser the forward pass divided by.
+HOST_DEVICE inline float pixel_weight_sum(const RenderOptions& o, int b, int x, int y) {
+    int reach = filter_reach(o), spp = samples_per_pixel(o);
+    float sum = 0.0f;
+    for (int ny = max_value(y - reach, 0); ny <= min_value(y + reach, o.height - 1); ++ny)
+        for (int nx = max_value(x - reach, 0); nx <= min_value(x + reach, o.width - 1); ++nx)
+            for (int k = 0; k < spp; ++k) {
+                Vec2f p = sample_position(o, b, nx, ny, k);
+                sum += filter_weight(o.filter, o.filter_radius, p.x - (float(x) + 0.5f), p.y - (float(y) + 0.5f));
+            }
+    return sum;
+}
+
+struct AreaContext {
+    SceneView scene;
+    RenderOptions o;
+    TileGrid grid;
+    const float* image;
+    const float* grad_image;
+    const float* weight_sum;
+    SceneGradients grads;
+    int channels;
+    bool radius_gradient;
+};
+
+// The area term of sample k of pixel (x, y).
+template <typename Layers>
+HOST_DEVICE inline void area_sample(const AreaContext& a, int b, int x, int y, int k, Layers& layers,
+                                    float* d_radius) {
+    const RenderOptions& o = a.o;
+    Vec2f p = sample_position(o, b, x, y, k);
+    int reach = filter_reach(o);
+    // Adjoint of this sample's value: Σ_p adj_p k(x_i - c_p) / W_p.
+    Vec4f d_value;
+    bool any = false;
+    for (int ny = max_value(y - reach, 0); ny <= min_value(y + reach, o.height - 1); ++ny)
+        for (int nx = max_value(x - reach, 0); nx <= min_value(x + reach, o.width - 1); ++nx) {
+            int64_t pixel = (int64_t(b) * o.height + ny) * o.width + nx;
+            float w = filter_weight(o.filter, o.filter_radius, p.x - (float(nx) + 0.5f), p.y - (float(ny) + 0.5f));
+            if (w == 0.0f || !(a.weight_sum[pixel] > 0.0f)) continue;
+            Vec4f adj = pixel_vec(a.grad_image, pixel, a.channels);
+            if (adj.x != 0.0f || adj.y != 0.0f || adj.z != 0.0f || adj.w != 0.0f) any = true;
+            d_value += adj * (w / a.weight_sum[pixel]);
+        }
+    if (!any) return;
+    if (o.output_sdf) {
+        NearestBoundary nb = signed_distance_point(a.scene, a.grid, b, p);
+        if (nb.group < 0) return;
+        float scale = group_distance_scale(a.scene, nb.group);
+        float d_shape = d_value.x * scale;
+        distance_scale_backward(a.scene, nb.group, d_value.x * nb.value / scale,
+                                a.grads.group_to_output + 9 * nb.group);
+        Vec2f d_local(0.0f, 0.0f);
+        if (nb.stroke)
+            boundary_distance_backward(a.scene, nb.shape, nb.local, false, d_shape, -d_shape, a.grads, &d_local);
+        else
+            boundary_distance_backward(a.scene, nb.shape, nb.local, true, nb.inside ? -d_shape : d_shape, 0.0f,
+                                       a.grads, &d_local);
+        add_affine_gradient(a.grads.group_to_shape + 9 * nb.group, d_local, p);
+        return;
+    }
+    layers.clear();
+    RecordLayers<Layers> record{&layers};
+    Vec4f final_color = shade_point(a.scene, a.grid, o, b, x, y, p, record);
+    if (a.radius_gradient) {
+        // pixel = Σ w_i f_i / Σ w_i  ->  ∂pixel/∂r = Σ ∂w_i/∂r (f_i - pixel) / Σ w_i
+        Vec4f value = sample_output(final_color, o.premultiplied);
+        for (int ny = max_value(y - reach, 0); ny <= min_value(y + reach, o.height - 1); ++ny)
+            for (int nx = max_value(x - reach, 0); nx <= min_value(x + reach, o.width - 1); ++nx) {
+                int64_t pixel = (int64_t(b) * o.height + ny) * o.width + nx;
+                if (!(a.weight_sum[pixel] > 0.0f)) continue;
+                float dw = filter_weight_radius_derivative(o.filter, o.filter_radius, p.x - (float(nx) + 0.5f),
+                                                           p.y - (float(ny) + 0.5f));
+                if (dw == 0.0f) continue;
+                Vec4f adj = pixel_vec(a.grad_image, pixel, a.channels);
+                *d_radius += dot(adj, value - pixel_vec(a.image, pixel, a.channels)) * dw / a.weight_sum[pixel];
+            }
+    }
+    Vec4f d_final = sample_output_backward(final_color, d_value, o.premultiplied);
+    composite_backward(a.scene, o, layers, layers.count(), record.background_visible, d_final, p, b, x, y, a.grads);
+}
+
+// ---- Boundary pieces ----------------------------------------------------------
+
+// Number of boundary pieces of pair m (see PieceType).
+HOST_DEVICE inline int count_pieces(const SceneView& s, int m) {
+    int g = s.pair_group[m], shape = s.pair_shape[m];
+    int kind = s.shape_kind[shape];
+    int n = 0;
+    if (kind == kCircle || kind == kEllipse) {
+        if (s.has_fill(g)) n += 1;
+        if (s.has_stroke(g)) n += 2;
+        return n;
+    }
+    if (kind == kRect) {
+        if (s.has_fill(g)) n += 4;
+        if (s.has_stroke(g)) n += 12;
+        return n;
+    }
+    int segs = s.shape_segment_begin[shape + 1] - s.shape_segment_begin[shape];
+    if (segs == 0) return 0;
+    bool closed = s.shape_closed[shape] != 0;
+    if (s.has_fill(g)) n += segs + (closed ? 0 : 1);
+    if (s.has_stroke(g)) n += 2 * segs + (closed ? segs : segs - 1 + 2);
+    return n;
+}
+
+HOST_DEVICE inline void write_pieces(const SceneView& s, int m, Piece* out) {
+    int g = s.pair_group[m], shape = s.pair_shape[m];
+    int kind = s.shape_kind[shape];
+    int n = 0;
+    auto put = [&](int type, int index, int side) { out[n++] = Piece{type, m, index, side}; };
+    if (kind == kCircle || kind == kEllipse) {
+        if (s.has_fill(g)) put(kPieceEllipse, shape, 0);
+        if (s.has_stroke(g)) { put(kPieceEllipse, shape, 1); put(kPieceEllipse, shape, -1); }
+        return;
+    }
+    if (kind == kRect) {
+        if (s.has_fill(g))
+            for (int side = 0; side < 4; ++side) put(kPieceRectSide, shape, side);
+        if (s.has_stroke(g)) {
+            for (int side = 0; side < 4; ++side) { put(kPieceRectSide, shape, 4 + side); put(kPieceRectSide, shape, 8 + side); }
+            for (int corner = 0; corner < 4; ++corner) put(kPieceRectCorner, shape, corner);
+        }
+        return;
+    }
+    int begin = s.shape_segment_begin[shape], end = s.shape_segment_begin[shape + 1];
+    if (begin == end) return;
+    bool closed = s.shape_closed[shape] != 0;
+    if (s.has_fill(g)) {
+        for (int k = begin; k < end; ++k) put(kPieceFillSegment, k, 0);
+        if (!closed) put(kPieceClosingLine, shape, 0);
+    }
+    if (s.has_stroke(g)) {
+        for (int k = begin; k < end; ++k) { put(kPieceStrokeSide, k, 1); put(kPieceStrokeSide, k, -1); }
+        for (int k = begin; k < end; ++k)
+            if (closed || k + 1 < end) put(kPieceJoin, k, 0);
+        if (!closed) { put(kPieceCap, begin, 0); put(kPieceCap, end - 1, 1); }
+    }
+}
+
+}  // namespace
+
+void render_backward(const SceneView& scene, const RenderOptions& options, const BackwardOptions& backward,
+                     const float* image, const float* grad_image, const SceneGradients& grads,
+                     const ExecutionContext& context) {
+    const float pad = options.prefiltering ? 1.0f : 0.01f;
+    const TileGrid grid = build_tile_grid(scene, options, pad, context);
+    const int channels = options.output_sdf ? 1 : 4;
+    const int64_t pixels = int64_t(scene.num_scenes) * options.width * options.height;
+    const int spp = samples_per_pixel(options);
+    const RenderOptions o = options;
+    const SceneView s = scene;
+
+    // Filter normalisers, as in the forward pass.
+    float* weight_sum = context.allocate<float>(size_t(pixels));
+    parallel_for(pixels, [=] HOST_DEVICE(int64_t pixel) {
+        int x = int(pixel % o.width), y = int((pixel / o.width) % o.height), b = int(pixel / (int64_t(o.width) * o.height));
+        weight_sum[pixel] = pixel_weight_sum(o, b, x, y);
+    }, context, 256);
+
+    // ---- Area term ----
+    if (backward.area_term) {
+        AreaContext a{scene, options, grid, image, grad_image, weight_sum, grads, channels,
+                      options.filter != kFilterBox && grads.filter_radius != nullptr};
+        if (context.use_cuda) {
+            int* overflow = context.allocate<int>(1);
+            float* d_radius = context.allocate<float>(1);
+            parallel_for(pixels * spp, [=] HOST_DEVICE(int64_t index) {
+                int64_t pixel = index / spp;
+                int x = int(pixel % a.o.width), y = int((pixel / a.o.width) % a.o.height);
+                int b = int(pixel / (int64_t(a.o.width) * a.o.height));
+                FixedLayers<16> layers;
+                layers.overflow = overflow;
+                float dr = 0.0f;
+                area_sample(a, b, x, y, int(index % spp), layers, &dr);
+                if (dr != 0.0f) atomic_add(d_radius, dr);
+            }, context);
+            if (context.to_host(overflow, 1)[0] != 0)
+                throw Unsupported("render backward on CUDA: more than 16 translucent layers overlap one sample; "
+                                  "run the backward pass on the CPU for this scene");
+            if (grads.filter_radius) {
+                float dr = context.to_host(d_radius, 1)[0];
+                float cur = context.to_host(grads.filter_radius, 1)[0] + dr;
+                context.from_host(grads.filter_radius, &cur, 1);
+            }
+        } else {
+            const int64_t tiles = int64_t(scene.num_scenes) * grid.tiles_per_scene;
+            std::vector<double> radius_parts(size_t(tiles), 0.0);
+            parallel_for(tiles, [&](int64_t t) {
+                thread_local std::vector<LayerRecord> storage;
+                VectorLayers layers{&storage};
+                int b = int(t / grid.tiles_per_scene), local = int(t % grid.tiles_per_scene);
+                int x0 = (local % grid.tiles_x) * grid.tile_size, y0 = (local / grid.tiles_x) * grid.tile_size;
+                float dr = 0.0f;
+                for (int y = y0; y < min_value(y0 + grid.tile_size, o.height); ++y)
+                    for (int x = x0; x < min_value(x0 + grid.tile_size, o.width); ++x)
+                        for (int k = 0; k < spp; ++k) area_sample(a, b, x, y, k, layers, &dr);
+                radius_parts[size_t(t)] = dr;
+            }, context, 1);
+            if (grads.filter_radius) {
+                double total = 0.0;
+                for (double v : radius_parts) total += v;
+                grads.filter_radius[0] += float(total);
+            }
+        }
+    }
+
+    // ---- Boundary term ----
+    if (!backward.boundary_term || options.prefiltering || options.output_sdf || scene.num_pairs == 0) return;
+
+    // Importance per tile: Σ |adjoint| / W over the tile's pixels, then the
+    // maximum over the 3x3 tile neighbourhood (a boundary point reaches
+    // pixels up to the filter radius away, less than a tile).
+    const int tiles_total = scene.num_scenes * grid.tiles_per_scene;
+    float* tile_adjoint = context.allocate<float>(size_t(tiles_total));
+    float* tile_importance = context.allocate<float>(size_t(tiles_total));
+    const TileGrid tg = grid;
+    parallel_for(tiles_total, [=] HOST_DEVICE(int64_t t) {
+        int b = int(t / tg.tiles_per_scene), local = int(t % tg.tiles_per_scene);
+        int x0 = (local % tg.tiles_x) * tg.tile_size, y0 = (local / tg.tiles_x) * tg.tile_size;
+        float sum = 0.0f;
+        for (int y = y0; y < min_value(y0 + tg.tile_size, o.height); ++y)
+            for (int x = x0; x < min_value(x0 + tg.tile_size, o.width); ++x) {
+                int64_t pixel = (int64_t(b) * o.height + y) * o.width + x;
+                if (!(weight_sum[pixel] > 0.0f)) continue;
+                Vec4f adj = pixel_vec(grad_image, pixel, channels);
+                sum += (fabsf(adj.x) + fabsf(adj.y) + fabsf(adj.z) + fabsf(adj.w)) / weight_sum[pixel];
+            }
+        tile_adjoint[t] = sum;
+    }, context, 16);
+    parallel_for(tiles_total, [=] HOST_DEVICE(int64_t t) {
+        int b = int(t / tg.tiles_per_scene), local = int(t % tg.tiles_per_scene);
+        int tx = local % tg.tiles_x, ty = local / tg.tiles_x;
+        float m = 0.0f;
+        for (int dy = -1; dy <= 1; ++dy)
+            for (int dx = -1; dx <= 1; ++dx) {
+                int nx = tx + dx, ny = ty + dy;
+                if (nx < 0 || ny < 0 || nx >= tg.tiles_x || ny >= tg.tiles_y) continue;
+                m = max_value(m, tile_adjoint[b * tg.tiles_per_scene + ny * tg.tiles_x + nx]);
+            }
+        tile_importance[t] = m;
+    }, context, 64);
+    std::vector<float> host_importance = context.to_host(tile_importance, size_t(tiles_total));
+    double importance_total = 0.0;
+    for (float v : host_importance) importance_total += v;
+    if (!(importance_total > 0.0)) return;
+    const float floor_importance = float(kImportanceFloor * importance_total / tiles_total);
+
+    // Pieces: count, scan, write.
+    int* piece_offset = context.allocate<int>(size_t(scene.num_pairs) + 1);
+    parallel_for(scene.num_pairs, [=] HOST_DEVICE(int64_t m) { piece_offset[m] = count_pieces(s, int(m)); }, context);
+    const int num_pieces = int(exclusive_scan_inplace(piece_offset, scene.num_pairs + 1, context));
+    if (num_pieces == 0) return;
+    Piece* pieces = reinterpret_cast<Piece*>(context.allocate<int>(size_t(num_pieces) * 4));
+    parallel_for(scene.num_pairs, [=] HOST_DEVICE(int64_t m) { write_pieces(s, int(m), pieces + piece_offset[m]); },
+                 context);
+
+    // Weights: output-space length (5-point chord estimate) inside the image,
+    // times importance. `lengths` keeps the plain length for the sample count.
+    const PieceTable2D table{scene, pieces};
+    float* weights = context.allocate<float>(size_t(num_pieces));
+    float* lengths = context.allocate<float>(size_t(num_pieces));
+    parallel_for(num_pieces, [=] HOST_DEVICE(int64_t i) {
+        const int steps = 4;
+        float len = 0.0f, importance = 0.0f;
+        int scene_index = s.group_scene[s.pair_group[pieces[i].pair]];
+        Vec2f prev;
+        bool visible = false;
+        for (int j = 0; j <= steps; ++j) {
+            PieceGeometry g = table.geometry(int(i), float(j) / steps);
+            if (j > 0) len += length(g.point - prev);
+            prev = g.point;
+            if (g.point.x >= -1.0f && g.point.y >= -1.0f && g.point.x <= o.width + 1.0f &&
+                g.point.y <= o.height + 1.0f) {
+                visible = true;
+                importance = max_value(importance, tile_importance[tg.tile_of(scene_index, g.point.x, g.point.y)]);
+            }
+        }
+        // A piece can cross the image between the probe points: keep the
+        // floor for any piece whose bounds meet the image.
+        if (!visible) {
+            const float* ob = tg.pair_output_bounds + 4 * pieces[i].pair;
+            visible = ob[2] >= 0.0f && ob[3] >= 0.0f && ob[0] <= o.width && ob[1] <= o.height;
+        }
+        lengths[i] = visible ? len : 0.0f;
+        weights[i] = visible ? len * (importance + floor_importance) : 0.0f;
+    }, context, 64);
+    float* cdf = context.allocate<float>(size_t(num_pieces) + 1);
+    if (!(build_boundary_cdf(weights, num_pieces, cdf, context) > 0.0)) return;
+    std::vector<float> host_lengths = context.to_host(lengths, size_t(num_pieces));
+    double total_length = 0.0;
+    for (float v : host_lengths) total_length += v;
+    const int64_t num_samples =
+        std::max<int64_t>(1, int64_t(std::ceil(double(backward.boundary_density) * spp * total_length)));
+
+    const uint64_t boundary_seed = Pcg32::mix64(options.seed ^ 0x5bd1e995ULL);
+    const float* ws = weight_sum;
+    const float density = float(spp);
+    const float inv_count = 1.0f / float(num_samples);
+    const SceneGradients gr = grads;
+    parallel_for(num_samples, [=] HOST_DEVICE(int64_t i) {
+        Pcg32 rng(boundary_seed, uint64_t(i));
+        float u0 = rng.next_float(), u1 = rng.next_float();
+        BoundarySample bs = sample_boundary(table, cdf, num_pieces, u0, u1);
+        if (bs.piece < 0) return;
+        Vec2f x = bs.point;
+        int reach = filter_reach(o);
+        int cx = int(floorf(x.x)), cy = int(floorf(x.y));
+        if (cx < -reach - 1 || cy < -reach - 1 || cx > o.width + reach || cy > o.height + reach) return;
+        const Piece piece = table.pieces[bs.piece];
+        int b = s.group_scene[s.pair_group[piece.pair]];
+        // Adjoint at x: Σ_p adj_p k(x - c_p) ρ / W_p, ρ = samples per unit area.
+        Vec4f adjoint;
+        bool any = false;
+        for (int ny = max_value(cy - reach, 0); ny <= min_value(cy + reach, o.height - 1); ++ny)
+            for (int nx = max_value(cx - reach, 0); nx <= min_value(cx + reach, o.width - 1); ++nx) {
+                int64_t pixel = (int64_t(b) * o.height + ny) * o.width + nx;
+                float w = filter_weight(o.filter, o.filter_radius, x.x - (float(nx) + 0.5f), x.y - (float(ny) + 0.5f));
+                if (w == 0.0f || !(ws[pixel] > 0.0f)) continue;
+                Vec4f adj = pixel_vec(grad_image, pixel, channels);
+                if (adj.x == 0.0f && adj.y == 0.0f && adj.z == 0.0f && adj.w == 0.0f) continue;
+                adjoint += adj * (w * density / ws[pixel]);
+                any = true;
+            }
+        if (!any) return;
+        Vec2f inner = x - bs.normal * kSideOffset, outer = x + bs.normal * kSideOffset;
+        auto shade_at = [&](Vec2f q) {
+            int px = clamp_value(int(floorf(q.x)), 0, o.width - 1), py = clamp_value(int(floorf(q.y)), 0, o.height - 1);
+            return sample_output(shade_point(s, tg, o, b, px, py, q), o.premultiplied);
+        };
+        Vec4f jump = shade_at(inner) - shade_at(outer);
+        float c = dot(adjoint, jump) * inv_count / bs.pdf;
+        if (c == 0.0f || !isfinite(c)) return;
+        scatter_piece(s, piece, bs.t, c, bs.normal, gr);
+    }, context, 64);
+}
+
+}  // namespace pdvg

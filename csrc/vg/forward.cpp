@@ -1,0 +1,118 @@
+// The forward pass: shade every sample, then filter samples into pixels.
+//
+// When the filter radius is at most half a pixel, a pixel's support holds
+// only its own samples, and each pixel is shaded and filtered in one step.
+// Wider filters first shade all samples into a buffer, then gather.
+#include "render.h"
+
+#include "../core/parallel.h"
+#include "filter.h"
+#include "pixel_samples.h"
+#include "shade.h"
+
+namespace pdvg {
+
+namespace {
+
+// Colour (or signed distance) value of sample k of pixel (x, y) in scene b.
+HOST_DEVICE inline Vec4f sample_value(const SceneView& scene, const TileGrid& grid, const RenderOptions& o,
+                                      int b, int x, int y, Vec2f position) {
+    if (o.output_sdf) {
+        float d = signed_distance_point(scene, grid, b, position).value;
+        float cap = float(o.width + o.height);
+        return {clamp_value(d, -cap, cap), 0, 0, 0};
+    }
+    return sample_output(shade_point(scene, grid, o, b, x, y, position), o.premultiplied);
+}
+
+HOST_DEVICE inline void write_pixel(float* image, const RenderOptions& o, int channels, int64_t pixel, Vec4f sum,
+                                    float weight) {
+    float inv = weight > 0.0f ? 1.0f / weight : 0.0f;
+    for (int c = 0; c < channels; ++c) image[pixel * channels + c] = sum[c] * inv;
+}
+
+// Shades and filters one pixel whose filter support holds only its own samples.
+HOST_DEVICE inline void render_pixel_direct(const SceneView& scene, const TileGrid& grid, const RenderOptions& o,
+                                            float* image, int channels, int64_t pixel) {
+    int x = int(pixel % o.width), y = int((pixel / o.width) % o.height), b = int(pixel / (int64_t(o.width) * o.height));
+    Vec4f sum;
+    float weight = 0.0f;
+    int spp = samples_per_pixel(o);
+    for (int k = 0; k < spp; ++k) {
+        Vec2f p = sample_position(o, b, x, y, k);
+        float w = filter_weight(o.filter, o.filter_radius, p.x - (float(x) + 0.5f), p.y - (float(y) + 0.5f));
+        if (w == 0.0f) continue;
+        sum += sample_value(scene, grid, o, b, x, y, p) * w;
+        weight += w;
+    }
+    write_pixel(image, o, channels, pixel, sum, weight);
+}
+
+// Gathers the buffered samples of neighbouring pixels inside the filter.
+HOST_DEVICE inline void gather_pixel(const float* samples, const RenderOptions& o, float* image, int channels,
+                                     int64_t pixel) {
+    int x = int(pixel % o.width), y = int((pixel / o.width) % o.height), b = int(pixel / (int64_t(o.width) * o.height));
+    int reach = filter_reach(o), spp = samples_per_pixel(o);
+    Vec4f sum;
+    float weight = 0.0f;
+    for (int ny = max_value(y - reach, 0); ny <= min_value(y + reach, o.height - 1); ++ny)
+        for (int nx = max_value(x - reach, 0); nx <= min_value(x + reach, o.width - 1); ++nx)
+            for (int k = 0; k < spp; ++k) {
+                Vec2f p = sample_position(o, b, nx, ny, k);
+                float w = filter_weight(o.filter, o.filter_radius, p.x - (float(x) + 0.5f), p.y - (float(y) + 0.5f));
+                if (w == 0.0f) continue;
+                int64_t index = ((int64_t(b) * o.height + ny) * o.width + nx) * spp + k;
+                const float* v = samples + index * 4;
+                sum += Vec4f(v[0], v[1], v[2], v[3]) * w;
+                weight += w;
+            }
+    write_pixel(image, o, channels, pixel, sum, weight);
+}
+
+}  // namespace
+
+void render_forward(const SceneView& scene, const RenderOptions& options, float* image,
+                    const ExecutionContext& context) {
+    const float pad = options.prefiltering ? 1.0f : 0.01f;
+    const TileGrid grid = build_tile_grid(scene, options, pad, context);
+    const int channels = options.output_sdf ? 1 : 4;
+    const int64_t pixels = int64_t(scene.num_scenes) * options.width * options.height;
+    const SceneView s = scene;
+    const RenderOptions o = options;
+
+    if (filter_reach(options) == 0) {
+        if (context.use_cuda) {
+            parallel_for(pixels, [=] HOST_DEVICE(int64_t pixel) {
+                render_pixel_direct(s, grid, o, image, channels, pixel);
+            }, context);
+        } else {
+            // CPU: walk tile by tile so that a thread's samples share one list.
+            const int64_t tiles = int64_t(scene.num_scenes) * grid.tiles_per_scene;
+            parallel_for(tiles, [&](int64_t t) {
+                int b = int(t / grid.tiles_per_scene), local = int(t % grid.tiles_per_scene);
+                int x0 = (local % grid.tiles_x) * grid.tile_size, y0 = (local / grid.tiles_x) * grid.tile_size;
+                for (int y = y0; y < min_value(y0 + grid.tile_size, o.height); ++y)
+                    for (int x = x0; x < min_value(x0 + grid.tile_size, o.width); ++x)
+                        render_pixel_direct(s, grid, o, image, channels,
+                                            (int64_t(b) * o.height + y) * o.width + x);
+            }, context, 1);
+        }
+        return;
+    }
+
+    const int spp = samples_per_pixel(options);
+    float* samples = context.allocate<float>(size_t(pixels) * spp * 4);
+    parallel_for(pixels * spp, [=] HOST_DEVICE(int64_t index) {
+        int64_t pixel = index / spp;
+        int k = int(index % spp);
+        int x = int(pixel % o.width), y = int((pixel / o.width) % o.height), b = int(pixel / (int64_t(o.width) * o.height));
+        Vec4f v = sample_value(s, grid, o, b, x, y, sample_position(o, b, x, y, k));
+        float* out = samples + index * 4;
+        out[0] = v.x; out[1] = v.y; out[2] = v.z; out[3] = v.w;
+    }, context, 256);
+    parallel_for(pixels, [=] HOST_DEVICE(int64_t pixel) {
+        gather_pixel(samples, o, image, channels, pixel);
+    }, context, 256);
+}
+
+}  // namespace pdvg

@@ -1,0 +1,39 @@
+// Gradient buffers of the packed scene, one per differentiable flat tensor
+// (same layout as the forward inputs), filled by atomic adds.
+#pragma once
+
+#include "../core/atomics.h"
+#include "../core/vec.h"
+
+namespace pdvg {
+
+struct SceneGradients {
+    float* shape_params = nullptr;     // [S,4]
+    float* shape_width = nullptr;      // [S]
+    float* points = nullptr;           // [P,2]
+    float* point_width = nullptr;      // [P]
+    float* group_to_output = nullptr;  // [G,3,3]
+    float* group_to_shape = nullptr;   // [G,3,3]
+    float* paint_params = nullptr;     // [2G,4]
+    float* stop_offsets = nullptr;     // [K]
+    float* stop_colors = nullptr;      // [K,4]
+    float* background = nullptr;       // [B,H,W,4] or null
+    float* filter_radius = nullptr;    // [1]
+};
+
+HOST_DEVICE inline void add_vec2(float* base, Vec2f v) {
+    if (v.x != 0.0f) atomic_add(base, v.x);
+    if (v.y != 0.0f) atomic_add(base + 1, v.y);
+}
+HOST_DEVICE inline void add_scalar(float* address, float v) {
+    if (v != 0.0f) atomic_add(address, v);
+}
+
+// Gradient of p_out = M p + b with respect to the 2x3 affine M, given the
+// gradient g of the mapped point: dM_ij += g_i p_j (p_2 = 1).
+HOST_DEVICE inline void add_affine_gradient(float* matrix3x3, Vec2f g, Vec2f p) {
+    add_scalar(matrix3x3 + 0, g.x * p.x); add_scalar(matrix3x3 + 1, g.x * p.y); add_scalar(matrix3x3 + 2, g.x);
+    add_scalar(matrix3x3 + 3, g.y * p.x); add_scalar(matrix3x3 + 4, g.y * p.y); add_scalar(matrix3x3 + 5, g.y);
+}
+
+}  // namespace pdvg

@@ -1,0 +1,37 @@
+// Where the samples of a pixel lie, and how many pixels a sample reaches.
+// Samples are jittered on an samples_x × samples_y grid inside the pixel,
+// with random numbers keyed by (seed, pixel, sample) so that the image does
+// not depend on the thread count. Prefiltering uses the stratum centres.
+#pragma once
+
+#include "../core/pcg.h"
+#include "scene.h"
+
+namespace pdvg {
+
+HOST_DEVICE inline int samples_per_pixel(const RenderOptions& o) { return o.samples_x * o.samples_y; }
+
+HOST_DEVICE inline uint64_t sample_stream(const RenderOptions& o, int b, int x, int y, int k) {
+    return ((uint64_t(b) * uint64_t(o.height) + uint64_t(y)) * uint64_t(o.width) + uint64_t(x)) *
+               uint64_t(samples_per_pixel(o)) + uint64_t(k);
+}
+
+HOST_DEVICE inline Vec2f sample_position(const RenderOptions& o, int b, int x, int y, int k) {
+    int i = k % o.samples_x, j = k / o.samples_x;
+    float u = 0.5f, v = 0.5f;
+    if (!o.prefiltering) {
+        Pcg32 rng(o.seed, sample_stream(o, b, x, y, k));
+        u = rng.next_float();
+        v = rng.next_float();
+    }
+    return {float(x) + (float(i) + u) / float(o.samples_x), float(y) + (float(j) + v) / float(o.samples_y)};
+}
+
+// How many neighbouring pixels, on each side, can hold samples inside the
+// filter support of a pixel centre.
+HOST_DEVICE inline int filter_reach(const RenderOptions& o) {
+    float r = o.filter_radius;
+    return r <= 0.5f ? 0 : int(ceilf(r - 0.5f));
+}
+
+}  // namespace pdvg

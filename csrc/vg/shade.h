@@ -1,0 +1,218 @@
+// Shading one sample point: visit the groups of its tile front to back... in
+// drawing order, decide fill and stroke coverage, look up the paints and
+// composite with "over" in premultiplied space. Shared by the forward pass,
+// the boundary term of the backward pass (which shades both sides of an
+// edge) and the SDF output.
+#pragma once
+
+#include "paint.h"
+#include "shape_queries.h"
+#include "tiles.h"
+
+namespace pdvg {
+
+HOST_DEVICE inline bool fill_rule_inside(int winding, bool even_odd) {
+    return even_odd ? (winding & 1) != 0 : winding != 0;
+}
+
+// Coverage of a group at a point, before paint: 0/1 when sampling, or a
+// prefiltered fraction from the signed distance in output pixels. For
+// prefiltering it also names the shapes that gave the distances, which the
+// backward pass differentiates.
+struct GroupCoverage {
+    float fill = 0.0f;
+    float stroke = 0.0f;
+    Vec2f local;                   // the point in the group's shape space
+    bool inside = false;           // fill rule says inside
+    float fill_distance = INFINITY;    // shape-space distance to the nearest fill boundary
+    float stroke_distance = INFINITY;  // shape-space signed distance to the stroke outline
+    int fill_shape = -1, stroke_shape = -1;
+};
+
+// Coverage of group g at output point `position`, using pairs
+// [first, last) of a tile list (all belonging to g).
+HOST_DEVICE inline GroupCoverage group_coverage(const SceneView& scene, const TileGrid& grid,
+                                                const int* pairs, int first, int last, int g,
+                                                Vec2f position, bool prefiltering) {
+    GroupCoverage c;
+    c.local = scene.to_shape(g).apply_point(position);
+    const bool fill = scene.has_fill(g), stroke = scene.has_stroke(g);
+    int winding = 0;
+    bool in_stroke = false;
+    for (int i = first; i < last; ++i) {
+        int pair = pairs[i];
+        if (!prefiltering && !grid.pair_may_contain(pair, c.local)) continue;
+        int s = scene.pair_shape[pair];
+        if (fill) {
+            winding += shape_winding_number(scene, s, c.local);
+            if (prefiltering) {
+                float d = shape_closest_boundary_point(scene, s, c.local, true).distance;
+                if (d < c.fill_distance) { c.fill_distance = d; c.fill_shape = s; }
+            }
+        }
+        if (stroke) {
+            if (prefiltering) {
+                float d = stroke_signed_distance(scene, s, c.local);
+                if (d < c.stroke_distance) { c.stroke_distance = d; c.stroke_shape = s; }
+            } else if (!in_stroke) {
+                in_stroke = stroke_signed_distance(scene, s, c.local) <= 0.0f;
+            }
+        }
+    }
+    c.inside = fill && fill_rule_inside(winding, scene.group_even_odd[g] != 0);
+    if (!prefiltering) {
+        c.fill = c.inside ? 1.0f : 0.0f;
+        c.stroke = in_stroke ? 1.0f : 0.0f;
+        return c;
+    }
+    // Prefiltering: coverage of a 1-pixel box by a half-plane at signed
+    // distance d (negative inside) is clamp(0.5 - d, 0, 1).
+    float scale = group_distance_scale(scene, g);
+    if (fill && c.fill_shape >= 0) {
+        float d = (c.inside ? -c.fill_distance : c.fill_distance) * scale;
+        c.fill = clamp_value(0.5f - d, 0.0f, 1.0f);
+    }
+    if (stroke && c.stroke_shape >= 0) c.stroke = clamp_value(0.5f - c.stroke_distance * scale, 0.0f, 1.0f);
+    return c;
+}
+
+// "Over" in premultiplied space: dst = src * a + dst * (1 - a), where the
+// straight colour `paint` has alpha a = paint.w * coverage.
+HOST_DEVICE inline void composite_over(Vec4f& accum, Vec4f paint, float coverage) {
+    float a = paint.w * coverage;
+    accum.x = paint.x * a + accum.x * (1.0f - a);
+    accum.y = paint.y * a + accum.y * (1.0f - a);
+    accum.z = paint.z * a + accum.z * (1.0f - a);
+    accum.w = a + accum.w * (1.0f - a);
+}
+
+// Straight background colour of scene b at output pixel (x, y) as
+// premultiplied RGBA, or transparent black.
+HOST_DEVICE inline Vec4f background_premultiplied(const RenderOptions& options, int b, int x, int y) {
+    if (!options.background) return {0, 0, 0, 0};
+    const float* c = options.background + 4 * ((int64_t(b) * options.height + y) * options.width + x);
+    return {c[0] * c[3], c[1] * c[3], c[2] * c[3], c[3]};
+}
+
+// One composited layer: a group's fill or stroke at a sample.
+struct LayerEvent {
+    int group;
+    int paint;              // 2g (fill) or 2g + 1 (stroke)
+    float coverage;
+    Vec4f color;            // straight paint colour
+    Vec4f below;            // premultiplied colour under this layer
+    const GroupCoverage* coverage_info;
+};
+
+// A visitor that ignores the layers (the plain forward pass).
+struct IgnoreLayers {
+    HOST_DEVICE void operator()(const LayerEvent&) {}
+};
+
+// Premultiplied colour of scene b at output point `position`, which lies in
+// pixel (x, y) (whose tile is searched and whose background is used).
+// `visit` sees every layer with non-zero coverage, bottom to top.
+template <typename Visitor>
+HOST_DEVICE inline Vec4f shade_point(const SceneView& scene, const TileGrid& grid, const RenderOptions& options,
+                                     int b, int x, int y, Vec2f position, Visitor& visit) {
+    Vec4f accum = background_premultiplied(options, b, x, y);
+    int tile = grid.tile_of(b, float(x), float(y));
+    int begin = grid.tile_begin[tile], end = grid.tile_begin[tile + 1];
+    const int* pairs = grid.tile_pairs;
+    int i = begin;
+    while (i < end) {
+        int g = scene.pair_group[pairs[i]];
+        int last = i + 1;
+        while (last < end && scene.pair_group[pairs[last]] == g) ++last;
+        GroupCoverage c = group_coverage(scene, grid, pairs, i, last, g, position, options.prefiltering);
+        for (int layer = 0; layer < 2; ++layer) {
+            float coverage = layer == 0 ? c.fill : c.stroke;
+            if (!(coverage > 0.0f)) continue;
+            LayerEvent e;
+            e.group = g;
+            e.paint = 2 * g + layer;
+            e.coverage = coverage;
+            e.color = evaluate_paint(scene, e.paint, c.local);
+            e.below = accum;
+            e.coverage_info = &c;
+            visit(e);
+            composite_over(accum, e.color, coverage);
+        }
+        i = last;
+    }
+    return accum;
+}
+
+HOST_DEVICE inline Vec4f shade_point(const SceneView& scene, const TileGrid& grid, const RenderOptions& options,
+                                     int b, int x, int y, Vec2f position) {
+    IgnoreLayers ignore;
+    return shade_point(scene, grid, options, b, x, y, position, ignore);
+}
+
+// The value a sample contributes to its pixel: premultiplied, or divided by
+// its alpha (diffvg's default, "un-premultiplied before filtering").
+HOST_DEVICE inline Vec4f sample_output(Vec4f premultiplied_color, bool premultiplied) {
+    if (premultiplied || !(premultiplied_color.w > 0.0f)) return premultiplied_color;
+    float inv = 1.0f / premultiplied_color.w;
+    return {premultiplied_color.x * inv, premultiplied_color.y * inv, premultiplied_color.z * inv,
+            premultiplied_color.w};
+}
+
+// The nearest boundary for SDF output: value in output pixels (negative
+// inside) and which group and shape produced it.
+struct NearestBoundary {
+    float value = INFINITY;
+    int group = -1, shape = -1;
+    bool stroke = false;     // distance to a stroke outline rather than a fill boundary
+    bool inside = false;     // fill rule said inside (fill only)
+    Vec2f local;             // query point in the group's shape space
+};
+
+// Signed distance from `position` to the union of every group's fill and
+// stroke regions in scene b. Groups whose bounds are farther than the best
+// distance so far are skipped.
+HOST_DEVICE inline NearestBoundary signed_distance_point(const SceneView& scene, const TileGrid& grid, int b,
+                                                         Vec2f position) {
+    NearestBoundary best;
+    int g0 = scene.scene_group_begin[b], g1 = scene.scene_group_begin[b + 1];
+    for (int g = g0; g < g1; ++g) {
+        int p0 = scene.group_pair_begin[g], p1 = scene.group_pair_begin[g + 1];
+        float nearest = INFINITY;
+        for (int m = p0; m < p1; ++m) {
+            const float* ob = grid.pair_output_bounds + 4 * m;
+            BBox2 box{Vec2f(ob[0], ob[1]), Vec2f(ob[2], ob[3])};
+            if (!box.is_empty()) nearest = min_value(nearest, sqrtf(box.distance_squared(position)));
+        }
+        if (nearest >= best.value) continue;
+        Vec2f local = scene.to_shape(g).apply_point(position);
+        float scale = group_distance_scale(scene, g);
+        if (scene.has_fill(g)) {
+            int winding = 0, shape = -1;
+            float d = INFINITY;
+            for (int m = p0; m < p1; ++m) {
+                int s = scene.pair_shape[m];
+                winding += shape_winding_number(scene, s, local);
+                float ds = shape_closest_boundary_point(scene, s, local, true).distance;
+                if (ds < d) { d = ds; shape = s; }
+            }
+            bool inside = fill_rule_inside(winding, scene.group_even_odd[g] != 0);
+            float value = (inside ? -d : d) * scale;
+            if (shape >= 0 && value < best.value) {
+                best.value = value; best.group = g; best.shape = shape; best.stroke = false;
+                best.inside = inside; best.local = local;
+            }
+        }
+        if (scene.has_stroke(g))
+            for (int m = p0; m < p1; ++m) {
+                int s = scene.pair_shape[m];
+                float value = stroke_signed_distance(scene, s, local) * scale;
+                if (value < best.value) {
+                    best.value = value; best.group = g; best.shape = s; best.stroke = true;
+                    best.inside = false; best.local = local;
+                }
+            }
+    }
+    return best;
+}
+
+}  // namespace pdvg

@@ -1,0 +1,224 @@
+// Reverse-mode derivatives of the smooth parts of shading (the area term):
+// paints, "over" compositing, un-premultiplication, and, for prefiltering and
+// SDF output, the distance from a point to a shape's boundary.
+#pragma once
+
+#include "boundary_pieces.h"
+#include "gradients.h"
+#include "shade.h"
+
+namespace pdvg {
+
+// Adjoint of a paint colour at shape-space point p -> paint parameters,
+// stops, and the point itself (returned through d_point).
+//   linear: t = (p - b)·d / |d|², d = e - b
+//     ∂t/∂e = (p - b)/L - 2 t d/L,  ∂t/∂b = -(p - b)/L - d/L + 2 t d/L,  ∂t/∂p = d/L
+//   radial: t = |u|, u = (p - c) / r (per axis)
+//     ∂t/∂c_i = -u_i/(r_i t),  ∂t/∂r_i = -u_i²/(r_i t),  ∂t/∂p_i = u_i/(r_i t)
+//   stops:  colour = c_lo (1 - w) + c_hi w,  w = (t - o_lo)/(o_hi - o_lo)
+HOST_DEVICE inline void paint_backward(const SceneView& scene, int index, Vec2f p, Vec4f d_color,
+                                       const SceneGradients& grads, Vec2f* d_point) {
+    int kind = scene.paint_kind[index];
+    if (kind == kPaintSolid) {
+        for (int c = 0; c < 4; ++c) add_scalar(grads.paint_params + 4 * index + c, d_color[c]);
+        return;
+    }
+    if (kind == kPaintNone || scene.paint_stop_begin[index] == scene.paint_stop_begin[index + 1]) return;
+    float t = gradient_parameter(scene, index, p);
+    StopBracket b = bracket_stops(scene, index, t);
+    for (int c = 0; c < 4; ++c) {
+        add_scalar(grads.stop_colors + 4 * b.lo + c, d_color[c] * (1.0f - b.weight));
+        if (b.hi != b.lo) add_scalar(grads.stop_colors + 4 * b.hi + c, d_color[c] * b.weight);
+    }
+    if (b.hi == b.lo) return;  // padded: constant in t
+    float o0 = scene.stop_offsets[b.lo], o1 = scene.stop_offsets[b.hi];
+    float span = o1 - o0;
+    if (!(span > 0.0f)) return;
+    float d_w = dot(d_color, stop_color(scene, b.hi) - stop_color(scene, b.lo));
+    add_scalar(grads.stop_offsets + b.lo, d_w * (t - o1) / (span * span));
+    add_scalar(grads.stop_offsets + b.hi, -d_w * (t - o0) / (span * span));
+    float d_t = d_w / span;
+    const float* q = scene.paint_params + 4 * index;
+    float* g = grads.paint_params + 4 * index;
+    if (kind == kPaintLinear) {
+        Vec2f begin(q[0], q[1]), d(q[2] - q[0], q[3] - q[1]);
+        float len2 = dot(d, d);
+        if (!(len2 > 0.0f)) return;
+        Vec2f rel = p - begin;
+        Vec2f d_end = (rel - d * (2.0f * t)) * (d_t / len2);
+        Vec2f d_begin = (-rel - d + d * (2.0f * t)) * (d_t / len2);
+        add_scalar(g + 0, d_begin.x); add_scalar(g + 1, d_begin.y);
+        add_scalar(g + 2, d_end.x); add_scalar(g + 3, d_end.y);
+        *d_point += d * (d_t / len2);
+        return;
+    }
+    if (!(t > 0.0f) || q[2] == 0.0f || q[3] == 0.0f) return;
+    float ux = (p.x - q[0]) / q[2], uy = (p.y - q[1]) / q[3];
+    float gx = d_t * ux / (q[2] * t), gy = d_t * uy / (q[3] * t);
+    add_scalar(g + 0, -gx); add_scalar(g + 1, -gy);
+    add_scalar(g + 2, -gx * ux); add_scalar(g + 3, -gy * uy);
+    *d_point += Vec2f(gx, gy);
+}
+
+// Adjoint of  d_distance · dist(p, ∂shape) + d_width · w(t*)  where t* is the
+// closest boundary point: dist moves with the closest point only (the
+// envelope theorem: ∂dist/∂θ = -u · ∂x/∂θ at fixed t*, u the unit vector from
+// the closest point to p). The width at t* also moves with t* itself, from the
+// implicit function theorem on F(t) = (x(t) - p)·x'(t) = 0:
+//   ∂t*/∂θ = -(∂F/∂θ) / F_t,   F_t = |x'|² + (x - p)·x'',
+//   ∂F/∂P_j = B_j x' + B'_j (x - p),   ∂F/∂p = -x'.
+HOST_DEVICE inline void boundary_distance_backward(const SceneView& scene, int s, Vec2f p, bool closing_line,
+                                                   float d_distance, float d_width, const SceneGradients& grads,
+                                                   Vec2f* d_point) {
+    BoundaryPoint bp = shape_closest_boundary_point(scene, s, p, closing_line);
+    if (!(bp.distance > 0.0f)) return;
+    Vec2f u = (p - bp.point) / bp.distance;
+    *d_point += u * d_distance;
+    int kind = scene.shape_kind[s];
+    float* gp = grads.shape_params + 4 * s;
+    if (kind == kCircle || kind == kEllipse) {
+        float cs = cosf(bp.t), sn = sinf(bp.t);
+        add_scalar(gp + 0, -u.x * d_distance);
+        add_scalar(gp + 1, -u.y * d_distance);
+        add_scalar(gp + 2, -u.x * cs * d_distance);
+        add_scalar(gp + 3, -u.y * sn * d_distance);
+        add_scalar(grads.shape_width + s, d_width);
+        return;
+    }
+    if (kind == kRect) {
+        // Closest point on side k at fraction f; the side runs between two
+        // corners made of (x0, y0, x1, y1), see rect_corner_indices.
+        const float* q = scene.shape_params + 4 * s;
+        int side = clamp_value(int(bp.t), 0, 3);
+        float f = bp.t - float(side);
+        // Undo the min/max normalisation of the winding test: the closest
+        // point routine works on sorted corners.
+        bool flip_x = q[0] > q[2], flip_y = q[1] > q[3];
+        const int xs[4] = {0, 2, 2, 0}, ys[4] = {1, 1, 3, 3};
+        int a = side, c = (side + 1) & 3;
+        int ax = xs[a], ay = ys[a], cx = xs[c], cy = ys[c];
+        if (flip_x) { ax = 2 - ax; cx = 2 - cx; }
+        if (flip_y) { ay = 4 - ay; cy = 4 - cy; }
+        add_scalar(gp + ax, -u.x * (1.0f - f) * d_distance);
+        add_scalar(gp + ay, -u.y * (1.0f - f) * d_distance);
+        add_scalar(gp + cx, -u.x * f * d_distance);
+        add_scalar(gp + cy, -u.y * f * d_distance);
+        add_scalar(grads.shape_width + s, d_width);
+        return;
+    }
+    CurveRef r = bp.segment >= 0 ? path_segment_ref(scene, bp.segment) : closing_line_ref(scene, s);
+    const Segment& c = r.curve;
+    float b[4], db[4];
+    bernstein_weights(c.degree, bp.t, b);
+    bernstein_derivative_weights(c.degree, bp.t, db);
+    Vec2f dx = combine(c, db), ddx = evaluate_second_derivative(c, bp.t);
+    float dw = 0.0f;
+    for (int j = 0; j <= c.degree; ++j) dw += db[j] * r.width[j];
+    float f_t = dot(dx, dx) + dot(bp.point - p, ddx);
+    bool interior = bp.t > 0.0f && bp.t < 1.0f && fabsf(f_t) > 1e-12f && d_width != 0.0f && dw != 0.0f;
+    float k = interior ? -d_width * dw / f_t : 0.0f;  // multiplies ∂F/∂θ
+    for (int j = 0; j <= c.degree; ++j) {
+        Vec2f g = -u * (b[j] * d_distance) + (dx * b[j] + (bp.point - p) * db[j]) * k;
+        add_scalar(grads.points + r.px[j], g.x);
+        add_scalar(grads.points + r.py[j], g.y);
+        add_scalar(grads.point_width + r.width_index[j], d_width * b[j]);
+    }
+    *d_point += dx * (-k);
+}
+
+// d sqrt|det A| / dA for the prefiltering distance scale, added to a 3x3.
+HOST_DEVICE inline void distance_scale_backward(const SceneView& scene, int g, float d_scale, float* matrix3x3) {
+    Affine2 a = scene.to_output(g);
+    float det = a.determinant();
+    float scale = sqrtf(fabsf(det));
+    if (!(scale > 0.0f)) return;
+    float k = d_scale * 0.5f / scale * (det < 0.0f ? -1.0f : 1.0f);
+    add_scalar(matrix3x3 + 0, k * a.m[1][1]);
+    add_scalar(matrix3x3 + 1, -k * a.m[1][0]);
+    add_scalar(matrix3x3 + 3, -k * a.m[0][1]);
+    add_scalar(matrix3x3 + 4, k * a.m[0][0]);
+}
+
+// Adjoint of a prefiltered coverage clamp(0.5 - d · scale, 0, 1) of group g.
+HOST_DEVICE inline void coverage_backward(const SceneView& scene, int g, const GroupCoverage& c, bool stroke,
+                                          float d_coverage, const SceneGradients& grads, Vec2f* d_point) {
+    float scale = group_distance_scale(scene, g);
+    if (!stroke) {
+        if (c.fill_shape < 0) return;
+        float signed_d = c.inside ? -c.fill_distance : c.fill_distance;
+        float v = 0.5f - signed_d * scale;
+        if (!(v > 0.0f && v < 1.0f)) return;
+        float d_signed = -d_coverage * scale;
+        distance_scale_backward(scene, g, -d_coverage * signed_d, grads.group_to_output + 9 * g);
+        boundary_distance_backward(scene, c.fill_shape, c.local, true, c.inside ? -d_signed : d_signed, 0.0f,
+                                   grads, d_point);
+        return;
+    }
+    if (c.stroke_shape < 0) return;
+    float v = 0.5f - c.stroke_distance * scale;
+    if (!(v > 0.0f && v < 1.0f)) return;
+    float d_sd = -d_coverage * scale;
+    distance_scale_backward(scene, g, -d_coverage * c.stroke_distance, grads.group_to_output + 9 * g);
+    boundary_distance_backward(scene, c.stroke_shape, c.local, false, d_sd, -d_sd, grads, d_point);
+}
+
+// Adjoint of sample_output: the un-premultiplied (rgb / a, a) or the
+// premultiplied colour itself.
+HOST_DEVICE inline Vec4f sample_output_backward(Vec4f premultiplied_color, Vec4f d_out, bool premultiplied) {
+    if (premultiplied || !(premultiplied_color.w > 0.0f)) return d_out;
+    float inv = 1.0f / premultiplied_color.w;
+    Vec4f d;
+    d.x = d_out.x * inv; d.y = d_out.y * inv; d.z = d_out.z * inv;
+    d.w = d_out.w - (d_out.x * premultiplied_color.x + d_out.y * premultiplied_color.y +
+                     d_out.z * premultiplied_color.z) * inv * inv;
+    return d;
+}
+
+// One recorded layer of a sample, for the reverse sweep over "over".
+struct LayerRecord {
+    int group, paint;
+    float coverage;
+    Vec4f color, below;
+    GroupCoverage info;
+};
+
+// Reverse sweep over the recorded layers (bottom to top in `layers`), given
+// d_final, the adjoint of the premultiplied composite. For a layer with
+// alpha a = α·coverage over `below`:
+//   out = colour·a + below·(1 - a)    (alpha: a + below_a (1 - a))
+//   ∂out/∂colour_rgb = a,  ∂out/∂a = colour - below  (alpha: 1 - below_a)
+// and the layers under it see d_out·(1 - a).
+template <typename Layers>
+HOST_DEVICE inline void composite_backward(const SceneView& scene, const RenderOptions& o, const Layers& layers,
+                                           int count, bool background_visible, Vec4f d_final, Vec2f position, int b,
+                                           int px, int py, const SceneGradients& grads) {
+    float transmittance = 1.0f;
+    for (int i = count - 1; i >= 0; --i) {
+        const LayerRecord& r = layers[i];
+        Vec4f d = d_final * transmittance;
+        float a = r.color.w * r.coverage;
+        Vec4f d_color(d.x * a, d.y * a, d.z * a, 0.0f);
+        float d_a = d.x * (r.color.x - r.below.x) + d.y * (r.color.y - r.below.y) +
+                    d.z * (r.color.z - r.below.z) + d.w * (1.0f - r.below.w);
+        d_color.w = d_a * r.coverage;
+        Vec2f d_local(0.0f, 0.0f);
+        paint_backward(scene, r.paint, r.info.local, d_color, grads, &d_local);
+        if (o.prefiltering)
+            coverage_backward(scene, r.group, r.info, r.paint & 1, d_a * r.color.w, grads, &d_local);
+        if (d_local.x != 0.0f || d_local.y != 0.0f)
+            add_affine_gradient(grads.group_to_shape + 9 * r.group, d_local, position);
+        transmittance *= 1.0f - a;
+        if (transmittance == 0.0f) return;
+    }
+    if (background_visible && grads.background && o.background) {
+        Vec4f d = d_final * transmittance;
+        int64_t index = 4 * ((int64_t(b) * o.height + py) * o.width + px);
+        const float* c = o.background + index;
+        add_scalar(grads.background + index + 0, d.x * c[3]);
+        add_scalar(grads.background + index + 1, d.y * c[3]);
+        add_scalar(grads.background + index + 2, d.z * c[3]);
+        add_scalar(grads.background + index + 3, d.x * c[0] + d.y * c[1] + d.z * c[2] + d.w);
+    }
+}
+
+}  // namespace pdvg

@@ -1,0 +1,136 @@
+// Per-shape queries at a point in shape space: winding number, distance to
+// the boundary, and stroke membership. Forward and backward passes both use
+// these, so membership and the boundary pieces the sampler draws agree.
+#pragma once
+
+#include "../geometry/closest_point.h"
+#include "../geometry/winding.h"
+#include "scene.h"
+
+namespace pdvg {
+
+// Winding number of shape s at p. An open path is filled as if closed by a
+// straight line from its last point to its first (SVG's fill rule).
+HOST_DEVICE inline int shape_winding_number(const SceneView& scene, int s, Vec2f p) {
+    const float* q = scene.shape_params + 4 * s;
+    switch (scene.shape_kind[s]) {
+        case kCircle:
+        case kEllipse: return winding_number_ellipse({q[0], q[1]}, {q[2], q[3]}, p);
+        case kRect: return winding_number_rect({min_value(q[0], q[2]), min_value(q[1], q[3])},
+                                               {max_value(q[0], q[2]), max_value(q[1], q[3])}, p);
+        default: break;
+    }
+    int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
+    if (begin == end) return 0;
+    int winding = 0;
+    for (int k = begin; k < end; ++k) {
+        // Cheap rejection: a segment whose control hull lies entirely above,
+        // below or left of the ray cannot cross it.
+        const int* idx = scene.segment_points + 4 * k;
+        int degree = scene.segment_degree[k];
+        float ymin = INFINITY, ymax = -INFINITY, xmax = -INFINITY;
+        for (int j = 0; j <= degree; ++j) {
+            Vec2f c = scene.point(idx[j]);
+            ymin = min_value(ymin, c.y); ymax = max_value(ymax, c.y); xmax = max_value(xmax, c.x);
+        }
+        if (p.y < ymin || p.y > ymax || xmax < p.x) continue;
+        winding += winding_contribution(scene.segment(k), p);
+    }
+    if (!scene.shape_closed[s]) {
+        Vec2f first = scene.segment(begin).p[0];
+        Segment last = scene.segment(end - 1);
+        winding += winding_contribution(make_line(last.p[last.degree], first), p);
+    }
+    return winding;
+}
+
+// The closest boundary point of a shape, and the stroke half width there.
+struct BoundaryPoint {
+    float distance = INFINITY;
+    float width = 0.0f;     // stroke half width at the closest point
+    int segment = -1;       // path segment (-1 for circles, ellipses, rects and the closing line)
+    float t = 0.0f;         // parameter on the segment (angle for ellipses, perimeter for rects)
+    Vec2f point;
+};
+
+// Closest point on the boundary of shape s. With `closing_line`, an open
+// path's implicit closing line counts as boundary (for fills, not strokes).
+HOST_DEVICE inline BoundaryPoint shape_closest_boundary_point(const SceneView& scene, int s, Vec2f p,
+                                                             bool closing_line) {
+    BoundaryPoint best;
+    const float* q = scene.shape_params + 4 * s;
+    int kind = scene.shape_kind[s];
+    if (kind == kCircle || kind == kEllipse) {
+        ClosestPoint c = closest_point_on_ellipse({q[0], q[1]}, {q[2], q[3]}, p);
+        best.distance = c.distance; best.t = c.t; best.point = c.point; best.width = scene.shape_width[s];
+        return best;
+    }
+    if (kind == kRect) {
+        ClosestPoint c = closest_point_on_rect({min_value(q[0], q[2]), min_value(q[1], q[3])},
+                                               {max_value(q[0], q[2]), max_value(q[1], q[3])}, p);
+        best.distance = c.distance; best.t = c.t; best.point = c.point; best.width = scene.shape_width[s];
+        return best;
+    }
+    int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
+    for (int k = begin; k < end; ++k) {
+        Segment seg = scene.segment(k);
+        // Skip segments whose bounds are farther than the best distance so far.
+        BBox2 hull = BBox2::empty();
+        for (int j = 0; j <= seg.degree; ++j) hull.expand(seg.p[j]);
+        if (hull.distance_squared(p) >= best.distance * best.distance) continue;
+        ClosestPoint c = closest_point_on_segment(seg, p);
+        if (c.distance < best.distance) {
+            best.distance = c.distance; best.t = c.t; best.point = c.point; best.segment = k;
+        }
+    }
+    if (best.segment >= 0) best.width = scene.segment_width(best.segment, best.t);
+    if (closing_line && !scene.shape_closed[s] && end > begin) {
+        Segment last = scene.segment(end - 1);
+        Segment close = make_line(last.p[last.degree], scene.segment(begin).p[0]);
+        ClosestPoint c = closest_point_on_segment(close, p);
+        if (c.distance < best.distance) {
+            best.distance = c.distance; best.t = c.t; best.point = c.point; best.segment = -1;
+        }
+    }
+    return best;
+}
+
+// Signed distance to the stroke outline of shape s: negative inside. Round
+// caps and joins: the stroke is every point within the half width of the
+// closest centre-line point.
+HOST_DEVICE inline float stroke_signed_distance(const SceneView& scene, int s, Vec2f p) {
+    BoundaryPoint b = shape_closest_boundary_point(scene, s, p, false);
+    return b.distance - b.width;
+}
+
+// Conservative shape-space bounds of shape s, padded by `pad`.
+HOST_DEVICE inline BBox2 shape_bounds(const SceneView& scene, int s, float pad) {
+    const float* q = scene.shape_params + 4 * s;
+    BBox2 box = BBox2::empty();
+    int kind = scene.shape_kind[s];
+    if (kind == kCircle || kind == kEllipse) {
+        box.expand(Vec2f(q[0] - fabsf(q[2]), q[1] - fabsf(q[3])));
+        box.expand(Vec2f(q[0] + fabsf(q[2]), q[1] + fabsf(q[3])));
+    } else if (kind == kRect) {
+        box.expand(Vec2f(q[0], q[1]));
+        box.expand(Vec2f(q[2], q[3]));
+    } else {
+        int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
+        for (int k = begin; k < end; ++k) box.expand(bounds(scene.segment(k)));
+    }
+    if (!box.is_empty()) box.pad(pad);
+    return box;
+}
+
+// Largest stroke half width a shape can have anywhere (for padding bounds).
+HOST_DEVICE inline float shape_max_width(const SceneView& scene, int s) {
+    if (scene.shape_kind[s] != kPath) return fabsf(scene.shape_width[s]);
+    float w = 0.0f;
+    int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
+    for (int k = begin; k < end; ++k)
+        for (int j = 0; j <= scene.segment_degree[k]; ++j)
+            w = max_value(w, fabsf(scene.point_width[scene.segment_points[4 * k + j]]));
+    return w;
+}
+
+}  // namespace pdvg

@@ -1,0 +1,127 @@
+// Building the tile lists: bounds per pair, a count of tiles per pair, a
+// scan, a scatter of (tile, pair) entries, then a counting sort by tile.
+#include "tiles.h"
+
+#include "../core/atomics.h"
+#include "../core/parallel.h"
+#include "shape_queries.h"
+
+namespace pdvg {
+
+namespace {
+
+// In-place shell sort of a short int list; tile lists are sorted so that
+// pairs are visited in drawing order regardless of scatter order.
+HOST_DEVICE void sort_ints(int* a, int n) {
+    for (int gap = n / 2; gap > 0; gap /= 2)
+        for (int i = gap; i < n; ++i) {
+            int v = a[i], j = i;
+            for (; j >= gap && a[j - gap] > v; j -= gap) a[j] = a[j - gap];
+            a[j] = v;
+        }
+}
+
+}  // namespace
+
+TileGrid build_tile_grid(const SceneView& scene, const RenderOptions& options, float output_pad,
+                         const ExecutionContext& context) {
+    TileGrid grid;
+    grid.tile_size = options.tile_size;
+    grid.tiles_x = (options.width + grid.tile_size - 1) / grid.tile_size;
+    grid.tiles_y = (options.height + grid.tile_size - 1) / grid.tile_size;
+    grid.tiles_per_scene = grid.tiles_x * grid.tiles_y;
+    const int num_tiles = grid.tiles_per_scene * scene.num_scenes;
+    const int pairs = scene.num_pairs;
+
+    float* pair_bounds = context.allocate<float>(size_t(pairs) * 4);
+    float* pair_output_bounds = context.allocate<float>(size_t(pairs) * 4);
+    int* pair_rect = context.allocate<int>(size_t(pairs) * 4);
+    int* pair_offset = context.allocate<int>(size_t(pairs) + 1);
+    const SceneView s = scene;
+    const TileGrid g = grid;
+
+    // 1. Bounds of each pair, in shape space and in output pixels, and the
+    //    rectangle of tiles they cover.
+    parallel_for(pairs, [=] HOST_DEVICE(int64_t m) {
+        int shape = s.pair_shape[m], group = s.pair_group[m];
+        float stroke_pad = s.has_stroke(group) ? shape_max_width(s, shape) : 0.0f;
+        // Square caps and miter joins reach beyond the half width.
+        if (s.has_stroke(group)) {
+            float reach = 1.0f;
+            if (s.cap(shape) == kCapSquare) reach = 1.4142136f;
+            if (s.join(shape) == kJoinMiter) reach = max_value(reach, s.shape_miter_limit[shape]);
+            stroke_pad *= reach;
+        }
+        BBox2 box = shape_bounds(s, shape, stroke_pad);
+        float* pb = pair_bounds + 4 * m;
+        float* ob = pair_output_bounds + 4 * m;
+        int* rect = pair_rect + 4 * m;
+        if (box.is_empty()) {
+            pb[0] = pb[1] = INFINITY; pb[2] = pb[3] = -INFINITY;
+            ob[0] = ob[1] = INFINITY; ob[2] = ob[3] = -INFINITY;
+            rect[0] = rect[1] = 0; rect[2] = rect[3] = -1;
+            pair_offset[m] = 0;
+            return;
+        }
+        pb[0] = box.lo.x; pb[1] = box.lo.y; pb[2] = box.hi.x; pb[3] = box.hi.y;
+        Affine2 to_output = s.to_output(group);
+        BBox2 out = BBox2::empty();
+        out.expand(to_output.apply_point(box.lo));
+        out.expand(to_output.apply_point(box.hi));
+        out.expand(to_output.apply_point(Vec2f(box.lo.x, box.hi.y)));
+        out.expand(to_output.apply_point(Vec2f(box.hi.x, box.lo.y)));
+        out.pad(output_pad);
+        ob[0] = out.lo.x; ob[1] = out.lo.y; ob[2] = out.hi.x; ob[3] = out.hi.y;
+        // Tiles overlapped; clamp in float first so huge coordinates are safe.
+        float fx0 = clamp_value(floorf(out.lo.x / g.tile_size), -1.0f, float(g.tiles_x));
+        float fy0 = clamp_value(floorf(out.lo.y / g.tile_size), -1.0f, float(g.tiles_y));
+        float fx1 = clamp_value(floorf(out.hi.x / g.tile_size), -1.0f, float(g.tiles_x));
+        float fy1 = clamp_value(floorf(out.hi.y / g.tile_size), -1.0f, float(g.tiles_y));
+        int x0 = max_value(int(fx0), 0), y0 = max_value(int(fy0), 0);
+        int x1 = min_value(int(fx1), g.tiles_x - 1), y1 = min_value(int(fy1), g.tiles_y - 1);
+        rect[0] = x0; rect[1] = y0; rect[2] = x1; rect[3] = y1;
+        pair_offset[m] = (x1 >= x0 && y1 >= y0) ? (x1 - x0 + 1) * (y1 - y0 + 1) : 0;
+    }, context);
+
+    // 2. Entries per pair -> offsets.
+    const int entries = int(exclusive_scan_inplace(pair_offset, pairs + 1, context));
+
+    // 3. Scatter (tile, pair) entries and count entries per tile.
+    int* entry_tile = context.allocate<int>(size_t(entries));
+    int* entry_pair = context.allocate<int>(size_t(entries));
+    int* tile_count = context.allocate<int>(size_t(num_tiles) + 1);
+    parallel_for(pairs, [=] HOST_DEVICE(int64_t m) {
+        const int* rect = pair_rect + 4 * m;
+        int scene_index = s.group_scene[s.pair_group[m]];
+        int out = pair_offset[m];
+        for (int ty = rect[1]; ty <= rect[3]; ++ty)
+            for (int tx = rect[0]; tx <= rect[2]; ++tx) {
+                int tile = scene_index * g.tiles_per_scene + ty * g.tiles_x + tx;
+                entry_tile[out] = tile;
+                entry_pair[out] = int(m);
+                ++out;
+                atomic_add_int(tile_count + tile, 1);
+            }
+    }, context);
+
+    // 4. Counting sort by tile, then order each tile's list by pair.
+    exclusive_scan_inplace(tile_count, num_tiles + 1, context);
+    int* tile_cursor = context.allocate<int>(size_t(num_tiles));
+    int* tile_pairs = context.allocate<int>(size_t(entries));
+    parallel_for(entries, [=] HOST_DEVICE(int64_t e) {
+        int tile = entry_tile[e];
+        int slot = tile_count[tile] + atomic_add_int(tile_cursor + tile, 1);
+        tile_pairs[slot] = entry_pair[e];
+    }, context, 1024);
+    parallel_for(num_tiles, [=] HOST_DEVICE(int64_t t) {
+        sort_ints(tile_pairs + tile_count[t], tile_count[t + 1] - tile_count[t]);
+    }, context, 4);
+
+    grid.tile_begin = tile_count;
+    grid.tile_pairs = tile_pairs;
+    grid.pair_bounds = pair_bounds;
+    grid.pair_output_bounds = pair_output_bounds;
+    return grid;
+}
+
+}  // namespace pdvg

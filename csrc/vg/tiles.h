@@ -1,0 +1,48 @@
+// Tile binning: the acceleration structure of the 2-D renderer. The output
+// image is cut into square tiles; each tile lists the (group, shape) pairs
+// whose padded bounds overlap it, in pair order, which is drawing order.
+// A sample then visits only the pairs of its own tile. Outside its bounds a
+// closed shape has winding number 0 and no stroke, so nothing is missed.
+//
+// Chosen over a BVH by measurement on the benchmark scenes: binning is one
+// pass over the pairs, and a tile's list is walked front to back with no
+// stack (docs/architecture.md has the numbers).
+#pragma once
+
+#include "../core/context.h"
+#include "scene.h"
+
+namespace pdvg {
+
+struct TileGrid {
+    int tile_size = 16;
+    int tiles_x = 0, tiles_y = 0;
+    int tiles_per_scene = 0;
+    const int* tile_begin = nullptr;     // [B * tiles_per_scene + 1]
+    const int* tile_pairs = nullptr;     // pair indices, ascending within a tile
+    const float* pair_bounds = nullptr;  // [M,4] shape-space bounds, padded by stroke width
+    const float* pair_output_bounds = nullptr;  // [M,4] output-space bounds, padded
+
+    HOST_DEVICE int tile_of(int scene_index, float x, float y) const {
+        int tx = clamp_value(int(x) / tile_size, 0, tiles_x - 1);
+        int ty = clamp_value(int(y) / tile_size, 0, tiles_y - 1);
+        return scene_index * tiles_per_scene + ty * tiles_x + tx;
+    }
+    HOST_DEVICE bool pair_may_contain(int pair, Vec2f p) const {
+        const float* b = pair_bounds + 4 * pair;
+        return p.x >= b[0] && p.y >= b[1] && p.x <= b[2] && p.y <= b[3];
+    }
+};
+
+// Bins every pair of the scene. `output_pad` widens the output-space bounds
+// (in pixels): prefiltering needs the half-pixel band around each shape.
+TileGrid build_tile_grid(const SceneView& scene, const RenderOptions& options, float output_pad,
+                         const ExecutionContext& context);
+
+// Scale from shape-space lengths to output pixels for group g: the square
+// root of the area scale of its affine map (exact for similarity maps).
+HOST_DEVICE inline float group_distance_scale(const SceneView& scene, int g) {
+    return sqrtf(fabsf(scene.to_output(g).determinant()));
+}
+
+}  // namespace pdvg

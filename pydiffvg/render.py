@@ -1,0 +1,176 @@
+"""pydiffvg.render: the documented 2-D rendering op."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from . import _core
+from ._native import CallScope, ptr
+from .scene import FLOAT_FIELDS, pack_scenes
+from .scene_types import Scene
+from .shapes import FilterType, OutputType, PixelFilter
+
+__all__ = ["render", "RenderSettings"]
+
+
+class RenderSettings:
+    """Non-differentiable render options (sizes, sampling, filter type)."""
+
+    def __init__(self, width, height, samples_x, samples_y, seed, filter_type, prefiltering, premultiplied,
+                 output_sdf):
+        self.width, self.height = int(width), int(height)
+        self.samples_x, self.samples_y = int(samples_x), int(samples_y)
+        self.seed = int(seed) & 0xFFFFFFFFFFFFFFFF
+        self.filter_type = int(filter_type)
+        self.prefiltering = bool(prefiltering)
+        self.premultiplied = bool(premultiplied)
+        self.output_sdf = bool(output_sdf)
+
+    def as_dict(self, filter_radius, background):
+        return {"width": self.width, "height": self.height, "samples_x": self.samples_x,
+                "samples_y": self.samples_y, "seed": self.seed, "filter": self.filter_type,
+                "filter_radius": float(filter_radius), "prefiltering": self.prefiltering,
+                "premultiplied": self.premultiplied, "output_sdf": self.output_sdf,
+                "background": ptr(background)}
+
+
+def _scene_dict(packed, floats):
+    d = {k: ptr(v) for k, v in packed.ints.items()}
+    d.update({k: ptr(v) for k, v in zip(FLOAT_FIELDS, floats)})
+    d.update(packed.counts)
+    return d
+
+
+class _Render2D(torch.autograd.Function):
+    """Private autograd op over the packed flat tensors."""
+
+    @staticmethod
+    def forward(ctx, settings, packed, filter_radius, background, *floats):
+        floats = [f.detach().contiguous() for f in floats]
+        bg = background.detach().contiguous() if background is not None else None
+        channels = 1 if settings.output_sdf else 4
+        image = torch.zeros(packed.counts["num_scenes"], settings.height, settings.width, channels,
+                            dtype=torch.float32, device=packed.device)
+        scope = CallScope(packed.device)
+        _core.render_forward(*scope.context_args(), _scene_dict(packed, floats),
+                             settings.as_dict(filter_radius, bg), ptr(image))
+        ctx.settings, ctx.packed = settings, packed
+        ctx.filter_radius = float(filter_radius)
+        ctx.save_for_backward(image, bg if bg is not None else torch.empty(0), *floats)
+        ctx.has_background = bg is not None
+        return image
+
+    @staticmethod
+    def backward(ctx, grad_image):
+        from .backward import render_backward
+        return render_backward(ctx, grad_image)
+
+
+def _device_of(scenes, default):
+    if default is not None:
+        return torch.device(default)
+    for _, _, shapes, groups in scenes:
+        for s in shapes:
+            for name in ("points", "center", "p_min"):
+                t = getattr(s, name, None)
+                if isinstance(t, torch.Tensor):
+                    return t.device
+        for g in groups:
+            if isinstance(g.fill_color, torch.Tensor):
+                return g.fill_color.device
+    return torch.device("cpu")
+
+
+def _as_scene_list(scene, shape_groups, width, height, canvas_width, canvas_height):
+    if isinstance(scene, Scene):
+        return [tuple(scene)], False
+    if isinstance(scene, Sequence) and scene and all(isinstance(s, Scene) for s in scene):
+        return [tuple(s) for s in scene], True
+    if shape_groups is None:
+        raise TypeError("render: pass a Scene, a list of Scenes, or shapes and shape_groups")
+    cw = canvas_width if canvas_width is not None else width
+    ch = canvas_height if canvas_height is not None else height
+    if cw is None or ch is None:
+        raise ValueError("render: width and height are required when rendering shapes and shape_groups")
+    return [(cw, ch, list(scene), list(shape_groups))], False
+
+
+def render(scene, shape_groups=None, *, width=None, height=None, canvas_width=None, canvas_height=None,
+           num_samples=2, seed=0, filter=None, background=None, premultiplied=False, use_prefiltering=False,
+           output_type=OutputType.color, device=None):
+    """Renders 2-D vector scenes; differentiable with respect to every float tensor in them.
+
+    Args:
+        scene: a Scene, a list of Scenes of equal canvas size (a batch), or a
+            list of shapes (then ``shape_groups`` is required).
+        shape_groups: list of ShapeGroup when ``scene`` is a list of shapes.
+        width, height: output size in pixels; default the canvas size. A
+            different size scales the canvas to fit.
+        canvas_width, canvas_height: canvas size when passing shapes; default
+            the output size.
+        num_samples: samples per pixel per axis, int or (x, y). With
+            prefiltering, 1 is typical.
+        seed: random seed; the image depends only on it, not on thread count.
+        filter: PixelFilter, default box of radius 0.5.
+        background: None, or straight RGBA float tensor (H, W, 4) or (B, H, W, 4)
+            composited under the scene.
+        premultiplied: return premultiplied RGBA instead of diffvg's
+            per-sample un-premultiplied colour.
+        use_prefiltering: anti-alias from the signed distance, one sample.
+        output_type: OutputType.color -> (H, W, 4); OutputType.sdf -> (H, W, 1)
+            signed distance in output pixels (negative inside).
+        device: where to render; default the device of the scene's tensors.
+
+    Returns:
+        float32 tensor (H, W, C) for one scene, (B, H, W, C) for a list.
+    """
+    scenes, batched = _as_scene_list(scene, shape_groups, width, height, canvas_width, canvas_height)
+    cw, ch = scenes[0][0], scenes[0][1]
+    for s in scenes[1:]:
+        if (s[0], s[1]) != (cw, ch):
+            raise ValueError(f"render: every scene of a batch needs the same canvas size; got {cw}x{ch} and "
+                             f"{s[0]}x{s[1]}")
+    width = int(width if width is not None else cw)
+    height = int(height if height is not None else ch)
+    if isinstance(num_samples, int):
+        nx = ny = num_samples
+    else:
+        nx, ny = num_samples
+    if int(nx) < 1 or int(ny) < 1:
+        raise ValueError(f"render: num_samples must be >= 1, got {num_samples}")
+    filt = filter if filter is not None else PixelFilter(FilterType.box)
+    dev = _device_of(scenes, device)
+    image = render_packed(scenes, width, height, nx, ny, seed, filt, background, premultiplied,
+                          use_prefiltering, output_type, dev)
+    return image if batched else image[0]
+
+
+def render_packed(scenes, width, height, nx, ny, seed, filt, background, premultiplied, use_prefiltering,
+                  output_type, device):
+    """Packs and renders; shared by render() and the diffvg compat layer."""
+    if width <= 0 or height <= 0:
+        raise ValueError(f"render: width and height must be positive, got {width}x{height}")
+    packed = pack_scenes(scenes, width, height, device)
+    b = len(scenes)
+    bg = None
+    if background is not None:
+        if not isinstance(background, torch.Tensor) or not background.is_floating_point():
+            raise TypeError("render: background must be a float tensor (H, W, 4)")
+        bg = background.to(device=device, dtype=torch.float32)
+        if bg.dim() == 3:
+            bg = bg.unsqueeze(0)
+        if bg.dim() != 4 or bg.shape[1:] != (height, width, 4) or bg.shape[0] not in (1, b):
+            raise ValueError(f"render: background must have shape ({height}, {width}, 4) or "
+                             f"({b}, {height}, {width}, 4), got {tuple(background.shape)}")
+        if not bool(torch.isfinite(bg.detach()).all()):
+            raise ValueError("render: background contains NaN or inf")
+        bg = bg.expand(b, height, width, 4).contiguous()
+    radius = filt.radius
+    radius_value = float(radius.detach()) if isinstance(radius, torch.Tensor) else float(radius)
+    if not (radius_value > 0 and radius_value < 1e4):
+        raise ValueError(f"render: filter radius must be positive and finite, got {radius_value}")
+    settings = RenderSettings(width, height, nx, ny, seed, filt.type, use_prefiltering, premultiplied,
+                              output_type == OutputType.sdf)
+    radius_t = radius if isinstance(radius, torch.Tensor) else torch.tensor(radius_value)
+    return _Render2D.apply(settings, packed, radius_t, bg, *[packed.floats[k] for k in FLOAT_FIELDS])

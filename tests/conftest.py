@@ -1,0 +1,31 @@
+"""Shared fixtures: a `device` fixture with one case per backend; CUDA cases
+are skipped (not failed) where no GPU or no CUDA build exists."""
+import os
+
+import pytest
+import torch
+
+
+def _cuda_ready():
+    if not torch.cuda.is_available():
+        return False
+    from pydiffvg import _core
+    return _core.built_with_cuda()
+
+
+@pytest.fixture(params=["cpu", "cuda"])
+def device(request):
+    if request.param == "cuda" and not _cuda_ready():
+        pytest.skip("no CUDA device or no CUDA build of pydiffvg")
+    return torch.device(request.param)
+
+
+@pytest.fixture(autouse=True)
+def _deterministic_threads():
+    # The suite runs on 2-core CI machines; keep torch from oversubscribing.
+    torch.set_num_threads(int(os.environ.get("PYDIFFVG_TEST_THREADS", "2")))
+    yield
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "cuda: needs a GPU")
