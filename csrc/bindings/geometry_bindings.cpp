@@ -1,4 +1,119 @@
-// Test entry points for the geometry kernels (filled in with the geometry work).
+// Test entry points for the geometry kernels: pydiffvg._core.geometry.
+// Argument checking and conversion only; the math lives in csrc/geometry/.
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <array>
+#include <utility>
+#include <vector>
+
+#include "core/errors.h"
+#include "geometry/closest_point.h"
+#include "geometry/roots.h"
+#include "geometry/winding.h"
+
 namespace py = pybind11;
-void register_geometry_bindings(py::module_& m) { (void)m; }
+
+namespace {
+
+using Point = std::array<float, 2>;
+using pdvg::Segment;
+using pdvg::Vec2f;
+
+Vec2f to_vec(const Point& p) { return Vec2f(p[0], p[1]); }
+py::tuple to_tuple(Vec2f p) { return py::make_tuple(p.x, p.y); }
+
+// A Bézier segment from 2, 3 or 4 control points (degree 1, 2 or 3).
+Segment to_segment(const char* function, const std::vector<Point>& points) {
+    if (points.size() < 2 || points.size() > 4)
+        pdvg::throw_invalid(function, "(): 'points' must hold 2, 3 or 4 (x, y) pairs, got ", points.size());
+    Segment s;
+    s.degree = int(points.size()) - 1;
+    for (int k = 0; k < 4; ++k) s.p[k] = to_vec(points[std::min<size_t>(k, points.size() - 1)]);
+    return s;
+}
+
+py::list segment_points(const Segment& s) {
+    py::list out;
+    for (int k = 0; k <= s.degree; ++k) out.append(to_tuple(s.p[k]));
+    return out;
+}
+
+py::tuple closest_to_tuple(const pdvg::ClosestPoint& c) {
+    return py::make_tuple(c.t, to_tuple(c.point), c.distance);
+}
+
+}  // namespace
+
+void register_geometry_bindings(py::module_& m) {
+    py::module_ g = m.def_submodule("geometry", "Test entry points for the geometry kernels (internal).");
+
+    g.def("solve_quadratic", [](double a, double b, double c) {
+        double roots[2];
+        int n = pdvg::solve_quadratic(a, b, c, roots);
+        return std::vector<double>(roots, roots + n);
+    }, py::arg("a"), py::arg("b"), py::arg("c"), "Real roots of a t^2 + b t + c, ascending.");
+
+    g.def("solve_cubic", [](double a, double b, double c, double d) {
+        double roots[3];
+        int n = pdvg::solve_cubic(a, b, c, d, roots);
+        return std::vector<double>(roots, roots + n);
+    }, py::arg("a"), py::arg("b"), py::arg("c"), py::arg("d"), "Real roots of a t^3 + b t^2 + c t + d, ascending.");
+
+    g.def("polynomial_roots", [](const std::vector<double>& coefficients, double t0, double t1) {
+        if (coefficients.empty() || coefficients.size() > 6)
+            pdvg::throw_invalid("polynomial_roots(): 'coefficients' must hold 1 to 6 values (degree <= 5), got ",
+                                coefficients.size());
+        double roots[5];
+        int n = pdvg::polynomial_roots_in_interval(coefficients.data(), int(coefficients.size()) - 1, t0, t1, roots);
+        return std::vector<double>(roots, roots + n);
+    }, py::arg("coefficients"), py::arg("t0"), py::arg("t1"),
+       "Real roots in [t0, t1] of sum_k coefficients[k] t^k (lowest degree first), ascending.");
+
+    g.def("closest_point", [](const std::vector<Point>& points, Point p) {
+        return closest_to_tuple(pdvg::closest_point_on_segment(to_segment("closest_point", points), to_vec(p)));
+    }, py::arg("points"), py::arg("p"), "(t, (x, y), distance) of the closest point on a Bézier segment.");
+
+    g.def("closest_point_ellipse", [](Point center, Point radius, Point p) {
+        return closest_to_tuple(pdvg::closest_point_on_ellipse(to_vec(center), to_vec(radius), to_vec(p)));
+    }, py::arg("center"), py::arg("radius"), py::arg("p"), "(angle, (x, y), distance) on an ellipse.");
+
+    g.def("closest_point_rect", [](Point lo, Point hi, Point p) {
+        return closest_to_tuple(pdvg::closest_point_on_rect(to_vec(lo), to_vec(hi), to_vec(p)));
+    }, py::arg("lo"), py::arg("hi"), py::arg("p"), "(perimeter t, (x, y), distance) on a rectangle's boundary.");
+
+    g.def("winding_contribution", [](const std::vector<Point>& points, Point p) {
+        return pdvg::winding_contribution(to_segment("winding_contribution", points), to_vec(p));
+    }, py::arg("points"), py::arg("p"), "Signed crossings of the ray from p toward +x with one segment.");
+
+    g.def("winding_number_path", [](const std::vector<std::vector<Point>>& segments, Point p) {
+        std::vector<Segment> converted;
+        for (const auto& points : segments) converted.push_back(to_segment("winding_number_path", points));
+        int winding = 0;
+        for (const Segment& s : converted) winding += pdvg::winding_contribution(s, to_vec(p));
+        return winding;
+    }, py::arg("segments"), py::arg("p"), "Sum of winding_contribution over a list of segments.");
+
+    g.def("winding_number_ellipse", [](Point center, Point radius, Point p) {
+        return pdvg::winding_number_ellipse(to_vec(center), to_vec(radius), to_vec(p));
+    }, py::arg("center"), py::arg("radius"), py::arg("p"));
+
+    g.def("winding_number_rect", [](Point lo, Point hi, Point p) {
+        return pdvg::winding_number_rect(to_vec(lo), to_vec(hi), to_vec(p));
+    }, py::arg("lo"), py::arg("hi"), py::arg("p"));
+
+    g.def("evaluate", [](const std::vector<Point>& points, float t) {
+        return to_tuple(pdvg::evaluate(to_segment("evaluate", points), t));
+    }, py::arg("points"), py::arg("t"));
+
+    g.def("bounds", [](const std::vector<Point>& points) {
+        pdvg::BBox2 box = pdvg::bounds(to_segment("bounds", points));
+        return py::make_tuple(to_tuple(box.lo), to_tuple(box.hi));
+    }, py::arg("points"), "((xmin, ymin), (xmax, ymax)) of a Bézier segment.");
+
+    g.def("split", [](const std::vector<Point>& points, float t) {
+        Segment left, right;
+        pdvg::split(to_segment("split", points), t, &left, &right);
+        return py::make_tuple(segment_points(left), segment_points(right));
+    }, py::arg("points"), py::arg("t"), "de Casteljau split at t: (left points, right points).");
+}

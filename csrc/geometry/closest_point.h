@@ -1,9 +1,12 @@
 // Closest points on segments, circles, ellipses and rectangles.
 //
-// INTERFACE (implemented by the geometry work item; signatures are fixed):
+// INTERFACE (signatures fixed by the design):
+//   closest_point_on_segment, closest_point_on_ellipse, closest_point_on_rect.
 #pragma once
 
 #include "bezier.h"
+#include "roots.h"
+#include "segment_double.h"
 
 namespace pdvg {
 
@@ -13,19 +16,173 @@ struct ClosestPoint {
     float distance;   // |point - query|
 };
 
+namespace closest_detail {
+
+HOST_DEVICE inline ClosestPoint make_result(double t, Vec2d point, Vec2d query) {
+    ClosestPoint r;
+    r.t = float(t);
+    r.point = Vec2f(float(point.x), float(point.y));
+    r.distance = float(length(point - query));
+    return r;
+}
+
+// Closest point to q on the segment a-b in double; writes the fraction along it.
+HOST_DEVICE inline Vec2d closest_on_line(Vec2d a, Vec2d b, Vec2d q, double* fraction) {
+    Vec2d ab = b - a;
+    double len2 = dot(ab, ab);
+    double t = len2 > 0.0 ? clamp_value(dot(q - a, ab) / len2, 0.0, 1.0) : 0.0;
+    *fraction = t;
+    return a + ab * t;
+}
+
+// Eberly's bisection for the first-quadrant problem ("Distance from a Point
+// to an Ellipse, an Ellipsoid, or a Hyperellipsoid", 2013, section 2.9):
+// semi-axes e0 >= e1 > 0, query (y0, y1) with y0, y1 >= 0. The closest point
+// is x_i = y_i e_i^2 / (t + e_i^2) where t solves
+//   F(t) = (e0 y0 / (t + e0^2))^2 + (e1 y1 / (t + e1^2))^2 - 1 = 0.
+// With s = t / e1^2, z_i = y_i / e_i and r0 = (e0/e1)^2 this is
+//   G(s) = (r0 z0 / (s + r0))^2 + (z1 / (s + 1))^2 - 1 = 0,
+// decreasing on s > -1 with its root in [z1 - 1, |(r0 z0, z1)| - 1].
+HOST_DEVICE inline void ellipse_first_quadrant(double e0, double e1, double y0, double y1,
+                                               double* x0, double* x1) {
+    if (y1 > 0.0) {
+        if (y0 > 0.0) {
+            double z0 = y0 / e0, z1 = y1 / e1;
+            double g = z0 * z0 + z1 * z1 - 1.0;
+            if (g == 0.0) { *x0 = y0; *x1 = y1; return; }
+            double r0 = (e0 / e1) * (e0 / e1);
+            double n0 = r0 * z0;
+            double s0 = z1 - 1.0;
+            double s1 = g < 0.0 ? 0.0 : sqrt(n0 * n0 + z1 * z1) - 1.0;
+            double s = 0.0;
+            for (int iteration = 0; iteration < 2200; ++iteration) {
+                s = 0.5 * (s0 + s1);
+                if (s == s0 || s == s1) break;
+                double ratio0 = n0 / (s + r0), ratio1 = z1 / (s + 1.0);
+                double value = ratio0 * ratio0 + ratio1 * ratio1 - 1.0;
+                if (value > 0.0) s0 = s;
+                else if (value < 0.0) s1 = s;
+                else break;
+            }
+            *x0 = r0 * y0 / (s + r0);
+            *x1 = y1 / (s + 1.0);
+        } else {  // on the minor axis: the co-vertex
+            *x0 = 0.0;
+            *x1 = e1;
+        }
+    } else {
+        // On the major axis. Inside the evolute's cusp (e0 y0 < e0^2 - e1^2)
+        // the closest point leaves the axis: x0 = e0^2 y0 / (e0^2 - e1^2).
+        double numerator = e0 * y0, denominator = e0 * e0 - e1 * e1;
+        if (numerator < denominator) {
+            double ratio = numerator / denominator;
+            *x0 = e0 * ratio;
+            *x1 = e1 * sqrt(fmax(0.0, 1.0 - ratio * ratio));
+        } else {
+            *x0 = e0;
+            *x1 = 0.0;
+        }
+    }
+}
+
+}  // namespace closest_detail
+
 // Global minimum of |s(t) - p| over t in [0, 1], end points included.
 // Line: projection clamped. Quadratic: the cubic d/dt |s(t)-p|^2 = 0.
 // Cubic: the quintic (s(t)-p).s'(t) = 0 through polynomial_roots_in_interval.
-HOST_DEVICE ClosestPoint closest_point_on_segment(const Segment& s, Vec2f p);
+//
+// With the power basis s(t) = sum_k c_k t^k, the stationarity condition is
+//   (s(t) - p) . s'(t) = sum_{i,j} (c_i - [i=0] p) . (j c_j) t^{i+j-1} = 0,
+// of degree 2n - 1. Candidates are its roots in [0, 1] and both end points;
+// the smallest distance (evaluated in double by de Casteljau) wins, so a
+// spurious root can never make the answer worse.
+HOST_DEVICE inline ClosestPoint closest_point_on_segment(const Segment& s, Vec2f p) {
+    using namespace closest_detail;
+    Vec2d q(p);
+    if (s.degree <= 1) {
+        double t;
+        Vec2d point = closest_on_line(Vec2d(s.p[0]), Vec2d(s.p[1]), q, &t);
+        return make_result(t, point, q);
+    }
+    Vec2d c[4];
+    power_basis(s, c);
+    c[0] = c[0] - q;  // s(t) - p
+    int n = s.degree;
+    double stationary[6] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+    for (int i = 0; i <= n; ++i)
+        for (int j = 1; j <= n; ++j) stationary[i + j - 1] += double(j) * dot(c[i], c[j]);
+    double candidates[7];
+    int count = polynomial_roots_in_interval(stationary, 2 * n - 1, 0.0, 1.0, candidates);
+    candidates[count++] = 0.0;
+    candidates[count++] = 1.0;
+    double best_t = 0.0, best_d2 = INFINITY;
+    Vec2d best_point;
+    for (int i = 0; i < count; ++i) {
+        double t = clamp_value(candidates[i], 0.0, 1.0);
+        Vec2d point = evaluate_double(s, t);
+        double d2 = length_squared(point - q);
+        if (d2 < best_d2) { best_d2 = d2; best_t = t; best_point = point; }
+    }
+    return make_result(best_t, best_point, q);
+}
 
 // Closest point on the ellipse {center + (rx cos a, ry sin a)}; exact to float
 // precision for any aspect ratio, rx = ry included. t holds the angle a.
-HOST_DEVICE ClosestPoint closest_point_on_ellipse(Vec2f center, Vec2f radius, Vec2f p);
+//
+// Reflect p into the first quadrant of the ellipse frame, swap axes so the
+// first semi-axis is the larger, solve there (closest_detail::
+// ellipse_first_quadrant), then undo the swap and the reflections. Negative
+// radii are treated by magnitude; a zero radius degenerates to a segment.
+HOST_DEVICE inline ClosestPoint closest_point_on_ellipse(Vec2f center, Vec2f radius, Vec2f p) {
+    using namespace closest_detail;
+    double rx = fabs(double(radius.x)), ry = fabs(double(radius.y));
+    Vec2d c(center), q(p);
+    double dx = q.x - c.x, dy = q.y - c.y;
+    double ax = fabs(dx), ay = fabs(dy);
+    double x, y;  // first-quadrant closest point in the ellipse frame
+    if (rx == 0.0 || ry == 0.0) {
+        // Degenerate: the segment [-rx, rx] x {0} (or its transpose).
+        x = fmin(ax, rx);
+        y = fmin(ay, ry);
+        if (rx == 0.0) x = 0.0;
+        if (ry == 0.0) y = 0.0;
+    } else if (rx >= ry) {
+        ellipse_first_quadrant(rx, ry, ax, ay, &x, &y);
+    } else {
+        ellipse_first_quadrant(ry, rx, ay, ax, &y, &x);
+    }
+    x = dx < 0.0 ? -x : x;
+    y = dy < 0.0 ? -y : y;
+    // The angle with (x, y) = (rx cos a, ry sin a).
+    double cos_a = rx > 0.0 ? x / rx : 0.0, sin_a = ry > 0.0 ? y / ry : 0.0;
+    if (rx == 0.0) cos_a = sqrt(fmax(0.0, 1.0 - sin_a * sin_a));
+    if (ry == 0.0) sin_a = (dy < 0.0 ? -1.0 : 1.0) * sqrt(fmax(0.0, 1.0 - cos_a * cos_a));
+    double angle = atan2(sin_a, cos_a);
+    return make_result(angle, Vec2d(c.x + x, c.y + y), q);
+}
 
 // Closest point on the boundary of the axis-aligned rectangle [lo, hi].
 // t holds the perimeter parameter in [0, 4): side k (0: top y=lo.y going +x,
 // 1: right going +y, 2: bottom going -x, 3: left going -y) plus the fraction
 // along it.
-HOST_DEVICE ClosestPoint closest_point_on_rect(Vec2f lo, Vec2f hi, Vec2f p);
+//
+// The four sides are segments traversed in that order; the nearest one wins
+// (ties go to the lower side index), inside or outside alike.
+HOST_DEVICE inline ClosestPoint closest_point_on_rect(Vec2f lo, Vec2f hi, Vec2f p) {
+    using namespace closest_detail;
+    Vec2d a(lo), b(hi), q(p);
+    Vec2d corners[5] = {Vec2d(a.x, a.y), Vec2d(b.x, a.y), Vec2d(b.x, b.y), Vec2d(a.x, b.y), Vec2d(a.x, a.y)};
+    double best_t = 0.0, best_d2 = INFINITY;
+    Vec2d best_point;
+    for (int side = 0; side < 4; ++side) {
+        double fraction;
+        Vec2d point = closest_on_line(corners[side], corners[side + 1], q, &fraction);
+        double d2 = length_squared(point - q);
+        if (d2 < best_d2) { best_d2 = d2; best_t = side + fraction; best_point = point; }
+    }
+    ClosestPoint result = make_result(best_t, best_point, q);
+    if (!(result.t < 4.0f)) result.t = 0.0f;  // 4 - tiny rounds to 4.0f: wrap to the start
+    return result;
+}
 
 }  // namespace pdvg

@@ -1,6 +1,7 @@
 // Winding numbers by ray casting.
 //
-// INTERFACE (implemented by the geometry work item; signatures are fixed):
+// INTERFACE (signatures fixed by the design):
+//   winding_contribution, winding_number_ellipse, winding_number_rect.
 //
 // Convention: a crossing of the ray {(x, p.y) : x > p.x} counts +1 when the
 // curve crosses it moving toward +y (downward on the canvas) and -1 moving
@@ -13,14 +14,109 @@
 #pragma once
 
 #include "bezier.h"
+#include "roots.h"
+#include "segment_double.h"
 
 namespace pdvg {
 
 // Signed crossings of the ray from p toward +x with one segment.
-HOST_DEVICE int winding_contribution(const Segment& s, Vec2f p);
+//
+// The segment is cut at the interior zeros of dy/dt into y-monotone pieces.
+// Piece end values y_a, y_b are computed once per cut (the segment's own end
+// points are the control points themselves), so adjacent pieces and adjacent
+// segments see identical values and the half-open rule is consistent. On a
+// counted piece the crossing parameter solves y(t) = p.y (monotone, so a
+// bracketed solve), and it counts when x(t) > p.x.
+HOST_DEVICE inline int winding_contribution(const Segment& s, Vec2f p) {
+    double px = p.x, py = p.y;
+    int n = s.degree;
+    double y_first = s.p[0].y, y_last = s.p[n].y;
+    if (n <= 1) {
+        if (!(fmin(y_first, y_last) <= py && py < fmax(y_first, y_last))) return 0;
+        // x on the line at height py: x0 + (py - y0) (x1 - x0) / (y1 - y0).
+        double x0 = s.p[0].x, x1 = s.p[1].x;
+        double x = x0 + (py - y_first) * (x1 - x0) / (y_last - y_first);
+        if (!(x > px)) return 0;
+        return y_last > y_first ? 1 : -1;
+    }
+    // Quick reject: the control polygon bounds the curve.
+    double y_min = y_first, y_max = y_first, x_max = s.p[0].x;
+    for (int k = 1; k <= n; ++k) {
+        y_min = fmin(y_min, double(s.p[k].y));
+        y_max = fmax(y_max, double(s.p[k].y));
+        x_max = fmax(x_max, double(s.p[k].x));
+    }
+    if (py < y_min || py > y_max || x_max <= px) return 0;
+
+    // Zeros of dy/dt / n = a t^2 + b t + c with d_k = y_{k+1} - y_k:
+    // quadratic segment: d0 (1-t) + d1 t; cubic: d0 (1-t)^2 + 2 d1 (1-t) t + d2 t^2.
+    double a = 0.0, b, c;
+    double d0 = double(s.p[1].y) - s.p[0].y, d1 = double(s.p[2].y) - s.p[1].y;
+    if (n == 2) {
+        b = d1 - d0;
+        c = d0;
+    } else {
+        double d2 = double(s.p[3].y) - s.p[2].y;
+        a = d0 - 2.0 * d1 + d2;
+        b = 2.0 * (d1 - d0);
+        c = d0;
+    }
+    double extrema[2];
+    int extrema_count = solve_quadratic(a, b, c, extrema);
+    double cuts[4];
+    int cut_count = 0;
+    cuts[cut_count++] = 0.0;
+    for (int i = 0; i < extrema_count; ++i)
+        if (extrema[i] > cuts[cut_count - 1] && extrema[i] < 1.0) cuts[cut_count++] = extrema[i];
+    cuts[cut_count++] = 1.0;
+
+    // Power basis of y(t) - py for the crossing solve.
+    Vec2d power[4];
+    power_basis(s, power);
+    double y_polynomial[4];
+    for (int k = 0; k <= n; ++k) y_polynomial[k] = power[k].y;
+    y_polynomial[0] -= py;
+
+    int winding = 0;
+    double y_start = y_first;
+    for (int piece = 0; piece + 1 < cut_count; ++piece) {
+        double t_start = cuts[piece], t_end = cuts[piece + 1];
+        double y_end = piece + 2 == cut_count ? y_last : evaluate_double(s, t_end).y;
+        if (fmin(y_start, y_end) <= py && py < fmax(y_start, y_end)) {
+            double t;
+            if (y_start == py) t = t_start;
+            else if (y_end == py) t = t_end;
+            else t = roots_detail::refine_bracketed_root(y_polynomial, n, t_start, t_end, y_start - py);
+            if (evaluate_double(s, t).x > px) winding += y_end > y_start ? 1 : -1;
+        }
+        y_start = y_end;
+    }
+    return winding;
+}
 
 // Winding number of closed primitives: +1 inside, 0 outside.
-HOST_DEVICE int winding_number_ellipse(Vec2f center, Vec2f radius, Vec2f p);
-HOST_DEVICE int winding_number_rect(Vec2f lo, Vec2f hi, Vec2f p);
+//
+// Both follow the ray-casting convention above for the primitive traced in
+// SVG's direction, which reduces to a half-open membership test: the right
+// boundary (crossed toward +y) counts when strictly right of p, the left
+// boundary (toward -y) when strictly right of p, so p counts when
+// x_left <= p.x < x_right and y_top <= p.y < y_bottom. Radii and corners are
+// taken by magnitude / sorted, so the result is +1 inside for any input.
+HOST_DEVICE inline int winding_number_ellipse(Vec2f center, Vec2f radius, Vec2f p) {
+    double rx = fabs(double(radius.x)), ry = fabs(double(radius.y));
+    double dy = double(p.y) - center.y;
+    if (!(-ry <= dy && dy < ry)) return 0;
+    // Half chord at height dy: rx sqrt(1 - (dy/ry)^2).
+    double v = dy / ry;
+    double half_chord = rx * sqrt(fmax(0.0, (1.0 - v) * (1.0 + v)));
+    double dx = double(p.x) - center.x;
+    return (-half_chord <= dx && dx < half_chord) ? 1 : 0;
+}
+
+HOST_DEVICE inline int winding_number_rect(Vec2f lo, Vec2f hi, Vec2f p) {
+    float x0 = fmin(lo.x, hi.x), x1 = fmax(lo.x, hi.x);
+    float y0 = fmin(lo.y, hi.y), y1 = fmax(lo.y, hi.y);
+    return (x0 <= p.x && p.x < x1 && y0 <= p.y && p.y < y1) ? 1 : 0;
+}
 
 }  // namespace pdvg
