@@ -1,5 +1,41 @@
-"""Backward pass of the 2-D renderer (area and boundary terms)."""
+"""Backward pass of the 2-D renderer: hands the image adjoint to the native
+kernel, which returns gradients for every packed float tensor (area and
+boundary terms, see csrc/vg/backward.cpp)."""
+from __future__ import annotations
+
+import torch
+
+from . import _core
+from ._native import CallScope, ptr
+from .scene import FLOAT_FIELDS
+
+# Module-level knobs, for tests and benchmarks; see BackwardOptions in
+# csrc/vg/render.h.
+BACKWARD_OPTIONS = {"boundary_density": 1.0, "boundary_term": True, "area_term": True}
 
 
 def render_backward(ctx, grad_image):
-    raise NotImplementedError("pydiffvg: the 2-D backward pass is not built yet")
+    from .render import _scene_dict  # local import: render imports this module lazily
+
+    saved = ctx.saved_tensors
+    image, background = saved[0], saved[1]
+    floats = list(saved[2:])
+    packed, settings = ctx.packed, ctx.settings
+    grad_image = grad_image.contiguous().to(torch.float32)
+    if not bool(torch.isfinite(grad_image).all()):
+        raise ValueError("render backward: the incoming gradient contains NaN or inf")
+    needs = ctx.needs_input_grad
+    grads = {name: torch.zeros_like(t) for name, t in zip(FLOAT_FIELDS, floats)}
+    grad_bg = torch.zeros_like(background) if ctx.has_background and needs[3] else None
+    grad_radius = torch.zeros(1, dtype=torch.float32, device=packed.device) if needs[2] else None
+    pointers = {k: ptr(v) for k, v in grads.items()}
+    if grad_bg is not None:
+        pointers["background"] = ptr(grad_bg)
+    if grad_radius is not None:
+        pointers["filter_radius"] = ptr(grad_radius)
+    scope = CallScope(packed.device)
+    options = settings.as_dict(ctx.filter_radius, background if ctx.has_background else None)
+    _core.render_backward(*scope.context_args(), _scene_dict(packed, floats), options, dict(BACKWARD_OPTIONS),
+                          ptr(image), ptr(grad_image), pointers)
+    out_radius = grad_radius.reshape(()) if grad_radius is not None else None
+    return (None, None, out_radius, grad_bg, *[grads[name] for name in FLOAT_FIELDS])

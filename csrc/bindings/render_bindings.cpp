@@ -87,4 +87,35 @@ void register_render_bindings(py::module_& m) {
                                    context);
           },
           "Renders the packed scene into image [B,H,W,C] (internal).");
+    m.def("render_backward",
+          [](bool use_cuda, int device, std::uintptr_t stream, int threads, py::function allocator,
+             py::dict scene, py::dict options, py::dict backward, std::uintptr_t image, std::uintptr_t grad_image,
+             py::dict grads) {
+              pdvg::ExecutionContext context = make_context(use_cuda, device, stream, threads, allocator);
+              pdvg::BackwardOptions b;
+              b.boundary_density = backward["boundary_density"].cast<float>();
+              b.boundary_term = backward["boundary_term"].cast<bool>();
+              b.area_term = backward["area_term"].cast<bool>();
+              if (!(b.boundary_density > 0.0f) || b.boundary_density > 1e6f)
+                  throw pdvg::InvalidArgument("render: boundary_density must be in (0, 1e6]");
+              auto grad = [&](const char* key) -> float* {
+                  if (!grads.contains(key)) return nullptr;
+                  return pointer<float>(grads[key].cast<std::uintptr_t>());
+              };
+              pdvg::SceneGradients g;
+              g.shape_params = grad("shape_params");
+              g.shape_width = grad("shape_width");
+              g.points = grad("points");
+              g.point_width = grad("point_width");
+              g.group_to_output = grad("group_to_output");
+              g.group_to_shape = grad("group_to_shape");
+              g.paint_params = grad("paint_params");
+              g.stop_offsets = grad("stop_offsets");
+              g.stop_colors = grad("stop_colors");
+              g.background = grad("background");
+              g.filter_radius = grad("filter_radius");
+              pdvg::render_backward(scene_from_dict(scene), options_from_dict(options), b, pointer<const float>(image),
+                                    pointer<const float>(grad_image), g, context);
+          },
+          "Accumulates scene gradients of sum(grad_image * image) (internal).");
 }

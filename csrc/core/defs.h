@@ -28,6 +28,9 @@ template <typename T>
 HOST_DEVICE FORCE_INLINE T min_value(T a, T b) { return a < b ? a : b; }
 template <typename T>
 HOST_DEVICE FORCE_INLINE T max_value(T a, T b) { return a > b ? a : b; }
+// NaN and ±inf are not finite; works the same in host and device code.
+HOST_DEVICE FORCE_INLINE bool is_finite(float v) { return fabsf(v) <= 3.402823466e38f; }
+
 template <typename T>
 HOST_DEVICE FORCE_INLINE T square(T a) { return a * a; }
 

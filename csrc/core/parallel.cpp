@@ -66,19 +66,22 @@ public:
     }
 
 private:
+    // Called before the job's generation is published, so a new worker that
+    // starts late still sees the job: it begins from the generation current
+    // at its creation, not at its start.
     void ensure_workers(int count) {
+        uint64_t current;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            current = generation_;
+        }
         while (int(workers_.size()) < count) {
             int index = int(workers_.size());
-            workers_.emplace_back([this, index] { worker_loop(index); });
+            workers_.emplace_back([this, index, current] { worker_loop(index, current); });
         }
     }
 
-    void worker_loop(int index) {
-        uint64_t seen = 0;
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            seen = generation_;
-        }
+    void worker_loop(int index, uint64_t seen) {
         while (true) {
             std::function<void()>* job = nullptr;
             {

@@ -31,6 +31,16 @@ __global__ void parallel_for_kernel(int64_t n, Body body) {
 void check_cuda_launch(const char* what);
 #endif
 
+// Host-only variant for bodies that are ordinary host lambdas (capturing by
+// reference, using host containers): always the CPU thread pool.
+template <typename Body>
+void parallel_for_host(int64_t n, const Body& body, int num_threads, int64_t grain = 64) {
+    if (n <= 0) return;
+    run_on_thread_pool(n, grain, num_threads, [&body](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) body(i);
+    });
+}
+
 template <typename Body>
 void parallel_for(int64_t n, const Body& body, const ExecutionContext& context, int64_t grain = 64) {
     if (n <= 0) return;

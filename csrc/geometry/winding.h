@@ -40,13 +40,17 @@ HOST_DEVICE inline int winding_contribution(const Segment& s, Vec2f p) {
         return y_last > y_first ? 1 : -1;
     }
     // Quick reject: the control polygon bounds the curve.
-    double y_min = y_first, y_max = y_first, x_max = s.p[0].x;
+    double y_min = y_first, y_max = y_first, x_max = s.p[0].x, x_min = s.p[0].x;
     for (int k = 1; k <= n; ++k) {
         y_min = fmin(y_min, double(s.p[k].y));
         y_max = fmax(y_max, double(s.p[k].y));
         x_max = fmax(x_max, double(s.p[k].x));
+        x_min = fmin(x_min, double(s.p[k].x));
     }
     if (py < y_min || py > y_max || x_max <= px) return 0;
+    // Left of the whole control hull, every crossing lies to the right of p,
+    // so only the crossing directions matter and no root is solved.
+    const bool all_right = px < x_min;
 
     // Zeros of dy/dt / n = a t^2 + b t + c with d_k = y_{k+1} - y_k:
     // quadratic segment: d0 (1-t) + d1 t; cubic: d0 (1-t)^2 + 2 d1 (1-t) t + d2 t^2.
@@ -83,6 +87,11 @@ HOST_DEVICE inline int winding_contribution(const Segment& s, Vec2f p) {
         double t_start = cuts[piece], t_end = cuts[piece + 1];
         double y_end = piece + 2 == cut_count ? y_last : evaluate_double(s, t_end).y;
         if (fmin(y_start, y_end) <= py && py < fmax(y_start, y_end)) {
+            if (all_right) {
+                winding += y_end > y_start ? 1 : -1;
+                y_start = y_end;
+                continue;
+            }
             double t;
             if (y_start == py) t = t_start;
             else if (y_end == py) t = t_end;

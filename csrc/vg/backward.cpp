@@ -274,7 +274,7 @@ void render_backward(const SceneView& scene, const RenderOptions& options, const
         } else {
             const int64_t tiles = int64_t(scene.num_scenes) * grid.tiles_per_scene;
             std::vector<double> radius_parts(size_t(tiles), 0.0);
-            parallel_for(tiles, [&](int64_t t) {
+            parallel_for_host(tiles, [&](int64_t t) {
                 thread_local std::vector<LayerRecord> storage;
                 VectorLayers layers{&storage};
                 int b = int(t / grid.tiles_per_scene), local = int(t % grid.tiles_per_scene);
@@ -284,7 +284,7 @@ void render_backward(const SceneView& scene, const RenderOptions& options, const
                     for (int x = x0; x < min_value(x0 + grid.tile_size, o.width); ++x)
                         for (int k = 0; k < spp; ++k) area_sample(a, b, x, y, k, layers, &dr);
                 radius_parts[size_t(t)] = dr;
-            }, context, 1);
+            }, context.num_threads, 1);
             if (grads.filter_radius) {
                 double total = 0.0;
                 for (double v : radius_parts) total += v;
@@ -418,7 +418,7 @@ void render_backward(const SceneView& scene, const RenderOptions& options, const
         };
         Vec4f jump = shade_at(inner) - shade_at(outer);
         float c = dot(adjoint, jump) * inv_count / bs.pdf;
-        if (c == 0.0f || !isfinite(c)) return;
+        if (c == 0.0f || !is_finite(c)) return;
         scatter_piece(s, piece, bs.t, c, bs.normal, gr);
     }, context, 64);
 }

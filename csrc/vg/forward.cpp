@@ -88,14 +88,14 @@ void render_forward(const SceneView& scene, const RenderOptions& options, float*
         } else {
             // CPU: walk tile by tile so that a thread's samples share one list.
             const int64_t tiles = int64_t(scene.num_scenes) * grid.tiles_per_scene;
-            parallel_for(tiles, [&](int64_t t) {
+            parallel_for_host(tiles, [&](int64_t t) {
                 int b = int(t / grid.tiles_per_scene), local = int(t % grid.tiles_per_scene);
                 int x0 = (local % grid.tiles_x) * grid.tile_size, y0 = (local / grid.tiles_x) * grid.tile_size;
                 for (int y = y0; y < min_value(y0 + grid.tile_size, o.height); ++y)
                     for (int x = x0; x < min_value(x0 + grid.tile_size, o.width); ++x)
                         render_pixel_direct(s, grid, o, image, channels,
                                             (int64_t(b) * o.height + y) * o.width + x);
-            }, context, 1);
+            }, context.num_threads, 1);
         }
         return;
     }
