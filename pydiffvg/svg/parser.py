@@ -29,7 +29,7 @@ anything unknown) are skipped with one warning per kind per load, as are the
 
 Hostile input: XML is parsed with ``defusedxml`` (entities, external
 references refused); ``use`` expansion is bounded in depth and in the total
-number of elements visited; reference cycles are detected.
+number of elements instantiated; reference cycles are detected.
 """
 from __future__ import annotations
 
@@ -60,7 +60,9 @@ XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 
 #: Limits against hostile documents.
 MAX_USE_DEPTH = 32
-MAX_ELEMENTS = 200_000
+MAX_ELEMENTS = 200_000          # elements in the document
+MAX_USE_EXPANDED = 10_000       # elements instantiated through ``use``
+MAX_NESTING = 256               # element nesting depth (keeps recursion bounded)
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 
 UNSUPPORTED = {"text", "image", "filter", "mask", "clipPath", "pattern", "marker",
@@ -79,6 +81,8 @@ _PAINT_URL = re.compile(r"^\s*url\(\s*['\"]?#([^'\")]*)['\"]?\s*\)\s*(.*)$", re.
 def _read_source(source) -> bytes:
     if isinstance(source, bytes):
         data = source
+    elif isinstance(source, str) and not source.strip():
+        data = b""
     elif isinstance(source, pathlib.PurePath) or (
             isinstance(source, str) and not source.lstrip().startswith("<")):
         try:
@@ -145,12 +149,15 @@ class _Loader:
         self.shapes: List = []
         self.groups: List = []
         self.visited = 0
+        self.use_depth = 0
+        self.use_expanded = 0
         self.parent: Dict[int, object] = {}
         self.first_child: Dict[int, bool] = {}
         self.ids: Dict[str, object] = {}
         self._specified: Dict[int, Dict[str, str]] = {}
         self._doc_style: Dict[int, Dict[str, str]] = {}
         rules_text = []
+        depth = {id(root): 0}
         for elem in root.iter():
             self.visited += 1
             if self.visited > MAX_ELEMENTS:
@@ -158,6 +165,10 @@ class _Loader:
             first = True
             for child in elem:
                 self.parent[id(child)] = elem
+                depth[id(child)] = depth[id(elem)] + 1
+                if depth[id(child)] > MAX_NESTING:
+                    raise SVGError(f"{self.describe(child)}: elements nested deeper than "
+                                   f"{MAX_NESTING}")
                 if isinstance(child.tag, str):
                     self.first_child[id(child)] = first
                     first = False
@@ -201,10 +212,12 @@ class _Loader:
         self.warn("error:" + problem.split(":")[0], message + " (skipped)")
 
     def count(self, elem):
-        self.visited += 1
-        if self.visited > MAX_ELEMENTS:
-            raise SVGError(f"{self.describe(elem)}: more than {MAX_ELEMENTS} elements to render "
-                           f"(use expansion too large)")
+        if self.use_depth == 0:
+            return
+        self.use_expanded += 1
+        if self.use_expanded > MAX_USE_EXPANDED:
+            raise SVGError(f"{self.describe(elem)}: more than {MAX_USE_EXPANDED} elements "
+                           f"instantiated through <use> (expansion too large)")
 
     def href_target(self, elem):
         href = elem.get("href")
@@ -454,6 +467,13 @@ class _Loader:
             return
         if sum(1 for e in chain if self.local_tag(e) == "use") > MAX_USE_DEPTH:
             raise SVGError(f"{self.describe(elem)}: use nesting deeper than {MAX_USE_DEPTH}")
+        self.use_depth += 1
+        try:
+            self._instantiate(elem, target, style, ctm, viewport, opacity, chain)
+        finally:
+            self.use_depth -= 1
+
+    def _instantiate(self, elem, target, style, ctm, viewport, opacity, chain):
         vw, vh = viewport
         ctm = ctm @ translate(self.length(elem, "x", vw), self.length(elem, "y", vh))
         target_tag = self.local_tag(target)
@@ -596,6 +616,8 @@ class _Loader:
             stroke_width = 1.0
         if stroke_width <= 0:
             stroke = None
+        if tag == "line":  # a line has no interior
+            fill = None
         if fill is None and stroke is None:
             return
         stroke_style = self.stroke_style(style)

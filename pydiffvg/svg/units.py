@@ -13,10 +13,11 @@ from .paths import MAX_COORDINATE
 
 #: CSS pixels per unit (96 dpi). em and ex use a 16 px font (no text support).
 UNIT_PX = {"": 1.0, "px": 1.0, "pt": 4.0 / 3.0, "pc": 16.0, "mm": 96.0 / 25.4,
-           "cm": 96.0 / 2.54, "in": 96.0, "em": 16.0, "ex": 8.0}
+           "cm": 96.0 / 2.54, "in": 96.0, "q": 96.0 / 101.6, "em": 16.0, "rem": 16.0,
+           "ex": 8.0}
 
 _NUM = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-_LENGTH = re.compile(rf"^\s*({_NUM})\s*(px|pt|pc|mm|cm|in|em|ex|%)?\s*$", re.IGNORECASE)
+_LENGTH = re.compile(rf"^\s*({_NUM})\s*(px|pt|pc|mm|cm|in|q|em|rem|ex|%)?\s*$", re.IGNORECASE)
 _NUMBER_IN_LIST = re.compile(_NUM)
 
 
