@@ -740,7 +740,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E
 _PATH_ALPHABET = "MmLlHhVvCcSsQqTtAaZz0123456789.-+eE ,\t"
 
 
-@settings(max_examples=200, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(alphabet=_PATH_ALPHABET, max_size=60))
 def test_fuzz_path_data(data):
     try:
@@ -758,7 +758,7 @@ _SEED_DOC = svg(
     '<polygon points="1 2 3 4 5 6"/>', attrs='width="50" height="50" viewBox="0 0 20 20"')
 
 
-@settings(max_examples=200, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.integers(0, len(_SEED_DOC) - 1), st.integers(0, 5),
                           st.text(alphabet='<>/="#.()-0123456789e ;:abcdefg', max_size=4)),
                 min_size=1, max_size=4))

@@ -34,7 +34,6 @@ import numpy as np
 import torch
 
 from ..shapes import LinearGradient, RadialGradient
-from .colors import ColorSyntaxError, parse_color
 from .units import UnitError, parse_length, parse_transform
 
 _COMMON = ("gradientUnits", "gradientTransform", "spreadMethod")
