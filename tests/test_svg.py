@@ -547,7 +547,7 @@ def test_bad_input_raises_svgerror_quickly(text, match):
     start = time.perf_counter()
     with pytest.raises(SVGError, match=match):
         svg_to_scene(text)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5.0  # generous: shared CI machines
 
 
 def test_use_explosion_is_bounded():
@@ -559,7 +559,7 @@ def test_use_explosion_is_bounded():
     start = time.perf_counter()
     with pytest.raises(SVGError, match="elements"):
         load(body)
-    assert time.perf_counter() - start < 5.0
+    assert time.perf_counter() - start < 20.0  # ~1 s here; unbounded would take hours
 
 
 def test_deep_nesting_is_svgerror():
