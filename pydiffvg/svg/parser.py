@@ -1,0 +1,782 @@
+"""SVG document structure and geometry -> pydiffvg shapes and groups.
+
+What each element becomes
+-------------------------
+* ``circle`` -> Circle, ``ellipse`` -> Ellipse, ``rect`` -> Rect (or a Path of
+  lines and cubics when rounded), ``line``/``polyline`` -> open Polygon,
+  ``polygon`` -> closed Polygon, ``path`` -> one Path per subpath, all in one
+  ShapeGroup so the group's fill rule applies across subpaths.
+* Every shape gets one ShapeGroup (two when dashed or when ``paint-order``
+  puts the stroke first). ``shape_to_canvas`` is the full current transform,
+  viewBox mappings included; geometry and paints stay in user space.
+* Degenerate shapes (zero radius, zero width or height) are skipped, as the
+  SVG spec says.
+
+Approximations, on purpose and without warnings
+-----------------------------------------------
+* Group opacity (``opacity`` on ``g``, ``svg``, ``use``, ``symbol``) is
+  multiplied into the paint alpha of every shape below it. Where children
+  overlap this differs from SVG's layer compositing, which draws the group
+  opaque and then fades it as a whole.
+* Nested ``svg`` / ``symbol`` viewports do not clip their content.
+* Dashes are cut at load time into open subpaths; the pattern restarts at
+  every subpath.
+
+Unsupported elements (``text``, ``image``, ``filter``, ``mask``,
+``clipPath``, ``pattern``, ``marker``, ``foreignObject``, ``switch`` and
+anything unknown) are skipped with one warning per kind per load, as are the
+``clip-path``, ``mask``, ``filter`` and ``marker-*`` properties.
+
+Hostile input: XML is parsed with ``defusedxml`` (entities, external
+references refused); ``use`` expansion is bounded in depth and in the total
+number of elements instantiated; reference cycles are detected.
+"""
+from __future__ import annotations
+
+import math
+import os
+import pathlib
+import re
+import warnings
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+
+from ..scene_types import Scene
+from ..shapes import Circle, Ellipse, LineCap, LineJoin, Path, Polygon, Rect, ShapeGroup
+from . import paints
+from .colors import ColorSyntaxError, parse_color
+from .errors import SVGError
+from .paths import (Subpath, TooManyDashes, dash_subpaths, ellipse_subpath, parse_path_data,
+                    rounded_rect_subpath, subpaths_bbox)
+from .style import (INHERITED_PROPERTIES, INITIAL_VALUES, parse_stylesheet, selector_matches,
+                    cascade)
+from .units import (UnitError, parse_aspect_ratio, parse_length, parse_number_list,
+                    parse_transform, translate, viewbox_transform)
+
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+
+#: Limits against hostile documents.
+MAX_USE_DEPTH = 32
+MAX_ELEMENTS = 200_000          # elements in the document
+MAX_USE_EXPANDED = 10_000       # elements instantiated through ``use``
+MAX_NESTING = 256               # element nesting depth (keeps recursion bounded)
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+
+UNSUPPORTED = {"text", "image", "filter", "mask", "clipPath", "pattern", "marker",
+               "foreignObject", "switch"}
+NOT_RENDERED = {"title", "desc", "metadata", "style", "defs", "linearGradient",
+                "radialGradient", "stop", "symbol", "script", "cursor", "font", "font-face",
+                "view", "animate", "animateTransform", "animateMotion", "animateColor", "set"}
+SHAPES = {"circle", "ellipse", "rect", "line", "polyline", "polygon", "path"}
+_PAINT_URL = re.compile(r"^\s*url\(\s*['\"]?#([^'\")]*)['\"]?\s*\)\s*(.*)$", re.DOTALL)
+
+
+# ----------------------------------------------------------------------------
+# Reading the XML safely
+# ----------------------------------------------------------------------------
+
+def _read_source(source) -> bytes:
+    if isinstance(source, bytes):
+        data = source
+    elif isinstance(source, str) and not source.strip():
+        data = b""
+    elif isinstance(source, pathlib.PurePath) or (
+            isinstance(source, str) and not source.lstrip().startswith("<")):
+        try:
+            size = os.path.getsize(source)
+            if size > MAX_DOCUMENT_BYTES:
+                raise SVGError(f"{source}: file is {size} bytes, more than {MAX_DOCUMENT_BYTES}")
+            with open(source, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise SVGError(f"cannot read SVG file {source!r}: {exc}") from exc
+    elif isinstance(source, str):
+        data = source.encode("utf-8")
+    else:
+        raise TypeError(f"svg_to_scene(): expected a filename, pathlib.Path or SVG text, "
+                        f"got {type(source).__name__}")
+    if not data.strip():
+        raise SVGError("empty SVG document")
+    return data
+
+
+def parse_xml(data: bytes):
+    """Parse bytes into an ElementTree root, refusing entities and external
+    references. Raises SVGError with line/column for malformed XML."""
+    import xml.etree.ElementTree as std_et
+    try:
+        import defusedxml.ElementTree as safe_et
+        from defusedxml import DefusedXmlException
+    except ImportError:  # refuse any DTD before the standard parser sees it
+        if re.search(rb"<!\s*(DOCTYPE|ENTITY)", data, re.IGNORECASE):
+            raise SVGError("SVG with a DOCTYPE or ENTITY declaration refused "
+                           "(install defusedxml to accept plain DOCTYPEs)") from None
+        safe_et, DefusedXmlException = std_et, ()
+    try:
+        if safe_et is std_et:
+            return std_et.fromstring(data)
+        return safe_et.fromstring(data, forbid_dtd=False, forbid_entities=True,
+                                  forbid_external=True)
+    except std_et.ParseError as exc:
+        line, column = getattr(exc, "position", (0, 0))
+        raise SVGError(f"malformed XML at line {line}, column {column}: {exc}") from None
+    except DefusedXmlException as exc:
+        raise SVGError(f"SVG refused: {exc!r} (entity declarations and external "
+                       f"references are not allowed)") from None
+
+
+def _split_tag(tag) -> Tuple[Optional[str], str]:
+    if not isinstance(tag, str):  # comments and processing instructions
+        return "#", ""
+    if tag.startswith("{"):
+        ns, _, local = tag[1:].partition("}")
+        return ns, local
+    return None, tag
+
+
+# ----------------------------------------------------------------------------
+# The loader
+# ----------------------------------------------------------------------------
+
+class _Loader:
+    def __init__(self, root, strict: bool):
+        self.root = root
+        self.strict = strict
+        self.warned = set()
+        self.shapes: List = []
+        self.groups: List = []
+        self.visited = 0
+        self.use_depth = 0
+        self.use_expanded = 0
+        self.parent: Dict[int, object] = {}
+        self.first_child: Dict[int, bool] = {}
+        self.ids: Dict[str, object] = {}
+        self._specified: Dict[int, Dict[str, str]] = {}
+        self._doc_style: Dict[int, Dict[str, str]] = {}
+        rules_text = []
+        depth = {id(root): 0}
+        for elem in root.iter():
+            self.visited += 1
+            if self.visited > MAX_ELEMENTS:
+                raise SVGError(f"document has more than {MAX_ELEMENTS} elements")
+            first = True
+            for child in elem:
+                self.parent[id(child)] = elem
+                depth[id(child)] = depth[id(elem)] + 1
+                if depth[id(child)] > MAX_NESTING:
+                    raise SVGError(f"{self.describe(child)}: elements nested deeper than "
+                                   f"{MAX_NESTING}")
+                if isinstance(child.tag, str):
+                    self.first_child[id(child)] = first
+                    first = False
+            ident = elem.get("id")
+            if ident is not None and ident not in self.ids:
+                self.ids[ident] = elem
+            if self.local_tag(elem) == "style" and self.is_svg(elem):
+                kind = (elem.get("type") or "text/css").strip().lower()
+                if kind in ("", "text/css"):
+                    rules_text.append("".join(elem.itertext()))
+        self.visited = 0
+        self.rules = parse_stylesheet("\n".join(rules_text), self.warn) if rules_text else []
+
+    # -- small helpers -------------------------------------------------------
+    @staticmethod
+    def local_tag(elem) -> str:
+        return _split_tag(elem.tag)[1]
+
+    @staticmethod
+    def is_svg(elem) -> bool:
+        ns = _split_tag(elem.tag)[0]
+        return ns in (SVG_NS, None)
+
+    @staticmethod
+    def describe(elem) -> str:
+        ident = elem.get("id")
+        tag = _split_tag(elem.tag)[1]
+        return f"<{tag} id='{ident}'>" if ident else f"<{tag}>"
+
+    def warn(self, kind: str, message: str):
+        if kind not in self.warned:
+            self.warned.add(kind)
+            warnings.warn(message, stacklevel=4)
+
+    def fail(self, elem, problem: str):
+        """An error the SVG spec recovers from: raise in strict mode, else
+        warn (once per kind) and let the caller skip."""
+        message = f"{self.describe(elem)}: {problem}"
+        if self.strict:
+            raise SVGError(message)
+        self.warn("error:" + problem.split(":")[0], message + " (skipped)")
+
+    def count(self, elem):
+        if self.use_depth == 0:
+            return
+        self.use_expanded += 1
+        if self.use_expanded > MAX_USE_EXPANDED:
+            raise SVGError(f"{self.describe(elem)}: more than {MAX_USE_EXPANDED} elements "
+                           f"instantiated through <use> (expansion too large)")
+
+    def href_target(self, elem):
+        href = elem.get("href")
+        if href is None:
+            href = elem.get(XLINK_HREF)
+        if href is None:
+            return None
+        href = href.strip()
+        if not href.startswith("#"):
+            return None
+        return self.ids.get(href[1:])
+
+    def _element_info(self, elem):
+        attrs = {_split_tag(k)[1]: v for k, v in elem.attrib.items()}
+        parent = self.parent.get(id(elem))
+        if parent is not None and not isinstance(parent.tag, str):
+            parent = None
+        return self.local_tag(elem), attrs, parent, self.first_child.get(id(elem), True)
+
+    # -- style ---------------------------------------------------------------
+    def specified(self, elem) -> Dict[str, str]:
+        key = id(elem)
+        if key not in self._specified:
+            matched = [(rule.selector.specificity, rule.order, rule.declarations)
+                       for rule in self.rules
+                       if selector_matches(rule.selector, elem, self._element_info)]
+            self._specified[key] = cascade(elem.attrib, matched, elem.get("style"))
+        return self._specified[key]
+
+    def compute_style(self, elem, parent_style: Dict[str, str]) -> Dict[str, str]:
+        """Computed values: inherited properties from ``parent_style``, the
+        others from their initial values, overridden by the cascade. Invalid
+        colour values are ignored (CSS: an invalid declaration is dropped)."""
+        style = {name: parent_style.get(name, INITIAL_VALUES.get(name))
+                 for name in INHERITED_PROPERTIES if name in parent_style or name in INITIAL_VALUES}
+        for name, value in INITIAL_VALUES.items():
+            if name not in INHERITED_PROPERTIES:
+                style[name] = value
+        for name, value in self.specified(elem).items():
+            if value.strip().lower() == "inherit":
+                if name in parent_style:
+                    style[name] = parent_style[name]
+                continue
+            if name in ("fill", "stroke") and not self._valid_paint(value):
+                continue
+            if name in ("color", "stop-color"):
+                if value.strip().lower() == "currentcolor":
+                    value = parent_style.get("color", "black") if name == "color" else value
+                elif not self._valid_color(value):
+                    continue
+            style[name] = value
+        return style
+
+    def document_style(self, elem) -> Dict[str, str]:
+        """Computed style of an element through its document ancestors
+        (used for gradient stops, which inherit from the gradient)."""
+        key = id(elem)
+        if key not in self._doc_style:
+            parent = self.parent.get(id(elem))
+            parent_style = self.document_style(parent) if parent is not None else INITIAL_VALUES
+            self._doc_style[key] = self.compute_style(elem, parent_style)
+        return self._doc_style[key]
+
+    @staticmethod
+    def _valid_color(value: str) -> bool:
+        try:
+            parse_color(value)
+            return True
+        except ColorSyntaxError:
+            return False
+
+    def _valid_paint(self, value: str) -> bool:
+        low = value.strip().lower()
+        return low == "currentcolor" or bool(_PAINT_URL.match(value)) or self._valid_color(value)
+
+    @staticmethod
+    def resolve_color(value: str, style: Dict[str, str]):
+        if value.strip().lower() == "currentcolor":
+            value = style.get("color", "black")
+        try:
+            return parse_color(value)
+        except ColorSyntaxError:
+            return (0.0, 0.0, 0.0, 1.0)
+
+    @staticmethod
+    def opacity_value(text: str) -> float:
+        text = (text or "1").strip()
+        try:
+            value = float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
+        except ValueError:
+            return 1.0
+        return min(1.0, max(0.0, value)) if math.isfinite(value) else 1.0
+
+    # -- traversal -----------------------------------------------------------
+    def element_transform(self, elem, style, viewport) -> np.ndarray:
+        text = self.specified(elem).get("transform")
+        matrix = np.eye(3)
+        if text is not None:
+            try:
+                matrix = parse_transform(text)
+            except UnitError as exc:
+                self.warn("transform", f"{self.describe(elem)}: invalid transform ignored: {exc}")
+        origin = style.get("transform-origin")
+        if origin and text is not None:
+            ox, oy = self._transform_origin(origin, viewport)
+            matrix = translate(ox, oy) @ matrix @ translate(-ox, -oy)
+        return matrix
+
+    @staticmethod
+    def _transform_origin(text: str, viewport) -> Tuple[float, float]:
+        keywords = {"left": ("x", 0.0), "right": ("x", 1.0), "top": ("y", 0.0),
+                    "bottom": ("y", 1.0), "center": (None, 0.5)}
+        words = text.split()[:2]
+        values = {}
+        pending = []
+        for index, word in enumerate(words):
+            if word.lower() in keywords:
+                axis, frac = keywords[word.lower()]
+                size = viewport[0] if (axis or ("x" if index == 0 else "y")) == "x" else viewport[1]
+                value = frac * size
+                if axis is None:
+                    pending.append(value)
+                    continue
+                values[axis] = value
+            else:
+                axis = "x" if index == 0 else "y"
+                try:
+                    values[axis] = parse_length(word, viewport[0] if axis == "x" else viewport[1])
+                except UnitError:
+                    return 0.0, 0.0
+        for value in pending:
+            values.setdefault("x" if "x" not in values else "y", value)
+        if len(words) == 1 and "y" not in values:
+            values["y"] = 0.5 * viewport[1]
+        if len(words) == 1 and "x" not in values:
+            values["x"] = 0.5 * viewport[0]
+        return values.get("x", 0.0), values.get("y", 0.0)
+
+    def length(self, elem, name, percent_of, default="0") -> float:
+        text = elem.get(name)
+        if text is None or text.strip() == "":
+            text = default
+        try:
+            return parse_length(text, percent_of)
+        except UnitError as exc:
+            number = re.match(r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", text)
+            hostile = re.search(r"nan|inf", text, re.IGNORECASE) or (
+                number and not (math.isfinite(float(number.group(0)))
+                                and abs(float(number.group(0))) <= 1e15))
+            if hostile:
+                raise SVGError(f"{self.describe(elem)}: attribute {name}: {exc}") from None
+            # not a length (e.g. "auto", "10qwe"): SVG ignores the attribute
+            return parse_length(default, percent_of) if default != "auto" else 0.0
+
+    def walk(self, elem, parent_style, ctm, viewport, opacity, chain):
+        if not isinstance(elem.tag, str) or not self.is_svg(elem):
+            return
+        tag = self.local_tag(elem)
+        self.count(elem)
+        if tag in NOT_RENDERED:
+            return
+        if tag in UNSUPPORTED:
+            self.warn(tag, f"SVG element <{tag}> is not supported; skipped "
+                           f"(first: {self.describe(elem)})")
+            return
+        if tag not in SHAPES and tag not in ("svg", "g", "a", "use"):
+            self.warn(tag, f"unknown SVG element <{tag}> skipped (first: {self.describe(elem)})")
+            return
+        style = self.compute_style(elem, parent_style)
+        if style.get("display", "inline").strip() == "none":
+            return
+        for prop in ("clip-path", "mask", "filter"):
+            value = style.get(prop)
+            if value and value.strip() != "none":
+                self.warn("property:" + prop, f"{self.describe(elem)}: property {prop} is not "
+                                              f"supported and is ignored")
+        opacity = opacity * self.opacity_value(style.get("opacity"))
+        chain = chain + (elem,)
+        if tag == "svg" and elem is not self.root:
+            self.nested_viewport(elem, elem, style, ctm, viewport, opacity, chain)
+            return
+        ctm = ctm @ self.element_transform(elem, style, viewport)
+        if tag in ("g", "a", "svg"):
+            for child in elem:
+                self.walk(child, style, ctm, viewport, opacity, chain)
+        elif tag == "use":
+            self.expand_use(elem, style, ctm, viewport, opacity, chain)
+        else:
+            self.emit_shape(elem, tag, style, ctm, viewport, opacity)
+
+    def nested_viewport(self, elem, source, style, ctm, viewport, opacity, chain,
+                        size_from=None):
+        """A nested ``svg`` (or a ``symbol``/``svg`` instantiated by ``use``):
+        translate to x, y, then map the viewBox onto width × height."""
+        vw, vh = viewport
+        size_from = size_from if size_from is not None else elem
+        if source is elem:
+            ctm = ctm @ self.element_transform(elem, style, viewport)
+            ctm = ctm @ translate(self.length(elem, "x", vw), self.length(elem, "y", vh))
+        width = self.length(size_from, "width", vw, "100%")
+        height = self.length(size_from, "height", vh, "100%")
+        if size_from is not elem and size_from.get("width") is None:
+            width = self.length(elem, "width", vw, "100%")
+        if size_from is not elem and size_from.get("height") is None:
+            height = self.length(elem, "height", vh, "100%")
+        if width < 0 or height < 0:
+            self.fail(elem, f"negative width/height {width} x {height}")
+            return
+        if width == 0 or height == 0:
+            return
+        box = self.viewbox(elem)
+        if box is not None:
+            ctm = ctm @ viewbox_transform(box, width, height,
+                                          parse_aspect_ratio(elem.get("preserveAspectRatio")))
+            inner = (box[2], box[3])
+        else:
+            inner = (width, height)
+        for child in elem:
+            self.walk(child, style, ctm, inner, opacity, chain)
+
+    def viewbox(self, elem):
+        text = elem.get("viewBox")
+        if text is None:
+            return None
+        try:
+            numbers = parse_number_list(text)
+        except UnitError as exc:
+            raise SVGError(f"{self.describe(elem)}: viewBox: {exc}") from None
+        if len(numbers) != 4 or numbers[2] <= 0 or numbers[3] <= 0:
+            if len(numbers) == 4 and (numbers[2] < 0 or numbers[3] < 0):
+                self.fail(elem, f"viewBox '{text}' has a negative size")
+            return None  # SVG: a zero-size or malformed viewBox disables it
+        return tuple(numbers)
+
+    def expand_use(self, elem, style, ctm, viewport, opacity, chain):
+        target = self.href_target(elem)
+        if target is None:
+            self.warn("use-unresolved", f"{self.describe(elem)}: reference not found, skipped")
+            return
+        ancestor = self.parent.get(id(elem))
+        while ancestor is not None:
+            if ancestor is target:
+                break
+            ancestor = self.parent.get(id(ancestor))
+        if target in chain or ancestor is not None:
+            self.fail(elem, f"reference cycle through '#{target.get('id')}'")
+            return
+        if sum(1 for e in chain if self.local_tag(e) == "use") > MAX_USE_DEPTH:
+            raise SVGError(f"{self.describe(elem)}: use nesting deeper than {MAX_USE_DEPTH}")
+        self.use_depth += 1
+        try:
+            self._instantiate(elem, target, style, ctm, viewport, opacity, chain)
+        finally:
+            self.use_depth -= 1
+
+    def _instantiate(self, elem, target, style, ctm, viewport, opacity, chain):
+        vw, vh = viewport
+        ctm = ctm @ translate(self.length(elem, "x", vw), self.length(elem, "y", vh))
+        target_tag = self.local_tag(target)
+        if not self.is_svg(target):
+            return
+        if target_tag in ("symbol", "svg"):
+            self.count(target)
+            target_style = self.compute_style(target, style)
+            if target_style.get("display", "inline").strip() == "none":
+                return
+            opacity = opacity * self.opacity_value(target_style.get("opacity"))
+            if target_tag == "svg":
+                ctm = ctm @ translate(self.length(target, "x", vw), self.length(target, "y", vh))
+            else:
+                ctm = ctm @ self.element_transform(target, target_style, viewport)
+            self.nested_viewport(target, elem, target_style, ctm, viewport, opacity,
+                                 chain + (target,), size_from=elem)
+            return
+        self.walk(target, style, ctm, viewport, opacity, chain)
+
+    # -- shapes --------------------------------------------------------------
+    def geometry(self, elem, tag, viewport):
+        """(kind, parameters, subpaths) in user units, or None when the SVG
+        spec says the element is not rendered."""
+        vw, vh = viewport
+        diag = math.sqrt((vw * vw + vh * vh) / 2.0)
+        if tag == "circle":
+            cx, cy = self.length(elem, "cx", vw), self.length(elem, "cy", vh)
+            r = self.length(elem, "r", diag)
+            if r < 0:
+                self.fail(elem, f"negative radius {r}")
+            if r <= 0:
+                return None
+            return "circle", (cx, cy, r), [ellipse_subpath(cx, cy, r, r)]
+        if tag == "ellipse":
+            cx, cy = self.length(elem, "cx", vw), self.length(elem, "cy", vh)
+            rx = self.length(elem, "rx", vw, "auto") if elem.get("rx") not in (None, "auto") else None
+            ry = self.length(elem, "ry", vh, "auto") if elem.get("ry") not in (None, "auto") else None
+            rx, ry = (rx if rx is not None else ry), (ry if ry is not None else rx)
+            if rx is None or rx <= 0 or ry <= 0:
+                if rx is not None and (rx < 0 or ry < 0):
+                    self.fail(elem, f"negative radius {rx}, {ry}")
+                return None
+            return "ellipse", (cx, cy, rx, ry), [ellipse_subpath(cx, cy, rx, ry)]
+        if tag == "rect":
+            x, y = self.length(elem, "x", vw), self.length(elem, "y", vh)
+            w, h = self.length(elem, "width", vw), self.length(elem, "height", vh)
+            if w < 0 or h < 0:
+                self.fail(elem, f"negative width/height {w} x {h}")
+                return None
+            if w == 0 or h == 0:
+                return None
+            rx = self.length(elem, "rx", vw) if elem.get("rx") not in (None, "auto") else None
+            ry = self.length(elem, "ry", vh) if elem.get("ry") not in (None, "auto") else None
+            rx = None if rx is not None and rx < 0 else rx
+            ry = None if ry is not None and ry < 0 else ry
+            rx, ry = (rx if rx is not None else ry), (ry if ry is not None else rx)
+            rx, ry = min(rx or 0.0, w / 2.0), min(ry or 0.0, h / 2.0)
+            if rx > 0 and ry > 0:
+                subpath = rounded_rect_subpath(x, y, w, h, rx, ry)
+                return "path", None, [subpath]
+            corners = [(x + w, y), (x + w, y + h), (x, y + h), (x, y)]
+            return "rect", (x, y, w, h), [Subpath((x, y), [(p,) for p in corners], True)]
+        if tag == "line":
+            p0 = (self.length(elem, "x1", vw), self.length(elem, "y1", vh))
+            p1 = (self.length(elem, "x2", vw), self.length(elem, "y2", vh))
+            return "polyline", [p0, p1], [Subpath(p0, [(p1,)], False)]
+        if tag in ("polyline", "polygon"):
+            text = elem.get("points") or ""
+            numbers = re.findall(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|\S", text.replace(",", " "))
+            values = []
+            for token in numbers:  # render up to the first error (SVG 1.1 F.2)
+                try:
+                    value = float(token)
+                except ValueError:
+                    break
+                if not math.isfinite(value) or abs(value) > 1e15:
+                    raise SVGError(f"{self.describe(elem)}: points: number '{token}' out of range")
+                values.append(value)
+            points = list(zip(values[0::2], values[1::2]))
+            if len(points) < 2:
+                return None
+            closed = tag == "polygon"
+            return tag, points, [Subpath(points[0], [(p,) for p in points[1:]], closed)]
+        # path
+        subpaths, error = parse_path_data(elem.get("d") or "")
+        if error is not None:
+            if self.strict:
+                raise SVGError(f"{self.describe(elem)}: {error}")
+            self.warn("path-data", f"{self.describe(elem)}: {error}; rendering up to the error")
+        if not subpaths:
+            return None
+        return "path", None, subpaths
+
+    def paint(self, value: str, style, bbox, viewport, alpha, elem):
+        value = value.strip()
+        low = value.lower()
+        if low == "none":
+            return None
+        match = _PAINT_URL.match(value)
+        if match:
+            target = self.ids.get(match.group(1))
+            fallback = match.group(2).strip()
+            if target is not None and self.local_tag(target) in ("linearGradient", "radialGradient"):
+                return paints.gradient_paint(self, target, bbox, viewport, alpha,
+                                             self.describe(target))
+            if target is not None and self.local_tag(target) == "pattern":
+                self.warn("pattern", f"{self.describe(elem)}: pattern paint is not supported")
+            if not fallback:
+                return None
+            value = fallback
+            if fallback.lower() == "none":
+                return None
+        color = self.resolve_color(value, style)
+        if color is None:
+            return None
+        return torch.tensor([color[0], color[1], color[2], color[3] * alpha], dtype=torch.float32)
+
+    def emit_shape(self, elem, tag, style, ctm, viewport, opacity):
+        try:
+            geometry = self.geometry(elem, tag, viewport)
+        except UnitError as exc:
+            raise SVGError(f"{self.describe(elem)}: {exc}") from None
+        if geometry is None or style.get("visibility", "visible").strip() in ("hidden", "collapse"):
+            return
+        kind, params, subpaths = geometry
+        for prop in ("marker-start", "marker-mid", "marker-end"):
+            if style.get(prop, "none").strip() != "none":
+                self.warn("marker", f"{self.describe(elem)}: markers are not supported")
+        bbox = subpaths_bbox(subpaths)
+        vw, vh = viewport
+        diag = math.sqrt((vw * vw + vh * vh) / 2.0)
+        fill = self.paint(style.get("fill", "black"), style, bbox, viewport,
+                          opacity * self.opacity_value(style.get("fill-opacity")), elem)
+        stroke = self.paint(style.get("stroke", "none"), style, bbox, viewport,
+                            opacity * self.opacity_value(style.get("stroke-opacity")), elem)
+        try:
+            stroke_width = parse_length(style.get("stroke-width", "1"), diag)
+        except UnitError:
+            stroke_width = 1.0
+        if stroke_width <= 0:
+            stroke = None
+        if tag == "line":  # a line has no interior
+            fill = None
+        if fill is None and stroke is None:
+            return
+        stroke_style = self.stroke_style(style)
+        even_odd = style.get("fill-rule", "nonzero").strip() == "evenodd"
+        matrix = torch.tensor(ctm, dtype=torch.float32)
+        dashes = self.dash_pattern(elem, style, diag) if stroke is not None else None
+
+        def add_group(shapes, fill_paint, stroke_paint):
+            first = len(self.shapes)
+            for shape in shapes:
+                shape.stroke_width = torch.tensor(stroke_width / 2.0)
+                shape.line_cap, shape.line_join, shape.miter_limit = stroke_style
+                self.shapes.append(shape)
+            ids = torch.arange(first, len(self.shapes), dtype=torch.int32)
+            self.groups.append(ShapeGroup(ids, fill_paint, use_even_odd_rule=even_odd,
+                                          stroke_color=stroke_paint, shape_to_canvas=matrix.clone(),
+                                          id=elem.get("id") or ""))
+
+        ident = elem.get("id") or ""
+        stroke_shapes = None
+        if dashes is not None:
+            try:
+                pieces = dash_subpaths(subpaths, dashes[0], dashes[1])
+            except TooManyDashes as exc:
+                self.warn("dashes", f"{self.describe(elem)}: {exc}; stroke drawn solid")
+                pieces = None
+            if pieces is not None:
+                stroke_shapes = [_path_shape(piece, ident) for piece in pieces]
+        stroke_first = self.stroke_before_fill(style)
+        if stroke_shapes is None and not (stroke_first and fill is not None and stroke is not None):
+            add_group(_make_shapes(kind, params, subpaths, ident), fill, stroke)
+            return
+        if stroke_shapes is None:
+            stroke_shapes = _make_shapes(kind, params, subpaths, ident)
+        parts = [("fill", fill), ("stroke", stroke)]
+        if stroke_first:
+            parts.reverse()
+        for name, paint_value in parts:
+            if paint_value is None:
+                continue
+            if name == "fill":
+                add_group(_make_shapes(kind, params, subpaths, ident), paint_value, None)
+            elif stroke_shapes:
+                add_group(stroke_shapes, None, paint_value)
+
+    @staticmethod
+    def stroke_before_fill(style) -> bool:
+        words = [w for w in style.get("paint-order", "normal").split() if w in ("fill", "stroke")]
+        return bool(words) and words[0] == "stroke"
+
+    @staticmethod
+    def stroke_style(style):
+        cap = {"butt": LineCap.butt, "round": LineCap.round, "square": LineCap.square}.get(
+            style.get("stroke-linecap", "butt").strip(), LineCap.butt)
+        join = {"miter": LineJoin.miter, "miter-clip": LineJoin.miter, "arcs": LineJoin.miter,
+                "round": LineJoin.round, "bevel": LineJoin.bevel}.get(
+            style.get("stroke-linejoin", "miter").strip(), LineJoin.miter)
+        try:
+            limit = float(style.get("stroke-miterlimit", "4"))
+            limit = limit if math.isfinite(limit) and limit >= 1.0 else 4.0
+        except ValueError:
+            limit = 4.0
+        return cap, join, limit
+
+    def dash_pattern(self, elem, style, diag):
+        """(pattern, offset) or None for a solid stroke (``none``, negative
+        values, zero sum, or unparsable lists, as SVG specifies)."""
+        text = style.get("stroke-dasharray", "none").strip()
+        if text in ("none", ""):
+            return None
+        try:
+            values = [parse_length(t, diag) for t in re.split(r"[\s,]+", text) if t]
+            offset = parse_length(style.get("stroke-dashoffset", "0"), diag)
+        except UnitError:
+            return None
+        if not values or any(v < 0 for v in values) or sum(values) <= 0:
+            return None
+        if len(values) % 2:
+            values = values * 2
+        return values, offset
+
+
+def _path_shape(subpath: Subpath, ident: str) -> Path:
+    ncp, points, closed = subpath.to_arrays()
+    return Path(torch.tensor(ncp, dtype=torch.int32),
+                torch.tensor(points, dtype=torch.float32).reshape(-1, 2), closed, id=ident)
+
+
+def _make_shapes(kind, params, subpaths, ident):
+    if kind == "circle":
+        cx, cy, r = params
+        return [Circle(torch.tensor(float(r)), torch.tensor([cx, cy], dtype=torch.float32), id=ident)]
+    if kind == "ellipse":
+        cx, cy, rx, ry = params
+        return [Ellipse(torch.tensor([rx, ry], dtype=torch.float32),
+                        torch.tensor([cx, cy], dtype=torch.float32), id=ident)]
+    if kind == "rect":
+        x, y, w, h = params
+        return [Rect(torch.tensor([x, y], dtype=torch.float32),
+                     torch.tensor([x + w, y + h], dtype=torch.float32), id=ident)]
+    if kind in ("polyline", "polygon"):
+        return [Polygon(torch.tensor(params, dtype=torch.float32), kind == "polygon", id=ident)]
+    return [_path_shape(subpath, ident) for subpath in subpaths]
+
+
+def _root_size(loader: _Loader, root) -> Tuple[float, float, Optional[tuple]]:
+    box = loader.viewbox(root)
+    defaults = (box[2], box[3]) if box is not None else (100.0, 100.0)
+    sizes = []
+    for name, default in zip(("width", "height"), defaults):
+        text = root.get(name)
+        if text is None or text.strip() in ("", "auto"):
+            sizes.append(default)
+            continue
+        try:
+            sizes.append(parse_length(text, default))
+        except UnitError as exc:
+            raise SVGError(f"{loader.describe(root)}: {name}: {exc}") from None
+    if sizes[0] < 0 or sizes[1] < 0:
+        raise SVGError(f"{loader.describe(root)}: negative size {sizes[0]} x {sizes[1]}")
+    if sizes[0] == 0 or sizes[1] == 0:
+        raise SVGError(f"{loader.describe(root)}: zero size {sizes[0]} x {sizes[1]} "
+                       f"(rendering disabled)")
+    return sizes[0], sizes[1], box
+
+
+def svg_to_scene(path_or_text, strict: bool = True):
+    """Read an SVG into diffvg's scene lists.
+
+    path_or_text: a filename (str), a pathlib.Path, bytes, or SVG text that
+        starts with '<'.
+    strict: when True (default), errors that SVG renderers recover from
+        (bad path data, ``use`` cycles, negative sizes of inner elements)
+        raise SVGError; when False they warn and the element is skipped (path
+        data is kept up to the error).
+
+    Returns (canvas_width: int, canvas_height: int, shapes: list,
+    shape_groups: list). Geometry is in each element's user units; each
+    group's ``shape_to_canvas`` (3, 3) float32 maps it to canvas pixels.
+    Colours are straight RGBA float32 in [0, 1] (sRGB values as written).
+    Raises SVGError for malformed, hostile or unusable input.
+    """
+    root = parse_xml(_read_source(path_or_text))
+    if _split_tag(root.tag) != (SVG_NS, "svg") and _split_tag(root.tag) != (None, "svg"):
+        raise SVGError(f"root element is <{_split_tag(root.tag)[1]}>, expected <svg>")
+    loader = _Loader(root, strict)
+    width, height, box = _root_size(loader, root)
+    ctm = np.eye(3)
+    viewport = (width, height)
+    if box is not None:
+        ctm = viewbox_transform(box, width, height,
+                                parse_aspect_ratio(root.get("preserveAspectRatio")))
+        viewport = (box[2], box[3])
+    loader.walk(root, INITIAL_VALUES, ctm, viewport, 1.0, ())
+    canvas_width = max(1, int(round(width)))
+    canvas_height = max(1, int(round(height)))
+    return canvas_width, canvas_height, loader.shapes, loader.groups
+
+
+def load_svg(path_or_text, strict: bool = True) -> Scene:
+    """Like :func:`svg_to_scene`, returning a :class:`pydiffvg.scene_types.Scene`."""
+    return Scene(*svg_to_scene(path_or_text, strict=strict))

@@ -1,0 +1,543 @@
+"""SVG path data: the grammar, elliptical arcs as cubic Béziers, dashing, and
+bounding boxes.
+
+A parsed path is a list of :class:`Subpath`. Each segment is a tuple of 1, 2
+or 3 points: (end,) for a line, (control, end) for a quadratic, (control1,
+control2, end) for a cubic, so ``len(segment) - 1`` is diffvg's
+``num_control_points``.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .errors import SVGError
+
+Point = Tuple[float, float]
+
+#: Coordinates beyond this magnitude are rejected as hostile or broken input.
+MAX_COORDINATE = 1e15
+
+
+@dataclass
+class Subpath:
+    """One subpath: ``start`` point, segments (see module doc), closed flag."""
+    start: Point
+    segments: List[Tuple[Point, ...]] = field(default_factory=list)
+    closed: bool = False
+
+    def end(self) -> Point:
+        return self.segments[-1][-1] if self.segments else self.start
+
+    def to_arrays(self) -> Tuple[List[int], List[Point], bool]:
+        """diffvg layout: (num_control_points (S,), points (N, 2), is_closed).
+        A closed subpath ends its last segment at point 0, which is not
+        repeated; a closing line is added when the last point is elsewhere."""
+        segments = list(self.segments)
+        if self.closed and segments[-1][-1] != self.start:
+            segments.append((self.start,))
+        points = [self.start]
+        for segment in segments:
+            points.extend(segment)
+        if self.closed:
+            points.pop()
+        return [len(s) - 1 for s in segments], points, self.closed
+
+
+# ----------------------------------------------------------------------------
+# Grammar
+# ----------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_ARG_COUNTS = {"m": 2, "l": 2, "h": 1, "v": 1, "c": 6, "s": 4, "q": 4, "t": 2, "a": 7, "z": 0}
+_WSP = " \t\r\n\f"
+
+
+class _Scanner:
+    def __init__(self, text: str):
+        self.text = text
+        self.pos = 0
+
+    def error(self, problem: str, pos: Optional[int] = None) -> SVGError:
+        pos = self.pos if pos is None else pos
+        snippet = self.text[max(0, pos - 10):pos + 10]
+        return SVGError(f"path data: {problem} at offset {pos} (near '{snippet}')")
+
+    def skip_wsp(self):
+        text, pos = self.text, self.pos
+        while pos < len(text) and text[pos] in _WSP:
+            pos += 1
+        self.pos = pos
+
+    def skip_comma_wsp(self):
+        self.skip_wsp()
+        if self.pos < len(self.text) and self.text[self.pos] == ",":
+            self.pos += 1
+            self.skip_wsp()
+
+    def at_number(self) -> bool:
+        self.skip_wsp()
+        return self.pos < len(self.text) and self.text[self.pos] in "+-.0123456789"
+
+    def number(self) -> float:
+        self.skip_wsp()
+        match = _NUMBER.match(self.text, self.pos)
+        if not match:
+            raise self.error("expected a number")
+        value = float(match.group(0))
+        if not math.isfinite(value) or abs(value) > MAX_COORDINATE:
+            raise self.error(f"number {match.group(0)} out of range")
+        self.pos = match.end()
+        self.skip_comma_wsp()
+        return value
+
+    def flag(self) -> bool:
+        self.skip_wsp()
+        if self.pos >= len(self.text) or self.text[self.pos] not in "01":
+            raise self.error("expected an arc flag 0 or 1")
+        value = self.text[self.pos] == "1"
+        self.pos += 1
+        self.skip_comma_wsp()
+        return value
+
+
+def parse_path_data(text: str) -> Tuple[List[Subpath], Optional[SVGError]]:
+    """Parse the ``d`` attribute.
+
+    Returns (subpaths, error). On a syntax error the subpaths hold everything
+    before the bad command (SVG 1.1 F.2 error handling) and ``error`` says
+    where it went wrong; the caller decides whether to raise it.
+    Subpaths without segments (a lone moveto) are dropped.
+    """
+    scanner = _Scanner(text)
+    subpaths: List[Subpath] = []
+    current: Optional[Subpath] = None
+    cur = (0.0, 0.0)
+    start = (0.0, 0.0)
+    last_cubic_ctrl: Optional[Point] = None
+    last_quad_ctrl: Optional[Point] = None
+    command = None
+    error: Optional[SVGError] = None
+
+    def open_subpath(point):
+        nonlocal current
+        current = Subpath(point)
+        subpaths.append(current)
+
+    try:
+        scanner.skip_wsp()
+        while scanner.pos < len(text):
+            char = text[scanner.pos]
+            if char.isalpha():
+                if char.lower() not in _ARG_COUNTS:
+                    raise scanner.error(f"unknown command '{char}'")
+                command = char
+                scanner.pos += 1
+                scanner.skip_wsp()
+            elif command is None:
+                raise scanner.error("path data must start with a moveto")
+            elif command in "zZ" or not scanner.at_number():
+                raise scanner.error(f"unexpected '{char}'")
+            if command is None or (not subpaths and command not in "mM"):
+                raise scanner.error("path data must start with a moveto")
+            lower = command.lower()
+            relative = command.islower()
+            args = []
+            if lower == "a":
+                for index in range(7):
+                    args.append(scanner.flag() if index in (3, 4) else scanner.number())
+            else:
+                for _ in range(_ARG_COUNTS[lower]):
+                    args.append(scanner.number())
+            ox, oy = cur if relative else (0.0, 0.0)
+            reflect_cubic, reflect_quad = last_cubic_ctrl, last_quad_ctrl
+            last_cubic_ctrl = last_quad_ctrl = None
+            if lower == "m":
+                cur = (args[0] + ox, args[1] + oy)
+                start = cur
+                open_subpath(cur)
+                command = "l" if relative else "L"  # implicit lineto repeats
+                continue
+            if lower == "z":
+                if current is not None:
+                    current.closed = True
+                cur = start
+                current = None
+                command = None  # "Z" takes no arguments; a number after it is an error
+                scanner.skip_wsp()
+                continue
+            if current is None:  # drawing after Z starts a subpath at the last start
+                open_subpath(start)
+            if lower == "l":
+                end = (args[0] + ox, args[1] + oy)
+                current.segments.append((end,))
+            elif lower == "h":
+                end = (args[0] + ox, cur[1])
+                current.segments.append((end,))
+            elif lower == "v":
+                end = (cur[0], args[0] + (cur[1] if relative else 0.0))
+                current.segments.append((end,))
+            elif lower == "c":
+                c1 = (args[0] + ox, args[1] + oy)
+                c2 = (args[2] + ox, args[3] + oy)
+                end = (args[4] + ox, args[5] + oy)
+                current.segments.append((c1, c2, end))
+                last_cubic_ctrl = c2
+            elif lower == "s":
+                # first control point: reflection of the previous C/S second control
+                c1 = (2 * cur[0] - reflect_cubic[0], 2 * cur[1] - reflect_cubic[1]) \
+                    if reflect_cubic else cur
+                c2 = (args[0] + ox, args[1] + oy)
+                end = (args[2] + ox, args[3] + oy)
+                current.segments.append((c1, c2, end))
+                last_cubic_ctrl = c2
+            elif lower == "q":
+                ctrl = (args[0] + ox, args[1] + oy)
+                end = (args[2] + ox, args[3] + oy)
+                current.segments.append((ctrl, end))
+                last_quad_ctrl = ctrl
+            elif lower == "t":
+                ctrl = (2 * cur[0] - reflect_quad[0], 2 * cur[1] - reflect_quad[1]) \
+                    if reflect_quad else cur
+                end = (args[0] + ox, args[1] + oy)
+                current.segments.append((ctrl, end))
+                last_quad_ctrl = ctrl
+            else:  # arc
+                end = (args[5] + ox, args[6] + oy)
+                current.segments.extend(
+                    arc_to_cubics(cur, args[0], args[1], args[2], args[3], args[4], end))
+            cur = end
+    except SVGError as exc:
+        error = exc
+    return [s for s in subpaths if s.segments], error
+
+
+# ----------------------------------------------------------------------------
+# Elliptical arcs (SVG 1.1 implementation notes F.6)
+# ----------------------------------------------------------------------------
+
+def _vector_angle(ux, uy, vx, vy) -> float:
+    return math.atan2(ux * vy - uy * vx, ux * vx + uy * vy)
+
+
+def arc_to_cubics(p0: Point, rx: float, ry: float, x_axis_rotation_deg: float,
+                  large_arc: bool, sweep: bool, p1: Point) -> List[Tuple[Point, Point, Point]]:
+    """Cubic segments approximating the SVG arc from ``p0`` to ``p1``.
+
+    Endpoint to center conversion per F.6.5, out-of-range radii scaled up per
+    F.6.6, then at most 90° per cubic with the tangent length
+    k = 4/3 tan(Δ/4) (max radial error ≈ 2.7e-4 of the radius at 90°).
+    A zero radius gives a straight line; equal endpoints give nothing.
+    """
+    if p0 == p1:
+        return []
+    rx, ry = abs(rx), abs(ry)
+    if rx == 0.0 or ry == 0.0:
+        return [(p1,)]
+    phi = math.radians(x_axis_rotation_deg % 360.0)
+    cos_phi, sin_phi = math.cos(phi), math.sin(phi)
+    # F.6.5.1: (x1', y1') = R(-phi) (p0 - p1) / 2
+    dx2, dy2 = (p0[0] - p1[0]) / 2.0, (p0[1] - p1[1]) / 2.0
+    x1p = cos_phi * dx2 + sin_phi * dy2
+    y1p = -sin_phi * dx2 + cos_phi * dy2
+    # F.6.6.2: scale radii up when no ellipse fits through both end points
+    lam = (x1p / rx) ** 2 + (y1p / ry) ** 2
+    if lam > 1.0:
+        scale = math.sqrt(lam)
+        rx, ry = rx * scale, ry * scale
+    # F.6.5.2: center in the rotated frame
+    num = rx * rx * ry * ry - rx * rx * y1p * y1p - ry * ry * x1p * x1p
+    den = rx * rx * y1p * y1p + ry * ry * x1p * x1p
+    coef = math.sqrt(max(0.0, num / den)) if den > 0 else 0.0
+    if large_arc == sweep:
+        coef = -coef
+    cxp = coef * rx * y1p / ry
+    cyp = -coef * ry * x1p / rx
+    # F.6.5.3: back to user space
+    cx = cos_phi * cxp - sin_phi * cyp + (p0[0] + p1[0]) / 2.0
+    cy = sin_phi * cxp + cos_phi * cyp + (p0[1] + p1[1]) / 2.0
+    # F.6.5.5-6: start angle and sweep
+    ux, uy = (x1p - cxp) / rx, (y1p - cyp) / ry
+    vx, vy = (-x1p - cxp) / rx, (-y1p - cyp) / ry
+    theta1 = _vector_angle(1.0, 0.0, ux, uy)
+    delta = _vector_angle(ux, uy, vx, vy)
+    if not sweep and delta > 0:
+        delta -= 2 * math.pi
+    elif sweep and delta < 0:
+        delta += 2 * math.pi
+
+    def to_user(x, y):  # unit-circle point -> ellipse in user space
+        x, y = x * rx, y * ry
+        return (cos_phi * x - sin_phi * y + cx, sin_phi * x + cos_phi * y + cy)
+
+    count = max(1, int(math.ceil(abs(delta) / (math.pi / 2) - 1e-9)))
+    step = delta / count
+    k = 4.0 / 3.0 * math.tan(step / 4.0)
+    out = []
+    angle = theta1
+    for index in range(count):
+        a, b = angle, angle + step
+        ca, sa, cb, sb = math.cos(a), math.sin(a), math.cos(b), math.sin(b)
+        c1 = to_user(ca - k * sa, sa + k * ca)
+        c2 = to_user(cb + k * sb, sb - k * cb)
+        end = p1 if index == count - 1 else to_user(cb, sb)
+        out.append((c1, c2, end))
+        angle = b
+    return out
+
+
+def ellipse_subpath(cx: float, cy: float, rx: float, ry: float) -> Subpath:
+    """A closed 4-cubic ellipse, starting at (cx + rx, cy), clockwise on screen
+    (the direction SVG 2 specifies for circle/ellipse, which matters for dashes)."""
+    k = 4.0 / 3.0 * math.tan(math.pi / 8.0)
+    pts = [(1, 0), (0, 1), (-1, 0), (0, -1), (1, 0)]
+    segments = []
+    for (ax, ay), (bx, by) in zip(pts[:-1], pts[1:]):
+        c1 = (cx + rx * (ax - k * ay), cy + ry * (ay + k * ax))
+        c2 = (cx + rx * (bx + k * by), cy + ry * (by - k * bx))
+        segments.append((c1, c2, (cx + rx * bx, cy + ry * by)))
+    return Subpath((cx + rx, cy), segments, True)
+
+
+def rounded_rect_subpath(x: float, y: float, w: float, h: float, rx: float, ry: float) -> Subpath:
+    """The SVG 2 rounded rectangle path (lines and quarter-ellipse cubics),
+    starting at (x + rx, y) and running clockwise on screen."""
+    k = 4.0 / 3.0 * math.tan(math.pi / 8.0)
+    kx, ky = k * rx, k * ry
+    r, b = x + w, y + h
+    segs = [
+        ((r - rx, y),),
+        ((r - rx + kx, y), (r, y + ry - ky), (r, y + ry)),
+        ((r, b - ry),),
+        ((r, b - ry + ky), (r - rx + kx, b), (r - rx, b)),
+        ((x + rx, b),),
+        ((x + rx - kx, b), (x, b - ry + ky), (x, b - ry)),
+        ((x, y + ry),),
+        ((x, y + ry - ky), (x + rx - kx, y), (x + rx, y)),
+    ]
+    # drop zero-length straight sides (rx = w/2 or ry = h/2)
+    out, prev = [], (x + rx, y)
+    for seg in segs:
+        if len(seg) == 1 and seg[0] == prev:
+            continue
+        out.append(seg)
+        prev = seg[-1]
+    return Subpath((x + rx, y), out, True)
+
+
+# ----------------------------------------------------------------------------
+# Bézier helpers: evaluation, splitting, arc length, bounds
+# ----------------------------------------------------------------------------
+
+def segment_controls(start: Point, segment: Sequence[Point]) -> np.ndarray:
+    """Control polygon (degree + 1, 2) of a segment starting at ``start``."""
+    return np.array((start,) + tuple(segment), dtype=np.float64)
+
+
+def _derivative_controls(ctrl: np.ndarray) -> np.ndarray:
+    return (len(ctrl) - 1) * (ctrl[1:] - ctrl[:-1])
+
+
+def _bezier_eval(ctrl: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Evaluate a Bézier (any degree) at parameters t (M,) -> (M, 2) by de Casteljau."""
+    pts = np.broadcast_to(ctrl, (len(t),) + ctrl.shape).copy()
+    t = t[:, None]
+    for level in range(len(ctrl) - 1, 0, -1):
+        pts = pts[:, :level] * (1 - t[:, :, None]) + pts[:, 1:level + 1] * t[:, :, None]
+    return pts[:, 0]
+
+
+def split_bezier(ctrl: np.ndarray, t: float) -> Tuple[np.ndarray, np.ndarray]:
+    """de Casteljau split at t: the control polygons of [0, t] and [t, 1]."""
+    left, right = [ctrl[0]], [ctrl[-1]]
+    pts = ctrl
+    while len(pts) > 1:
+        pts = pts[:-1] * (1 - t) + pts[1:] * t
+        left.append(pts[0])
+        right.append(pts[-1])
+    return np.array(left), np.array(right[::-1])
+
+
+def sub_bezier(ctrl: np.ndarray, t0: float, t1: float) -> np.ndarray:
+    """Control polygon of the piece of the curve between t0 and t1 (t0 <= t1)."""
+    if t0 > 0.0:
+        _, ctrl = split_bezier(ctrl, t0)
+        t1 = (t1 - t0) / (1.0 - t0) if t0 < 1.0 else 1.0
+    if t1 < 1.0:
+        ctrl, _ = split_bezier(ctrl, min(max(t1, 0.0), 1.0))
+    return ctrl
+
+
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(8)
+_TABLE_INTERVALS = 16
+
+
+def _speed(dctrl: np.ndarray, t: np.ndarray) -> np.ndarray:
+    if len(dctrl) == 1:
+        return np.full(len(t), float(np.hypot(*dctrl[0])))
+    return np.hypot(*_bezier_eval(dctrl, t).T)
+
+
+def _length_between(dctrl, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
+    """∫_{t0}^{t1} |B'(t)| dt by 8-point Gauss–Legendre, vectorised over intervals."""
+    half = (t1 - t0) / 2.0
+    mid = (t1 + t0) / 2.0
+    ts = (mid[:, None] + half[:, None] * _GL_X[None, :]).ravel()
+    speeds = _speed(dctrl, ts).reshape(len(t0), len(_GL_X))
+    return half * (speeds @ _GL_W)
+
+
+class ArcLengthTable:
+    """Cumulative arc length of one segment on a uniform parameter grid, with
+    inversion s -> t by Newton's method on the containing interval."""
+
+    def __init__(self, ctrl: np.ndarray):
+        self.ctrl = ctrl
+        self.dctrl = _derivative_controls(ctrl)
+        grid = np.linspace(0.0, 1.0, _TABLE_INTERVALS + 1)
+        pieces = _length_between(self.dctrl, grid[:-1], grid[1:])
+        self.grid = grid
+        self.cumulative = np.concatenate([[0.0], np.cumsum(pieces)])
+        self.length = float(self.cumulative[-1])
+
+    def param_at(self, s: float) -> float:
+        if s <= 0.0:
+            return 0.0
+        if s >= self.length:
+            return 1.0
+        idx = int(np.searchsorted(self.cumulative, s, side="right") - 1)
+        idx = min(max(idx, 0), _TABLE_INTERVALS - 1)
+        lo, hi = self.grid[idx], self.grid[idx + 1]
+        s_lo, s_hi = self.cumulative[idx], self.cumulative[idx + 1]
+        t = lo + (hi - lo) * ((s - s_lo) / (s_hi - s_lo) if s_hi > s_lo else 0.0)
+        # Newton on f(t) = s_lo + ∫_lo^t |B'| - s, kept inside [lo, hi]
+        for _ in range(8):
+            f = s_lo + _length_between(self.dctrl, np.array([lo]), np.array([t]))[0] - s
+            if abs(f) < 1e-12 * max(1.0, self.length):
+                break
+            speed = _speed(self.dctrl, np.array([t]))[0]
+            if speed <= 1e-300:
+                break
+            t = min(max(t - f / speed, lo), hi)
+        return float(t)
+
+
+def subpath_segments(subpath: Subpath) -> List[np.ndarray]:
+    """Control polygons of every segment, including the closing line."""
+    out, prev = [], subpath.start
+    for segment in subpath.segments:
+        out.append(segment_controls(prev, segment))
+        prev = segment[-1]
+    if subpath.closed and prev != subpath.start:
+        out.append(segment_controls(prev, (subpath.start,)))
+    return out
+
+
+def subpath_length(subpath: Subpath) -> float:
+    return sum(ArcLengthTable(c).length for c in subpath_segments(subpath))
+
+
+class TooManyDashes(Exception):
+    pass
+
+
+def dash_subpaths(subpaths: List[Subpath], pattern: Sequence[float], offset: float,
+                  max_dashes: int = 100000) -> List[Subpath]:
+    """Cut subpaths into open dashes (SVG stroke-dasharray / stroke-dashoffset).
+
+    ``pattern``: non-negative lengths with a positive sum (odd counts must
+    already be repeated). The pattern restarts at each subpath. Zero-length
+    dashes come out as one degenerate line so that round/square caps still
+    draw a dot. Raises TooManyDashes past ``max_dashes``.
+    """
+    total = float(sum(pattern))
+    out: List[Subpath] = []
+    for subpath in subpaths:
+        # position within the pattern at the start of the subpath
+        phase = offset % total
+        index = 0
+        # terminates: phase < total = sum(pattern)
+        while phase > pattern[index] or (phase == pattern[index] and pattern[index] > 0):
+            phase -= pattern[index]
+            index = (index + 1) % len(pattern)
+        remaining = pattern[index] - phase
+        dash: Optional[Subpath] = None
+        for ctrl in subpath_segments(subpath):
+            table = ArcLengthTable(ctrl)
+            pos = 0.0
+            while True:
+                on = index % 2 == 0
+                step = min(remaining, table.length - pos)
+                if on and step > 0.0:
+                    t0, t1 = table.param_at(pos), table.param_at(pos + step)
+                    piece = sub_bezier(ctrl, t0, t1)
+                    if dash is None:
+                        dash = Subpath(tuple(piece[0]))
+                    dash.segments.append(tuple(tuple(p) for p in piece[1:]))
+                pos += step
+                remaining -= step
+                if remaining > 1e-12 * max(1.0, total):
+                    break  # segment exhausted inside this pattern entry
+                # move to the next pattern entry
+                if on:
+                    if dash is None:  # zero-length dash: a dot
+                        point = tuple(sub_bezier(ctrl, table.param_at(pos), 1.0)[0])
+                        dash = Subpath(point, [(point,)])
+                    out.append(dash)
+                    dash = None
+                    if len(out) > max_dashes:
+                        raise TooManyDashes(f"more than {max_dashes} dashes")
+                index = (index + 1) % len(pattern)
+                remaining = pattern[index]
+                if pos >= table.length and remaining > 0.0:
+                    break
+        if dash is not None:
+            out.append(dash)
+    return out
+
+
+def _axis_extrema(ctrl_1d: np.ndarray) -> List[float]:
+    """Parameters in (0, 1) where one coordinate of a quadratic/cubic has
+    zero derivative (the roots of the derivative polynomial)."""
+    degree = len(ctrl_1d) - 1
+    if degree == 2:
+        den = ctrl_1d[0] - 2 * ctrl_1d[1] + ctrl_1d[2]
+        return [(ctrl_1d[0] - ctrl_1d[1]) / den] if den != 0 else []
+    if degree == 3:
+        # B'(t)/3 = a t^2 + b t + c
+        p0, p1, p2, p3 = ctrl_1d
+        a = -p0 + 3 * p1 - 3 * p2 + p3
+        b = 2 * (p0 - 2 * p1 + p2)
+        c = p1 - p0
+        if abs(a) < 1e-12 * max(1.0, abs(b), abs(c)):
+            return [-c / b] if b != 0 else []
+        disc = b * b - 4 * a * c
+        if disc < 0:
+            return []
+        root = math.sqrt(disc)
+        return [(-b + root) / (2 * a), (-b - root) / (2 * a)]
+    return []
+
+
+def subpaths_bbox(subpaths: List[Subpath]) -> Optional[Tuple[float, float, float, float]]:
+    """Tight geometric bounding box (xmin, ymin, xmax, ymax), no stroke."""
+    points = []
+    for subpath in subpaths:
+        for ctrl in subpath_segments(subpath):
+            points.append(ctrl[0])
+            points.append(ctrl[-1])
+            for axis in (0, 1):
+                ts = [t for t in _axis_extrema(ctrl[:, axis]) if 0.0 < t < 1.0]
+                if ts:
+                    points.extend(_bezier_eval(ctrl, np.array(ts)))
+        if not subpath.segments:
+            points.append(np.array(subpath.start))
+    if not points:
+        return None
+    arr = np.array(points)
+    return (float(arr[:, 0].min()), float(arr[:, 1].min()),
+            float(arr[:, 0].max()), float(arr[:, 1].max()))

@@ -1,0 +1,278 @@
+"""Writing pydiffvg scenes as SVG (diffvg's ``save_svg``).
+
+Every shape of every group is written:
+
+* Circle -> ``circle``, Ellipse -> ``ellipse``, Rect -> ``rect``, closed
+  Polygon -> ``polygon``, open Polygon -> ``polyline``, Path -> ``path``
+  with M/L/Q/C/Z commands.
+* A group with one shape becomes one element carrying the group's paints,
+  fill rule and ``transform="matrix(...)"`` (``shape_to_canvas``).
+* A group whose shapes are all Paths/Polygons with the same scalar stroke
+  style becomes ONE ``path`` with several subpaths, so the group's fill rule
+  still applies across them (and it reads back as the same group). Other
+  multi-shape groups become a ``g`` holding each shape with the group's
+  paint; there the fill rule no longer combines the shapes' winding numbers.
+* Paints: solid colours as ``rgb()`` plus ``*-opacity``; gradients as
+  ``userSpaceOnUse`` ``linearGradient``/``radialGradient`` in ``defs`` with
+  ``stop-color``/``stop-opacity`` (an elliptic radial gradient gets a
+  ``gradientTransform`` scale about its centre).
+* ``stroke-width`` is twice pydiffvg's half width. A Path with a width per
+  point is written as its fill (if any) plus one stroked ``path`` per
+  segment, each with the average of its two end points' widths: SVG has no
+  variable-width strokes, so this is an approximation.
+* ``use_gamma=True`` raises colour channels to 1/2.2, as diffvg does.
+
+Numbers are written with 9 significant digits (float32 round-trips). The
+file is written to a temporary name in the same folder and renamed, so a
+failure never leaves a half-written file.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import List, Optional
+from xml.sax.saxutils import quoteattr
+
+import numpy as np
+import torch
+
+from ..shapes import (Circle, Ellipse, LinearGradient, LineCap, LineJoin, Path, Polygon,
+                      RadialGradient, Rect)
+from .colors import parse_color
+
+_CAPS = {LineCap.round: "round", LineCap.butt: "butt", LineCap.square: "square"}
+_JOINS = {LineJoin.round: "round", LineJoin.miter: "miter", LineJoin.bevel: "bevel"}
+
+
+def _num(value) -> str:
+    text = format(float(value), ".9g")
+    return "0" if text == "-0" else text
+
+
+def _array(value) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().double().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+class _Writer:
+    def __init__(self, use_gamma: bool):
+        self.use_gamma = use_gamma
+        self.defs: List[str] = []
+        self.body: List[str] = []
+
+    def color(self, rgba):
+        rgba = _array(rgba).reshape(-1)
+        rgb = np.clip(rgba[:3], 0.0, 1.0)
+        if self.use_gamma:
+            rgb = rgb ** (1.0 / 2.2)
+        alpha = float(np.clip(rgba[3], 0.0, 1.0)) if len(rgba) > 3 else 1.0
+        return "rgb({},{},{})".format(*(_num(c * 255.0) for c in rgb)), alpha
+
+    def paint(self, paint, name: str) -> List[str]:
+        """Attributes for fill or stroke; gradients go to defs."""
+        if paint is None:
+            return [f'{name}="none"']
+        if isinstance(paint, (LinearGradient, RadialGradient)):
+            ident = f"{name}_{len(self.defs)}"
+            stops = []
+            offsets = _array(paint.offsets).reshape(-1)
+            colors = _array(paint.stop_colors).reshape(-1, 4)
+            for offset, rgba in zip(offsets, colors):
+                text, alpha = self.color(rgba)
+                stops.append(f'<stop offset="{_num(offset)}" stop-color="{text}" '
+                             f'stop-opacity="{_num(alpha)}"/>')
+            if isinstance(paint, LinearGradient):
+                begin, end = _array(paint.begin), _array(paint.end)
+                head = (f'<linearGradient id="{ident}" gradientUnits="userSpaceOnUse" '
+                        f'x1="{_num(begin[0])}" y1="{_num(begin[1])}" '
+                        f'x2="{_num(end[0])}" y2="{_num(end[1])}">')
+                tail = "</linearGradient>"
+            else:
+                center, radius = _array(paint.center), _array(paint.radius).reshape(-1)
+                rx, ry = float(radius[0]), float(radius[-1])
+                cx, cy = _num(center[0]), _num(center[1])
+                extra = ""
+                if rx != ry and rx > 0:
+                    extra = (f' gradientTransform="translate({cx} {cy}) scale(1 {_num(ry / rx)}) '
+                             f'translate({_num(-center[0])} {_num(-center[1])})"')
+                head = (f'<radialGradient id="{ident}" gradientUnits="userSpaceOnUse" '
+                        f'cx="{cx}" cy="{cy}" r="{_num(rx if rx > 0 else ry)}"{extra}>')
+                tail = "</radialGradient>"
+            self.defs.append(head + "".join(stops) + tail)
+            return [f'{name}="url(#{ident})"']
+        text, alpha = self.color(paint)
+        return [f'{name}="{text}"', f'{name}-opacity="{_num(alpha)}"']
+
+
+def _stroke_attrs(shape, width: Optional[float] = None) -> List[str]:
+    if width is None:
+        width = float(_array(shape.stroke_width).reshape(-1)[0])
+    cap = _CAPS.get(getattr(shape, "line_cap", LineCap.round), "round")
+    join = _JOINS.get(getattr(shape, "line_join", LineJoin.round), "round")
+    limit = float(getattr(shape, "miter_limit", 4.0))
+    return [f'stroke-width="{_num(2.0 * width)}"', f'stroke-linecap="{cap}"',
+            f'stroke-linejoin="{join}"', f'stroke-miterlimit="{_num(limit)}"']
+
+
+def _path_data(shape) -> str:
+    """M/L/Q/C/Z data of a Path or Polygon."""
+    points = _array(shape.points).reshape(-1, 2)
+    if isinstance(shape, Polygon):
+        if len(points) == 0:
+            return ""
+        parts = [f"M{_num(points[0][0])} {_num(points[0][1])}"]
+        parts += [f"L{_num(x)} {_num(y)}" for x, y in points[1:]]
+        return " ".join(parts) + (" Z" if shape.is_closed else "")
+    counts = _array(shape.num_control_points).astype(np.int64).reshape(-1)
+    parts, index = [f"M{_num(points[0][0])} {_num(points[0][1])}"], 0
+    for count in counts:
+        ids = [(index + k) % len(points) for k in range(1, count + 2)]
+        letter = {0: "L", 1: "Q", 2: "C"}[int(count)]
+        parts.append(letter + " ".join(f"{_num(points[i][0])} {_num(points[i][1])}" for i in ids))
+        index += int(count) + 1
+    return " ".join(parts) + (" Z" if shape.is_closed else "")
+
+
+def _segment_paths(shape):
+    """(path data, average half width) per segment of a per-point-width Path."""
+    points = _array(shape.points).reshape(-1, 2)
+    widths = _array(shape.stroke_width).reshape(-1)
+    counts = _array(shape.num_control_points).astype(np.int64).reshape(-1)
+    index = 0
+    for count in counts:
+        ids = [(index + k) % len(points) for k in range(0, count + 2)]
+        letter = {0: "L", 1: "Q", 2: "C"}[int(count)]
+        data = (f"M{_num(points[ids[0]][0])} {_num(points[ids[0]][1])} " + letter +
+                " ".join(f"{_num(points[i][0])} {_num(points[i][1])}" for i in ids[1:]))
+        yield data, 0.5 * (widths[ids[0]] + widths[ids[-1]])
+        index += int(count) + 1
+
+
+def _geometry(shape):
+    """(tag, geometry attributes) of one shape."""
+    if isinstance(shape, Circle):
+        center = _array(shape.center)
+        return "circle", [f'cx="{_num(center[0])}"', f'cy="{_num(center[1])}"',
+                          f'r="{_num(_array(shape.radius).reshape(-1)[0])}"']
+    if isinstance(shape, Ellipse):
+        center, radius = _array(shape.center), _array(shape.radius).reshape(-1)
+        return "ellipse", [f'cx="{_num(center[0])}"', f'cy="{_num(center[1])}"',
+                           f'rx="{_num(radius[0])}"', f'ry="{_num(radius[-1])}"']
+    if isinstance(shape, Rect):
+        p_min, p_max = _array(shape.p_min), _array(shape.p_max)
+        low, high = np.minimum(p_min, p_max), np.maximum(p_min, p_max)
+        return "rect", [f'x="{_num(low[0])}"', f'y="{_num(low[1])}"',
+                        f'width="{_num(high[0] - low[0])}"', f'height="{_num(high[1] - low[1])}"']
+    if isinstance(shape, Polygon):
+        points = _array(shape.points).reshape(-1, 2)
+        text = " ".join(f"{_num(x)},{_num(y)}" for x, y in points)
+        return ("polygon" if shape.is_closed else "polyline"), [f'points="{text}"']
+    if isinstance(shape, Path):
+        return "path", [f'd="{_path_data(shape)}"']
+    raise TypeError(f"save_svg(): unsupported shape type {type(shape).__name__}")
+
+
+def _per_point(shape) -> bool:
+    return isinstance(shape, Path) and _array(shape.stroke_width).size > 1
+
+
+def _stroke_key(shape):
+    return (float(_array(shape.stroke_width).reshape(-1)[0]), getattr(shape, "line_cap", None),
+            getattr(shape, "line_join", None), float(getattr(shape, "miter_limit", 4.0)))
+
+
+def _transform_attr(group) -> List[str]:
+    matrix = _array(group.shape_to_canvas).reshape(3, 3)
+    if np.allclose(matrix, np.eye(3), atol=0, rtol=0):
+        return []
+    a, c, e = matrix[0]
+    b, d, f = matrix[1]
+    return [f'transform="matrix({_num(a)} {_num(b)} {_num(c)} {_num(d)} {_num(e)} {_num(f)})"']
+
+
+def svg_text(width, height, shapes, shape_groups, use_gamma=False, background=None) -> str:
+    """The SVG document :func:`save_svg` writes, as a string."""
+    writer = _Writer(use_gamma)
+    width, height = float(width), float(height)
+    if background is not None:
+        rgba = parse_color(background) if isinstance(background, str) else background
+        if rgba is not None:
+            text, alpha = writer.color(rgba)
+            writer.body.append(f'<rect x="0" y="0" width="{_num(width)}" height="{_num(height)}" '
+                               f'fill="{text}" fill-opacity="{_num(alpha)}" stroke="none"/>')
+    for group_index, group in enumerate(shape_groups):
+        ids = [int(i) for i in _array(group.shape_ids).astype(np.int64).reshape(-1)]
+        members = []
+        for i in ids:
+            if not 0 <= i < len(shapes):
+                raise ValueError(f"save_svg(): shape_groups[{group_index}].shape_ids holds {i}, "
+                                 f"but there are {len(shapes)} shapes")
+            members.append(shapes[i])
+        if not members:
+            continue
+        fill = writer.paint(group.fill_color, "fill")
+        stroke = writer.paint(group.stroke_color, "stroke")
+        rule = [f'fill-rule="{"evenodd" if group.use_even_odd_rule else "nonzero"}"']
+        transform = _transform_attr(group)
+        ident = [f"id={quoteattr(group.id)}"] if getattr(group, "id", "") else []
+        has_stroke = group.stroke_color is not None
+        mergeable = len(members) > 1 and all(
+            isinstance(s, (Path, Polygon)) and not _per_point(s) for s in members) and \
+            len({_stroke_key(s) for s in members}) == 1
+        if mergeable:
+            data = " ".join(_path_data(s) for s in members)
+            attrs = ident + [f'd="{data}"'] + fill + stroke + rule + \
+                _stroke_attrs(members[0]) + transform
+            writer.body.append("<path " + " ".join(attrs) + "/>")
+            continue
+        elements = []
+        for shape in members:
+            if _per_point(shape) and has_stroke:
+                if group.fill_color is not None:
+                    elements.append(f'<path d="{_path_data(shape)}" stroke="none"/>')
+                for data, half in _segment_paths(shape):
+                    elements.append(f'<path d="{data}" fill="none" '
+                                    + " ".join(_stroke_attrs(shape, half)) + "/>")
+                continue
+            tag, geometry = _geometry(shape)
+            elements.append(f"<{tag} " + " ".join(geometry + _stroke_attrs(shape)) + "/>")
+        if len(elements) == 1 and len(members) == 1:
+            writer.body.append(elements[0][:-2] + " " + " ".join(ident + fill + stroke + rule
+                                                                 + transform) + "/>")
+        else:
+            writer.body.append("<g " + " ".join(ident + fill + stroke + rule + transform) + ">"
+                               + "".join(elements) + "</g>")
+    lines = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(width)}" '
+             f'height="{_num(height)}" viewBox="0 0 {_num(width)} {_num(height)}">']
+    if writer.defs:
+        lines.append("<defs>" + "".join(writer.defs) + "</defs>")
+    lines.extend(writer.body)
+    lines.append("</svg>")
+    return "\n".join(lines) + "\n"
+
+
+def save_svg(filename, width, height, shapes, shape_groups, use_gamma=False, background=None):
+    """Write a scene as an SVG file (diffvg's signature).
+
+    filename: str or os.PathLike. width, height: canvas size in pixels.
+    shapes, shape_groups: as for rendering (shapes in their own coordinates,
+        each group's ``shape_to_canvas`` written as a matrix transform).
+    use_gamma: raise RGB channels to 1/2.2 before writing, as diffvg does.
+    background: None, an RGBA sequence/tensor (4,) in [0, 1], or a CSS colour
+        string, painted as a full-canvas rect under everything.
+    """
+    text = svg_text(width, height, shapes, shape_groups, use_gamma, background)
+    folder = os.path.dirname(os.path.abspath(os.fspath(filename)))
+    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=folder, suffix=".svg.tmp",
+                                         delete=False)
+    try:
+        with handle:
+            handle.write(text)
+        os.replace(handle.name, filename)
+    except BaseException:
+        try:
+            os.unlink(handle.name)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,797 @@
+"""SVG import/export tests (pure Python; no renderer needed)."""
+import glob
+import math
+import os
+import time
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import pydiffvg
+from pydiffvg.scene_types import Scene
+from pydiffvg.shapes import (Circle, Ellipse, LinearGradient, LineCap, LineJoin, Path, Polygon,
+                             RadialGradient, Rect, ShapeGroup)
+from pydiffvg.svg import SVGError, load_svg, save_svg, svg_to_scene
+from pydiffvg.svg.colors import NAMED_COLORS, parse_color
+from pydiffvg.svg.paths import (arc_to_cubics, dash_subpaths, parse_path_data, subpath_length,
+                                Subpath)
+from pydiffvg.svg.writer import svg_text
+
+HERE = os.path.dirname(__file__)
+DATA = os.path.join(HERE, "data", "resvg")
+FIXTURES = "/work/shared/fixtures/resvg"
+
+
+def svg(body, attrs='width="100" height="100"'):
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" '
+            f'xmlns:xlink="http://www.w3.org/1999/xlink" {attrs}>{body}</svg>')
+
+
+def load(body, **kw):
+    return svg_to_scene(svg(body, **kw))
+
+
+def one_path(d):
+    subpaths, error = parse_path_data(d)
+    assert error is None, error
+    return [s.to_arrays() for s in subpaths]
+
+
+def apply(matrix, point):
+    m = np.asarray(matrix, dtype=np.float64)
+    return (m @ np.array([point[0], point[1], 1.0]))[:2]
+
+
+# ----------------------------------------------------------------------------
+# Path grammar
+# ----------------------------------------------------------------------------
+
+def test_module_is_this_worktree():
+    assert os.path.dirname(os.path.dirname(pydiffvg.__file__)) == os.path.dirname(HERE)
+
+
+def test_path_absolute_relative_and_implicit_repeats():
+    (ncp, pts, closed), = one_path("M10 20 L30 40 l10 10 20 0 Z")
+    assert ncp == [0, 0, 0, 0] and closed
+    assert pts == [(10, 20), (30, 40), (40, 50), (60, 50)]
+    # implicit lineto after moveto (absolute and relative)
+    (ncp, pts, _), = one_path("M0 0 10 0 10 10")
+    assert pts == [(0, 0), (10, 0), (10, 10)]
+    (ncp, pts, _), = one_path("m5 5 10 0 0 10")
+    assert pts == [(5, 5), (15, 5), (15, 15)]
+
+
+def test_path_h_v_and_number_syntax():
+    (ncp, pts, _), = one_path("M1,1H5V7h-2v-1")
+    assert pts == [(1, 1), (5, 1), (5, 7), (3, 7), (3, 6)]
+    (ncp, pts, _), = one_path("M.5.5L-1-2 1.5e-3,2E1")
+    assert pts == [(0.5, 0.5), (-1, -2), (0.0015, 20.0)]
+
+
+def test_path_s_and_t_reflection():
+    (ncp, pts, _), = one_path("M0 0 C10 0 20 10 20 20 S30 40 40 40")
+    assert ncp == [2, 2]
+    assert pts[4] == (20, 30)  # reflection of (20,10) about (20,20)
+    (ncp, pts, _), = one_path("M0 0 Q10 0 10 10 T10 30")
+    assert ncp == [1, 1] and pts[3] == (10, 20)
+    # S without a previous C: first control point is the current point
+    (ncp, pts, _), = one_path("M1 2 S5 5 9 9")
+    assert pts[1] == (1, 2)
+    # relative t chain
+    (ncp, pts, _), = one_path("M0 0 q5 -5 10 0 t10 0")
+    assert pts == [(0, 0), (5, -5), (10, 0), (15, 5), (20, 0)]
+
+
+def test_path_multiple_subpaths_and_z_then_draw():
+    arrays = one_path("M0 0 L10 0 L10 10 Z L20 20 M50 50 l1 1")
+    assert len(arrays) == 3
+    assert arrays[0][2] and arrays[0][1] == [(0, 0), (10, 0), (10, 10)]
+    # drawing after Z starts at the previous subpath start
+    assert arrays[1][1] == [(0, 0), (20, 20)]
+    assert arrays[2][1] == [(50, 50), (51, 51)]
+
+
+def test_closed_path_ending_on_start_does_not_repeat_point():
+    (ncp, pts, closed), = one_path("M0 0 L10 0 L10 10 L0 0 Z")
+    assert closed and ncp == [0, 0, 0] and len(pts) == 3
+
+
+def test_arc_flags_without_separators():
+    a = one_path("M10 10 a5 5 0 1 1 10 0")
+    b = one_path("M10 10a5 5 0 1110 0")
+    assert a == b and a[0][0] == [2, 2]
+
+
+@pytest.mark.parametrize("bad", ["L10 10", "M10 10 L", "M10 10 X5", "M0 0 A5 5 0 2 0 1 1",
+                                 "M0 0 L1e999 0", "M 0 0 L nan 5", "M0 0 Z 5"])
+def test_bad_path_data_reports_offset(bad):
+    subpaths, error = parse_path_data(bad)
+    assert isinstance(error, SVGError) and "offset" in str(error)
+    with pytest.raises(SVGError, match="offset"):
+        load(f'<path id="p" d="{bad}"/>')
+
+
+def test_bad_path_data_lenient_keeps_prefix():
+    with pytest.warns(UserWarning, match="path data"):
+        _, _, shapes, groups = svg_to_scene(svg('<path d="M0 0 L10 0 L10 10 L5#5"/>'), strict=False)
+    assert shapes[0].points.shape == (3, 2)
+
+
+# ----------------------------------------------------------------------------
+# Arcs
+# ----------------------------------------------------------------------------
+
+def _ellipse_point(c, rx, ry, phi, theta):
+    x, y = rx * math.cos(theta), ry * math.sin(theta)
+    return (c[0] + math.cos(phi) * x - math.sin(phi) * y, c[1] + math.sin(phi) * x + math.cos(phi) * y)
+
+
+def _sample_cubics(p0, cubics, n=50):
+    out, start = [], np.array(p0)
+    t = np.linspace(0, 1, n)[:, None]
+    for c1, c2, end in cubics:
+        c1, c2, end = map(np.array, (c1, c2, end))
+        out.append((1 - t) ** 3 * start + 3 * (1 - t) ** 2 * t * c1 + 3 * (1 - t) * t ** 2 * c2
+                   + t ** 3 * end)
+        start = end
+    return np.concatenate(out)
+
+
+@pytest.mark.parametrize("rx,ry,phi_deg,theta1,delta", [
+    (30, 10, 0, 0.3, 2.0), (30, 10, 30, 0.3, -2.0), (25, 40, 75, 1.0, 4.5),
+    (25, 40, -120, 2.0, -5.5), (10, 10, 0, 0.0, math.pi * 1.5), (50, 5, 200, -1.0, 0.2)])
+def test_arc_to_cubics_accuracy(rx, ry, phi_deg, theta1, delta):
+    center, phi = (40.0, -20.0), math.radians(phi_deg)
+    p0 = _ellipse_point(center, rx, ry, phi, theta1)
+    p1 = _ellipse_point(center, rx, ry, phi, theta1 + delta)
+    cubics = arc_to_cubics(p0, rx, ry, phi_deg, abs(delta) > math.pi, delta > 0, p1)
+    assert len(cubics) == math.ceil(abs(delta) / (math.pi / 2) - 1e-9)
+    samples = _sample_cubics(p0, cubics)
+    # into the ellipse frame: q = R(-phi)(p - c); radial error of each sample
+    d = samples - np.array(center)
+    qx = math.cos(phi) * d[:, 0] + math.sin(phi) * d[:, 1]
+    qy = -math.sin(phi) * d[:, 0] + math.cos(phi) * d[:, 1]
+    angle = np.arctan2(qy / ry, qx / rx)
+    on_ellipse = np.stack([rx * np.cos(angle), ry * np.sin(angle)], 1)
+    dist = np.hypot(qx - on_ellipse[:, 0], qy - on_ellipse[:, 1])
+    assert dist.max() < 1e-3 * max(rx, ry), dist.max()
+    # the right arc: the parametric angle sweeps theta1 -> theta1 + delta monotonically
+    unwrapped = np.unwrap(angle)
+    unwrapped += (theta1 - unwrapped[0])
+    assert abs(unwrapped[-1] - (theta1 + delta)) < 1e-6
+    steps = np.diff(unwrapped)
+    assert np.all(steps * np.sign(delta) >= -1e-9)
+
+
+def test_arc_radii_scaled_up_and_degenerate():
+    cubics = arc_to_cubics((0.0, 0.0), 1.0, 1.0, 0.0, False, True, (10.0, 0.0))
+    samples = _sample_cubics((0.0, 0.0), cubics)
+    assert np.allclose(np.hypot(samples[:, 0] - 5, samples[:, 1]), 5, atol=5e-3)
+    assert samples[:, 1].min() < -4.9  # sweep=1 from (0,0) to (10,0) goes through y<0
+    assert arc_to_cubics((1.0, 1.0), 5, 5, 0, False, False, (1.0, 1.0)) == []
+    assert arc_to_cubics((1.0, 1.0), 0, 5, 0, False, False, (4.0, 1.0)) == [((4.0, 1.0),)]
+
+
+# ----------------------------------------------------------------------------
+# Structure, transforms, viewports
+# ----------------------------------------------------------------------------
+
+def test_transform_rotate_about_point_and_skew():
+    _, _, shapes, groups = load('<g transform="translate(10 5)"><rect transform="rotate(90 10 10) '
+                                'skewX(45)" width="4" height="2"/></g>')
+    m = groups[0].shape_to_canvas.double().numpy()
+    # rotate(90, 10, 10) maps (x, y) -> (20 - y, x); skewX(45): (x, y) -> (x + y, y)
+    for x, y in [(0, 0), (4, 0), (4, 2), (1, 3)]:
+        sx, sy = x + y, y
+        expected = (20 - sy + 10, sx + 5)
+        assert np.allclose(apply(m, (x, y)), expected, atol=1e-5)
+    _, _, _, groups = load('<rect transform="matrix(1 2 3 4 5 6) skewY(30) scale(2 3)" '
+                           'width="1" height="1"/>')
+    m = groups[0].shape_to_canvas.double().numpy()
+    inner = np.array([[2 * 1, 0, 0], [2 * math.tan(math.radians(30)), 3, 0], [0, 0, 1]])
+    assert np.allclose(m, np.array([[1, 3, 5], [2, 4, 6], [0, 0, 1]]) @ inner, atol=1e-5)
+
+
+@pytest.mark.parametrize("par,expected", [
+    ("xMidYMid meet", [[1, 0, 50], [0, 1, 0]]),
+    ("xMinYMin meet", [[1, 0, 0], [0, 1, 0]]),
+    ("xMaxYMax", [[1, 0, 100], [0, 1, 0]]),
+    ("xMidYMid slice", [[2, 0, 0], [0, 2, -50]]),
+    ("xMinYMax slice", [[2, 0, 0], [0, 2, -100]]),
+    ("none", [[2, 0, 0], [0, 1, 0]]),
+])
+def test_viewbox_preserve_aspect_ratio(par, expected):
+    w, h, _, groups = svg_to_scene(svg('<rect width="10" height="10"/>',
+                                       attrs=f'width="200" height="100" viewBox="0 0 100 100" '
+                                             f'preserveAspectRatio="{par}"'))
+    assert (w, h) == (200, 100)
+    assert np.allclose(groups[0].shape_to_canvas.numpy()[:2], expected, atol=1e-5)
+
+
+def test_units_and_viewbox_offset():
+    w, h, _, groups = svg_to_scene(svg('<rect x="1" y="1" width="1" height="1"/>',
+                                       attrs='width="1in" height="72pt" viewBox="10 20 48 48"'))
+    assert (w, h) == (96, 96)
+    assert np.allclose(apply(groups[0].shape_to_canvas, (10, 20)), (0, 0), atol=1e-4)
+    assert np.allclose(apply(groups[0].shape_to_canvas, (58, 68)), (96, 96), atol=1e-4)
+    _, _, shapes, _ = load('<rect width="10mm" height="50%" x="1em"/>')
+    assert np.allclose(shapes[0].p_max.numpy(), (16 + 96 / 2.54, 50), atol=1e-4)
+
+
+def test_nested_svg_use_and_symbol():
+    body = ('<defs><symbol id="s" viewBox="0 0 10 10"><rect width="10" height="10"/></symbol>'
+            '<circle id="c" r="2"/></defs>'
+            '<use href="#s" x="10" y="20" width="40" height="20"/>'
+            '<use xlink:href="#c" x="5" transform="translate(1 1)"/>'
+            '<svg x="50" y="50" width="20" height="20" viewBox="0 0 2 2"><rect width="1" height="1"/></svg>')
+    _, _, shapes, groups = load(body)
+    assert len(groups) == 3
+    m = groups[0].shape_to_canvas
+    # symbol viewBox 10x10 in a 40x20 viewport, xMidYMid meet: scale 2, tx 10 more
+    assert np.allclose(apply(m, (0, 0)), (10 + 10, 20), atol=1e-5)
+    assert np.allclose(apply(m, (10, 10)), (10 + 30, 40), atol=1e-5)
+    assert isinstance(shapes[1], Circle)
+    assert np.allclose(apply(groups[1].shape_to_canvas, (0, 0)), (6, 1), atol=1e-5)
+    assert np.allclose(apply(groups[2].shape_to_canvas, (1, 1)), (60, 60), atol=1e-5)
+
+
+def test_use_inherits_style_from_use_not_from_definition():
+    body = ('<g fill="red"><rect id="r" width="1" height="1"/></g>'
+            '<use href="#r" fill="blue"/>')
+    _, _, _, groups = load(body)
+    assert torch.allclose(groups[0].fill_color, torch.tensor([1.0, 0, 0, 1]))
+    assert torch.allclose(groups[1].fill_color, torch.tensor([0.0, 0, 1, 1]))
+
+
+def test_display_none_visibility_and_degenerate_shapes():
+    body = ('<rect width="1" height="1" display="none"/>'
+            '<g visibility="hidden"><rect width="1" height="1"/>'
+            '<rect width="2" height="2" visibility="visible"/></g>'
+            '<circle r="0"/><rect width="0" height="5"/><ellipse rx="0" ry="3"/>'
+            '<polyline points="1 1"/><path d=""/>')
+    _, _, shapes, groups = load(body)
+    assert len(shapes) == 1 and torch.allclose(shapes[0].p_max, torch.tensor([2.0, 2.0]))
+
+
+def test_basic_shapes():
+    body = ('<rect x="1" y="2" width="3" height="4"/>'
+            '<rect x="0" y="0" width="10" height="6" rx="2"/>'
+            '<circle cx="5" cy="6" r="7"/><ellipse cx="1" cy="2" rx="3" ry="4"/>'
+            '<line x1="0" y1="0" x2="5" y2="5" stroke="black"/>'
+            '<polyline points="0,0 1,1 2,0"/><polygon points="0 0 1 1 2 0 5"/>'
+            '<path d="M0 0 L1 1 M5 5 L6 6" fill-rule="evenodd"/>')
+    _, _, shapes, groups = load(body)
+    kinds = [type(s).__name__ for s in shapes]
+    assert kinds == ["Rect", "Path", "Circle", "Ellipse", "Polygon", "Polygon", "Polygon",
+                     "Path", "Path"]
+    assert torch.allclose(shapes[0].p_min, torch.tensor([1.0, 2])) and \
+        torch.allclose(shapes[0].p_max, torch.tensor([4.0, 6]))
+    rounded = shapes[1]
+    assert rounded.is_closed and sorted(set(rounded.num_control_points.tolist())) == [0, 2]
+    pts = rounded.points.numpy()
+    assert pts[:, 0].min() == 0 and pts[:, 0].max() == 10 and pts[:, 1].max() == 6
+    assert float(shapes[2].radius) == 7 and shapes[3].radius.tolist() == [3, 4]
+    assert not shapes[4].is_closed and shapes[6].is_closed and shapes[6].points.shape == (3, 2)
+    assert groups[-1].use_even_odd_rule and groups[-1].shape_ids.tolist() == [7, 8]
+    assert not groups[0].use_even_odd_rule
+
+
+# ----------------------------------------------------------------------------
+# Style: CSS, colours, strokes
+# ----------------------------------------------------------------------------
+
+def _fill(group):
+    return group.fill_color.tolist()
+
+
+def test_css_specificity_and_cascade():
+    body = ('<style>rect { fill: red } .a { fill: lime } #x { fill: blue } '
+            'g > .b { fill: #010203 } g .c, .d { fill: #040506 } * { stroke: black }'
+            '.late { fill: red } .late { fill: yellow } .imp { fill: aqua !important }</style>'
+            '<rect id="x" class="a" width="1" height="1"/>'
+            '<rect class="a" width="1" height="1" fill="red"/>'
+            '<g><rect class="b" width="1" height="1"/><g><rect class="c" width="1" height="1"/></g></g>'
+            '<rect class="late" width="1" height="1"/>'
+            '<rect class="a" style="fill: maroon" width="1" height="1"/>'
+            '<rect class="imp" style="fill: maroon" width="1" height="1"/>'
+            '<rect width="1" height="1"/>')
+    _, _, _, groups = load(body)
+    expected = [NAMED_COLORS["blue"], NAMED_COLORS["lime"], (1 / 255, 2 / 255, 3 / 255, 1),
+                (4 / 255, 5 / 255, 6 / 255, 1), NAMED_COLORS["yellow"], NAMED_COLORS["maroon"],
+                NAMED_COLORS["aqua"], NAMED_COLORS["red"]]
+    for group, want in zip(groups, expected):
+        assert np.allclose(_fill(group), want, atol=1e-6)
+        assert np.allclose(group.stroke_color.tolist(), (0, 0, 0, 1))
+    assert len(groups) == len(expected)
+
+
+@pytest.mark.parametrize("text,rgba", [
+    ("#f00", (1, 0, 0, 1)), ("#F008", (1, 0, 0, 0x88 / 255)), ("#102030", (16 / 255, 32 / 255, 48 / 255, 1)),
+    ("#10203040", (16 / 255, 32 / 255, 48 / 255, 64 / 255)), ("rgb(255, 128, 0)", (1, 128 / 255, 0, 1)),
+    ("rgb(100%, 50%, 0%)", (1, 0.5, 0, 1)), ("rgba(0, 0, 255, 0.25)", (0, 0, 1, 0.25)),
+    ("rgb(0 255 0 / 50%)", (0, 1, 0, 0.5)), ("hsl(120, 100%, 25%)", (0, 0.5, 0, 1)),
+    ("hsla(240, 100%, 50%, 0.5)", (0, 0, 1, 0.5)), ("hsl(0deg 0% 100%)", (1, 1, 1, 1)),
+    ("cornflowerblue", (100 / 255, 149 / 255, 237 / 255, 1)), ("DarkSlateGray", (47 / 255, 79 / 255, 79 / 255, 1)),
+    ("lightgoldenrodyellow", (250 / 255, 250 / 255, 210 / 255, 1)), ("rebeccapurple", None),
+    ("transparent", (0, 0, 0, 0)), ("rgb(300, -5, 0)", (1, 0, 0, 1))])
+def test_colour_syntaxes(text, rgba):
+    if rgba is None:  # not one of the 147 SVG 1.1 names
+        with pytest.raises(ValueError):
+            parse_color(text)
+        return
+    assert np.allclose(parse_color(text), rgba, atol=1e-6)
+
+
+def test_named_colour_table():
+    assert len(NAMED_COLORS) == 148  # 147 names + transparent
+    assert NAMED_COLORS["grey"] == NAMED_COLORS["gray"]
+    assert np.allclose(NAMED_COLORS["olivedrab"][:3], (107 / 255, 142 / 255, 35 / 255))
+
+
+def test_current_color_and_invalid_colours():
+    body = ('<g color="green"><rect width="1" height="1" fill="currentColor" stroke="currentColor"/>'
+            '<rect width="1" height="1" color="#123456" fill="currentColor"/></g>'
+            '<g fill="blue"><rect width="1" height="1" fill="notacolour"/></g>')
+    _, _, _, groups = load(body)
+    assert np.allclose(_fill(groups[0]), NAMED_COLORS["green"])
+    assert np.allclose(groups[0].stroke_color.tolist(), NAMED_COLORS["green"])
+    assert np.allclose(_fill(groups[1]), (0x12 / 255, 0x34 / 255, 0x56 / 255, 1))
+    assert np.allclose(_fill(groups[2]), NAMED_COLORS["blue"])  # invalid value ignored
+
+
+def test_stroke_properties():
+    _, _, shapes, groups = load('<g stroke-width="4" stroke-linecap="round"><path d="M0 0 L5 5" '
+                                'stroke="red" stroke-linejoin="bevel" stroke-miterlimit="7"/></g>'
+                                '<rect width="1" height="1" stroke="red" stroke-width="0"/>')
+    shape = shapes[0]
+    assert float(shape.stroke_width) == 2.0  # half the SVG stroke-width
+    assert shape.line_cap == LineCap.round and shape.line_join == LineJoin.bevel
+    assert shape.miter_limit == 7.0
+    assert groups[1].stroke_color is None
+
+
+def test_opacity_folding():
+    body = ('<g opacity="0.5"><g opacity="0.5"><rect width="1" height="1" fill="red" '
+            'fill-opacity="0.5" stroke="blue" stroke-opacity="0.2" opacity="0.8"/></g></g>'
+            '<linearGradient id="g"><stop offset="0" stop-color="red" stop-opacity="0.5"/>'
+            '<stop offset="1" stop-color="blue"/></linearGradient>'
+            '<rect width="1" height="1" fill="url(#g)" opacity="0.5" fill-opacity="50%"/>')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # group opacity folding must not warn
+        _, _, _, groups = load(body)
+    assert math.isclose(groups[0].fill_color[3].item(), 0.25 * 0.8 * 0.5, rel_tol=1e-6)
+    assert math.isclose(groups[0].stroke_color[3].item(), 0.25 * 0.8 * 0.2, rel_tol=1e-6)
+    assert np.allclose(groups[1].fill_color.stop_colors[:, 3].numpy(), [0.125, 0.25])
+
+
+# ----------------------------------------------------------------------------
+# Gradients
+# ----------------------------------------------------------------------------
+
+def _gradient_t(paint, p):
+    b, e = paint.begin.double().numpy(), paint.end.double().numpy()
+    d = e - b
+    return float((np.asarray(p) - b) @ d / (d @ d))
+
+
+def test_linear_gradient_href_bbox_and_transform_folding():
+    body = ('<linearGradient id="base" x1="0.1" y1="0.2" gradientTransform="rotate(30) skewX(20)">'
+            '<stop offset="0.2" stop-color="red"/><stop offset="10%" stop-color="lime"/>'
+            '<stop offset="2" stop-color="blue" stop-opacity="0.5"/></linearGradient>'
+            '<linearGradient id="g" href="#base" x2="0.7" y2="0.9"/>'
+            '<rect x="10" y="20" width="40" height="10" fill="url(#g)"/>')
+    _, _, _, groups = load(body)
+    paint = groups[0].fill_color
+    assert isinstance(paint, LinearGradient)
+    assert np.allclose(paint.offsets.numpy(), [0.2, 0.2, 1.0])  # clamped and monotone
+    assert np.allclose(paint.stop_colors.numpy()[2], [0, 0, 1, 0.5])
+    # SVG spec value: map p back to gradient space, project onto (x1,y1)->(x2,y2)
+    bbox = np.array([[40, 0, 10], [0, 10, 20], [0, 0, 1]], dtype=np.float64)
+    c, s, k = math.cos(math.radians(30)), math.sin(math.radians(30)), math.tan(math.radians(20))
+    gt = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]]) @ np.array([[1, k, 0], [0, 1, 0], [0, 0, 1]])
+    inv = np.linalg.inv(bbox @ gt)
+    begin, end = np.array([0.1, 0.2]), np.array([0.7, 0.9])
+    for p in [(10, 20), (50, 30), (23, 27.5), (-5, 60)]:
+        q = apply(inv, p)
+        expected = (q - begin) @ (end - begin) / ((end - begin) @ (end - begin))
+        assert abs(_gradient_t(paint, p) - expected) < 1e-4
+
+
+def test_user_space_gradient_defaults_and_stops_from_other_gradient():
+    body = ('<radialGradient id="r"><stop offset="0" stop-color="#fff"/>'
+            '<stop offset="1" stop-color="#000"/></radialGradient>'
+            '<linearGradient id="g" xlink:href="#r" gradientUnits="userSpaceOnUse" x2="50%"/>'
+            '<rect x="10" y="10" width="20" height="20" fill="url(#g)"/>')
+    _, _, _, groups = svg_to_scene(svg(body, attrs='width="200" height="100"'))
+    paint = groups[0].fill_color
+    assert paint.begin.tolist() == [0, 0] and paint.end.tolist() == [100, 0]
+    assert paint.stop_colors.shape == (2, 4)
+
+
+def test_radial_gradient_bbox_and_transform():
+    body = ('<radialGradient id="r" cx="0.5" cy="0.25" r="0.5" gradientTransform="translate(0.1 0) '
+            'scale(2 1)"><stop offset="0" stop-color="red"/><stop offset="1" stop-color="blue"/>'
+            '</radialGradient><rect x="0" y="0" width="40" height="20" fill="url(#r)"/>'
+            '<radialGradient id="one"><stop offset="0.5" stop-color="lime"/></radialGradient>'
+            '<radialGradient id="none"/>'
+            '<rect width="1" height="1" fill="url(#one)"/><rect width="1" height="1" fill="url(#none) red"/>'
+            '<rect width="1" height="1" fill="url(#none)" stroke="black"/>')
+    _, _, _, groups = load(body)
+    paint = groups[0].fill_color
+    assert isinstance(paint, RadialGradient)
+    # gradient space (0.5, 0.25) -> scale(2,1) -> (1, .25) -> +0.1 -> (1.1, .25) -> bbox (44, 5)
+    assert np.allclose(paint.center.numpy(), [44, 5]) and np.allclose(paint.radius.numpy(), [40, 10])
+    assert np.allclose(_fill(groups[1]), NAMED_COLORS["lime"])  # one stop: solid
+    # zero stops: none (the fallback colour is only for a missing reference), so the
+    # unstroked rect draws nothing and the stroked one keeps its stroke only
+    assert len(groups) == 3
+    assert groups[2].fill_color is None and groups[2].stroke_color is not None
+
+
+def test_spread_method_warns_once():
+    body = ('<linearGradient id="g" spreadMethod="reflect"><stop offset="0"/><stop offset="1"/>'
+            '</linearGradient><rect width="1" height="1" fill="url(#g)"/>'
+            '<rect width="1" height="1" fill="url(#g)"/>')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load(body)
+    assert len([w for w in caught if "spreadMethod" in str(w.message)]) == 1
+
+
+# ----------------------------------------------------------------------------
+# Dashes
+# ----------------------------------------------------------------------------
+
+def test_dash_expansion_on_a_line():
+    _, _, shapes, groups = load('<line x1="0" y1="0" x2="100" y2="0" stroke="black" '
+                                'stroke-dasharray="10 5"/>')
+    assert len(groups) == 1 and groups[0].fill_color is None
+    starts = [float(s.points[0, 0]) for s in shapes]
+    lengths = [float(s.points[-1, 0] - s.points[0, 0]) for s in shapes]
+    assert starts == pytest.approx([0, 15, 30, 45, 60, 75, 90])
+    assert lengths == pytest.approx([10] * 7)
+
+
+def test_dash_expansion_on_curves_with_offset_and_odd_count():
+    # circle r=10: circumference 62.83; odd count "3" repeats as "3 3", offset 1
+    _, _, shapes, groups = load('<circle r="10" cx="50" cy="50" fill="red" stroke="blue" '
+                                'stroke-dasharray="3" stroke-dashoffset="1"/>')
+    assert len(groups) == 2 and groups[0].stroke_color is None and groups[1].fill_color is None
+    assert isinstance(shapes[0], Circle)
+    dashes = shapes[1:]
+    circumference = 2 * math.pi * 10
+    total = 0.0
+    for dash in dashes:
+        pts = dash.points.double().numpy()
+        sub = Subpath(tuple(pts[0]), [tuple(map(tuple, pts[1:]))], False)
+        assert dash.num_control_points.tolist() == [2] or len(dash.num_control_points) > 1
+        arrays_len = 0.0
+        ncp, idx = dash.num_control_points.tolist(), 0
+        segs = []
+        for k in ncp:
+            segs.append(tuple(map(tuple, pts[idx + 1:idx + k + 2])))
+            idx += k + 1
+        sub = Subpath(tuple(pts[0]), segs, False)
+        arrays_len = subpath_length(sub)
+        total += arrays_len
+        assert arrays_len <= 3 + 1e-3
+        # every dash point lies on the circle
+        # (the 4-cubic circle itself is within 2.7e-4 r of the true circle)
+        assert np.allclose(np.hypot(pts[[0, -1], 0] - 50, pts[[0, -1], 1] - 50), 10, atol=3e-3)
+    # on-length: first dash 2 (offset 1), then 3 per 6, last partial
+    expected = 2 + sum(min(3, max(0, circumference - s)) for s in np.arange(5, circumference, 6))
+    assert abs(total - expected) < 1e-3
+
+
+def test_dash_invalid_patterns_are_solid():
+    for pattern in ("5 -1", "0 0", "none"):
+        _, _, shapes, groups = load(f'<path d="M0 0 H50" stroke="black" stroke-dasharray="{pattern}"/>')
+        assert len(shapes) == 1 and len(groups) == 1
+
+
+def test_dash_zero_length_dots_and_direct_api():
+    sub = Subpath((0.0, 0.0), [((10.0, 0.0),)], False)
+    dots = dash_subpaths([sub], [0.0, 5.0], 0.0)
+    assert [d.start for d in dots] == [(0, 0), (5, 0), (10, 0)]
+
+
+# ----------------------------------------------------------------------------
+# Warnings for unsupported elements
+# ----------------------------------------------------------------------------
+
+def test_unsupported_elements_warn_once_per_kind():
+    body = ('<text>a</text><text>b</text><image width="1" height="1"/><g><image/></g>'
+            '<switch/><foreignObject/><rect width="1" height="1" clip-path="url(#c)"/>'
+            '<clipPath id="c"><rect/></clipPath><rect width="2" height="2"/>')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, _, shapes, _ = load(body)
+    messages = [str(w.message) for w in caught]
+    for kind in ("<text>", "<image>", "<switch>", "<foreignObject>", "<clipPath>"):
+        assert len([m for m in messages if kind in m]) == 1, (kind, messages)
+    assert len([m for m in messages if "clip-path" in m]) == 1
+    assert len(shapes) == 2
+    with warnings.catch_warnings(record=True) as caught:  # once per load, not per process
+        warnings.simplefilter("always")
+        load(body)
+    assert len([w for w in caught if "<text>" in str(w.message)]) == 1
+
+
+# ----------------------------------------------------------------------------
+# Bad input
+# ----------------------------------------------------------------------------
+
+BILLION_LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+                  + "".join(f'<!ENTITY lol{i} "{("&lol%s;" % ("" if i == 1 else i - 1)) * 10}">'
+                            for i in range(1, 10))
+                  + ']><svg xmlns="http://www.w3.org/2000/svg"><text>&lol9;</text></svg>')
+
+
+@pytest.mark.parametrize("text,match", [
+    ('<svg xmlns="http://www.w3.org/2000/svg"><rect></svg>', "line 1, column"),
+    ("", "empty"), ("   \n ", "empty"),
+    (BILLION_LAUGHS, "refused"),
+    (svg('<g id="a"><use href="#a"/></g>'), "cycle"),
+    (svg('<use id="u1" href="#u2"/><use id="u2" href="#u1"/>'), "cycle"),
+    (svg("", attrs='width="-10" height="10"'), "negative"),
+    (svg('<rect width="-1" height="5"/>'), "negative"),
+    (svg('<circle r="NaN"/>'), "circle"),
+    (svg('<rect width="1e999" height="5"/>'), "rect"),
+    (svg('<polygon points="0 0 1e400 3 4 4"/>'), "points"),
+    ('<html/>', "root element"),
+    (svg("", attrs='viewBox="0 0 nan 10"'), "viewBox"),
+])
+def test_bad_input_raises_svgerror_quickly(text, match):
+    start = time.perf_counter()
+    with pytest.raises(SVGError, match=match):
+        svg_to_scene(text)
+    assert time.perf_counter() - start < 5.0  # generous: shared CI machines
+
+
+def test_use_explosion_is_bounded():
+    # 10 uses of the previous level, 8 levels: 10^8 elements if expanded
+    body = '<defs><rect id="l0" width="1" height="1"/>'
+    for level in range(1, 9):
+        body += f'<g id="l{level}">' + f'<use href="#l{level - 1}"/>' * 10 + "</g>"
+    body += '</defs><use href="#l8"/>'
+    start = time.perf_counter()
+    with pytest.raises(SVGError, match="elements"):
+        load(body)
+    assert time.perf_counter() - start < 20.0  # ~1 s here; unbounded would take hours
+
+
+def test_deep_nesting_is_svgerror():
+    with pytest.raises(SVGError, match="nested"):
+        load("<g>" * 5000 + "</g>" * 5000)
+
+
+def test_missing_file_is_svgerror(tmp_path):
+    with pytest.raises(SVGError):
+        svg_to_scene(tmp_path / "nope.svg")
+
+
+def test_lenient_mode_skips_cycles():
+    with pytest.warns(UserWarning, match="cycle"):
+        _, _, shapes, _ = svg_to_scene(svg('<use id="u" href="#u"/><rect width="1" height="1"/>'),
+                                       strict=False)
+    assert len(shapes) == 1
+
+
+# ----------------------------------------------------------------------------
+# Writing and round trips
+# ----------------------------------------------------------------------------
+
+def _scene_signature(shapes, groups):
+    """Flatten a scene into (name, tensor) pairs for comparison."""
+    out = []
+    for shape in shapes:
+        out.append(("type", type(shape).__name__))
+        for name in ("points", "center", "radius", "p_min", "p_max", "stroke_width"):
+            if hasattr(shape, name):
+                out.append((name, getattr(shape, name).double()))
+        if hasattr(shape, "num_control_points"):
+            out.append(("ncp", shape.num_control_points.tolist()))
+        if hasattr(shape, "is_closed"):
+            out.append(("closed", shape.is_closed))
+        out.append(("style", (int(shape.line_cap), int(shape.line_join), shape.miter_limit)))
+    for group in groups:
+        out.append(("ids", group.shape_ids.tolist()))
+        out.append(("rule", bool(group.use_even_odd_rule)))
+        out.append(("xform", group.shape_to_canvas.double()))
+        for paint in (group.fill_color, group.stroke_color):
+            if paint is None:
+                out.append(("paint", None))
+            elif isinstance(paint, torch.Tensor):
+                out.append(("solid", paint.double()))
+            else:
+                out.append(("grad", type(paint).__name__))
+                for name in ("begin", "end", "center", "radius", "offsets", "stop_colors"):
+                    if hasattr(paint, name):
+                        out.append((name, getattr(paint, name).double()))
+    return out
+
+
+def _assert_same_scene(a, b):
+    sa, sb = _scene_signature(*a), _scene_signature(*b)
+    assert [k for k, _ in sa] == [k for k, _ in sb]
+    for (name, va), (_, vb) in zip(sa, sb):
+        if isinstance(va, torch.Tensor):
+            assert va.shape == vb.shape, name
+            assert torch.allclose(va, vb, atol=1e-4, rtol=1e-5), (name, va, vb)
+        else:
+            assert va == vb, name
+
+
+ROUND_TRIP_BODIES = [
+    '<rect x="1.25" y="2" width="30" height="40" fill="#123456" stroke="rgba(10,20,30,0.5)" '
+    'stroke-width="3" stroke-linejoin="bevel" stroke-linecap="square" stroke-miterlimit="9"/>',
+    '<circle cx="50" cy="50" r="20.123457" fill="red" fill-opacity="0.3"/>'
+    '<ellipse cx="5" cy="6" rx="7" ry="8" fill="none" stroke="green" transform="rotate(33 5 5)"/>',
+    '<path d="M10 10 Q 20 0 30 10 T 50 10 C 60 20 70 20 80 10 S 90 0 95 10 Z m 5 5 l 5 5 h 3 z" '
+    'fill-rule="evenodd" fill="blue"/>',
+    '<path d="M10 80 A 30 20 20 1 0 60 80 a 10 10 0 0 1 20 0" fill="none" stroke="black"/>',
+    '<polygon points="1,1 20,5 10,30"/><polyline points="1 1 2 5 7 7" fill="none" stroke="red"/>'
+    '<line x1="0" y1="5" x2="90" y2="5" stroke="black" stroke-dasharray="7 3"/>',
+    '<linearGradient id="g" x1="0.1" y2="1" gradientTransform="skewX(10)"><stop offset="0" '
+    'stop-color="red" stop-opacity="0.4"/><stop offset="0.5" stop-color="lime"/><stop offset="1" '
+    'stop-color="blue"/></linearGradient><rect x="10" y="10" width="50" height="30" fill="url(#g)"/>',
+    '<radialGradient id="r" cx="0.4" cy="0.6" r="0.3"><stop offset="0" stop-color="yellow"/>'
+    '<stop offset="1" stop-color="purple"/></radialGradient>'
+    '<ellipse cx="50" cy="50" rx="40" ry="20" fill="url(#r)" stroke="url(#r)" stroke-width="4"/>',
+    '<g transform="translate(10 10) scale(1.5)"><rect width="10" height="10" rx="3" '
+    'fill="orange"/></g>',
+]
+
+
+@pytest.mark.parametrize("body", ROUND_TRIP_BODIES)
+def test_round_trip_bodies(body, tmp_path):
+    first = svg_to_scene(svg(body, attrs='width="120" height="90" viewBox="0 0 100 75"'))
+    out = tmp_path / "out.svg"
+    save_svg(str(out), first[0], first[1], first[2], first[3])
+    second = svg_to_scene(out)
+    assert second[:2] == first[:2]
+    _assert_same_scene(first[2:], second[2:])
+
+
+def _fixture_files():
+    return sorted(glob.glob(os.path.join(DATA, "*.svg")))
+
+
+@pytest.mark.parametrize("path", _fixture_files(), ids=os.path.basename)
+def test_round_trip_resvg_fixtures(path, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = svg_to_scene(path)
+    assert first[2], "fixture should produce shapes"
+    out = tmp_path / "out.svg"
+    save_svg(out, *first)
+    second = svg_to_scene(out)
+    _assert_same_scene(first[2:], second[2:])
+
+
+def test_save_svg_writes_every_shape_kind_and_group(tmp_path):
+    shapes = [
+        Circle(torch.tensor(5.0), torch.tensor([10.0, 10.0])),
+        Rect(torch.tensor([1.0, 2.0]), torch.tensor([5.0, 6.0])),
+        Path(torch.tensor([0, 1, 2]), torch.tensor([[0.0, 0], [5, 0], [6, 1], [7, 2], [8, 3],
+                                                    [9, 4], [10, 5]]), False,
+             stroke_width=torch.tensor([1.0, 2, 3, 4, 5, 6, 7])),
+        Ellipse(torch.tensor([3.0, 4.0]), torch.tensor([1.0, 1.0])),
+        Polygon(torch.tensor([[0.0, 0], [1, 1], [2, 0]]), True),
+    ]
+    groups = [
+        ShapeGroup(torch.tensor([0, 1]), torch.tensor([1.0, 0, 0, 0.5]), use_even_odd_rule=False,
+                   stroke_color=torch.tensor([0.0, 0, 1, 1])),
+        ShapeGroup(torch.tensor([2]), None, stroke_color=RadialGradient(
+            torch.tensor([5.0, 5]), torch.tensor([4.0, 2]), torch.tensor([0.0, 1]),
+            torch.tensor([[1.0, 1, 1, 1], [0, 0, 0, 0.5]]))),
+        ShapeGroup(torch.tensor([3, 4]), torch.tensor([0.0, 1, 0, 1]),
+                   shape_to_canvas=torch.tensor([[2.0, 0, 1], [0, 2, 3], [0, 0, 1]])),
+    ]
+    out = tmp_path / "scene.svg"
+    save_svg(str(out), 64, 48, shapes, groups, background="white")
+    text = out.read_text()
+    for token in ("<circle", "<rect", "<ellipse", "<polygon", "<g ", "radialGradient",
+                  'stroke-linecap="round"', 'transform="matrix(2 0 0 2 1 3)"', "gradientTransform"):
+        assert token in text, token
+    # the per-point-width path: 3 segment paths, widths = 2 * average of end points
+    assert text.count('fill="none" stroke-width') == 3
+    w, h, back_shapes, back_groups = svg_to_scene(out)
+    assert (w, h) == (64, 48)
+    widths = sorted(float(s.stroke_width) * 2 for s in back_shapes if isinstance(s, Path))
+    # segments (end points 0-1, 1-3, 3-6): 2 × average of the end points' half widths
+    assert widths == pytest.approx([1 + 2, 2 + 4, 4 + 7])
+    # background + 2 + 3 segment paths + 2
+    assert len(back_shapes) == 1 + 2 + 3 + 2
+    assert torch.allclose(back_groups[1].fill_color, torch.tensor([1.0, 0, 0, 0.5]))
+    radial = back_groups[3].stroke_color
+    assert np.allclose(radial.radius.numpy(), [4, 2]) and np.allclose(radial.center.numpy(), [5, 5])
+
+
+def test_save_svg_gamma_and_atomic_write(tmp_path):
+    shapes = [Rect(torch.tensor([0.0, 0]), torch.tensor([1.0, 1]))]
+    groups = [ShapeGroup(torch.tensor([0]), torch.tensor([0.25, 0.5, 1.0, 1.0]))]
+    text = svg_text(2, 2, shapes, groups, use_gamma=True)
+    _, _, _, back = svg_to_scene(text)
+    assert np.allclose(back[0].fill_color[:3].numpy(), np.array([0.25, 0.5, 1.0]) ** (1 / 2.2), atol=1e-5)
+    out = tmp_path / "keep.svg"
+    out.write_text("old")
+    with pytest.raises(ValueError):
+        save_svg(out, 2, 2, shapes, [ShapeGroup(torch.tensor([5]), None)])
+    assert out.read_text() == "old" and os.listdir(tmp_path) == ["keep.svg"]
+
+
+def test_load_svg_scene_dataclass():
+    scene = load_svg(svg('<rect width="1" height="1"/>'))
+    assert isinstance(scene, Scene)
+    w, h, shapes, groups = scene
+    assert (w, h) == (100, 100) and len(shapes) == 1 and len(groups) == 1
+
+
+# ----------------------------------------------------------------------------
+# Fuzzing
+# ----------------------------------------------------------------------------
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_PATH_ALPHABET = "MmLlHhVvCcSsQqTtAaZz0123456789.-+eE ,\t"
+
+
+@settings(max_examples=200, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=_PATH_ALPHABET, max_size=60))
+def test_fuzz_path_data(data):
+    try:
+        svg_to_scene(svg(f'<path d="{data}" stroke="black" stroke-dasharray="3 1"/>'))
+    except SVGError:
+        pass
+
+
+_SEED_DOC = svg(
+    '<style>.a{fill:red} g > rect{stroke:blue}</style>'
+    '<linearGradient id="g" x2="1"><stop offset="0"/><stop offset="1" stop-color="red"/></linearGradient>'
+    '<g transform="rotate(10 5 5)" opacity="0.5"><rect class="a" x="1" y="1" width="10" height="5" '
+    'rx="2"/><circle cx="5" cy="5" r="3" fill="url(#g)"/></g><use href="#c"/>'
+    '<path id="c" d="M0 0 L10 10 A5 5 0 0 1 20 20 Z" stroke-dasharray="2,1"/>'
+    '<polygon points="1 2 3 4 5 6"/>', attrs='width="50" height="50" viewBox="0 0 20 20"')
+
+
+@settings(max_examples=200, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, len(_SEED_DOC) - 1), st.integers(0, 5),
+                          st.text(alphabet='<>/="#.()-0123456789e ;:abcdefg', max_size=4)),
+                min_size=1, max_size=4))
+def test_fuzz_mutated_svg(mutations):
+    text = _SEED_DOC
+    for position, cut, insert in mutations:
+        position = min(position, len(text))
+        text = text[:position] + insert + text[position + cut:]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            svg_to_scene(text)
+        except SVGError:
+            pass
+
+
+# ----------------------------------------------------------------------------
+# The whole resvg fixture folder
+# ----------------------------------------------------------------------------
+
+@pytest.mark.skipif(not os.path.isdir(FIXTURES), reason="resvg fixtures not available")
+def test_all_resvg_fixtures_load_or_fail_cleanly():
+    files = sorted(glob.glob(os.path.join(FIXTURES, "**", "*.svg"), recursive=True))
+    assert len(files) == 397
+    start = time.perf_counter()
+    loaded = 0
+    for path in files:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                svg_to_scene(path)
+                loaded += 1
+            except SVGError:
+                pass
+    assert time.perf_counter() - start < 30.0
+    assert loaded >= 370, loaded
