@@ -17,9 +17,10 @@ double build_boundary_cdf(const float* weights, int count, float* cdf, const Exe
     const int blocks = (count + block - 1) / block;
     std::vector<float> host_weights = context.to_host(weights, size_t(count));
     std::vector<double> totals(size_t(blocks), 0.0);
-    ExecutionContext host = context;
-    host.use_cuda = false;
-    parallel_for(blocks, [&](int64_t b) {
+    // Host-only work: the thread pool directly, not parallel_for, whose CUDA
+    // branch cannot take a host lambda when this file goes through nvcc.
+    run_on_thread_pool(blocks, 1, context.num_threads, [&](int64_t first, int64_t last) {
+      for (int64_t b = first; b < last; ++b) {
         double sum = 0.0;
         int end = std::min(count, int(b + 1) * block);
         for (int i = int(b) * block; i < end; ++i) {
@@ -27,13 +28,15 @@ double build_boundary_cdf(const float* weights, int count, float* cdf, const Exe
             sum += (w > 0.0f && std::isfinite(w)) ? double(w) : 0.0;
         }
         totals[size_t(b)] = sum;
-    }, host, 1);
+      }
+    });
     std::vector<double> offsets(size_t(blocks) + 1, 0.0);
     for (int b = 0; b < blocks; ++b) offsets[size_t(b) + 1] = offsets[size_t(b)] + totals[size_t(b)];
     double total = offsets[size_t(blocks)];
     std::vector<float> host_cdf(size_t(count) + 1, 0.0f);
     if (total > 0.0) {
-        parallel_for(blocks, [&](int64_t b) {
+        run_on_thread_pool(blocks, 1, context.num_threads, [&](int64_t first, int64_t last) {
+          for (int64_t b = first; b < last; ++b) {
             double running = offsets[size_t(b)];
             int end = std::min(count, int(b + 1) * block);
             for (int i = int(b) * block; i < end; ++i) {
@@ -41,7 +44,8 @@ double build_boundary_cdf(const float* weights, int count, float* cdf, const Exe
                 float w = host_weights[size_t(i)];
                 running += (w > 0.0f && std::isfinite(w)) ? double(w) : 0.0;
             }
-        }, host, 1);
+          }
+        });
         host_cdf[size_t(count)] = 1.0f;
     }
     context.from_host(cdf, host_cdf.data(), host_cdf.size());
