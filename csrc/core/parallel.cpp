@@ -69,16 +69,15 @@ private:
     void ensure_workers(int count) {
         while (int(workers_.size()) < count) {
             int index = int(workers_.size());
-            workers_.emplace_back([this, index] { worker_loop(index); });
+            // The worker starts from the generation current now, before run()
+            // bumps it for the job at hand; reading it inside the new thread
+            // could see the bumped value and miss that job (deadlock).
+            uint64_t start_generation = generation_;
+            workers_.emplace_back([this, index, start_generation] { worker_loop(index, start_generation); });
         }
     }
 
-    void worker_loop(int index) {
-        uint64_t seen = 0;
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            seen = generation_;
-        }
+    void worker_loop(int index, uint64_t seen) {
         while (true) {
             std::function<void()>* job = nullptr;
             {
