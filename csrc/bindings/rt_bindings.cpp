@@ -150,6 +150,14 @@ void register_rt_bindings(py::module_& m) {
               pdvg::rt::project_points(pointer<const float>(camera), options_from_dict(options),
                                        pointer<const float>(points), n, pointer<float>(out), context);
           });
+    m.def("rt_primary_edge_weights",
+          [](bool use_cuda, int device_index, std::uintptr_t stream, int num_threads, py::function allocator,
+             py::dict scene, std::uintptr_t camera, py::dict options, bool creases, std::uintptr_t out, int max_edges) {
+              auto context = make_context(use_cuda, device_index, stream, num_threads, allocator);
+              pdvg::rt::primary_edge_weights(scene_from_dict(scene), pointer<const float>(camera),
+                                             options_from_dict(options), creases, pointer<float>(out), max_edges,
+                                             context);
+          });
     // Host-only (CPU tensors): the edge list of an index buffer, as (E, 4) rows v0, v1, f0, f1.
     m.def("rt_extract_edges", [](std::uintptr_t indices, int num_faces) {
         if (num_faces < 0) pdvg::throw_invalid("rt_extract_edges: negative face count ", num_faces);

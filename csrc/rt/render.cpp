@@ -56,6 +56,12 @@ struct EdgeData {
     int count = 0;
 };
 
+struct GBufferChannelList {
+    int id[8];
+    int count;
+    int stride;
+};
+
 EdgeData upload_edges(const SceneView& scene, const ExecutionContext& context) {
     std::vector<int> indices = context.to_host(scene.indices, size_t(scene.num_faces) * 3);
     std::vector<MeshEdge> edges = extract_edges(indices.data(), scene.num_faces);
@@ -212,7 +218,7 @@ void render_gbuffer(SceneView scene, const float* camera_params, const RenderOpt
         ids[c] = channels[c];
         stride += gbuffer_channel_width(channels[c]);
     }
-    struct ChannelList { int id[8]; int count; int stride; } list;
+    GBufferChannelList list;
     for (int c = 0; c < 8; ++c) list.id[c] = c < num_channels ? ids[c] : 0;
     list.count = num_channels;
     list.stride = stride;
@@ -262,6 +268,20 @@ void trace_rays(SceneView scene, const float* origins, const float* directions, 
         out_face[i] = hit.face;
         out_t[i] = hit.face >= 0 ? hit.t : -1.0f;
     }, context, 64);
+    context.synchronize();
+}
+
+void primary_edge_weights(SceneView scene, const float* camera_params, const RenderOptions& options, bool creases,
+                          float* out_weights, int max_edges, const ExecutionContext& context) {
+    prepare_scene(scene, camera_params, options, context, nullptr);
+    const SceneView s = scene;
+    EdgeData edges = upload_edges(scene, context);
+    const MeshEdge* edge_list = edges.edges;
+    int count = edges.count < max_edges ? edges.count : max_edges;
+    parallel_for(count, [=] HOST_DEVICE(int64_t i) {
+        PrimaryEdgePiece piece;
+        out_weights[i] = make_primary_piece(s, edge_list[i], creases, piece);
+    }, context, 256);
     context.synchronize();
 }
 

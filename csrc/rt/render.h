@@ -49,6 +49,10 @@ void render_gbuffer(SceneView scene, const float* camera_params, const RenderOpt
 // (origins, directions: (n, 3)) -> hit face (-1: miss) and distance.
 void trace_rays(SceneView scene, const float* origins, const float* directions, int n, int* out_face, float* out_t,
                 const ExecutionContext& context);
+// primary_edge_weights: the primary sampler's weight (clipped projected
+// length; 0 = not sampled) of each edge of extract_edges' list.
+void primary_edge_weights(SceneView scene, const float* camera_params, const RenderOptions& options, bool creases,
+                          float* out_weights, int max_edges, const ExecutionContext& context);
 // project_points: world points (n, 3) -> screen pixels (n, 2).
 void project_points(const float* camera_params, const RenderOptions& options, const float* points, int n,
                     float* out, const ExecutionContext& context);

@@ -91,12 +91,16 @@ class _Packed:
         }
 
 
-def _options(scene: Scene, samples: int, max_bounces: int, seed: int, edge_sampling: bool) -> dict:
+def _options(scene: Scene, samples: int, max_bounces: int, seed: int, edge_sampling) -> dict:
     camera = scene.camera
+    if isinstance(edge_sampling, (tuple, list)):
+        primary, secondary = (bool(v) for v in edge_sampling)
+    else:
+        primary = secondary = bool(edge_sampling)
     height, width = camera.resolution
     return {"width": width, "height": height, "samples_per_pixel": int(samples), "max_bounces": int(max_bounces),
             "seed": int(seed) & 0xFFFFFFFFFFFFFFFF, "orthographic": camera.camera_type == CameraType.orthographic,
-            "clip_near": camera.clip_near, "primary_edges": edge_sampling, "secondary_edges": edge_sampling}
+            "clip_near": camera.clip_near, "primary_edges": primary, "secondary_edges": secondary}
 
 
 class _RenderFunction(torch.autograd.Function):
@@ -145,7 +149,7 @@ class _RenderFunction(torch.autograd.Function):
 
 
 def render_pathtracing(scene: Scene, num_samples: Union[int, Tuple[int, int]] = 4, max_bounces: int = 1,
-                       seed: int = 0, *, _edge_sampling: bool = True) -> torch.Tensor:
+                       seed: int = 0, *, _edge_sampling=True) -> torch.Tensor:
     """Path-traces ``scene``; differentiable.
 
     Args:
@@ -158,6 +162,7 @@ def render_pathtracing(scene: Scene, num_samples: Union[int, Tuple[int, int]] = 
         seed: random seed; the same seed gives the same image at any thread count.
         _edge_sampling: internal; False drops the boundary (edge) terms from
             the gradient, which makes it wrong at silhouettes and shadows.
+            A pair (primary, secondary) switches the two kinds separately.
 
     Returns:
         (H, W, 3) float32 linear radiance on the scene's device, box-filtered.
