@@ -131,11 +131,11 @@ HOST_DEVICE inline void scatter_primary_edge(const SceneView& s, const SceneGrad
 
 struct SecondaryEdgeTable {
     const MeshEdge* edges = nullptr;
-    const float* cdf = nullptr;   // by 3-D length, coplanar edges excluded
+    const float* cdf = nullptr;   // by 3-D length + mean length, coplanar edges excluded
     int count = 0;
 };
 
-constexpr int kSecondaryCandidates = 8;
+constexpr int kSecondaryCandidates = 16;
 
 // Importance of an edge seen from shading point x with geometric normal n:
 // zero unless it is a silhouette from x and reaches above x's tangent plane;
@@ -161,8 +161,8 @@ HOST_DEVICE inline void sample_secondary_edge(const SceneView& s, const SceneGra
     if (table.count <= 0 || !(table.cdf[table.count] > 0.0f)) return;
     const SurfacePoint& sp = state.point;
     Vec3f x = sp.position;
-    // Resampled importance sampling (Talbot et al. 2005): K candidates by
-    // length, one kept with probability ∝ importance / p_candidate.
+    // Resampled importance sampling (Talbot et al. 2005): K candidates from
+    // the table's CDF, one kept with probability ∝ importance / p_candidate.
     int chosen = -1;
     float chosen_importance = 0.0f, weight_sum = 0.0f;
     for (int k = 0; k < kSecondaryCandidates; ++k) {

@@ -109,7 +109,7 @@ void render_backward(SceneView scene, const float* camera_params, const RenderOp
     const MeshEdge* edge_list = edges.edges;
     const int edge_count = edges.count;
 
-    // Secondary edge table: every non-flat edge, by 3-D length.
+    // Secondary edge table: every non-flat edge, by 3-D length plus the mean length.
     SecondaryEdgeTable secondary;
     bool use_secondary = options.secondary_edges && bounces > 0 && edge_count > 0;
     if (use_secondary) {
@@ -119,6 +119,18 @@ void render_backward(SceneView scene, const float* camera_params, const RenderOp
             const MeshEdge& e = edge_list[i];
             weights[i] = edge_is_flat(s, e) ? 0.0f : length(load3(s.vertices, e.v1) - load3(s.vertices, e.v0));
         }, context, 256);
+        // Mix length with a uniform share (w = length + mean length): a few
+        // huge edges (a ground plane's border) must not starve the short
+        // silhouettes of small occluders of candidates.
+        std::vector<float> host_weights = context.to_host(weights, size_t(edge_count));
+        double total = 0.0;
+        int nonzero = 0;
+        for (float w : host_weights) if (w > 0.0f) { total += w; ++nonzero; }
+        if (nonzero > 0) {
+            float mean = float(total / nonzero);
+            for (float& w : host_weights) if (w > 0.0f) w += mean;
+            context.from_host(weights, host_weights.data(), host_weights.size());
+        }
         use_secondary = build_boundary_cdf(weights, edge_count, cdf, context) > 0.0;
         secondary.edges = edge_list;
         secondary.cdf = cdf;

@@ -160,6 +160,7 @@ def render_pathtracing(scene: Scene, num_samples: Union[int, Tuple[int, int]] = 
             emitting shape then renders as its constant intensity (the
             "unlit" mode used to compare with the 2-D renderer).
         seed: random seed; the same seed gives the same image at any thread count.
+            The backward pass uses samples independent of the forward pass.
         _edge_sampling: internal; False drops the boundary (edge) terms from
             the gradient, which makes it wrong at silhouettes and shadows.
             A pair (primary, secondary) switches the two kinds separately.
@@ -180,7 +181,10 @@ def render_pathtracing(scene: Scene, num_samples: Union[int, Tuple[int, int]] = 
         raise ValueError(f"render_pathtracing(): max_bounces must be in [0, 6], got {max_bounces}")
     packed = _Packed(scene)
     options_fwd = _options(scene, spp_forward, max_bounces, seed, _edge_sampling)
-    options_bwd = _options(scene, spp_backward, max_bounces, seed, _edge_sampling)
+    # The backward pass draws its own samples: with the forward's random
+    # numbers, a loss such as MSE(image, target) would correlate the image's
+    # noise with the gradient's and bias it.
+    options_bwd = _options(scene, spp_backward, max_bounces, int(seed) ^ 0x5EED0BAC, _edge_sampling)
     return _RenderFunction.apply(packed, options_fwd, options_bwd, packed.vertices, packed.normals,
                                  packed.camera_params, packed.diffuse, packed.specular, packed.roughness,
                                  packed.intensity)
