@@ -33,7 +33,9 @@ constexpr int kBvhStackSize = 64;
 void build_bvh(const float* vertices, const int* indices, int num_faces, std::vector<BvhNode>& nodes,
                std::vector<int>& prim_order);
 
-// Slab test; returns the entry distance or a value > t_max on a miss.
+// Slab test; returns the entry distance, or kBoxMiss when the ray interval
+// [t_min, t_max] misses the box.
+constexpr float kBoxMiss = 3.4e38f;
 HOST_DEVICE inline float ray_box_entry(const BvhNode& node, Vec3f origin, Vec3f inv_dir, float t_min, float t_max) {
     float t0 = t_min, t1 = t_max;
     for (int axis = 0; axis < 3; ++axis) {
@@ -44,7 +46,7 @@ HOST_DEVICE inline float ray_box_entry(const BvhNode& node, Vec3f origin, Vec3f 
         // NaN (0 * inf) on a slab boundary: keep the current interval.
         if (near_t > t0) t0 = near_t;
         if (far_t < t1) t1 = far_t * 1.0000004f;
-        if (t0 > t1) return 3.0e38f;
+        if (t0 > t1) return kBoxMiss;
     }
     return t0;
 }
@@ -63,7 +65,7 @@ HOST_DEVICE void traverse_bvh(const BvhView& bvh, Vec3f origin, Vec3f direction,
     while (top > 0) {
         int index = stack[--top];
         const BvhNode& node = bvh.nodes[index];
-        if (ray_box_entry(node, origin, inv_dir, t_min, t_max) > t_max) continue;
+        if (ray_box_entry(node, origin, inv_dir, t_min, t_max) == kBoxMiss) continue;
         if (node.count > 0) {
             for (int k = 0; k < node.count; ++k)
                 if (visit(bvh.prim_order[node.offset + k], t_max)) return;
@@ -74,12 +76,13 @@ HOST_DEVICE void traverse_bvh(const BvhView& bvh, Vec3f origin, Vec3f direction,
         float t_right = ray_box_entry(bvh.nodes[right], origin, inv_dir, t_min, t_max);
         // Push the farther child first so that the nearer one pops next.
         if (top + 2 > kBvhStackSize) continue;  // cannot happen for depth <= 62 (the build caps depth)
+        bool hit_left = t_left != kBoxMiss, hit_right = t_right != kBoxMiss;
         if (t_left <= t_right) {
-            if (t_right <= t_max) stack[top++] = right;
-            if (t_left <= t_max) stack[top++] = left;
+            if (hit_right) stack[top++] = right;
+            if (hit_left) stack[top++] = left;
         } else {
-            if (t_left <= t_max) stack[top++] = left;
-            if (t_right <= t_max) stack[top++] = right;
+            if (hit_left) stack[top++] = left;
+            if (hit_right) stack[top++] = right;
         }
     }
 }
