@@ -352,25 +352,44 @@ def test_finite_differences_fail_without_edge_sampling(fd_results):
 # ------------------------------------------------------ 2-D / 3-D agreement
 
 def test_flat_polygon_matches_2d_renderer():
-    render2d = getattr(pydiffvg, "render", None)
-    if render2d is None or not callable(render2d):
-        pytest.skip("the 2-D renderer (pydiffvg.render) is not in this branch")
+    """The shared boundary sampler, seen from both renderers: a flat polygon
+    rendered by the 3-D tracer through an orthographic camera (max_bounces 0,
+    an emissive constant colour) gives the 2-D renderer's image and the 2-D
+    renderer's vertex gradients."""
+    from pydiffvg import backward as backward2d
     H = W = 32
     polygon = torch.tensor([[6., 5.], [26., 8.], [22., 27.], [9., 20.]])
     colour = torch.tensor([0.3, 0.6, 0.9])
-    # Canvas pixels -> world: x = px, y = H - py on the z = 0 plane; the
+    weights = torch.rand(H, W, 3, generator=torch.Generator().manual_seed(7))
+
+    # 2-D: premultiplied colour over nothing is colour x coverage.
+    pts2d = polygon.clone().requires_grad_(True)
+    group = pydiffvg.ShapeGroup(shape_ids=torch.tensor([0]), fill_color=torch.cat([colour, torch.ones(1)]))
+    old = dict(backward2d.BACKWARD_OPTIONS)
+    backward2d.BACKWARD_OPTIONS["boundary_density"] = 16.0
+    try:
+        img2d = pydiffvg.render([pydiffvg.Polygon(points=pts2d, is_closed=True)], [group], width=W, height=H,
+                                num_samples=16, premultiplied=True)[..., :3]
+        (img2d * weights).sum().backward()
+    finally:
+        backward2d.BACKWARD_OPTIONS.update(old)
+
+    # 3-D: canvas pixels -> world x = px, y = H - py on the z = 0 plane; the
     # orthographic camera's half-height is H / 2 world units.
-    verts = torch.cat([torch.stack([polygon[:, 0], H - polygon[:, 1]], 1), torch.zeros(4, 1)], 1)
+    pts3d = polygon.clone().requires_grad_(True)
+    verts = torch.cat([torch.stack([pts3d[:, 0], H - pts3d[:, 1]], 1), torch.zeros(4, 1)], 1)
     cam = r3.Camera(T(W / 2, H / 2, 5.), T(W / 2, H / 2, 0.), T(0., 1., 0.), H / 2, resolution=(H, W),
                     camera_type=r3.CameraType.orthographic)
     mesh = r3.Shape(verts, I([0, 1, 2], [0, 2, 3]), 0)
     scene = r3.Scene(cam, [mesh], [r3.Material(T(0., 0., 0.))], [r3.AreaLight(0, colour, two_sided=True)])
-    img3d = r3.render_pathtracing(scene, num_samples=256, max_bounces=0)
-    shape = pydiffvg.Polygon(points=polygon, is_closed=True)
-    group = pydiffvg.ShapeGroup(shape_ids=torch.tensor([0]), fill_color=torch.cat([colour, torch.ones(1)]))
-    img2d = render2d(W, H, [shape], [group], num_samples=16)
-    img2d = img2d[..., :3] * img2d[..., 3:4]
-    assert float((img3d - img2d).abs().mean()) < 0.01
+    img3d = r3.render_pathtracing(scene, num_samples=(256, 256), max_bounces=0)
+    (img3d * weights).sum().backward()
+
+    image_error = float((img3d.detach() - img2d.detach()).abs().mean())
+    assert image_error < 0.01, f"mean |3-D - 2-D| = {image_error:.4f}"
+    g2, g3 = pts2d.grad, pts3d.grad
+    relative = float((g2 - g3).norm() / g2.norm())
+    assert relative < 0.15, f"vertex gradients differ: 2-D {g2.tolist()} vs 3-D {g3.tolist()} ({relative:.3f})"
 
 
 # ------------------------------------------------------------------- apps
