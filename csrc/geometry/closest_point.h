@@ -77,7 +77,7 @@ HOST_DEVICE inline void ellipse_first_quadrant(double e0, double e1, double y0, 
         if (numerator < denominator) {
             double ratio = numerator / denominator;
             *x0 = e0 * ratio;
-            *x1 = e1 * sqrt(fmax(0.0, 1.0 - ratio * ratio));
+            *x1 = e1 * sqrt(max_value(0.0, 1.0 - ratio * ratio));
         } else {
             *x0 = e0;
             *x1 = 0.0;
@@ -142,8 +142,8 @@ HOST_DEVICE inline ClosestPoint closest_point_on_ellipse(Vec2f center, Vec2f rad
     double x, y;  // first-quadrant closest point in the ellipse frame
     if (rx == 0.0 || ry == 0.0) {
         // Degenerate: the segment [-rx, rx] x {0} (or its transpose).
-        x = fmin(ax, rx);
-        y = fmin(ay, ry);
+        x = min_value(ax, rx);
+        y = min_value(ay, ry);
         if (rx == 0.0) x = 0.0;
         if (ry == 0.0) y = 0.0;
     } else if (rx >= ry) {
@@ -155,8 +155,8 @@ HOST_DEVICE inline ClosestPoint closest_point_on_ellipse(Vec2f center, Vec2f rad
     y = dy < 0.0 ? -y : y;
     // The angle with (x, y) = (rx cos a, ry sin a).
     double cos_a = rx > 0.0 ? x / rx : 0.0, sin_a = ry > 0.0 ? y / ry : 0.0;
-    if (rx == 0.0) cos_a = sqrt(fmax(0.0, 1.0 - sin_a * sin_a));
-    if (ry == 0.0) sin_a = (dy < 0.0 ? -1.0 : 1.0) * sqrt(fmax(0.0, 1.0 - cos_a * cos_a));
+    if (rx == 0.0) cos_a = sqrt(max_value(0.0, 1.0 - sin_a * sin_a));
+    if (ry == 0.0) sin_a = (dy < 0.0 ? -1.0 : 1.0) * sqrt(max_value(0.0, 1.0 - cos_a * cos_a));
     double angle = atan2(sin_a, cos_a);
     return make_result(angle, Vec2d(c.x + x, c.y + y), q);
 }

@@ -50,7 +50,7 @@ HOST_DEVICE inline bool crossing_is_right_of(const Segment& s, double ta, double
     bool increasing = y[n] > y[0];
     for (int iteration = 0; iteration < 64; ++iteration) {
         double xmin = x[0], xmax = x[0];
-        for (int k = 1; k <= n; ++k) { xmin = fmin(xmin, x[k]); xmax = fmax(xmax, x[k]); }
+        for (int k = 1; k <= n; ++k) { xmin = min_value(xmin, x[k]); xmax = max_value(xmax, x[k]); }
         if (px < xmin) return true;
         if (px >= xmax) return false;
         // Keep the half whose y range brackets py.
@@ -73,7 +73,7 @@ HOST_DEVICE inline int winding_contribution(const Segment& s, Vec2f p) {
     int n = s.degree;
     double y_first = s.p[0].y, y_last = s.p[n].y;
     if (n <= 1) {
-        if (!(fmin(y_first, y_last) <= py && py < fmax(y_first, y_last))) return 0;
+        if (!(min_value(y_first, y_last) <= py && py < max_value(y_first, y_last))) return 0;
         // x on the line at height py: x0 + (py - y0) (x1 - x0) / (y1 - y0).
         double x0 = s.p[0].x, x1 = s.p[1].x;
         double x = x0 + (py - y_first) * (x1 - x0) / (y_last - y_first);
@@ -83,10 +83,10 @@ HOST_DEVICE inline int winding_contribution(const Segment& s, Vec2f p) {
     // Quick reject: the control polygon bounds the curve.
     double y_min = y_first, y_max = y_first, x_max = s.p[0].x, x_min = s.p[0].x;
     for (int k = 1; k <= n; ++k) {
-        y_min = fmin(y_min, double(s.p[k].y));
-        y_max = fmax(y_max, double(s.p[k].y));
-        x_max = fmax(x_max, double(s.p[k].x));
-        x_min = fmin(x_min, double(s.p[k].x));
+        y_min = min_value(y_min, double(s.p[k].y));
+        y_max = max_value(y_max, double(s.p[k].y));
+        x_max = max_value(x_max, double(s.p[k].x));
+        x_min = min_value(x_min, double(s.p[k].x));
     }
     if (py < y_min || py > y_max || x_max <= px) return 0;
     // Left of the whole control hull, every crossing lies to the right of p,
@@ -127,7 +127,7 @@ HOST_DEVICE inline int winding_contribution(const Segment& s, Vec2f p) {
     for (int piece = 0; piece + 1 < cut_count; ++piece) {
         double t_start = cuts[piece], t_end = cuts[piece + 1];
         double y_end = piece + 2 == cut_count ? y_last : evaluate_double(s, t_end).y;
-        if (fmin(y_start, y_end) <= py && py < fmax(y_start, y_end)) {
+        if (min_value(y_start, y_end) <= py && py < max_value(y_start, y_end)) {
             if (all_right) {
                 winding += y_end > y_start ? 1 : -1;
                 y_start = y_end;
@@ -154,14 +154,14 @@ HOST_DEVICE inline int winding_number_ellipse(Vec2f center, Vec2f radius, Vec2f 
     if (!(-ry <= dy && dy < ry)) return 0;
     // Half chord at height dy: rx sqrt(1 - (dy/ry)^2).
     double v = dy / ry;
-    double half_chord = rx * sqrt(fmax(0.0, (1.0 - v) * (1.0 + v)));
+    double half_chord = rx * sqrt(max_value(0.0, (1.0 - v) * (1.0 + v)));
     double dx = double(p.x) - center.x;
     return (-half_chord <= dx && dx < half_chord) ? 1 : 0;
 }
 
 HOST_DEVICE inline int winding_number_rect(Vec2f lo, Vec2f hi, Vec2f p) {
-    float x0 = fmin(lo.x, hi.x), x1 = fmax(lo.x, hi.x);
-    float y0 = fmin(lo.y, hi.y), y1 = fmax(lo.y, hi.y);
+    float x0 = min_value(lo.x, hi.x), x1 = max_value(lo.x, hi.x);
+    float y0 = min_value(lo.y, hi.y), y1 = max_value(lo.y, hi.y);
     return (x0 <= p.x && p.x < x1 && y0 <= p.y && p.y < y1) ? 1 : 0;
 }
 
