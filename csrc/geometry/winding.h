@@ -27,6 +27,47 @@ namespace pdvg {
 // segments see identical values and the half-open rule is consistent. On a
 // counted piece the crossing parameter solves y(t) = p.y (monotone, so a
 // bracketed solve), and it counts when x(t) > p.x.
+// Whether the single crossing of y = py by the y-monotone piece [ta, tb] of
+// s lies strictly right of px. Instead of solving for the crossing, bisect
+// the piece (de Casteljau, in double) until its control hull lies entirely
+// on one side of px; most queries decide on the first hull. The piece runs
+// from y(ta) to y(tb), which bracket py.
+HOST_DEVICE inline bool crossing_is_right_of(const Segment& s, double ta, double tb, double px, double py) {
+    int n = s.degree;
+    double x[4], y[4];
+    for (int k = 0; k <= n; ++k) { x[k] = s.p[k].x; y[k] = s.p[k].y; }
+    // Restrict to [ta, tb]: split at tb, keep the left part, then split at
+    // ta / tb and keep the right part.
+    auto split = [n](double* v, double t, bool keep_left) {
+        double w[4][4];
+        for (int k = 0; k <= n; ++k) w[0][k] = v[k];
+        for (int r = 1; r <= n; ++r)
+            for (int k = 0; k <= n - r; ++k) w[r][k] = w[r - 1][k] + (w[r - 1][k + 1] - w[r - 1][k]) * t;
+        for (int k = 0; k <= n; ++k) v[k] = keep_left ? w[k][0] : w[n - k][k];
+    };
+    if (tb < 1.0) { split(x, tb, true); split(y, tb, true); }
+    if (ta > 0.0 && tb > 0.0) { double u = ta / tb; split(x, u, false); split(y, u, false); }
+    bool increasing = y[n] > y[0];
+    for (int iteration = 0; iteration < 64; ++iteration) {
+        double xmin = x[0], xmax = x[0];
+        for (int k = 1; k <= n; ++k) { xmin = fmin(xmin, x[k]); xmax = fmax(xmax, x[k]); }
+        if (px < xmin) return true;
+        if (px >= xmax) return false;
+        // Keep the half whose y range brackets py.
+        double lx[4], ly[4];
+        for (int k = 0; k <= n; ++k) { lx[k] = x[k]; ly[k] = y[k]; }
+        split(lx, 0.5, true); split(ly, 0.5, true);
+        double ymid = ly[n];
+        bool in_left = increasing ? py < ymid : py > ymid;
+        if (in_left) {
+            for (int k = 0; k <= n; ++k) { x[k] = lx[k]; y[k] = ly[k]; }
+        } else {
+            split(x, 0.5, false); split(y, 0.5, false);
+        }
+    }
+    return 0.5 * (x[0] + x[n]) > px;
+}
+
 HOST_DEVICE inline int winding_contribution(const Segment& s, Vec2f p) {
     double px = p.x, py = p.y;
     int n = s.degree;
@@ -92,11 +133,7 @@ HOST_DEVICE inline int winding_contribution(const Segment& s, Vec2f p) {
                 y_start = y_end;
                 continue;
             }
-            double t;
-            if (y_start == py) t = t_start;
-            else if (y_end == py) t = t_end;
-            else t = roots_detail::refine_bracketed_root(y_polynomial, n, t_start, t_end, y_start - py);
-            if (evaluate_double(s, t).x > px) winding += y_end > y_start ? 1 : -1;
+            if (crossing_is_right_of(s, t_start, t_end, px, py)) winding += y_end > y_start ? 1 : -1;
         }
         y_start = y_end;
     }

@@ -55,7 +55,7 @@ HOST_DEVICE inline GroupCoverage group_coverage(const SceneView& scene, const Ti
                 float d = stroke_signed_distance(scene, s, c.local);
                 if (d < c.stroke_distance) { c.stroke_distance = d; c.stroke_shape = s; }
             } else if (!in_stroke) {
-                in_stroke = stroke_signed_distance(scene, s, c.local) <= 0.0f;
+                in_stroke = inside_stroke(scene, s, c.local);
             }
         }
     }

@@ -103,6 +103,32 @@ HOST_DEVICE inline float stroke_signed_distance(const SceneView& scene, int s, V
     return b.distance - b.width;
 }
 
+// Whether p lies in the stroke of shape s (round caps and joins): the
+// closest centre-line point is within its half width. Same membership as
+// stroke_signed_distance(...) <= 0, but a path skips every segment whose
+// control hull is farther than that segment's largest width, and the
+// closest-point solve runs only for the few segments near p.
+HOST_DEVICE inline bool inside_stroke(const SceneView& scene, int s, Vec2f p) {
+    if (scene.shape_kind[s] != kPath) return stroke_signed_distance(scene, s, p) <= 0.0f;
+    int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
+    float best = INFINITY, best_width = 0.0f;
+    for (int k = begin; k < end; ++k) {
+        const int* idx = scene.segment_points + 4 * k;
+        int degree = scene.segment_degree[k];
+        BBox2 hull = BBox2::empty();
+        float wmax = 0.0f;
+        for (int j = 0; j <= degree; ++j) {
+            hull.expand(scene.point(idx[j]));
+            wmax = max_value(wmax, scene.point_width[idx[j]]);
+        }
+        float reach = min_value(best, wmax);
+        if (hull.distance_squared(p) > reach * reach) continue;
+        ClosestPoint c = closest_point_on_segment(scene.segment(k), p);
+        if (c.distance < best) { best = c.distance; best_width = scene.segment_width(k, c.t); }
+    }
+    return best <= best_width;
+}
+
 // Conservative shape-space bounds of shape s, padded by `pad`.
 HOST_DEVICE inline BBox2 shape_bounds(const SceneView& scene, int s, float pad) {
     const float* q = scene.shape_params + 4 * s;
