@@ -295,7 +295,8 @@ def pack_scenes(scenes, width, height, device):
     }
     extra_floats = {"shape_miter_limit": torch.tensor(miters, **f32) if miters else torch.zeros(0, **f32)}
     counts = {"num_shapes": num_shapes, "num_groups": num_groups, "num_pairs": len(pair_shape),
-              "num_scenes": len(scenes), "num_points": num_points}
+              "num_scenes": len(scenes), "num_points": num_points,
+              "num_segments": int(sum(len(d) for d in seg_degrees))}
     packed = PackedScene(floats={k: v.contiguous() for k, v in floats.items()}, ints=ints_, counts=counts,
                          device=dev, shapes=all_shapes, groups=all_groups)
     packed.ints.update(extra_floats)  # not differentiable: passed like structure

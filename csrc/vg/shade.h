@@ -121,9 +121,13 @@ HOST_DEVICE inline Vec4f shade_point(const SceneView& scene, const TileGrid& gri
     const int* pairs = grid.tile_pairs;
     int i = begin;
     while (i < end) {
+        // Skip entries whose output-space bounds miss the point; a group is
+        // shaded only if one of its entries may contain it.
+        if (!grid.entry_may_contain(i, position)) { ++i; continue; }
         int g = scene.pair_group[pairs[i]];
         int last = i + 1;
         while (last < end && scene.pair_group[pairs[last]] == g) ++last;
+        if (!scene.has_fill(g) && !scene.has_stroke(g)) { i = last; continue; }
         GroupCoverage c = group_coverage(scene, grid, pairs, i, last, g, position, options.prefiltering);
         for (int layer = 0; layer < 2; ++layer) {
             float coverage = layer == 0 ? c.fill : c.stroke;

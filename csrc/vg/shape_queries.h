@@ -6,6 +6,7 @@
 #include "../geometry/closest_point.h"
 #include "../geometry/winding.h"
 #include "scene.h"
+#include "segment_cache.h"
 
 namespace pdvg {
 
@@ -23,7 +24,9 @@ HOST_DEVICE inline int shape_winding_number(const SceneView& scene, int s, Vec2f
     int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
     if (begin == end) return 0;
     int winding = 0;
-    for (int k = begin; k < end; ++k) {
+    if (scene.segment_monotone) {
+        for (int k = begin; k < end; ++k) winding += cached_winding_contribution(scene, k, p);
+    } else for (int k = begin; k < end; ++k) {
         // Cheap rejection: a segment whose control hull lies entirely above,
         // below or left of the ray cannot cross it.
         const int* idx = scene.segment_points + 4 * k;
@@ -73,8 +76,10 @@ HOST_DEVICE inline BoundaryPoint shape_closest_boundary_point(const SceneView& s
     }
     int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
     for (int k = begin; k < end; ++k) {
-        Segment seg = scene.segment(k);
         // Skip segments whose bounds are farther than the best distance so far.
+        if (scene.segment_boxes && cached_distance_squared_bound(scene, k, p) >= best.distance * best.distance)
+            continue;
+        Segment seg = scene.segment(k);
         BBox2 hull = BBox2::empty();
         for (int j = 0; j <= seg.degree; ++j) hull.expand(seg.p[j]);
         if (hull.distance_squared(p) >= best.distance * best.distance) continue;
@@ -123,6 +128,7 @@ HOST_DEVICE inline bool inside_stroke(const SceneView& scene, int s, Vec2f p) {
         }
         float reach = min_value(best, wmax);
         if (hull.distance_squared(p) > reach * reach) continue;
+        if (scene.segment_boxes && cached_distance_squared_bound(scene, k, p) > reach * reach) continue;
         ClosestPoint c = closest_point_on_segment(scene.segment(k), p);
         if (c.distance < best) { best = c.distance; best_width = scene.segment_width(k, c.t); }
     }
