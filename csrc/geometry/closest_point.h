@@ -185,4 +185,50 @@ HOST_DEVICE inline ClosestPoint closest_point_on_rect(Vec2f lo, Vec2f hi, Vec2f 
     return result;
 }
 
+// Whether some point of segment s lies within distance r of p. Subdivides
+// (de Casteljau halves) and prunes halves whose control-point box is farther
+// than r; a half whose inner control points lie within `flatness` of its
+// chord is tested as that chord. The answer is exact up to `flatness`, and
+// usually needs a few halvings, far less work than the quintic of
+// closest_point_on_segment.
+HOST_DEVICE inline bool segment_within_distance(const Segment& s, Vec2f p, float r, float flatness = 1e-4f) {
+    const float r2 = r * r;
+    Segment stack[24];
+    int top = 0;
+    stack[top++] = s;
+    while (top > 0) {
+        Segment c = stack[--top];
+        int n = c.degree;
+        if (length_squared(c.p[0] - p) <= r2 || length_squared(c.p[n] - p) <= r2) return true;
+        BBox2 box = BBox2::empty();
+        for (int k = 0; k <= n; ++k) box.expand(c.p[k]);
+        if (box.distance_squared(p) > r2) continue;
+        // Flatness: distance of inner control points from the chord.
+        Vec2f chord = c.p[n] - c.p[0];
+        float chord_length = length(chord);
+        float deviation = 0.0f;
+        for (int k = 1; k < n; ++k) {
+            Vec2f d = c.p[k] - c.p[0];
+            float off = chord_length > 0.0f ? fabsf(cross(chord, d)) / chord_length : length(d);
+            deviation = max_value(deviation, off);
+        }
+        if (n == 1 || deviation <= flatness || top + 2 > 24) {
+            // Distance from p to the chord.
+            float len2 = chord_length * chord_length;
+            float t = len2 > 0.0f ? clamp_value(dot(p - c.p[0], chord) / len2, 0.0f, 1.0f) : 0.0f;
+            if (length_squared(c.p[0] + chord * t - p) <= square(r + deviation)) {
+                if (deviation <= flatness || n == 1) return true;
+                // Depth limit hit before flat: settle it exactly.
+                return closest_point_on_segment(c, p).distance <= r;
+            }
+            continue;
+        }
+        Segment left, right;
+        split(c, 0.5f, &left, &right);
+        stack[top++] = right;
+        stack[top++] = left;
+    }
+    return false;
+}
+
 }  // namespace pdvg
