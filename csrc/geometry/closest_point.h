@@ -223,6 +223,23 @@ HOST_DEVICE inline bool segment_within_distance(const Segment& s, Vec2f p, float
             }
             continue;
         }
+        if (deviation <= 0.05f * chord_length) {
+            // Nearly straight: |c(u) - p|² has one minimum here, found by
+            // Newton on g(u) = (c(u) - p)·c'(u) = 0 from the chord projection
+            // (g' = |c'|² + (c - p)·c''), with u kept in [0, 1].
+            float len2 = chord_length * chord_length;
+            float u = len2 > 0.0f ? clamp_value(dot(p - c.p[0], chord) / len2, 0.0f, 1.0f) : 0.0f;
+            for (int step = 0; step < 8; ++step) {
+                Vec2f e = evaluate(c, u) - p, d1 = evaluate_derivative(c, u), d2 = evaluate_second_derivative(c, u);
+                float g = dot(e, d1), h = dot(d1, d1) + dot(e, d2);
+                if (!(h > 0.0f)) break;
+                float next = clamp_value(u - g / h, 0.0f, 1.0f);
+                if (fabsf(next - u) < 1e-7f) { u = next; break; }
+                u = next;
+            }
+            if (length_squared(evaluate(c, u) - p) <= r2) return true;
+            continue;
+        }
         Segment left, right;
         split(c, 0.5f, &left, &right);
         stack[top++] = right;

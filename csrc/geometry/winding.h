@@ -49,6 +49,32 @@ HOST_DEVICE inline bool crossing_is_right_of(const Segment& s, double ta, double
     if (ta > 0.0 && tb > 0.0) { double u = ta / tb; split(x, u, false); split(y, u, false); }
     bool increasing = y[n] > y[0];
     for (int iteration = 0; iteration < 64; ++iteration) {
+        // Points very near the curve (boundary samples sit 1e-3 px from it)
+        // would need many halvings: after a few, solve y(u) = py on the
+        // remaining monotone piece by safeguarded Newton and compare x there.
+        if (iteration == 5) {
+            double lo = 0.0, hi = 1.0, u = 0.5;
+            for (int step = 0; step < 40; ++step) {
+                // Bernstein evaluation of y and dy/du at u (de Casteljau).
+                double w[4];
+                for (int k = 0; k <= n; ++k) w[k] = y[k];
+                for (int r = 1; r < n; ++r)
+                    for (int k = 0; k <= n - r; ++k) w[k] = w[k] + (w[k + 1] - w[k]) * u;
+                double yu = w[0] + (w[1] - w[0]) * u, dy = double(n) * (w[1] - w[0]);
+                double f = yu - py;
+                if (f == 0.0) break;
+                if ((f < 0.0) == increasing) lo = u; else hi = u;
+                double next = dy != 0.0 ? u - f / dy : 0.5 * (lo + hi);
+                if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
+                if (fabs(next - u) < 1e-13) { u = next; break; }
+                u = next;
+            }
+            double v[4];
+            for (int k = 0; k <= n; ++k) v[k] = x[k];
+            for (int r = 1; r <= n; ++r)
+                for (int k = 0; k <= n - r; ++k) v[k] = v[k] + (v[k + 1] - v[k]) * u;
+            return v[0] > px;
+        }
         double xmin = x[0], xmax = x[0];
         for (int k = 1; k <= n; ++k) { xmin = min_value(xmin, x[k]); xmax = max_value(xmax, x[k]); }
         if (px < xmin) return true;
