@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     paint.add_argument("targets", nargs="*", metavar="TARGET", help="image files or folders of images")
     paint.add_argument("-o", "--output", metavar="OUT.svg|DIR",
                        help="output SVG (default NAME.svg in the current folder); a folder with several targets")
-    paint.add_argument("--paths", type=_positive_int, default=256, help="number of paths (default 256)")
+    paint.add_argument("--paths", type=_positive_int, default=128, help="number of paths (default 128)")
     paint.add_argument("--segments", type=_positive_int, default=4, help="cubic segments per path (default 4)")
     shape = paint.add_mutually_exclusive_group()
     shape.add_argument("--closed", action="store_true", help="closed filled blobs")
@@ -198,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     paint.add_argument("--background", type=_fit_background, default="mean",
                        help="canvas colour under the paths: mean (the target's mean colour; default), white, "
                             "black or #rrggbb; written into the SVG")
-    _add_fit_options(paint, iters=200, what_default=None)
+    _add_fit_options(paint, iters=100, what_default=None)
     _add_common(paint)
     return parser
 
@@ -496,7 +496,8 @@ def _default_photo():
 
 def command_paint(args) -> int:
     from .compat import imwrite
-    from .optim import paint, render, composite
+    from .optim import composite, paint
+    from .render import render
     from .svg import save_svg
     device = resolve_device(args.device)
     if args.targets:

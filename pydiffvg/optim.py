@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from .render import render
-from .shapes import Circle, Ellipse, LinearGradient, Path, Polygon, RadialGradient, Rect, ShapeGroup
+from .shapes import LinearGradient, Path, RadialGradient, ShapeGroup
 
 __all__ = ["LOSSES", "PARAMETER_KINDS", "FitResult", "fit", "paint", "init_paths", "image_loss", "ssim", "psnr",
            "composite", "scene_to", "VideoWriter", "parameter_groups", "clamp_scene"]
