@@ -120,7 +120,7 @@ def test_clipdraw_loop(tmp_path):
             path.stroke_width.data.clamp_(1.0, max_width)
         for group in shape_groups:
             group.stroke_color.data.clamp_(0.0, 1.0)
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
 
     print(f"CLIPDraw-style loss {losses[0]:.5f} -> {losses[-1]:.5f}")
     assert all(math.isfinite(v) for v in losses)
@@ -184,7 +184,7 @@ def test_live_style_closed_paths():
         optim.step()
         for group in shape_groups:
             group.fill_color.data.clamp_(0.0, 1.0)
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     print(f"LIVE-style loss {losses[0]:.5f} -> {losses[-1]:.5f}")
     assert all(math.isfinite(v) for v in losses)
     assert decreased(losses, 0.8)
@@ -221,7 +221,7 @@ def test_clipasso_style_strokes():
         loss = ((img - target) ** 2).mean()
         loss.backward()
         optim.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     print(f"CLIPasso-style loss {losses[0]:.5f} -> {losses[-1]:.5f}")
     assert decreased(losses)
 
@@ -271,7 +271,7 @@ def test_word_as_image_style(tmp_path):
         loss = ((img - target) ** 2).mean()
         loss.backward()
         optim.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     shift = torch.cat([(p.points.detach() - q.to(device)) for p, q in zip(shapes, init_points)]).mean(0)
     print(f"Word-As-Image-style loss {losses[0]:.5f} -> {losses[-1]:.5f}, mean point shift {shift.tolist()}")
     assert float((original - target).abs().mean()) > 0.01
