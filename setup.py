@@ -5,6 +5,7 @@ Environment variables:
   PYDIFFVG_CUDA_ARCHITECTURES=90  CMAKE_CUDA_ARCHITECTURES for that build
   PYDIFFVG_BUILD_DIR=path         where CMake builds (default: build/<python tag>)
   PYDIFFVG_DEBUG=1                debug build
+  PYDIFFVG_NATIVE=0               portable host code (no -march=native), e.g. for wheels
 """
 import os
 import subprocess
@@ -38,6 +39,7 @@ class CMakeBuild(build_ext):
             f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
             f"-DCMAKE_BUILD_TYPE={config}",
             f"-DPYDIFFVG_CUDA={'ON' if cuda else 'OFF'}",
+            f"-DPYDIFFVG_NATIVE={'OFF' if os.environ.get('PYDIFFVG_NATIVE', '1') in ('0', 'OFF', 'false') else 'ON'}",
         ]
         if cuda and os.environ.get("PYDIFFVG_CUDA_ARCHITECTURES"):
             args.append(f"-DCMAKE_CUDA_ARCHITECTURES={os.environ['PYDIFFVG_CUDA_ARCHITECTURES']}")

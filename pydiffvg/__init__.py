@@ -8,6 +8,7 @@ from .compat import (RenderFunction, get_device, get_use_gpu, imwrite, set_devic
 from .render import render
 from .scene_types import Scene
 from .svg import SVGError, load_svg, save_svg, svg_to_scene
+from . import optim
 from .shapes import (Circle, Ellipse, FilterType, LinearGradient, LineCap, LineJoin, OutputType, Path,
                      PixelFilter, Polygon, RadialGradient, Rect, ShapeGroup)
 
@@ -15,5 +16,6 @@ __all__ = [
     "Circle", "Ellipse", "Rect", "Polygon", "Path", "ShapeGroup", "LinearGradient", "RadialGradient",
     "PixelFilter", "FilterType", "OutputType", "LineCap", "LineJoin", "Scene", "render",
     "RenderFunction", "SVGError", "load_svg", "save_svg", "svg_to_scene", "set_use_gpu", "get_use_gpu", "set_device", "get_device", "set_print_timing", "imwrite",
+    "optim",
 ]
 __version__ = "0.1.0"

@@ -133,17 +133,34 @@ def render(scene, shape_groups=None, *, width=None, height=None, canvas_width=No
                              f"{s[0]}x{s[1]}")
     width = int(width if width is not None else cw)
     height = int(height if height is not None else ch)
-    if isinstance(num_samples, int):
-        nx = ny = num_samples
-    else:
-        nx, ny = num_samples
-    if int(nx) < 1 or int(ny) < 1:
-        raise ValueError(f"render: num_samples must be >= 1, got {num_samples}")
+    nx, ny = _sample_counts(num_samples)
     filt = filter if filter is not None else PixelFilter(FilterType.box)
+    if not isinstance(filt, PixelFilter):
+        raise TypeError(f"render: filter must be a pydiffvg.PixelFilter, got {type(filt).__name__}")
     dev = _device_of(scenes, device)
     image = render_packed(scenes, width, height, nx, ny, seed, filt, background, premultiplied,
                           use_prefiltering, output_type, dev)
     return image if batched else image[0]
+
+
+def _sample_counts(num_samples):
+    """(nx, ny) from an int or a pair of ints, with errors naming num_samples."""
+    if isinstance(num_samples, bool):
+        raise TypeError("render: num_samples must be an int or a pair of ints, got bool")
+    if isinstance(num_samples, int):
+        pair = (num_samples, num_samples)
+    elif isinstance(num_samples, (tuple, list)):
+        if len(num_samples) != 2:
+            raise ValueError(f"render: num_samples must be an int or a pair (x, y), got {num_samples!r}")
+        pair = tuple(num_samples)
+    else:
+        raise TypeError(f"render: num_samples must be an int or a pair of ints, got {type(num_samples).__name__}")
+    for v in pair:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise TypeError(f"render: num_samples must hold ints, got {num_samples!r}")
+        if v < 1:
+            raise ValueError(f"render: num_samples must be >= 1, got {num_samples!r}")
+    return pair
 
 
 def render_packed(scenes, width, height, nx, ny, seed, filt, background, premultiplied, use_prefiltering,

@@ -221,6 +221,8 @@ def pack_scenes(scenes, width, height, device):
                 m = torch.as_tensor(m, dtype=torch.float32)
             if tuple(m.shape) != (3, 3):
                 _fail(f"{where}.shape_to_canvas must have shape (3, 3), got {tuple(m.shape)}")
+            if not m.is_floating_point():
+                raise TypeError(f"{where}.shape_to_canvas must be a float tensor, got {m.dtype}")
             group_xforms.append(scale @ m.to(**f32))
             for paint, name in ((group.fill_color, "fill_color"), (group.stroke_color, "stroke_color")):
                 kind, params, offs, cols = _pack_paint(paint, f"{where}.{name}", f32)
@@ -249,6 +251,10 @@ def pack_scenes(scenes, width, height, device):
     }
     if group_xforms:
         to_output = torch.stack(group_xforms)
+        finite = torch.isfinite(to_output.detach()).flatten(1).all(1)
+        if not bool(finite.all()):
+            bad = int((~finite).nonzero()[0])
+            _fail(f"shape_groups[{bad}].shape_to_canvas contains NaN or inf")
         bottom = to_output.detach()[:, 2, :]
         expected = torch.tensor([0.0, 0.0, 1.0], **f32)
         if not torch.allclose(bottom, expected.expand_as(bottom), atol=1e-6):
@@ -289,7 +295,8 @@ def pack_scenes(scenes, width, height, device):
     }
     extra_floats = {"shape_miter_limit": torch.tensor(miters, **f32) if miters else torch.zeros(0, **f32)}
     counts = {"num_shapes": num_shapes, "num_groups": num_groups, "num_pairs": len(pair_shape),
-              "num_scenes": len(scenes), "num_points": num_points}
+              "num_scenes": len(scenes), "num_points": num_points,
+              "num_segments": int(sum(len(d) for d in seg_degrees))}
     packed = PackedScene(floats={k: v.contiguous() for k, v in floats.items()}, ints=ints_, counts=counts,
                          device=dev, shapes=all_shapes, groups=all_groups)
     packed.ints.update(extra_floats)  # not differentiable: passed like structure

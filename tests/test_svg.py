@@ -789,3 +789,15 @@ def test_all_resvg_fixtures_load_or_fail_cleanly():
             except SVGError:
                 pass
     assert loaded >= 370, loaded
+
+
+def test_save_svg_file_gets_default_permissions(tmp_path):
+    import stat
+    from pydiffvg import Circle, ShapeGroup, save_svg
+    path = tmp_path / "c.svg"
+    save_svg(path, 10, 10, [Circle(torch.tensor(3.0), torch.tensor([5.0, 5.0]))],
+             [ShapeGroup(torch.tensor([0]), torch.tensor([1.0, 0.0, 0.0, 1.0]))])
+    umask = os.umask(0)
+    os.umask(umask)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    assert mode == 0o666 & ~umask, oct(mode)

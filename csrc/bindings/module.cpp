@@ -9,6 +9,7 @@ namespace py = pybind11;
 
 void register_geometry_bindings(py::module_& m);
 void register_render_bindings(py::module_& m);
+void register_rt_bindings(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "pydiffvg native kernels (internal; use the pydiffvg package)";
@@ -17,4 +18,5 @@ PYBIND11_MODULE(_core, m) {
     m.def("built_with_cuda", &pdvg::built_with_cuda, "True when the kernels were compiled with nvcc.");
     register_geometry_bindings(m);
     register_render_bindings(m);
+    register_rt_bindings(m);
 }

@@ -36,6 +36,7 @@ pdvg::SceneView scene_from_dict(const py::dict& d) {
     s.shape_miter_limit = address<float>(d, "shape_miter_limit");
     s.points = address<float>(d, "points");
     s.point_width = address<float>(d, "point_width");
+    s.num_segments = count(d, "num_segments");
     s.segment_degree = address<int>(d, "segment_degree");
     s.segment_points = address<int>(d, "segment_points");
     s.num_groups = count(d, "num_groups");

@@ -77,7 +77,7 @@ HOST_DEVICE inline void ellipse_first_quadrant(double e0, double e1, double y0, 
         if (numerator < denominator) {
             double ratio = numerator / denominator;
             *x0 = e0 * ratio;
-            *x1 = e1 * sqrt(fmax(0.0, 1.0 - ratio * ratio));
+            *x1 = e1 * sqrt(max_value(0.0, 1.0 - ratio * ratio));
         } else {
             *x0 = e0;
             *x1 = 0.0;
@@ -142,8 +142,8 @@ HOST_DEVICE inline ClosestPoint closest_point_on_ellipse(Vec2f center, Vec2f rad
     double x, y;  // first-quadrant closest point in the ellipse frame
     if (rx == 0.0 || ry == 0.0) {
         // Degenerate: the segment [-rx, rx] x {0} (or its transpose).
-        x = fmin(ax, rx);
-        y = fmin(ay, ry);
+        x = min_value(ax, rx);
+        y = min_value(ay, ry);
         if (rx == 0.0) x = 0.0;
         if (ry == 0.0) y = 0.0;
     } else if (rx >= ry) {
@@ -155,8 +155,8 @@ HOST_DEVICE inline ClosestPoint closest_point_on_ellipse(Vec2f center, Vec2f rad
     y = dy < 0.0 ? -y : y;
     // The angle with (x, y) = (rx cos a, ry sin a).
     double cos_a = rx > 0.0 ? x / rx : 0.0, sin_a = ry > 0.0 ? y / ry : 0.0;
-    if (rx == 0.0) cos_a = sqrt(fmax(0.0, 1.0 - sin_a * sin_a));
-    if (ry == 0.0) sin_a = (dy < 0.0 ? -1.0 : 1.0) * sqrt(fmax(0.0, 1.0 - cos_a * cos_a));
+    if (rx == 0.0) cos_a = sqrt(max_value(0.0, 1.0 - sin_a * sin_a));
+    if (ry == 0.0) sin_a = (dy < 0.0 ? -1.0 : 1.0) * sqrt(max_value(0.0, 1.0 - cos_a * cos_a));
     double angle = atan2(sin_a, cos_a);
     return make_result(angle, Vec2d(c.x + x, c.y + y), q);
 }
@@ -183,6 +183,69 @@ HOST_DEVICE inline ClosestPoint closest_point_on_rect(Vec2f lo, Vec2f hi, Vec2f 
     ClosestPoint result = make_result(best_t, best_point, q);
     if (!(result.t < 4.0f)) result.t = 0.0f;  // 4 - tiny rounds to 4.0f: wrap to the start
     return result;
+}
+
+// Whether some point of segment s lies within distance r of p. Subdivides
+// (de Casteljau halves) and prunes halves whose control-point box is farther
+// than r; a half whose inner control points lie within `flatness` of its
+// chord is tested as that chord. The answer is exact up to `flatness`, and
+// usually needs a few halvings, far less work than the quintic of
+// closest_point_on_segment.
+HOST_DEVICE inline bool segment_within_distance(const Segment& s, Vec2f p, float r, float flatness = 1e-4f) {
+    const float r2 = r * r;
+    Segment stack[24];
+    int top = 0;
+    stack[top++] = s;
+    while (top > 0) {
+        Segment c = stack[--top];
+        int n = c.degree;
+        if (length_squared(c.p[0] - p) <= r2 || length_squared(c.p[n] - p) <= r2) return true;
+        BBox2 box = BBox2::empty();
+        for (int k = 0; k <= n; ++k) box.expand(c.p[k]);
+        if (box.distance_squared(p) > r2) continue;
+        // Flatness: distance of inner control points from the chord.
+        Vec2f chord = c.p[n] - c.p[0];
+        float chord_length = length(chord);
+        float deviation = 0.0f;
+        for (int k = 1; k < n; ++k) {
+            Vec2f d = c.p[k] - c.p[0];
+            float off = chord_length > 0.0f ? fabsf(cross(chord, d)) / chord_length : length(d);
+            deviation = max_value(deviation, off);
+        }
+        if (n == 1 || deviation <= flatness || top + 2 > 24) {
+            // Distance from p to the chord.
+            float len2 = chord_length * chord_length;
+            float t = len2 > 0.0f ? clamp_value(dot(p - c.p[0], chord) / len2, 0.0f, 1.0f) : 0.0f;
+            if (length_squared(c.p[0] + chord * t - p) <= square(r + deviation)) {
+                if (deviation <= flatness || n == 1) return true;
+                // Depth limit hit before flat: settle it exactly.
+                return closest_point_on_segment(c, p).distance <= r;
+            }
+            continue;
+        }
+        if (deviation <= 0.05f * chord_length) {
+            // Nearly straight: |c(u) - p|² has one minimum here, found by
+            // Newton on g(u) = (c(u) - p)·c'(u) = 0 from the chord projection
+            // (g' = |c'|² + (c - p)·c''), with u kept in [0, 1].
+            float len2 = chord_length * chord_length;
+            float u = len2 > 0.0f ? clamp_value(dot(p - c.p[0], chord) / len2, 0.0f, 1.0f) : 0.0f;
+            for (int step = 0; step < 8; ++step) {
+                Vec2f e = evaluate(c, u) - p, d1 = evaluate_derivative(c, u), d2 = evaluate_second_derivative(c, u);
+                float g = dot(e, d1), h = dot(d1, d1) + dot(e, d2);
+                if (!(h > 0.0f)) break;
+                float next = clamp_value(u - g / h, 0.0f, 1.0f);
+                if (fabsf(next - u) < 1e-7f) { u = next; break; }
+                u = next;
+            }
+            if (length_squared(evaluate(c, u) - p) <= r2) return true;
+            continue;
+        }
+        Segment left, right;
+        split(c, 0.5f, &left, &right);
+        stack[top++] = right;
+        stack[top++] = left;
+    }
+    return false;
 }
 
 }  // namespace pdvg

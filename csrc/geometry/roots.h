@@ -72,7 +72,7 @@ HOST_DEVICE inline double refine_bracketed_root(const double* c, int degree, dou
         if (!newton_ok) next = 0.5 * (lo + hi);
         step_before_last = last_step;
         last_step = next - x;
-        if (next == x || hi - lo <= 2.0 * kEpsilon * fmax(fabs(lo), fabs(hi))) return next;
+        if (next == x || hi - lo <= 2.0 * kEpsilon * max_value(fabs(lo), fabs(hi))) return next;
         x = next;
     }
     return x;
@@ -167,7 +167,7 @@ HOST_DEVICE inline int solve_cubic(double a, double b, double c, double d, doubl
     using namespace roots_detail;
     if (a == 0.0) return solve_quadratic(b, c, d, roots);
     double coefficients[4] = {d, c, b, a};
-    double scale = fmax(fabs(b), fmax(fabs(c), fabs(d)));
+    double scale = max_value(fabs(b), max_value(fabs(c), fabs(d)));
     if (fabs(a) < 1e-6 * scale) {
         double bound = 1.0 + scale / fabs(a);
         if (!is_finite(bound)) return solve_quadratic(b, c, d, roots);
@@ -188,7 +188,7 @@ HOST_DEVICE inline int solve_cubic(double a, double b, double c, double d, doubl
         // Three real roots: x = 2 sqrt(-p/3) cos(theta/3 - 2 pi k/3) with
         // cos(theta) = -q/2 / sqrt(-(p/3)^3). Take k = 0, the largest |x|.
         double m = sqrt(-third_p);
-        double cos_theta = fmax(-1.0, fmin(1.0, -half_q / (m * m * m)));
+        double cos_theta = max_value(-1.0, min_value(1.0, -half_q / (m * m * m)));
         r = 2.0 * m * cos(acos(cos_theta) / 3.0) - shift;
     } else {
         // Cardano: x = u + v, u = cbrt(-q/2 - sign(q) sqrt(disc)), v = -p/(3u).

@@ -27,12 +27,79 @@ namespace pdvg {
 // segments see identical values and the half-open rule is consistent. On a
 // counted piece the crossing parameter solves y(t) = p.y (monotone, so a
 // bracketed solve), and it counts when x(t) > p.x.
+// Whether the single crossing of y = py by the y-monotone piece [ta, tb] of
+// s lies strictly right of px. Instead of solving for the crossing, bisect
+// the piece (de Casteljau, in double) until its control hull lies entirely
+// on one side of px; most queries decide on the first hull. The piece runs
+// from y(ta) to y(tb), which bracket py.
+HOST_DEVICE inline bool crossing_is_right_of(const Segment& s, double ta, double tb, double px, double py) {
+    int n = s.degree;
+    double x[4], y[4];
+    for (int k = 0; k <= n; ++k) { x[k] = s.p[k].x; y[k] = s.p[k].y; }
+    // Restrict to [ta, tb]: split at tb, keep the left part, then split at
+    // ta / tb and keep the right part.
+    auto split = [n](double* v, double t, bool keep_left) {
+        double w[4][4];
+        for (int k = 0; k <= n; ++k) w[0][k] = v[k];
+        for (int r = 1; r <= n; ++r)
+            for (int k = 0; k <= n - r; ++k) w[r][k] = w[r - 1][k] + (w[r - 1][k + 1] - w[r - 1][k]) * t;
+        for (int k = 0; k <= n; ++k) v[k] = keep_left ? w[k][0] : w[n - k][k];
+    };
+    if (tb < 1.0) { split(x, tb, true); split(y, tb, true); }
+    if (ta > 0.0 && tb > 0.0) { double u = ta / tb; split(x, u, false); split(y, u, false); }
+    bool increasing = y[n] > y[0];
+    for (int iteration = 0; iteration < 64; ++iteration) {
+        // Points very near the curve (boundary samples sit 1e-3 px from it)
+        // would need many halvings: after a few, solve y(u) = py on the
+        // remaining monotone piece by safeguarded Newton and compare x there.
+        if (iteration == 5) {
+            double lo = 0.0, hi = 1.0, u = 0.5;
+            for (int step = 0; step < 40; ++step) {
+                // Bernstein evaluation of y and dy/du at u (de Casteljau).
+                double w[4];
+                for (int k = 0; k <= n; ++k) w[k] = y[k];
+                for (int r = 1; r < n; ++r)
+                    for (int k = 0; k <= n - r; ++k) w[k] = w[k] + (w[k + 1] - w[k]) * u;
+                double yu = w[0] + (w[1] - w[0]) * u, dy = double(n) * (w[1] - w[0]);
+                double f = yu - py;
+                if (f == 0.0) break;
+                if ((f < 0.0) == increasing) lo = u; else hi = u;
+                double next = dy != 0.0 ? u - f / dy : 0.5 * (lo + hi);
+                if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
+                if (fabs(next - u) < 1e-13) { u = next; break; }
+                u = next;
+            }
+            double v[4];
+            for (int k = 0; k <= n; ++k) v[k] = x[k];
+            for (int r = 1; r <= n; ++r)
+                for (int k = 0; k <= n - r; ++k) v[k] = v[k] + (v[k + 1] - v[k]) * u;
+            return v[0] > px;
+        }
+        double xmin = x[0], xmax = x[0];
+        for (int k = 1; k <= n; ++k) { xmin = min_value(xmin, x[k]); xmax = max_value(xmax, x[k]); }
+        if (px < xmin) return true;
+        if (px >= xmax) return false;
+        // Keep the half whose y range brackets py.
+        double lx[4], ly[4];
+        for (int k = 0; k <= n; ++k) { lx[k] = x[k]; ly[k] = y[k]; }
+        split(lx, 0.5, true); split(ly, 0.5, true);
+        double ymid = ly[n];
+        bool in_left = increasing ? py < ymid : py > ymid;
+        if (in_left) {
+            for (int k = 0; k <= n; ++k) { x[k] = lx[k]; y[k] = ly[k]; }
+        } else {
+            split(x, 0.5, false); split(y, 0.5, false);
+        }
+    }
+    return 0.5 * (x[0] + x[n]) > px;
+}
+
 HOST_DEVICE inline int winding_contribution(const Segment& s, Vec2f p) {
     double px = p.x, py = p.y;
     int n = s.degree;
     double y_first = s.p[0].y, y_last = s.p[n].y;
     if (n <= 1) {
-        if (!(fmin(y_first, y_last) <= py && py < fmax(y_first, y_last))) return 0;
+        if (!(min_value(y_first, y_last) <= py && py < max_value(y_first, y_last))) return 0;
         // x on the line at height py: x0 + (py - y0) (x1 - x0) / (y1 - y0).
         double x0 = s.p[0].x, x1 = s.p[1].x;
         double x = x0 + (py - y_first) * (x1 - x0) / (y_last - y_first);
@@ -42,10 +109,10 @@ HOST_DEVICE inline int winding_contribution(const Segment& s, Vec2f p) {
     // Quick reject: the control polygon bounds the curve.
     double y_min = y_first, y_max = y_first, x_max = s.p[0].x, x_min = s.p[0].x;
     for (int k = 1; k <= n; ++k) {
-        y_min = fmin(y_min, double(s.p[k].y));
-        y_max = fmax(y_max, double(s.p[k].y));
-        x_max = fmax(x_max, double(s.p[k].x));
-        x_min = fmin(x_min, double(s.p[k].x));
+        y_min = min_value(y_min, double(s.p[k].y));
+        y_max = max_value(y_max, double(s.p[k].y));
+        x_max = max_value(x_max, double(s.p[k].x));
+        x_min = min_value(x_min, double(s.p[k].x));
     }
     if (py < y_min || py > y_max || x_max <= px) return 0;
     // Left of the whole control hull, every crossing lies to the right of p,
@@ -86,17 +153,13 @@ HOST_DEVICE inline int winding_contribution(const Segment& s, Vec2f p) {
     for (int piece = 0; piece + 1 < cut_count; ++piece) {
         double t_start = cuts[piece], t_end = cuts[piece + 1];
         double y_end = piece + 2 == cut_count ? y_last : evaluate_double(s, t_end).y;
-        if (fmin(y_start, y_end) <= py && py < fmax(y_start, y_end)) {
+        if (min_value(y_start, y_end) <= py && py < max_value(y_start, y_end)) {
             if (all_right) {
                 winding += y_end > y_start ? 1 : -1;
                 y_start = y_end;
                 continue;
             }
-            double t;
-            if (y_start == py) t = t_start;
-            else if (y_end == py) t = t_end;
-            else t = roots_detail::refine_bracketed_root(y_polynomial, n, t_start, t_end, y_start - py);
-            if (evaluate_double(s, t).x > px) winding += y_end > y_start ? 1 : -1;
+            if (crossing_is_right_of(s, t_start, t_end, px, py)) winding += y_end > y_start ? 1 : -1;
         }
         y_start = y_end;
     }
@@ -117,14 +180,14 @@ HOST_DEVICE inline int winding_number_ellipse(Vec2f center, Vec2f radius, Vec2f 
     if (!(-ry <= dy && dy < ry)) return 0;
     // Half chord at height dy: rx sqrt(1 - (dy/ry)^2).
     double v = dy / ry;
-    double half_chord = rx * sqrt(fmax(0.0, (1.0 - v) * (1.0 + v)));
+    double half_chord = rx * sqrt(max_value(0.0, (1.0 - v) * (1.0 + v)));
     double dx = double(p.x) - center.x;
     return (-half_chord <= dx && dx < half_chord) ? 1 : 0;
 }
 
 HOST_DEVICE inline int winding_number_rect(Vec2f lo, Vec2f hi, Vec2f p) {
-    float x0 = fmin(lo.x, hi.x), x1 = fmax(lo.x, hi.x);
-    float y0 = fmin(lo.y, hi.y), y1 = fmax(lo.y, hi.y);
+    float x0 = min_value(lo.x, hi.x), x1 = max_value(lo.x, hi.x);
+    float y0 = min_value(lo.y, hi.y), y1 = max_value(lo.y, hi.y);
     return (x0 <= p.x && p.x < x1 && y0 <= p.y && p.y < y1) ? 1 : 0;
 }
 

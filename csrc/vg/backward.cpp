@@ -24,6 +24,7 @@
 #include "filter.h"
 #include "pixel_samples.h"
 #include "render.h"
+#include "segment_cache.h"
 #include "shade_backward.h"
 
 namespace pdvg {
@@ -228,9 +229,10 @@ HOST_DEVICE inline void write_pieces(const SceneView& s, int m, Piece* out) {
 
 }  // namespace
 
-void render_backward(const SceneView& scene, const RenderOptions& options, const BackwardOptions& backward,
+void render_backward(const SceneView& input_scene, const RenderOptions& options, const BackwardOptions& backward,
                      const float* image, const float* grad_image, const SceneGradients& grads,
                      const ExecutionContext& context) {
+    const SceneView scene = prepare_scene(input_scene, input_scene.num_segments, context);
     const float pad = options.prefiltering ? 1.0f : 0.01f;
     const TileGrid grid = build_tile_grid(scene, options, pad, context);
     const int channels = options.output_sdf ? 1 : 4;

@@ -8,6 +8,7 @@
 #include "../core/parallel.h"
 #include "filter.h"
 #include "pixel_samples.h"
+#include "segment_cache.h"
 #include "shade.h"
 
 namespace pdvg {
@@ -71,8 +72,9 @@ HOST_DEVICE inline void gather_pixel(const float* samples, const RenderOptions& 
 
 }  // namespace
 
-void render_forward(const SceneView& scene, const RenderOptions& options, float* image,
+void render_forward(const SceneView& input_scene, const RenderOptions& options, float* image,
                     const ExecutionContext& context) {
+    const SceneView scene = prepare_scene(input_scene, input_scene.num_segments, context);
     const float pad = options.prefiltering ? 1.0f : 0.01f;
     const TileGrid grid = build_tile_grid(scene, options, pad, context);
     const int channels = options.output_sdf ? 1 : 4;

@@ -29,6 +29,7 @@ struct SceneView {
     const float* shape_miter_limit = nullptr;  // [S]
     const float* points = nullptr;             // [P,2]
     const float* point_width = nullptr;        // [P] stroke half width per path point
+    int num_segments = 0;
     const int* segment_degree = nullptr;       // [N] 1 line, 2 quadratic, 3 cubic
     const int* segment_points = nullptr;       // [N,4] absolute point indices, unused slots repeat the last
 
@@ -48,6 +49,12 @@ struct SceneView {
     const int* paint_stop_begin = nullptr;     // [2G+1] into the stop arrays
     const float* stop_offsets = nullptr;       // [K]
     const float* stop_colors = nullptr;        // [K,4]
+
+    // Derived per call by prepare_scene (segment_cache.h), not by Python:
+    // per segment, up to 3 y-monotone pieces for ray casting and 4 sub-curve
+    // boxes for distance pruning. Null until prepared.
+    const float* segment_monotone = nullptr;   // [N, 3, 6] t0, t1, y0, y1, xmin, xmax
+    const float* segment_boxes = nullptr;      // [N, 4, 4] xmin, ymin, xmax, ymax
 
     // Batch: groups of scene b are [scene_group_begin[b], scene_group_begin[b+1]).
     int num_scenes = 1;

@@ -37,6 +37,9 @@ HOST_DEVICE inline GroupCoverage group_coverage(const SceneView& scene, const Ti
     GroupCoverage c;
     c.local = scene.to_shape(g).apply_point(position);
     const bool fill = scene.has_fill(g), stroke = scene.has_stroke(g);
+    // Prefiltering only needs distances inside the anti-aliasing band: a
+    // boundary more than a pixel away (in shape units) leaves coverage 0 or 1.
+    const float band = prefiltering ? 1.0f / group_distance_scale(scene, g) : 0.0f;
     int winding = 0;
     bool in_stroke = false;
     for (int i = first; i < last; ++i) {
@@ -46,16 +49,17 @@ HOST_DEVICE inline GroupCoverage group_coverage(const SceneView& scene, const Ti
         if (fill) {
             winding += shape_winding_number(scene, s, c.local);
             if (prefiltering) {
-                float d = shape_closest_boundary_point(scene, s, c.local, true).distance;
+                float d = shape_closest_boundary_point(scene, s, c.local, true,
+                                                       min_value(band, c.fill_distance)).distance;
                 if (d < c.fill_distance) { c.fill_distance = d; c.fill_shape = s; }
             }
         }
         if (stroke) {
             if (prefiltering) {
-                float d = stroke_signed_distance(scene, s, c.local);
+                float d = stroke_signed_distance(scene, s, c.local, band + shape_max_width(scene, s));
                 if (d < c.stroke_distance) { c.stroke_distance = d; c.stroke_shape = s; }
             } else if (!in_stroke) {
-                in_stroke = stroke_signed_distance(scene, s, c.local) <= 0.0f;
+                in_stroke = inside_stroke(scene, s, c.local);
             }
         }
     }
@@ -68,9 +72,13 @@ HOST_DEVICE inline GroupCoverage group_coverage(const SceneView& scene, const Ti
     // Prefiltering: coverage of a 1-pixel box by a half-plane at signed
     // distance d (negative inside) is clamp(0.5 - d, 0, 1).
     float scale = group_distance_scale(scene, g);
-    if (fill && c.fill_shape >= 0) {
-        float d = (c.inside ? -c.fill_distance : c.fill_distance) * scale;
-        c.fill = clamp_value(0.5f - d, 0.0f, 1.0f);
+    if (fill) {
+        if (c.fill_shape >= 0) {
+            float d = (c.inside ? -c.fill_distance : c.fill_distance) * scale;
+            c.fill = clamp_value(0.5f - d, 0.0f, 1.0f);
+        } else {
+            c.fill = c.inside ? 1.0f : 0.0f;  // no boundary within the band
+        }
     }
     if (stroke && c.stroke_shape >= 0) c.stroke = clamp_value(0.5f - c.stroke_distance * scale, 0.0f, 1.0f);
     return c;
@@ -121,9 +129,13 @@ HOST_DEVICE inline Vec4f shade_point(const SceneView& scene, const TileGrid& gri
     const int* pairs = grid.tile_pairs;
     int i = begin;
     while (i < end) {
+        // Skip entries whose output-space bounds miss the point; a group is
+        // shaded only if one of its entries may contain it.
+        if (!grid.entry_may_contain(i, position)) { ++i; continue; }
         int g = scene.pair_group[pairs[i]];
         int last = i + 1;
         while (last < end && scene.pair_group[pairs[last]] == g) ++last;
+        if (!scene.has_fill(g) && !scene.has_stroke(g)) { i = last; continue; }
         GroupCoverage c = group_coverage(scene, grid, pairs, i, last, g, position, options.prefiltering);
         for (int layer = 0; layer < 2; ++layer) {
             float coverage = layer == 0 ? c.fill : c.stroke;

@@ -6,6 +6,7 @@
 #include "../geometry/closest_point.h"
 #include "../geometry/winding.h"
 #include "scene.h"
+#include "segment_cache.h"
 
 namespace pdvg {
 
@@ -23,7 +24,9 @@ HOST_DEVICE inline int shape_winding_number(const SceneView& scene, int s, Vec2f
     int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
     if (begin == end) return 0;
     int winding = 0;
-    for (int k = begin; k < end; ++k) {
+    if (scene.segment_monotone) {
+        for (int k = begin; k < end; ++k) winding += cached_winding_contribution(scene, k, p);
+    } else for (int k = begin; k < end; ++k) {
         // Cheap rejection: a segment whose control hull lies entirely above,
         // below or left of the ray cannot cross it.
         const int* idx = scene.segment_points + 4 * k;
@@ -55,9 +58,12 @@ struct BoundaryPoint {
 
 // Closest point on the boundary of shape s. With `closing_line`, an open
 // path's implicit closing line counts as boundary (for fills, not strokes).
+// Segments farther than `cutoff` are not examined; if none is nearer, the
+// result has distance INFINITY and segment -1.
 HOST_DEVICE inline BoundaryPoint shape_closest_boundary_point(const SceneView& scene, int s, Vec2f p,
-                                                             bool closing_line) {
+                                                             bool closing_line, float cutoff = INFINITY) {
     BoundaryPoint best;
+    best.distance = cutoff;
     const float* q = scene.shape_params + 4 * s;
     int kind = scene.shape_kind[s];
     if (kind == kCircle || kind == kEllipse) {
@@ -73,8 +79,10 @@ HOST_DEVICE inline BoundaryPoint shape_closest_boundary_point(const SceneView& s
     }
     int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
     for (int k = begin; k < end; ++k) {
-        Segment seg = scene.segment(k);
         // Skip segments whose bounds are farther than the best distance so far.
+        if (scene.segment_boxes && cached_distance_squared_bound(scene, k, p) >= best.distance * best.distance)
+            continue;
+        Segment seg = scene.segment(k);
         BBox2 hull = BBox2::empty();
         for (int j = 0; j <= seg.degree; ++j) hull.expand(seg.p[j]);
         if (hull.distance_squared(p) >= best.distance * best.distance) continue;
@@ -83,24 +91,63 @@ HOST_DEVICE inline BoundaryPoint shape_closest_boundary_point(const SceneView& s
             best.distance = c.distance; best.t = c.t; best.point = c.point; best.segment = k;
         }
     }
-    if (best.segment >= 0) best.width = scene.segment_width(best.segment, best.t);
+    bool found = best.segment >= 0;
+    if (found) best.width = scene.segment_width(best.segment, best.t);
     if (closing_line && !scene.shape_closed[s] && end > begin) {
         Segment last = scene.segment(end - 1);
         Segment close = make_line(last.p[last.degree], scene.segment(begin).p[0]);
         ClosestPoint c = closest_point_on_segment(close, p);
         if (c.distance < best.distance) {
             best.distance = c.distance; best.t = c.t; best.point = c.point; best.segment = -1;
+            found = true;
         }
     }
+    if (!found) best.distance = INFINITY;
     return best;
 }
 
 // Signed distance to the stroke outline of shape s: negative inside. Round
 // caps and joins: the stroke is every point within the half width of the
 // closest centre-line point.
-HOST_DEVICE inline float stroke_signed_distance(const SceneView& scene, int s, Vec2f p) {
-    BoundaryPoint b = shape_closest_boundary_point(scene, s, p, false);
+HOST_DEVICE inline float stroke_signed_distance(const SceneView& scene, int s, Vec2f p,
+                                                float cutoff = INFINITY) {
+    BoundaryPoint b = shape_closest_boundary_point(scene, s, p, false, cutoff);
     return b.distance - b.width;
+}
+
+// Whether p lies in the stroke of shape s (round caps and joins): the
+// closest centre-line point is within its half width. Same membership as
+// stroke_signed_distance(...) <= 0, but a path skips every segment whose
+// control hull is farther than that segment's largest width, and the
+// closest-point solve runs only for the few segments near p.
+HOST_DEVICE inline bool inside_stroke(const SceneView& scene, int s, Vec2f p) {
+    if (scene.shape_kind[s] != kPath) return stroke_signed_distance(scene, s, p) <= 0.0f;
+    int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
+    float best = INFINITY, best_width = 0.0f;
+    for (int k = begin; k < end; ++k) {
+        const int* idx = scene.segment_points + 4 * k;
+        int degree = scene.segment_degree[k];
+        BBox2 hull = BBox2::empty();
+        float wmax = 0.0f;
+        for (int j = 0; j <= degree; ++j) {
+            hull.expand(scene.point(idx[j]));
+            wmax = max_value(wmax, scene.point_width[idx[j]]);
+        }
+        float reach = min_value(best, wmax);
+        if (hull.distance_squared(p) > reach * reach) continue;
+        if (scene.segment_boxes && cached_distance_squared_bound(scene, k, p) > reach * reach) continue;
+        // Constant width along the segment: membership is "some curve point
+        // within w", answered by subdivision without solving for the closest point.
+        float wmin = wmax;
+        for (int j = 0; j <= degree; ++j) wmin = min_value(wmin, scene.point_width[idx[j]]);
+        if (wmin == wmax && !(best < INFINITY)) {
+            if (segment_within_distance(scene.segment(k), p, wmax)) return true;
+            continue;
+        }
+        ClosestPoint c = closest_point_on_segment(scene.segment(k), p);
+        if (c.distance < best) { best = c.distance; best_width = scene.segment_width(k, c.t); }
+    }
+    return best <= best_width;
 }
 
 // Conservative shape-space bounds of shape s, padded by `pad`.

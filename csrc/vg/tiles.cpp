@@ -117,7 +117,16 @@ TileGrid build_tile_grid(const SceneView& scene, const RenderOptions& options, f
         sort_ints(tile_pairs + tile_count[t], tile_count[t + 1] - tile_count[t]);
     }, context, 4);
 
+    // Entry bounds in list order, so a sample's scan reads them contiguously.
+    float* tile_bounds = context.allocate<float>(size_t(entries) * 4);
+    parallel_for(entries, [=] HOST_DEVICE(int64_t e) {
+        const float* from = pair_output_bounds + 4 * tile_pairs[e];
+        float* to = tile_bounds + 4 * e;
+        to[0] = from[0]; to[1] = from[1]; to[2] = from[2]; to[3] = from[3];
+    }, context, 1024);
+
     grid.tile_begin = tile_count;
+    grid.tile_bounds = tile_bounds;
     grid.tile_pairs = tile_pairs;
     grid.pair_bounds = pair_bounds;
     grid.pair_output_bounds = pair_output_bounds;

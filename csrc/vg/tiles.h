@@ -20,6 +20,7 @@ struct TileGrid {
     int tiles_per_scene = 0;
     const int* tile_begin = nullptr;     // [B * tiles_per_scene + 1]
     const int* tile_pairs = nullptr;     // pair indices, ascending within a tile
+    const float* tile_bounds = nullptr;  // [entries,4] output-space bounds of each tile entry, in list order
     const float* pair_bounds = nullptr;  // [M,4] shape-space bounds, padded by stroke width
     const float* pair_output_bounds = nullptr;  // [M,4] output-space bounds, padded
 
@@ -27,6 +28,11 @@ struct TileGrid {
         int tx = clamp_value(int(x) / tile_size, 0, tiles_x - 1);
         int ty = clamp_value(int(y) / tile_size, 0, tiles_y - 1);
         return scene_index * tiles_per_scene + ty * tiles_x + tx;
+    }
+    // Whether tile entry i's output-space bounds contain p.
+    HOST_DEVICE bool entry_may_contain(int i, Vec2f p) const {
+        const float* b = tile_bounds + 4 * i;
+        return p.x >= b[0] && p.y >= b[1] && p.x <= b[2] && p.y <= b[3];
     }
     HOST_DEVICE bool pair_may_contain(int pair, Vec2f p) const {
         const float* b = pair_bounds + 4 * pair;

@@ -269,6 +269,11 @@ def save_svg(filename, width, height, shapes, shape_groups, use_gamma=False, bac
     try:
         with handle:
             handle.write(text)
+        # NamedTemporaryFile creates the file 0600; give it the permissions a
+        # plainly created file would get (0666 less the umask).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(handle.name, 0o666 & ~umask)
         os.replace(handle.name, filename)
     except BaseException:
         try:

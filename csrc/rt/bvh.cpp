@@ -1,0 +1,151 @@
+// Binned SAH BVH build (Wald 2007, "On fast Construction of SAH-based Bounding
+// Volume Hierarchies"): at each node, triangle centroids are binned along the
+// longest centroid axis into 16 bins and the split with the lowest surface-
+// area cost is taken. Runs on the host; the node array is then copied to the
+// device by the caller.
+#include "bvh.h"
+
+#include <algorithm>
+#include <cfloat>
+
+namespace pdvg {
+namespace rt {
+
+namespace {
+
+struct Box {
+    float lo[3] = {FLT_MAX, FLT_MAX, FLT_MAX};
+    float hi[3] = {-FLT_MAX, -FLT_MAX, -FLT_MAX};
+    void grow(const float* p) {
+        for (int a = 0; a < 3; ++a) { lo[a] = std::min(lo[a], p[a]); hi[a] = std::max(hi[a], p[a]); }
+    }
+    void grow(const Box& b) {
+        for (int a = 0; a < 3; ++a) { lo[a] = std::min(lo[a], b.lo[a]); hi[a] = std::max(hi[a], b.hi[a]); }
+    }
+    float area() const {
+        float d[3];
+        for (int a = 0; a < 3; ++a) d[a] = std::max(hi[a] - lo[a], 0.0f);
+        return 2.0f * (d[0] * d[1] + d[1] * d[2] + d[2] * d[0]);
+    }
+};
+
+struct BuildPrim {
+    Box box;
+    float centroid[3];
+    int face;
+};
+
+constexpr int kBins = 16;
+constexpr int kMaxLeaf = 4;
+constexpr int kMaxDepth = 60;
+
+struct Builder {
+    std::vector<BuildPrim>& prims;
+    std::vector<BvhNode>& nodes;
+
+    int build(int begin, int end, int depth) {
+        int node_index = int(nodes.size());
+        nodes.push_back(BvhNode());
+        Box bounds, centroid_bounds;
+        for (int i = begin; i < end; ++i) {
+            bounds.grow(prims[size_t(i)].box);
+            centroid_bounds.grow(prims[size_t(i)].centroid);
+        }
+        int count = end - begin;
+        int split = -1;
+        if (count > kMaxLeaf && depth < kMaxDepth) split = find_split(begin, end, bounds, centroid_bounds);
+        BvhNode node;
+        for (int a = 0; a < 3; ++a) { node.lower[a] = bounds.lo[a]; node.upper[a] = bounds.hi[a]; }
+        if (split < 0) {
+            node.offset = begin;
+            node.count = count;
+            nodes[size_t(node_index)] = node;
+            return node_index;
+        }
+        build(begin, split, depth + 1);
+        int right = build(split, end, depth + 1);
+        node.offset = right;
+        node.count = 0;
+        nodes[size_t(node_index)] = node;
+        return node_index;
+    }
+
+    // Returns the partition point, or -1 to make a leaf.
+    int find_split(int begin, int end, const Box& bounds, const Box& centroid_bounds) {
+        int axis = 0;
+        float extent[3];
+        for (int a = 0; a < 3; ++a) extent[a] = centroid_bounds.hi[a] - centroid_bounds.lo[a];
+        if (extent[1] > extent[axis]) axis = 1;
+        if (extent[2] > extent[axis]) axis = 2;
+        int count = end - begin;
+        if (!(extent[axis] > 0.0f)) {
+            // All centroids coincide: split in the middle to bound leaf size.
+            return count > 2 * kMaxLeaf ? begin + count / 2 : -1;
+        }
+        Box bin_box[kBins];
+        int bin_count[kBins] = {0};
+        float lo = centroid_bounds.lo[axis];
+        float to_bin = float(kBins) * 0.9999f / extent[axis];
+        for (int i = begin; i < end; ++i) {
+            int b = std::min(kBins - 1, int((prims[size_t(i)].centroid[axis] - lo) * to_bin));
+            bin_count[b]++;
+            bin_box[b].grow(prims[size_t(i)].box);
+        }
+        // Sweep: cost(k) = A_left N_left + A_right N_right for a split after bin k.
+        float right_area[kBins];
+        int right_count[kBins];
+        Box acc;
+        int n = 0;
+        for (int b = kBins - 1; b > 0; --b) {
+            acc.grow(bin_box[b]);
+            n += bin_count[b];
+            right_area[b] = acc.area();
+            right_count[b] = n;
+        }
+        Box left;
+        int left_n = 0;
+        float best_cost = FLT_MAX;
+        int best_bin = -1;
+        for (int b = 0; b < kBins - 1; ++b) {
+            left.grow(bin_box[b]);
+            left_n += bin_count[b];
+            if (left_n == 0 || right_count[b + 1] == 0) continue;
+            float cost = left.area() * float(left_n) + right_area[b + 1] * float(right_count[b + 1]);
+            if (cost < best_cost) { best_cost = cost; best_bin = b; }
+        }
+        float leaf_cost = bounds.area() * float(count);
+        if (best_bin < 0 || (best_cost >= leaf_cost && count <= 2 * kMaxLeaf)) {
+            return count > 2 * kMaxLeaf ? begin + count / 2 : -1;
+        }
+        auto middle = std::partition(prims.begin() + begin, prims.begin() + end, [&](const BuildPrim& p) {
+            return std::min(kBins - 1, int((p.centroid[axis] - lo) * to_bin)) <= best_bin;
+        });
+        int split = int(middle - prims.begin());
+        if (split == begin || split == end) split = begin + count / 2;
+        return split;
+    }
+};
+
+}  // namespace
+
+void build_bvh(const float* vertices, const int* indices, int num_faces, std::vector<BvhNode>& nodes,
+               std::vector<int>& prim_order) {
+    nodes.clear();
+    prim_order.clear();
+    if (num_faces <= 0) return;
+    std::vector<BuildPrim> prims(static_cast<size_t>(num_faces));
+    for (int f = 0; f < num_faces; ++f) {
+        BuildPrim& p = prims[size_t(f)];
+        for (int k = 0; k < 3; ++k) p.box.grow(vertices + 3 * indices[3 * f + k]);
+        for (int a = 0; a < 3; ++a) p.centroid[a] = 0.5f * (p.box.lo[a] + p.box.hi[a]);
+        p.face = f;
+    }
+    nodes.reserve(size_t(2 * num_faces));
+    Builder builder{prims, nodes};
+    builder.build(0, num_faces, 0);
+    prim_order.resize(size_t(num_faces));
+    for (int i = 0; i < num_faces; ++i) prim_order[size_t(i)] = prims[size_t(i)].face;
+}
+
+}  // namespace rt
+}  // namespace pdvg

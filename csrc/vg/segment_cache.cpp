@@ -1,0 +1,21 @@
+// Building the per-call segment caches (see segment_cache.h).
+#include "segment_cache.h"
+
+#include "../core/parallel.h"
+
+namespace pdvg {
+
+SceneView prepare_scene(const SceneView& scene, int num_segments, const ExecutionContext& context) {
+    SceneView prepared = scene;
+    if (num_segments <= 0) return prepared;
+    float* monotone = context.allocate<float>(size_t(num_segments) * kSegmentMonotoneFloats);
+    float* boxes = context.allocate<float>(size_t(num_segments) * 16);
+    const SceneView s = scene;
+    parallel_for(num_segments, [=] HOST_DEVICE(int64_t k) { build_segment_cache(s, int(k), monotone, boxes); },
+                 context, 256);
+    prepared.segment_monotone = monotone;
+    prepared.segment_boxes = boxes;
+    return prepared;
+}
+
+}  // namespace pdvg

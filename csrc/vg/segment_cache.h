@@ -1,0 +1,132 @@
+// Per-call caches of path segments that make the per-sample tests cheap.
+//
+// Ray casting: a segment is cut at the roots of dy/dt into at most three
+// y-monotone pieces, and each piece into kSubPieces parameter steps. For
+// each step we keep its end heights and the x-range of its control hull. A sample then decides most
+// crossings with comparisons: left of the hull the crossing counts, right of
+// it it does not; only a point inside the hull's x-range bisects the piece
+// (crossing_is_right_of). Cutting and end heights are computed exactly as
+// winding_contribution does, so both give the same answers.
+//
+// Distances: four boxes around the quarters of each segment bound its
+// distance from below far more tightly than one box around a long curve.
+#pragma once
+
+#include "../core/context.h"
+#include "../geometry/roots.h"
+#include "../geometry/segment_double.h"
+#include "../geometry/winding.h"
+#include "scene.h"
+
+namespace pdvg {
+
+// Each monotone piece is cut again into kSubPieces equal parameter steps,
+// each with its end height and x-range, so a ray finds the sub-piece at its
+// height and bisects only when p falls inside that narrow x-range.
+constexpr int kSubPieces = 8;
+constexpr int kMonotoneStride = 2 + (kSubPieces + 1) + 2 * kSubPieces;  // t0, t1, heights, x-ranges
+constexpr int kSegmentMonotoneFloats = 3 * kMonotoneStride;
+constexpr int kBoxStride = 4;
+
+HOST_DEVICE inline void build_segment_cache(const SceneView& scene, int k, float* monotone, float* boxes) {
+    Segment s = scene.segment(k);
+    int n = s.degree;
+    float* out = monotone + kSegmentMonotoneFloats * k;
+    for (int i = 0; i < kSegmentMonotoneFloats; ++i) out[i] = 0.0f;
+    // Cuts at the roots of dy/dt (see winding_contribution).
+    double cuts[4];
+    int cut_count = 0;
+    cuts[cut_count++] = 0.0;
+    if (n >= 2) {
+        double a = 0.0, b, c;
+        double d0 = double(s.p[1].y) - s.p[0].y, d1 = double(s.p[2].y) - s.p[1].y;
+        if (n == 2) { b = d1 - d0; c = d0; }
+        else {
+            double d2 = double(s.p[3].y) - s.p[2].y;
+            a = d0 - 2.0 * d1 + d2; b = 2.0 * (d1 - d0); c = d0;
+        }
+        double extrema[2];
+        int extrema_count = solve_quadratic(a, b, c, extrema);
+        for (int i = 0; i < extrema_count; ++i)
+            if (extrema[i] > cuts[cut_count - 1] && extrema[i] < 1.0) cuts[cut_count++] = extrema[i];
+    }
+    cuts[cut_count++] = 1.0;
+    double y_start = s.p[0].y;
+    for (int piece = 0; piece + 1 < cut_count; ++piece) {
+        double t0 = cuts[piece], t1 = cuts[piece + 1];
+        double y_end = piece + 2 == cut_count ? double(s.p[n].y) : evaluate_double(s, t1).y;
+        float* q = out + kMonotoneStride * piece;
+        q[0] = float(t0); q[1] = float(t1);
+        float* heights = q + 2;
+        float* ranges = q + 2 + kSubPieces + 1;
+        heights[0] = float(y_start);
+        heights[kSubPieces] = float(y_end);
+        for (int j = 0; j < kSubPieces; ++j) {
+            double ta = t0 + (t1 - t0) * j / kSubPieces, tb = t0 + (t1 - t0) * (j + 1) / kSubPieces;
+            if (j + 1 < kSubPieces) heights[j + 1] = float(evaluate_double(s, tb).y);
+            Segment left, mid, rest;
+            split(s, float(tb), &left, &rest);
+            if (ta > 0.0) split(left, float(ta / tb), &rest, &mid); else mid = left;
+            float xmin = mid.p[0].x, xmax = mid.p[0].x;
+            for (int i = 1; i <= n; ++i) { xmin = min_value(xmin, mid.p[i].x); xmax = max_value(xmax, mid.p[i].x); }
+            // Widen by the rounding of the float split so the range still bounds the curve.
+            float slack = 1e-5f * (fabsf(xmin) + fabsf(xmax) + 1.0f);
+            ranges[2 * j] = xmin - slack;
+            ranges[2 * j + 1] = xmax + slack;
+        }
+        y_start = y_end;
+    }
+    // Quarter boxes.
+    for (int quarter = 0; quarter < 4; ++quarter) {
+        Segment left, mid, rest;
+        float ta = 0.25f * quarter, tb = 0.25f * (quarter + 1);
+        split(s, tb, &left, &rest);
+        if (ta > 0.0f) split(left, ta / tb, &rest, &mid); else mid = left;
+        BBox2 box = BBox2::empty();
+        for (int j = 0; j <= n; ++j) box.expand(mid.p[j]);
+        box.pad(1e-5f * (fabsf(box.lo.x) + fabsf(box.hi.x) + fabsf(box.lo.y) + fabsf(box.hi.y) + 1.0f));
+        float* b = boxes + 16 * k + kBoxStride * quarter;
+        b[0] = box.lo.x; b[1] = box.lo.y; b[2] = box.hi.x; b[3] = box.hi.y;
+    }
+}
+
+// Signed crossings of the ray from p toward +x with segment k, from the cache.
+HOST_DEVICE inline int cached_winding_contribution(const SceneView& scene, int k, Vec2f p) {
+    const float* pieces = scene.segment_monotone + kSegmentMonotoneFloats * k;
+    int winding = 0;
+    for (int i = 0; i < 3; ++i) {
+        const float* q = pieces + kMonotoneStride * i;
+        if (!(q[1] > q[0])) break;
+        const float* heights = q + 2;
+        const float* ranges = q + 2 + kSubPieces + 1;
+        float y0 = heights[0], y1 = heights[kSubPieces];
+        if (!(min_value(y0, y1) <= p.y && p.y < max_value(y0, y1))) continue;
+        int direction = y1 > y0 ? 1 : -1;
+        // The step whose height range holds p.y (heights are monotone).
+        int j = 0;
+        if (direction > 0) while (j + 1 < kSubPieces && heights[j + 1] <= p.y) ++j;
+        else while (j + 1 < kSubPieces && heights[j + 1] >= p.y) ++j;
+        if (p.x < ranges[2 * j]) { winding += direction; continue; }
+        if (p.x >= ranges[2 * j + 1]) continue;
+        float ta = q[0] + (q[1] - q[0]) * j / kSubPieces, tb = q[0] + (q[1] - q[0]) * (j + 1) / kSubPieces;
+        if (crossing_is_right_of(scene.segment(k), ta, tb, p.x, p.y)) winding += direction;
+    }
+    return winding;
+}
+
+// Lower bound of the squared distance from p to segment k.
+HOST_DEVICE inline float cached_distance_squared_bound(const SceneView& scene, int k, Vec2f p) {
+    const float* b = scene.segment_boxes + 16 * k;
+    float best = INFINITY;
+    for (int i = 0; i < 4; ++i, b += kBoxStride) {
+        BBox2 box{Vec2f(b[0], b[1]), Vec2f(b[2], b[3])};
+        best = min_value(best, box.distance_squared(p));
+    }
+    return best;
+}
+
+// Returns a copy of `scene` with its segment caches built (scratch from the
+// context).
+SceneView prepare_scene(const SceneView& scene, int num_segments, const ExecutionContext& context);
+
+}  // namespace pdvg

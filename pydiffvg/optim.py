@@ -1,0 +1,584 @@
+"""Fitting vector scenes to raster images: losses, an optimisation loop and
+painterly initialisation (issue #5).
+
+Colour convention: everything here works on the values stored in the SVG
+(sRGB-encoded, in [0, 1]), as ``svg_to_scene`` returns them. A target PNG read
+as ``uint8 / 255`` is compared with the render directly, so the fitted SVG
+looks right in any viewer and ``save_svg(..., use_gamma=False)`` writes it.
+
+Main entry points:
+
+* :func:`fit` -- Adam over chosen scene parameters (points, colours, widths,
+  gradient stops) against a target image, with a per-step callback; returns
+  the best scene seen.
+* :func:`init_paths` -- random strokes or closed blobs for painterly
+  rendering, placed where the current render differs most from the target.
+* :func:`paint` -- ``init_paths`` then ``fit``.
+* :func:`image_loss`, :func:`ssim`, :func:`psnr` -- the losses, in torch.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from .render import render
+from .shapes import LinearGradient, Path, RadialGradient, ShapeGroup
+
+__all__ = ["LOSSES", "PARAMETER_KINDS", "FitResult", "fit", "paint", "init_paths", "image_loss", "ssim", "psnr",
+           "composite", "scene_to", "VideoWriter", "parameter_groups", "clamp_scene"]
+
+LOSSES = ("l2", "l1", "ssim", "multiscale")
+PARAMETER_KINDS = ("points", "colors", "widths", "stops")
+
+# Adam step sizes per parameter kind. Points are in canvas pixels for a
+# 256-pixel canvas and scale with the canvas size (see parameter_groups);
+# colours, widths (half SVG width, pixels) and stops are absolute.
+DEFAULT_LR = {"points": 1.0, "colors": 0.01, "widths": 0.1, "stops": 0.01}
+_REFERENCE_SIZE = 256.0
+
+
+# ----------------------------------------------------------------------------- losses
+
+def _gaussian_window(size: int, sigma: float, channels: int, like: torch.Tensor) -> torch.Tensor:
+    coords = torch.arange(size, dtype=like.dtype, device=like.device) - (size - 1) / 2.0
+    g = torch.exp(-coords ** 2 / (2.0 * sigma ** 2))
+    g = g / g.sum()
+    return (g[:, None] * g[None, :]).expand(channels, 1, size, size).contiguous()
+
+
+def _ssim_maps(x: torch.Tensor, y: torch.Tensor, window_size: int = 11, sigma: float = 1.5):
+    """x, y: (N, C, H, W) in [0, 1]. Returns (ssim map, contrast-structure map),
+    Wang et al. 2004, eq. 13, with C1 = (0.01)^2, C2 = (0.03)^2 and a
+    Gaussian window; the window shrinks to fit images smaller than it."""
+    channels = x.shape[1]
+    size = min(window_size, x.shape[-1], x.shape[-2])
+    window = _gaussian_window(size, sigma * size / window_size, channels, x)
+    blur = lambda t: F.conv2d(t, window, groups=channels)  # noqa: E731  (valid padding, as in the paper)
+    mu_x, mu_y = blur(x), blur(y)
+    var_x = blur(x * x) - mu_x ** 2
+    var_y = blur(y * y) - mu_y ** 2
+    cov = blur(x * y) - mu_x * mu_y
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    contrast_structure = (2 * cov + c2) / (var_x + var_y + c2)
+    luminance = (2 * mu_x * mu_y + c1) / (mu_x ** 2 + mu_y ** 2 + c1)
+    return luminance * contrast_structure, contrast_structure
+
+
+def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean structural similarity of two images (H, W, C) or (N, H, W, C),
+    float in [0, 1]. Differentiable; 1 means identical."""
+    x4, y4 = _nchw(x), _nchw(y)
+    return _ssim_maps(x4, y4)[0].mean()
+
+
+def _nchw(img: torch.Tensor) -> torch.Tensor:
+    if img.dim() == 3:
+        img = img.unsqueeze(0)
+    return img.permute(0, 3, 1, 2)
+
+
+def image_loss(image: torch.Tensor, target: torch.Tensor, kind: str = "l2") -> torch.Tensor:
+    """Scalar loss between ``image`` and ``target``, both (H, W, C) float.
+
+    kind: ``l2`` mean squared error; ``l1`` mean absolute error; ``ssim``
+    1 - SSIM (11-pixel Gaussian window, sigma 1.5); ``multiscale`` the mean
+    of the squared errors of a 3-level pyramid (full, 1/2, 1/4 resolution,
+    2x2 average pooling), which pulls far-away shapes toward large-scale error.
+    """
+    if kind == "l2":
+        return (image - target).pow(2).mean()
+    if kind == "l1":
+        return (image - target).abs().mean()
+    if kind == "ssim":
+        return 1.0 - ssim(image, target)
+    if kind == "multiscale":
+        a, b = _nchw(image), _nchw(target)
+        total = (a - b).pow(2).mean()
+        for _ in range(2):
+            if min(a.shape[-2:]) < 2:
+                total = total + (a - b).pow(2).mean()
+                continue
+            a, b = F.avg_pool2d(a, 2), F.avg_pool2d(b, 2)
+            total = total + (a - b).pow(2).mean()
+        return total / 3.0
+    raise ValueError(f"image_loss: kind must be one of {', '.join(LOSSES)}; got {kind!r}")
+
+
+def psnr(image: torch.Tensor, target: torch.Tensor) -> float:
+    """Peak signal-to-noise ratio in dB for images in [0, 1]."""
+    mse = float((image.detach() - target.detach()).pow(2).mean())
+    return float("inf") if mse <= 0.0 else 10.0 * math.log10(1.0 / mse)
+
+
+def composite(rgba: torch.Tensor, background_rgb: torch.Tensor) -> torch.Tensor:
+    """Straight-alpha RGBA (H, W, 4) over an RGB background (3,) or (H, W, 3)
+    -> (H, W, 3)."""
+    alpha = rgba[..., 3:4]
+    return rgba[..., :3] * alpha + background_rgb * (1.0 - alpha)
+
+
+# ----------------------------------------------------------------------------- scene helpers
+
+def _paints(group: ShapeGroup):
+    for paint in (group.fill_color, group.stroke_color):
+        if paint is not None:
+            yield paint
+
+
+def scene_to(shapes: Sequence, groups: Sequence[ShapeGroup], device) -> None:
+    """Moves every float tensor of the scene to ``device``, in place.
+    ``num_control_points`` stays where it is (the packer reads it on the host)."""
+    device = torch.device(device)
+
+    def move(obj, names):
+        for name in names:
+            value = getattr(obj, name, None)
+            if isinstance(value, torch.Tensor) and value.is_floating_point():
+                setattr(obj, name, value.detach().to(device))
+
+    for shape in shapes:
+        move(shape, ("points", "center", "radius", "p_min", "p_max", "stroke_width"))
+    for group in groups:
+        move(group, ("fill_color", "stroke_color", "shape_to_canvas"))
+        for paint in _paints(group):
+            move(paint, ("begin", "end", "center", "radius", "offsets", "stop_colors"))
+
+
+def _group_pixel_scale(group: ShapeGroup) -> float:
+    """Pixels per user unit of a group's transform (sqrt |det| of its 2x2)."""
+    m = group.shape_to_canvas.detach().double().cpu()
+    det = abs(float(m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0]))
+    return math.sqrt(det) if det > 1e-12 else 1.0
+
+
+def parameter_groups(shapes: Sequence, groups: Sequence[ShapeGroup], what: Iterable[str],
+                     lr: Optional[Dict[str, float]] = None, lr_scale: float = 1.0,
+                     image_size: Optional[float] = None) -> List[dict]:
+    """Marks the chosen scene tensors as requiring grad and returns Adam
+    parameter groups for them.
+
+    what: subset of ``PARAMETER_KINDS``: ``points`` (path/polygon points,
+        circle/ellipse centres and radii, rect corners, gradient geometry),
+        ``colors`` (solid fill/stroke RGBA), ``widths`` (stroke widths of
+        stroked shapes), ``stops`` (gradient stop colours and offsets).
+    lr: per-kind step sizes overriding ``DEFAULT_LR``; ``lr_scale`` multiplies all.
+    image_size: output size in pixels (longest side); point steps are given
+        for a 256-pixel image and scale with it, then are converted to each
+        group's user units through its ``shape_to_canvas``.
+    """
+    what = set(what)
+    unknown = what - set(PARAMETER_KINDS)
+    if unknown:
+        raise ValueError(f"parameter_groups: unknown parameter kinds {sorted(unknown)}; "
+                         f"choose from {', '.join(PARAMETER_KINDS)}")
+    rates = dict(DEFAULT_LR)
+    rates.update(lr or {})
+    size_factor = (image_size / _REFERENCE_SIZE) if image_size else 1.0
+    seen = set()
+    by_rate: Dict[tuple, list] = {}
+
+    def add(kind, tensor, rate):
+        if not isinstance(tensor, torch.Tensor) or not tensor.is_floating_point() or id(tensor) in seen:
+            return
+        seen.add(id(tensor))
+        tensor.requires_grad_(True)
+        by_rate.setdefault((kind, round(rate * lr_scale, 9)), []).append(tensor)
+
+    owner_scale = {}
+    for group in groups:
+        for sid in group.shape_ids.tolist() if isinstance(group.shape_ids, torch.Tensor) else group.shape_ids:
+            owner_scale.setdefault(int(sid), _group_pixel_scale(group))
+
+    for index, shape in enumerate(shapes):
+        point_rate = rates["points"] * size_factor / owner_scale.get(index, 1.0)
+        if "points" in what:
+            for name in ("points", "center", "radius", "p_min", "p_max"):
+                add("points", getattr(shape, name, None), point_rate)
+    stroked = {int(s) for g in groups if g.stroke_color is not None
+               for s in (g.shape_ids.tolist() if isinstance(g.shape_ids, torch.Tensor) else g.shape_ids)}
+    if "widths" in what:
+        for index in sorted(stroked):
+            add("widths", shapes[index].stroke_width, rates["widths"] / owner_scale.get(index, 1.0))
+    for group in groups:
+        scale = _group_pixel_scale(group)
+        for paint in _paints(group):
+            if isinstance(paint, torch.Tensor):
+                if "colors" in what:
+                    add("colors", paint, rates["colors"])
+            elif isinstance(paint, (LinearGradient, RadialGradient)):
+                if "stops" in what:
+                    add("stops", paint.stop_colors, rates["stops"])
+                    add("stops", paint.offsets, rates["stops"])
+                if "points" in what:
+                    for name in ("begin", "end", "center", "radius"):
+                        add("points", getattr(paint, name, None), rates["points"] * size_factor / scale)
+    return [{"params": params, "lr": rate, "name": kind} for (kind, rate), params in by_rate.items()]
+
+
+def clamp_scene(shapes: Sequence, groups: Sequence[ShapeGroup], min_width: float = 0.0,
+                max_width: Optional[float] = None) -> None:
+    """Projects the scene back to valid values, in place and without grad:
+    colours and stop offsets to [0, 1] (offsets also kept non-decreasing),
+    stroke widths (half SVG width, pixels) to [min_width, max_width], radii
+    to >= 0."""
+    with torch.no_grad():
+        for shape in shapes:
+            width = shape.stroke_width
+            if isinstance(width, torch.Tensor) and width.requires_grad:
+                width.clamp_(min=min_width, max=max_width)
+            radius = getattr(shape, "radius", None)
+            if isinstance(radius, torch.Tensor) and radius.requires_grad:
+                radius.clamp_(min=0.0)
+        for group in groups:
+            for paint in _paints(group):
+                if isinstance(paint, torch.Tensor):
+                    paint.clamp_(0.0, 1.0)
+                else:
+                    paint.stop_colors.clamp_(0.0, 1.0)
+                    paint.offsets.clamp_(0.0, 1.0)
+                    paint.offsets.copy_(torch.cummax(paint.offsets, dim=0).values)
+                    radius = getattr(paint, "radius", None)
+                    if isinstance(radius, torch.Tensor) and isinstance(paint, RadialGradient):
+                        radius.clamp_(min=1e-3)
+
+
+# ----------------------------------------------------------------------------- the loop
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns. ``shapes``/``groups`` hold the best
+    parameters seen (lowest loss), detached."""
+    shapes: list
+    groups: list
+    loss: float
+    psnr: float
+    iterations: int
+    seconds: float
+    interrupted: bool = False
+    history: List[float] = field(default_factory=list)
+    image: Optional[torch.Tensor] = None
+
+
+class VideoWriter:
+    """Writes every frame to a video (mp4 through imageio-ffmpeg, or gif)."""
+
+    def __init__(self, filename, fps=20):
+        import imageio.v2 as imageio  # optional dependency, only when a video is asked for
+        self.filename = str(filename)
+        kwargs = {"fps": fps}
+        if self.filename.lower().endswith(".mp4"):
+            kwargs.update(codec="libx264", quality=7, macro_block_size=2)
+        else:
+            kwargs = {"duration": 1000.0 / fps, "loop": 0}
+        self.writer = imageio.get_writer(self.filename, **kwargs)
+
+    def add(self, rgb: torch.Tensor):
+        frame = (rgb.detach().clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
+        h, w = frame.shape[:2]
+        if h % 2 or w % 2:  # yuv420p needs even sizes: repeat the last row/column
+            import numpy as np
+            frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+        self.writer.append_data(frame)
+
+    def close(self):
+        self.writer.close()
+
+
+def _as_rgb_target(target: torch.Tensor, device) -> torch.Tensor:
+    if not isinstance(target, torch.Tensor):
+        target = torch.as_tensor(target)
+    if target.dim() != 3 or target.shape[2] not in (3, 4):
+        raise ValueError(f"fit: target must be (H, W, 3) or (H, W, 4) float in [0, 1]; got {tuple(target.shape)}")
+    return target.to(device=device, dtype=torch.float32)
+
+
+def _background_rgb(background, target: torch.Tensor) -> torch.Tensor:
+    if isinstance(background, str):
+        if background == "white":
+            return torch.ones(3, device=target.device)
+        if background == "mean":
+            return target[..., :3].reshape(-1, 3).mean(0)
+        raise ValueError(f"fit: background must be 'white', 'mean' or an RGB triple; got {background!r}")
+    rgb = torch.as_tensor(background, dtype=torch.float32, device=target.device).reshape(-1)
+    if rgb.numel() != 3:
+        raise ValueError(f"fit: background must hold 3 values (RGB); got {rgb.numel()}")
+    return rgb
+
+
+def fit(shapes: list, groups: list, target: torch.Tensor, *, iters: int = 100, lr: float = 1.0,
+        loss: str = "l2", what: Iterable[str] = ("points", "colors", "widths", "stops"),
+        lr_per_kind: Optional[Dict[str, float]] = None, background="white", num_samples: int = 2,
+        seed: int = 0, device=None, min_width: float = 0.5, max_width: Optional[float] = None,
+        callback: Optional[Callable] = None, save_every: int = 0, frame_callback: Optional[Callable] = None,
+        video=None, video_every: int = 1, canvas_size: Optional[tuple] = None) -> FitResult:
+    """Fits a scene to a target image with Adam and returns the best scene seen.
+
+    Args:
+        shapes, groups: the scene (diffvg shapes and ShapeGroups); its chosen
+            tensors are optimised in place, then set to the best values.
+        target: float tensor (H, W, 3) in [0, 1], same colour encoding as the
+            scene's colours (sRGB values for SVG scenes). The scene renders at
+            H x W, its canvas scaled to fit.
+        iters: Adam steps. lr: multiplier of the per-kind step sizes
+            (``DEFAULT_LR``, overridable through ``lr_per_kind``).
+        loss: one of ``LOSSES``. what: parameter kinds (``PARAMETER_KINDS``).
+        background: ``"white"``, ``"mean"`` (the target's mean colour) or an
+            RGB triple; the render is composited over it for the loss.
+        num_samples: samples per pixel per axis. seed: sampling seed of the
+            first step (step i uses seed + i).
+        device: where to render; default the target's device. The scene is
+            moved there.
+        min_width, max_width: stroke width bounds (half SVG width, pixels),
+            applied after every step, with colours clamped to [0, 1].
+        callback: ``fn(step, loss, psnr, image)`` after each step, image the
+            composited render (H, W, 3) of the parameters before the step;
+            returning True stops the loop.
+        save_every: every that many steps (and at the last), calls
+            ``frame_callback(step, image)`` (e.g. to write PNG frames).
+        video: a .mp4 or .gif filename (or an open ``VideoWriter``, left
+            open); one frame every ``video_every`` steps.
+        canvas_size: (width, height) of the scene's canvas; default the target's size.
+
+    Returns:
+        FitResult. A KeyboardInterrupt ends the loop early and is reported as
+        ``interrupted=True`` rather than raised, so callers can save the best.
+    """
+    device = torch.device(device) if device is not None else (
+        target.device if isinstance(target, torch.Tensor) else torch.device("cpu"))
+    target = _as_rgb_target(target, device)[..., :3]
+    if loss not in LOSSES:
+        raise ValueError(f"fit: loss must be one of {', '.join(LOSSES)}; got {loss!r}")
+    if iters < 0:
+        raise ValueError(f"fit: iters must be >= 0; got {iters}")
+    height, width = target.shape[:2]
+    canvas_w, canvas_h = canvas_size if canvas_size is not None else (width, height)
+    scene_to(shapes, groups, device)
+    bg = _background_rgb(background, target)
+    param_groups = parameter_groups(shapes, groups, what, lr_per_kind, lr, image_size=max(width, height))
+    params = [p for g in param_groups for p in g["params"]]
+    optimizer = torch.optim.Adam(param_groups) if params else None
+    clamp_scene(shapes, groups, min_width, max_width)
+
+    def render_rgb(step_seed):
+        rgba = render(shapes, groups, width=width, height=height, canvas_width=canvas_w,
+                      canvas_height=canvas_h, num_samples=num_samples, seed=step_seed)
+        return composite(rgba, bg)
+
+    owns_sink = isinstance(video, (str, bytes)) or hasattr(video, "__fspath__")
+    sink = VideoWriter(video) if owns_sink else video
+    best = {"loss": float("inf"), "psnr": 0.0, "values": None, "image": None}
+    history: List[float] = []
+    interrupted = False
+    start = time.perf_counter()
+    step = 0
+    try:
+        for step in range(iters):
+            if optimizer is not None:
+                optimizer.zero_grad(set_to_none=True)
+            image = render_rgb(seed + step)
+            value = image_loss(image, target, loss)
+            loss_value = float(value.detach())
+            step_psnr = psnr(image, target)
+            history.append(loss_value)
+            if loss_value < best["loss"]:
+                best.update(loss=loss_value, psnr=step_psnr, image=image.detach().clone(),
+                            values=[p.detach().clone() for p in params])
+            if sink is not None and step % max(1, video_every) == 0:
+                sink.add(image)
+            if frame_callback is not None and save_every and step % save_every == 0:
+                frame_callback(step, image.detach())
+            if optimizer is not None and value.requires_grad:
+                value.backward()
+                optimizer.step()
+                clamp_scene(shapes, groups, min_width, max_width)
+            if callback is not None and callback(step, loss_value, step_psnr, image.detach()):
+                step += 1
+                break
+        else:
+            step = iters
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if sink is not None and owns_sink:
+            sink.close()
+    seconds = time.perf_counter() - start
+    with torch.no_grad():
+        if best["values"] is not None:
+            for p, v in zip(params, best["values"]):
+                p.copy_(v)
+        for p in params:
+            p.requires_grad_(False)
+    if best["values"] is None:  # zero iterations: report the starting scene
+        with torch.no_grad():
+            image = render_rgb(seed)
+        best.update(loss=float(image_loss(image, target, loss)), psnr=psnr(image, target), image=image)
+    return FitResult(shapes, groups, best["loss"], best["psnr"], step, seconds, interrupted, history,
+                     best["image"])
+
+
+# ----------------------------------------------------------------------------- painterly rendering
+
+def _box_blur(image: torch.Tensor, radius: int) -> torch.Tensor:
+    """(H, W, C) mean over a (2r+1)^2 window clipped to the image."""
+    if radius < 1:
+        return image
+    nchw = image.permute(2, 0, 1)[None]
+    return F.avg_pool2d(nchw, 2 * radius + 1, stride=1, padding=radius,
+                        count_include_pad=False)[0].permute(1, 2, 0)
+
+
+def sample_positions(weights: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
+    """``count`` points (x, y) in pixels, drawn with probability proportional
+    to ``weights`` (H, W) per pixel, uniform inside the chosen pixel."""
+    h, w = weights.shape
+    flat = weights.detach().reshape(-1).double().cpu().clamp(min=0)
+    if not torch.isfinite(flat).all() or float(flat.sum()) <= 0.0:
+        flat = torch.ones_like(flat)
+    index = torch.multinomial(flat, count, replacement=True, generator=generator)
+    jitter = torch.rand(count, 2, generator=generator, dtype=torch.float64)
+    xy = torch.stack([(index % w).double(), (index // w).double()], dim=1) + jitter
+    return xy.float()
+
+
+def init_paths(target: torch.Tensor, num_paths: int, *, num_segments: int = 4, closed: bool = False,
+               current: Optional[torch.Tensor] = None, placement: str = "error", radius: float = 0.05,
+               stroke_width: float = 1.0, alpha: float = 1.0, seed: int = 0,
+               id_offset: int = 0) -> tuple:
+    """Random cubic Bézier paths for painterly rendering (diffvg's
+    ``painterly_rendering`` recipe, with informed placement and colours).
+
+    Args:
+        target: (H, W, 3) float image in [0, 1].
+        num_paths: how many paths. num_segments: cubic segments per path.
+        closed: closed filled blobs (radius ``radius`` x image size, around
+            the start point) instead of open strokes (a random walk with
+            steps of ``radius`` x image size).
+        current: (H, W, 3) render to improve on; starting points are drawn
+            with probability proportional to the per-pixel error
+            sum |target - current|. Default: the target's mean colour.
+        placement: ``"error"`` (as above) or ``"uniform"`` (ignore the error).
+        stroke_width: initial half stroke width, pixels (strokes only).
+        alpha: initial opacity. seed: random seed (CPU generator).
+        id_offset: added to shape ids (when appending to an existing scene).
+
+    Returns:
+        (shapes, groups): Paths on the target's device, colours taken from the
+        target at each path's starting point. Coordinates are canvas pixels.
+    """
+    if placement not in ("error", "uniform"):
+        raise ValueError(f"init_paths: placement must be 'error' or 'uniform'; got {placement!r}")
+    if num_paths < 0 or num_segments < 1:
+        raise ValueError(f"init_paths: need num_paths >= 0 and num_segments >= 1; got {num_paths}, {num_segments}")
+    target = target[..., :3]
+    h, w = target.shape[:2]
+    device = target.device
+    generator = torch.Generator().manual_seed(int(seed))
+    scale = radius * max(w, h)
+    # Errors and colours are taken at the scale of a path (a box blur of
+    # about one step of the walk): a path can only fix an error that
+    # covers a patch of that size, and it should start with the patch's colour.
+    blur_radius = max(0, int(round(scale / 2)))
+    smooth_target = _box_blur(target.detach().float().cpu(), blur_radius)
+    if placement == "uniform":
+        weights = torch.ones(h, w)
+    else:
+        reference = current if current is not None else target.reshape(-1, 3).mean(0).expand_as(target)
+        residual = target.detach().float().cpu() - reference[..., :3].detach().float().cpu()
+        weights = _box_blur(residual, blur_radius).abs().sum(-1)
+    starts = sample_positions(weights, num_paths, generator)
+    target_cpu = smooth_target
+    shapes, groups = [], []
+    for index in range(num_paths):
+        x0, y0 = starts[index].tolist()
+        if closed:
+            # 3 points per segment around a circle, each pushed in or out at random.
+            count = 3 * num_segments
+            angles = torch.arange(count, dtype=torch.float32) * (2 * math.pi / count)
+            radii = scale * (0.5 + torch.rand(count, generator=generator))
+            points = torch.stack([x0 + radii * torch.cos(angles), y0 + radii * torch.sin(angles)], dim=1)
+        else:
+            steps = (torch.rand(3 * num_segments, 2, generator=generator) * 2 - 1) * scale
+            points = torch.cat([torch.tensor([[x0, y0]]), torch.tensor([[x0, y0]]) + steps.cumsum(0)])
+        column = min(max(int(x0), 0), w - 1)
+        row = min(max(int(y0), 0), h - 1)
+        rgb = target_cpu[row, column]
+        color = torch.cat([rgb, torch.tensor([alpha])]).to(device)
+        path = Path(num_control_points=torch.full((num_segments,), 2, dtype=torch.int32),
+                    points=points.to(device), is_closed=closed,
+                    stroke_width=torch.tensor(0.0 if closed else stroke_width, device=device))
+        shapes.append(path)
+        ids = torch.tensor([id_offset + index], dtype=torch.int32)
+        if closed:
+            groups.append(ShapeGroup(shape_ids=ids, fill_color=color, stroke_color=None))
+        else:
+            groups.append(ShapeGroup(shape_ids=ids, fill_color=None, stroke_color=color))
+    return shapes, groups
+
+
+def paint(target: torch.Tensor, num_paths: int = 256, *, num_segments: int = 4, closed: bool = False,
+          iters: int = 200, max_width: float = 2.0, background="mean", placement: str = "error",
+          stages: int = 1, seed: int = 0, loss: str = "l2", lr: float = 1.0, num_samples: int = 2,
+          callback: Optional[Callable] = None, **fit_kwargs) -> FitResult:
+    """Painterly rendering: ``num_paths`` random paths (see :func:`init_paths`)
+    fitted to ``target`` (H, W, 3) for ``iters`` steps.
+
+    max_width: largest half stroke width, pixels (strokes). background: see
+    :func:`fit`; the returned FitResult's image is over it. stages > 1 adds
+    the paths in that many rounds, each placed by the error of the render
+    so far, sharing the iterations. Other arguments go to :func:`fit`; the
+    callback's step counts across stages.
+    """
+    if stages < 1:
+        raise ValueError(f"paint: stages must be >= 1; got {stages}")
+    target = target[..., :3]
+    bg = _background_rgb(background, target)
+    video = fit_kwargs.pop("video", None)
+    frame_callback = fit_kwargs.pop("frame_callback", None)
+    sink = VideoWriter(video) if isinstance(video, (str, bytes)) or hasattr(video, "__fspath__") else video
+    try:
+        return _paint_stages(target, num_paths, num_segments, closed, iters, max_width, bg, placement, stages,
+                             seed, loss, lr, num_samples, callback, frame_callback, sink, fit_kwargs)
+    finally:
+        if sink is not None and sink is not video:
+            sink.close()
+
+
+def _paint_stages(target, num_paths, num_segments, closed, iters, max_width, bg, placement, stages, seed, loss,
+                  lr, num_samples, callback, frame_callback, sink, fit_kwargs):
+    shapes: list = []
+    groups: list = []
+    current = bg.expand_as(target)
+    total_steps, total_seconds, history = 0, 0.0, []
+    result = None
+    for stage in range(stages):
+        count = num_paths * (stage + 1) // stages - num_paths * stage // stages
+        new_shapes, new_groups = init_paths(target, count, num_segments=num_segments, closed=closed,
+                                            current=current, placement=placement, seed=seed + 7919 * stage,
+                                            id_offset=len(shapes))
+        shapes += new_shapes
+        groups += new_groups
+        stage_iters = iters * (stage + 1) // stages - iters * stage // stages
+        offset = total_steps
+        stage_callback = stage_frames = None
+        if callback is not None:
+            stage_callback = lambda step, *rest, _o=offset: callback(_o + step, *rest)  # noqa: E731
+        if frame_callback is not None:
+            stage_frames = lambda step, *rest, _o=offset: frame_callback(_o + step, *rest)  # noqa: E731
+        result = fit(shapes, groups, target, iters=stage_iters, lr=lr, loss=loss, background=bg,
+                     num_samples=num_samples, seed=seed + offset, max_width=max_width,
+                     min_width=0.5 if not closed else 0.0,
+                     what=("points", "colors") + (() if closed else ("widths",)),
+                     callback=stage_callback, frame_callback=stage_frames, video=sink, **fit_kwargs)
+        total_steps += result.iterations
+        total_seconds += result.seconds
+        history += result.history
+        current = result.image
+        if result.interrupted or result.iterations < stage_iters:
+            break
+    result.iterations, result.seconds, result.history = total_steps, total_seconds, history
+    return result

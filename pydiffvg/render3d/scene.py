@@ -1,0 +1,194 @@
+"""3-D scene description: cameras, materials, triangle meshes, area lights.
+
+Names and arguments follow pyredner where it makes sense. Every tensor is
+float32 (indices int32) and may live on the CPU or a CUDA device; all tensors
+of one scene must share a device. Any float tensor may require grad: the
+renderer differentiates with respect to vertex positions (and vertex
+normals), camera position / look_at / up / fov, material reflectances and
+roughness, and light intensities.
+"""
+from __future__ import annotations
+
+import enum
+import math
+from typing import Optional, Sequence
+
+import torch
+
+__all__ = ["CameraType", "Camera", "Material", "Shape", "AreaLight", "Scene", "channels"]
+
+
+class CameraType(enum.IntEnum):
+    """Projection of a :class:`Camera`."""
+    perspective = 0
+    orthographic = 1
+
+
+class channels(enum.IntEnum):
+    """G-buffer channels for :func:`render_g_buffer`, with their widths:
+    ``depth`` (1, distance along the camera ray), ``position`` (3, world),
+    ``geometry_normal`` (3, unit face normal), ``shading_normal`` (3, unit,
+    interpolated vertex normal or the face normal), ``albedo`` (3, diffuse
+    reflectance) and ``alpha`` (1, coverage). Background pixels are 0."""
+    depth = 0
+    position = 1
+    geometry_normal = 2
+    shading_normal = 3
+    albedo = 4
+    alpha = 5
+
+
+def _vector(value, name: str, owner: str, size: int = 3) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        try:
+            value = torch.tensor(value, dtype=torch.float32)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{owner}: '{name}' must be a float tensor of {size} values, got {value!r}") from exc
+    if not value.is_floating_point():
+        value = value.float()
+    if value.numel() != size:
+        raise ValueError(f"{owner}: '{name}' must hold {size} values, got shape {tuple(value.shape)}")
+    return value.reshape(size) if value.dim() != 1 else value
+
+
+def _scalar(value, name: str, owner: str) -> torch.Tensor:
+    return _vector(value, name, owner, 1).reshape(())
+
+
+class Camera:
+    """A pinhole or orthographic camera.
+
+    Args:
+        position, look_at, up: float32 tensors of shape (3,), world space.
+        fov: scalar tensor. For ``CameraType.perspective`` the full VERTICAL
+            field of view in degrees. For ``CameraType.orthographic`` the
+            half-height of the view in world units (the view spans
+            [-fov, fov] along ``up`` and [-fov·W/H, fov·W/H] along right).
+        clip_near: geometry closer than this camera-space depth is clipped.
+        resolution: (H, W) in pixels.
+        camera_type: :class:`CameraType`.
+
+    Screen conventions follow DESIGN.md: pixel (row i, column j) covers
+    [j, j+1) × [i, i+1), y down; ``up`` points to the top of the image.
+    """
+
+    def __init__(self, position, look_at, up, fov, clip_near: float = 1e-2, resolution=(256, 256),
+                 camera_type: CameraType = CameraType.perspective):
+        self.position = _vector(position, "position", "Camera")
+        self.look_at = _vector(look_at, "look_at", "Camera")
+        self.up = _vector(up, "up", "Camera")
+        self.fov = _scalar(fov, "fov", "Camera")
+        if not float(clip_near) > 0:
+            raise ValueError(f"Camera: 'clip_near' must be positive, got {clip_near}")
+        self.clip_near = float(clip_near)
+        try:
+            height, width = (int(v) for v in resolution)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"Camera: 'resolution' must be (H, W), got {resolution!r}") from exc
+        if height <= 0 or width <= 0:
+            raise ValueError(f"Camera: 'resolution' must be positive, got {resolution!r}")
+        self.resolution = (height, width)
+        self.camera_type = CameraType(camera_type)
+
+    def packed(self) -> torch.Tensor:
+        """The 13 floats the kernels use: origin, right, up, forward, scale
+        (differentiable torch ops, so gradients reach position/look_at/up/fov)."""
+        forward = self.look_at - self.position
+        forward = forward / forward.norm()
+        right = torch.linalg.cross(forward, self.up)
+        right = right / right.norm()
+        up = torch.linalg.cross(right, forward)
+        if self.camera_type == CameraType.perspective:
+            scale = torch.tan(self.fov * (math.pi / 360.0))
+        else:
+            scale = self.fov
+        return torch.cat([self.position, right, up, forward, scale.reshape(1)]).float().contiguous()
+
+
+class Material:
+    """Lambertian diffuse plus a normalised Blinn-Phong glossy lobe:
+    f = kd/π + ks (e+2)/(8π) (n·h)^e with e = 2/roughness² − 2.
+
+    Args:
+        diffuse_reflectance: (3,) float32 kd.
+        specular_reflectance: (3,) float32 ks, default 0.
+        roughness: scalar in (0, 1], default 1 (1 = broad, → 0 = mirror-like).
+        two_sided: whether the back side of faces reflects too.
+    """
+
+    def __init__(self, diffuse_reflectance, specular_reflectance=None, roughness=None, two_sided: bool = False):
+        self.diffuse_reflectance = _vector(diffuse_reflectance, "diffuse_reflectance", "Material")
+        device = self.diffuse_reflectance.device
+        self.specular_reflectance = (torch.zeros(3, device=device) if specular_reflectance is None else
+                                     _vector(specular_reflectance, "specular_reflectance", "Material"))
+        self.roughness = (torch.ones((), device=device) if roughness is None else
+                          _scalar(roughness, "roughness", "Material"))
+        self.two_sided = bool(two_sided)
+
+
+class Shape:
+    """A triangle mesh.
+
+    Args:
+        vertices: (V, 3) float32 world positions.
+        indices: (F, 3) int32 vertex indices, counter-clockwise faces front.
+        material_id: index into ``Scene.materials``.
+        normals: optional (V, 3) float32 vertex normals (smooth shading);
+            without them the face normal is used (flat shading).
+        uvs: optional (V, 2) float32 texture coordinates (stored; textures are
+            not supported yet).
+    """
+
+    def __init__(self, vertices, indices, material_id: int, normals=None, uvs=None):
+        if not isinstance(vertices, torch.Tensor) or vertices.dim() != 2 or vertices.shape[1] != 3:
+            raise ValueError(f"Shape: 'vertices' must be a (V, 3) tensor, got "
+                             f"{getattr(vertices, 'shape', type(vertices).__name__)}")
+        if not isinstance(indices, torch.Tensor) or indices.dim() != 2 or indices.shape[1] != 3:
+            raise ValueError(f"Shape: 'indices' must be an (F, 3) int tensor, got "
+                             f"{getattr(indices, 'shape', type(indices).__name__)}")
+        if indices.is_floating_point():
+            raise TypeError("Shape: 'indices' must be an integer tensor")
+        if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= vertices.shape[0]):
+            raise ValueError(f"Shape: 'indices' out of range [0, {vertices.shape[0]})")
+        if normals is not None and tuple(normals.shape) != tuple(vertices.shape):
+            raise ValueError(f"Shape: 'normals' must match vertices {tuple(vertices.shape)}, got {tuple(normals.shape)}")
+        if uvs is not None and (uvs.dim() != 2 or uvs.shape[1] != 2):
+            raise ValueError(f"Shape: 'uvs' must be (V, 2), got {tuple(uvs.shape)}")
+        self.vertices = vertices
+        self.indices = indices
+        self.material_id = int(material_id)
+        self.normals = normals
+        self.uvs = uvs
+
+
+class AreaLight:
+    """Makes every face of ``Scene.shapes[shape_id]`` emit ``intensity``
+    (radiance, (3,) float32) from its front side (both sides if two_sided)."""
+
+    def __init__(self, shape_id: int, intensity, two_sided: bool = False):
+        self.shape_id = int(shape_id)
+        self.intensity = _vector(intensity, "intensity", "AreaLight")
+        self.two_sided = bool(two_sided)
+
+
+class Scene:
+    """A camera, shapes, materials and area lights. The background is black."""
+
+    def __init__(self, camera: Camera, shapes: Sequence[Shape], materials: Sequence[Material],
+                 area_lights: Optional[Sequence[AreaLight]] = None):
+        if not isinstance(camera, Camera):
+            raise TypeError(f"Scene: 'camera' must be a Camera, got {type(camera).__name__}")
+        self.camera = camera
+        self.shapes = list(shapes)
+        self.materials = list(materials)
+        self.area_lights = list(area_lights or [])
+        if not self.materials:
+            raise ValueError("Scene: at least one material is needed")
+        for i, shape in enumerate(self.shapes):
+            if not 0 <= shape.material_id < len(self.materials):
+                raise ValueError(f"Scene: shapes[{i}].material_id = {shape.material_id} is not in "
+                                 f"[0, {len(self.materials)})")
+        for i, light in enumerate(self.area_lights):
+            if not 0 <= light.shape_id < len(self.shapes):
+                raise ValueError(f"Scene: area_lights[{i}].shape_id = {light.shape_id} is not in "
+                                 f"[0, {len(self.shapes)})")

@@ -1,0 +1,232 @@
+"""The `pydiffvg` command line, run as `python -m pydiffvg` in a subprocess.
+
+Sizes are tiny: the suite runs on 2 shared CPU cores. The full painterly
+criterion (64 px, 64 paths, 150 iterations) is marked slow.
+"""
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import pydiffvg
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+iio = pytest.importorskip("imageio.v3")
+
+SCENE_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32" viewBox="0 0 64 64">
+  <rect x="0" y="0" width="64" height="64" fill="#f0e8d8"/>
+  <circle cx="22" cy="24" r="13" fill="#c03020"/>
+  <path d="M 8 56 C 20 30, 44 62, 58 36" fill="none" stroke="#2050b0" stroke-width="6"/>
+  <rect x="34" y="6" width="22" height="18" fill="#30a050" fill-opacity="0.8"/>
+</svg>
+"""
+
+# The same structure with every shape moved and recoloured.
+PERTURBED_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32" viewBox="0 0 64 64">
+  <rect x="0" y="0" width="64" height="64" fill="#f0e8d8"/>
+  <circle cx="26" cy="21" r="10" fill="#a04050"/>
+  <path d="M 10 52 C 22 34, 40 58, 55 40" fill="none" stroke="#4060a0" stroke-width="4"/>
+  <rect x="31" y="9" width="20" height="16" fill="#50a070" fill-opacity="0.8"/>
+</svg>
+"""
+
+
+def run_cli(*args, timeout=170):
+    """Runs `python -m pydiffvg ARGS` with this checkout first on the path."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.setdefault("OMP_NUM_THREADS", "2")
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pydiffvg", *map(str, args)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    proc.seconds = time.perf_counter() - start
+    return proc
+
+
+def _read(path):
+    return iio.imread(path).astype(np.float64) / 255.0
+
+
+def _mse(a, b):
+    return float(np.mean((np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)) ** 2))
+
+
+@pytest.fixture
+def scene_svg(tmp_path):
+    path = tmp_path / "scene.svg"
+    path.write_text(SCENE_SVG)
+    return path
+
+
+def test_help_for_every_subcommand():
+    for command in ([], ["render"], ["optimize"], ["paint"]):
+        proc = run_cli(*command, "--help")
+        assert proc.returncode == 0, proc.stderr
+        assert "usage: pydiffvg" in proc.stdout
+
+
+def test_render_matches_library(scene_svg, tmp_path):
+    out = tmp_path / "out.png"
+    proc = run_cli("render", scene_svg, "-o", out, "--samples", "2", "--seed", "3", "--device", "cpu")
+    assert proc.returncode == 0, proc.stderr
+    got = _read(out)
+    width, height, shapes, groups = pydiffvg.svg_to_scene(str(scene_svg))
+    expected = pydiffvg.render(shapes, groups, width=width, height=height, num_samples=2, seed=3).numpy()
+    assert got.shape == (32, 32, 4)
+    diff = np.abs(got - np.clip(expected, 0, 1)).max()
+    if diff > 1.0 / 255 + 1e-6:
+        iio.imwrite(tmp_path / "render_diff.png", (np.abs(got - expected)[..., :3] * 255).astype(np.uint8))
+    assert diff <= 1.0 / 255 + 1e-6, f"max |cli - library| = {diff} (diff image in {tmp_path})"
+
+
+def test_render_size_and_background(scene_svg, tmp_path):
+    out = tmp_path / "big.png"
+    proc = run_cli("render", scene_svg, "-o", out, "--width", "48", "--background", "#ff0000", "--prefilter")
+    assert proc.returncode == 0, proc.stderr
+    image = iio.imread(out)
+    assert image.shape == (48, 48, 3)
+
+
+def test_optimize_recovers_perturbed_svg(scene_svg, tmp_path):
+    target = tmp_path / "target.png"
+    assert run_cli("render", scene_svg, "-o", target, "--background", "white").returncode == 0
+    perturbed = tmp_path / "perturbed.svg"
+    perturbed.write_text(PERTURBED_SVG)
+    start = tmp_path / "start.png"
+    assert run_cli("render", perturbed, "-o", start, "--background", "white").returncode == 0
+    out = tmp_path / "fitted.svg"
+    proc = run_cli("optimize", perturbed, target, "-o", out, "--iters", "60", "--lr", "1.5", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "60 iterations" in proc.stdout and "PSNR" in proc.stdout
+    fitted = tmp_path / "fitted.png"
+    assert run_cli("render", out, "-o", fitted, "--background", "white").returncode == 0
+    # Same structure as the input SVG.
+    _, _, shapes, groups = pydiffvg.svg_to_scene(str(out))
+    assert len(shapes) == 4 and len(groups) == 4
+    before, after = _mse(_read(start), _read(target)), _mse(_read(fitted), _read(target))
+    assert after < 0.25 * before, f"MSE before {before:.5f}, after {after:.5f}"
+    assert after < 2e-3, f"MSE after optimisation {after:.5f} (before {before:.5f})"
+
+
+def _photo(tmp_path, size):
+    from skimage import data
+    from skimage.transform import resize
+    image = resize(data.coffee(), (size, size), anti_aliasing=True)
+    path = tmp_path / "photo.png"
+    iio.imwrite(path, (image * 255 + 0.5).astype(np.uint8))
+    return path, _read(path)
+
+
+def _paint_relative_mse(tmp_path, size, paths, iters, extra=()):
+    photo, pixels = _photo(tmp_path, size)
+    out = tmp_path / "painted.svg"
+    proc = run_cli("paint", photo, "-o", out, "--size", size, "--paths", paths, "--iters", iters,
+                   "--device", "cpu", *extra)
+    assert proc.returncode == 0, proc.stderr
+    painted = _read(out.with_suffix(".png"))
+    flat = _mse(pixels, pixels.reshape(-1, 3).mean(0))
+    print(f"paint {size}px {paths} paths {iters} iters: {proc.seconds:.1f} s, "
+          f"MSE {_mse(painted, pixels):.5f}, flat {flat:.5f}")
+    assert out.exists() and "<path" in out.read_text()
+    return _mse(painted, pixels) / flat, proc
+
+
+def test_paint_small(tmp_path):
+    """Always-run variant of test_paint_spec, scaled down (32 px, 32 paths, 60 iterations)."""
+    ratio, proc = _paint_relative_mse(tmp_path, 32, 32, 60, ("--quiet",))
+    assert "60 iterations" in proc.stdout
+    assert ratio < 0.4, f"painted MSE is {ratio:.3f} of the flat mean-colour image's"
+
+
+@pytest.mark.slow
+def test_paint_spec(tmp_path):
+    ratio, _ = _paint_relative_mse(tmp_path, 64, 64, 150, ("--quiet",))
+    assert ratio < 0.4, f"painted MSE is {ratio:.3f} of the flat mean-colour image's"
+
+
+def test_paint_video_and_frames(tmp_path):
+    photo, _ = _photo(tmp_path, 16)
+    out = tmp_path / "v.svg"
+    for video in ("v.gif", "v.mp4"):
+        if video.endswith(".mp4"):
+            pytest.importorskip("imageio_ffmpeg")
+        proc = run_cli("paint", photo, "-o", out, "--size", 16, "--paths", 4, "--iters", 6, "--save-every", 2,
+                       "--video", tmp_path / video)
+        assert proc.returncode == 0, proc.stderr
+        frames = iio.imread(tmp_path / video, index=None)
+        assert len(frames) == 3 and frames.shape[1:3] == (16, 16), frames.shape
+    assert sorted(p.name for p in (tmp_path / "v_frames").iterdir()) == [
+        "iter_00000.png", "iter_00002.png", "iter_00004.png"]
+
+
+def test_batch_folder(tmp_path):
+    folder = tmp_path / "targets"
+    folder.mkdir()
+    photo, _ = _photo(tmp_path, 12)
+    for name in ("a.png", "b.png"):
+        (folder / name).write_bytes(photo.read_bytes())
+    proc = run_cli("paint", folder, "-o", tmp_path / "out", "--size", 12, "--paths", 3, "--iters", 2, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "a.svg", "b.png", "b.svg"]
+    assert proc.stdout.count("2 iterations") == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["render", "missing.svg", "-o", "x.png"], "missing.svg: no such file"),
+    (["render", "{png}", "-o", "x.png"], "not a valid SVG"),
+    (["optimize", "{svg}", "{svg}", "-o", "y.svg"], "not a readable image"),
+    (["paint", "{png}", "--paths", "0"], "expected a positive integer"),
+    (["paint", "{png}", "--loss", "l7"], "invalid choice"),
+    (["render", "{svg}", "-o", "x.png", "--device", "tpu"], "expected cpu, cuda"),
+    (["render", "{svg}", "-o", "x.jpg"], "must end in .png"),
+])
+def test_bad_inputs_fail_cleanly(scene_svg, tmp_path, args, message):
+    png = tmp_path / "image.png"
+    iio.imwrite(png, np.zeros((4, 4, 3), np.uint8))
+    args = [a.format(png=png, svg=scene_svg) for a in args]
+    proc = run_cli(*args)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_unavailable_cuda_fails_cleanly(scene_svg, tmp_path):
+    from pydiffvg import _core
+    if torch.cuda.is_available() and _core.built_with_cuda():
+        pytest.skip("CUDA is available here")
+    proc = run_cli("render", scene_svg, "-o", tmp_path / "x.png", "--device", "cuda")
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "--device cuda" in proc.stderr, proc.stderr
+
+
+def test_debug_shows_traceback(tmp_path):
+    proc = run_cli("render", "missing.svg", "-o", tmp_path / "x.png", "--debug")
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_ctrl_c_writes_best_svg(tmp_path):
+    import signal
+    photo, _ = _photo(tmp_path, 16)
+    out = tmp_path / "int.svg"
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "pydiffvg", "paint", str(photo), "-o", str(out), "--size", "16",
+                             "--paths", "4", "--iters", "100000", "--save-every", "1", "--quiet"],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    frames = tmp_path / "int_frames"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if frames.is_dir() and len(list(frames.iterdir())) >= 3:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stdout and "Traceback" not in stderr
+    assert out.exists() and out.with_suffix(".png").exists()
+    pydiffvg.svg_to_scene(str(out))
