@@ -126,7 +126,7 @@ def test_clipdraw_loop(tmp_path):
     assert all(math.isfinite(v) for v in losses)
     assert decreased(losses)
     for path in shapes:
-        assert 1.0 <= float(path.stroke_width) <= max_width
+        assert 1.0 <= path.stroke_width.item() <= max_width
         assert torch.isfinite(path.points).all()
     assert (tmp_path / "iter_0.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
