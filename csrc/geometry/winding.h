@@ -28,70 +28,50 @@ namespace pdvg {
 // counted piece the crossing parameter solves y(t) = p.y (monotone, so a
 // bracketed solve), and it counts when x(t) > p.x.
 // Whether the single crossing of y = py by the y-monotone piece [ta, tb] of
-// s lies strictly right of px. Instead of solving for the crossing, bisect
-// the piece (de Casteljau, in double) until its control hull lies entirely
-// on one side of px; most queries decide on the first hull. The piece runs
-// from y(ta) to y(tb), which bracket py.
+// s lies strictly right of px. Callers reach this only when px lies inside
+// the piece's x-range (a cheaper hull test decides the rest), so the crossing
+// is solved directly: safeguarded Newton on y(t) = py over the bracket
+// [ta, tb], in double and in the power basis, then x(t) is compared with px.
 HOST_DEVICE inline bool crossing_is_right_of(const Segment& s, double ta, double tb, double px, double py) {
-    int n = s.degree;
-    double x[4], y[4];
-    for (int k = 0; k <= n; ++k) { x[k] = s.p[k].x; y[k] = s.p[k].y; }
-    // Restrict to [ta, tb]: split at tb, keep the left part, then split at
-    // ta / tb and keep the right part.
-    auto split = [n](double* v, double t, bool keep_left) {
-        double w[4][4];
-        for (int k = 0; k <= n; ++k) w[0][k] = v[k];
-        for (int r = 1; r <= n; ++r)
-            for (int k = 0; k <= n - r; ++k) w[r][k] = w[r - 1][k] + (w[r - 1][k + 1] - w[r - 1][k]) * t;
-        for (int k = 0; k <= n; ++k) v[k] = keep_left ? w[k][0] : w[n - k][k];
+    Vec2d c[4];
+    power_basis(s, c);
+    const int n = s.degree;
+    auto y_at = [&](double t, double* dy) {
+        double v = c[n].y, d = 0.0;
+        for (int k = n - 1; k >= 0; --k) { d = d * t + v; v = v * t + c[k].y; }
+        *dy = d;
+        return v;
     };
-    if (tb < 1.0) { split(x, tb, true); split(y, tb, true); }
-    if (ta > 0.0 && tb > 0.0) { double u = ta / tb; split(x, u, false); split(y, u, false); }
-    bool increasing = y[n] > y[0];
-    for (int iteration = 0; iteration < 64; ++iteration) {
-        // Points very near the curve (boundary samples sit 1e-3 px from it)
-        // would need many halvings: after a few, solve y(u) = py on the
-        // remaining monotone piece by safeguarded Newton and compare x there.
-        if (iteration == 5) {
-            double lo = 0.0, hi = 1.0, u = 0.5;
-            for (int step = 0; step < 40; ++step) {
-                // Bernstein evaluation of y and dy/du at u (de Casteljau).
-                double w[4];
-                for (int k = 0; k <= n; ++k) w[k] = y[k];
-                for (int r = 1; r < n; ++r)
-                    for (int k = 0; k <= n - r; ++k) w[k] = w[k] + (w[k + 1] - w[k]) * u;
-                double yu = w[0] + (w[1] - w[0]) * u, dy = double(n) * (w[1] - w[0]);
-                double f = yu - py;
-                if (f == 0.0) break;
-                if ((f < 0.0) == increasing) lo = u; else hi = u;
-                double next = dy != 0.0 ? u - f / dy : 0.5 * (lo + hi);
-                if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
-                if (fabs(next - u) < 1e-13) { u = next; break; }
-                u = next;
-            }
-            double v[4];
-            for (int k = 0; k <= n; ++k) v[k] = x[k];
-            for (int r = 1; r <= n; ++r)
-                for (int k = 0; k <= n - r; ++k) v[k] = v[k] + (v[k + 1] - v[k]) * u;
-            return v[0] > px;
-        }
-        double xmin = x[0], xmax = x[0];
-        for (int k = 1; k <= n; ++k) { xmin = min_value(xmin, x[k]); xmax = max_value(xmax, x[k]); }
-        if (px < xmin) return true;
-        if (px >= xmax) return false;
-        // Keep the half whose y range brackets py.
-        double lx[4], ly[4];
-        for (int k = 0; k <= n; ++k) { lx[k] = x[k]; ly[k] = y[k]; }
-        split(lx, 0.5, true); split(ly, 0.5, true);
-        double ymid = ly[n];
-        bool in_left = increasing ? py < ymid : py > ymid;
-        if (in_left) {
-            for (int k = 0; k <= n; ++k) { x[k] = lx[k]; y[k] = ly[k]; }
-        } else {
-            split(x, 0.5, false); split(y, 0.5, false);
-        }
+    // A crossing exactly at an end point of the segment: use the exact
+    // control point (the power basis need not reproduce it bit for bit).
+    if (ta == 0.0 && py == double(s.p[0].y)) return double(s.p[0].x) > px;
+    if (tb == 1.0 && py == double(s.p[n].y)) return double(s.p[n].x) > px;
+    double d0, d1;
+    double y0 = y_at(ta, &d0) - py, y1 = y_at(tb, &d1) - py;
+    if (y0 == 0.0) tb = ta;
+    else if (y1 == 0.0) ta = tb;
+    if (ta == tb) {
+        double x = c[n].x;
+        for (int k = n - 1; k >= 0; --k) x = x * ta + c[k].x;
+        return x > px;
     }
-    return 0.5 * (x[0] + x[n]) > px;
+    double lo = ta, hi = tb;
+    bool lo_below = y0 < 0.0;  // sign of y - py at the lo end
+    double t = (y1 != y0) ? ta - y0 * (tb - ta) / (y1 - y0) : 0.5 * (ta + tb);
+    if (!(t > ta && t < tb)) t = 0.5 * (ta + tb);
+    for (int step = 0; step < 48; ++step) {
+        double dy;
+        double f = y_at(t, &dy) - py;
+        if (f == 0.0) break;
+        if ((f < 0.0) == lo_below) lo = t; else hi = t;
+        double next = dy != 0.0 ? t - f / dy : 0.5 * (lo + hi);
+        if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
+        if (fabs(next - t) <= 1e-15 * (1.0 + fabs(t))) { t = next; break; }
+        t = next;
+    }
+    double x = c[n].x;
+    for (int k = n - 1; k >= 0; --k) x = x * t + c[k].x;
+    return x > px;
 }
 
 HOST_DEVICE inline int winding_contribution(const Segment& s, Vec2f p) {
