@@ -99,6 +99,27 @@ HOST_DEVICE inline float pixel_weight_sum(const RenderOptions& o, int b, int x, 
     return sum;
 }
 
+// Σ_p adj_p k(x - c_p) · scale / W_p over the pixels whose filter support
+// holds x (x lies in pixel (cx, cy) of scene b): the adjoint a point value
+// receives through the pixel filter. *any reports a non-zero adjoint.
+HOST_DEVICE inline Vec4f filtered_adjoint(const RenderOptions& o, const float* grad_image, const float* weight_sum,
+                                          int channels, int b, int cx, int cy, Vec2f x, float scale, bool* any) {
+    int reach = filter_reach(o);
+    Vec4f sum;
+    *any = false;
+    for (int ny = max_value(cy - reach, 0); ny <= min_value(cy + reach, o.height - 1); ++ny)
+        for (int nx = max_value(cx - reach, 0); nx <= min_value(cx + reach, o.width - 1); ++nx) {
+            int64_t pixel = (int64_t(b) * o.height + ny) * o.width + nx;
+            float w = filter_weight(o.filter, o.filter_radius, x.x - (float(nx) + 0.5f), x.y - (float(ny) + 0.5f));
+            if (w == 0.0f || !(weight_sum[pixel] > 0.0f)) continue;
+            Vec4f adj = pixel_vec(grad_image, pixel, channels);
+            if (adj.x == 0.0f && adj.y == 0.0f && adj.z == 0.0f && adj.w == 0.0f) continue;
+            sum += adj * (w * scale / weight_sum[pixel]);
+            *any = true;
+        }
+    return sum;
+}
+
 struct AreaContext {
     SceneView scene;
     RenderOptions o;
@@ -119,17 +140,8 @@ HOST_DEVICE inline void area_sample(const AreaContext& a, int b, int x, int y, i
     Vec2f p = sample_position(o, b, x, y, k);
     int reach = filter_reach(o);
     // Adjoint of this sample's value: Σ_p adj_p k(x_i - c_p) / W_p.
-    Vec4f d_value;
-    bool any = false;
-    for (int ny = max_value(y - reach, 0); ny <= min_value(y + reach, o.height - 1); ++ny)
-        for (int nx = max_value(x - reach, 0); nx <= min_value(x + reach, o.width - 1); ++nx) {
-            int64_t pixel = (int64_t(b) * o.height + ny) * o.width + nx;
-            float w = filter_weight(o.filter, o.filter_radius, p.x - (float(nx) + 0.5f), p.y - (float(ny) + 0.5f));
-            if (w == 0.0f || !(a.weight_sum[pixel] > 0.0f)) continue;
-            Vec4f adj = pixel_vec(a.grad_image, pixel, a.channels);
-            if (adj.x != 0.0f || adj.y != 0.0f || adj.z != 0.0f || adj.w != 0.0f) any = true;
-            d_value += adj * (w / a.weight_sum[pixel]);
-        }
+    bool any;
+    Vec4f d_value = filtered_adjoint(o, a.grad_image, a.weight_sum, a.channels, b, x, y, p, 1.0f, &any);
     if (!any) return;
     if (o.output_sdf) {
         NearestBoundary nb = signed_distance_point(a.scene, a.grid, b, p);
@@ -232,9 +244,9 @@ HOST_DEVICE inline void write_pieces(const SceneView& s, int m, Piece* out) {
 void render_backward(const SceneView& input_scene, const RenderOptions& options, const BackwardOptions& backward,
                      const float* image, const float* grad_image, const SceneGradients& grads,
                      const ExecutionContext& context) {
-    const SceneView scene = prepare_scene(input_scene, input_scene.num_segments, context);
-    const float pad = options.prefiltering ? 1.0f : 0.01f;
-    const TileGrid grid = build_tile_grid(scene, options, pad, context);
+    const PreparedRender prepared = prepare_render(input_scene, options, context);
+    const SceneView& scene = prepared.scene;
+    const TileGrid& grid = prepared.grid;
     const int channels = options.output_sdf ? 1 : 4;
     const int64_t pixels = int64_t(scene.num_scenes) * options.width * options.height;
     const int spp = samples_per_pixel(options);
@@ -400,18 +412,8 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
         const Piece piece = table.pieces[bs.piece];
         int b = s.group_scene[s.pair_group[piece.pair]];
         // Adjoint at x: Σ_p adj_p k(x - c_p) ρ / W_p, ρ = samples per unit area.
-        Vec4f adjoint;
-        bool any = false;
-        for (int ny = max_value(cy - reach, 0); ny <= min_value(cy + reach, o.height - 1); ++ny)
-            for (int nx = max_value(cx - reach, 0); nx <= min_value(cx + reach, o.width - 1); ++nx) {
-                int64_t pixel = (int64_t(b) * o.height + ny) * o.width + nx;
-                float w = filter_weight(o.filter, o.filter_radius, x.x - (float(nx) + 0.5f), x.y - (float(ny) + 0.5f));
-                if (w == 0.0f || !(ws[pixel] > 0.0f)) continue;
-                Vec4f adj = pixel_vec(grad_image, pixel, channels);
-                if (adj.x == 0.0f && adj.y == 0.0f && adj.z == 0.0f && adj.w == 0.0f) continue;
-                adjoint += adj * (w * density / ws[pixel]);
-                any = true;
-            }
+        bool any;
+        Vec4f adjoint = filtered_adjoint(o, grad_image, ws, channels, b, cx, cy, x, density, &any);
         if (!any) return;
         Vec2f inner = x - bs.normal * kSideOffset, outer = x + bs.normal * kSideOffset;
         auto shade_at = [&](Vec2f q) {

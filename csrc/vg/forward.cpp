@@ -74,9 +74,9 @@ HOST_DEVICE inline void gather_pixel(const float* samples, const RenderOptions& 
 
 void render_forward(const SceneView& input_scene, const RenderOptions& options, float* image,
                     const ExecutionContext& context) {
-    const SceneView scene = prepare_scene(input_scene, input_scene.num_segments, context);
-    const float pad = options.prefiltering ? 1.0f : 0.01f;
-    const TileGrid grid = build_tile_grid(scene, options, pad, context);
+    const PreparedRender prepared = prepare_render(input_scene, options, context);
+    const SceneView& scene = prepared.scene;
+    const TileGrid& grid = prepared.grid;
     const int channels = options.output_sdf ? 1 : 4;
     const int64_t pixels = int64_t(scene.num_scenes) * options.width * options.height;
     const SceneView s = scene;

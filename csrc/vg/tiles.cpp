@@ -4,6 +4,7 @@
 
 #include "../core/atomics.h"
 #include "../core/parallel.h"
+#include "segment_cache.h"
 #include "shape_queries.h"
 
 namespace pdvg {
@@ -131,6 +132,13 @@ TileGrid build_tile_grid(const SceneView& scene, const RenderOptions& options, f
     grid.pair_bounds = pair_bounds;
     grid.pair_output_bounds = pair_output_bounds;
     return grid;
+}
+
+PreparedRender prepare_render(const SceneView& scene, const RenderOptions& options, const ExecutionContext& context) {
+    PreparedRender r;
+    r.scene = prepare_scene(scene, scene.num_segments, context);
+    r.grid = build_tile_grid(r.scene, options, options.prefiltering ? 1.0f : 0.01f, context);
+    return r;
 }
 
 }  // namespace pdvg

@@ -45,6 +45,14 @@ struct TileGrid {
 TileGrid build_tile_grid(const SceneView& scene, const RenderOptions& options, float output_pad,
                          const ExecutionContext& context);
 
+// What both passes build first: the scene with its segment caches and the
+// tile lists (padded by the prefiltering band when prefiltering).
+struct PreparedRender {
+    SceneView scene;
+    TileGrid grid;
+};
+PreparedRender prepare_render(const SceneView& scene, const RenderOptions& options, const ExecutionContext& context);
+
 // Scale from shape-space lengths to output pixels for group g: the square
 // root of the area scale of its affine map (exact for similarity maps).
 HOST_DEVICE inline float group_distance_scale(const SceneView& scene, int g) {
