@@ -180,8 +180,14 @@ def main(argv=None):
         if "reason" not in rec:
             ref = load_png(png)
             width = args.size if ref.shape[1] == args.size else ref.shape[1]
-            img = render_scene(scene, width, args.samples)
-            if img.shape[:2] != ref.shape[:2]:
+            try:
+                img = render_scene(scene, width, args.samples)
+            except (ValueError, RuntimeError) as exc:  # e.g. a singular transform
+                img = None
+                rec["reason"] = f"render error: {exc}"
+            if img is None:
+                pass
+            elif img.shape[:2] != ref.shape[:2]:
                 rec["reason"] = f"size mismatch: render {img.shape[1]}x{img.shape[0]}, png {ref.shape[1]}x{ref.shape[0]}"
             else:
                 value = psnr(over_white(img), over_white(ref))
@@ -189,7 +195,10 @@ def main(argv=None):
                 if width != args.size:
                     rec["note"] = f"rendered at reference width {width}"
         if args.roundtrip and scene is not None:
-            value, rt_reason = roundtrip_psnr(scene, args.rt_size, args.rt_samples)
+            try:
+                value, rt_reason = roundtrip_psnr(scene, args.rt_size, args.rt_samples)
+            except (ValueError, RuntimeError) as exc:
+                value, rt_reason = None, f"error: {exc}"
             if value is None:
                 rec["roundtrip_reason"] = rt_reason
             else:
