@@ -801,3 +801,15 @@ def test_save_svg_file_gets_default_permissions(tmp_path):
     os.umask(umask)
     mode = stat.S_IMODE(path.stat().st_mode)
     assert mode == 0o666 & ~umask, oct(mode)
+
+
+def test_non_invertible_transform_draws_nothing():
+    """SVG disables rendering of an element whose transform is singular."""
+    import pydiffvg
+    w, h, shapes, groups = svg_to_scene(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20">'
+        '<rect width="10" height="10" transform="matrix(0 0 0 0 5 5)"/>'
+        '<rect width="4" height="4" transform="scale(0)"/><circle cx="5" cy="5" r="3"/></svg>')
+    assert len(groups) == 1
+    image = pydiffvg.render(shapes, groups, width=w, height=h, num_samples=1)
+    assert torch.isfinite(image).all()

@@ -620,6 +620,10 @@ class _Loader:
             fill = None
         if fill is None and stroke is None:
             return
+        # A non-invertible transform (e.g. scale(0)) disables rendering of
+        # the element (SVG 1.1, 7.5): it draws nothing rather than failing.
+        if abs(ctm[0][0] * ctm[1][1] - ctm[0][1] * ctm[1][0]) < 1e-12:
+            return
         stroke_style = self.stroke_style(style)
         even_odd = style.get("fill-rule", "nonzero").strip() == "evenodd"
         matrix = torch.tensor(ctm, dtype=torch.float32)
