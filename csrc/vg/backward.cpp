@@ -9,7 +9,8 @@
 //
 // Where boundary samples go. Unlike diffvg, which always draws W·H·spp
 // boundary samples, the number follows the boundary length that can matter:
-// N = density · spp · Σ_i length_i over pieces that touch a non-zero adjoint.
+// N = density · spp · min(Σ_i length_i, W·H·B) over pieces that touch a
+// non-zero adjoint.
 // Piece i is drawn with probability ∝ length_i · importance_i, where the
 // importance is the largest per-tile adjoint magnitude near the piece plus a
 // small floor (so every piece that can contribute keeps a non-zero
@@ -392,8 +393,13 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
     std::vector<float> host_lengths = context.to_host(lengths, size_t(num_pieces));
     double total_length = 0.0;
     for (float v : host_lengths) total_length += v;
+    // Budget: one boundary sample per pixel sample per pixel of boundary
+    // length, but never more than the forward pass's sample count: in dense
+    // scenes the edge length exceeds the pixel count and the extra samples
+    // buy little. Any count keeps the estimator unbiased.
+    const double length_budget = std::min(total_length, double(pixels));
     const int64_t num_samples =
-        std::max<int64_t>(1, int64_t(std::ceil(double(backward.boundary_density) * spp * total_length)));
+        std::max<int64_t>(1, int64_t(std::ceil(double(backward.boundary_density) * spp * length_budget)));
 
     const uint64_t boundary_seed = Pcg32::mix64(options.seed ^ 0x5bd1e995ULL);
     const float* ws = weight_sum;
