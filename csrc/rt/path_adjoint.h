@@ -45,6 +45,29 @@ HOST_DEVICE inline void direction_adjoint(Vec3f from, Vec3f to, Vec3f d_w, Vec3f
 
 // The reverse pass. `adjoint` is ∂loss/∂(this sample's radiance). Camera
 // gradients collect in camera_grad (the caller adds them to the buffer).
+// The light sample of a next-event estimate taken at `sp`: the point on
+// the light, the unit direction to it, the emitted radiance toward sp, and
+// K = nee_weight · G · 2 · area, the factor the estimate multiplies
+// bsdf · le by (G = |n_light · wi| / r²). Shared by the replay and the
+// reverse sweep so both use the same estimate.
+struct NeeSample {
+    SurfacePoint light;
+    Vec3f wi, le;
+    float K;
+};
+
+HOST_DEVICE inline NeeSample nee_sample(const SceneView& s, const PathVertex& pv, const SurfacePoint& sp) {
+    NeeSample n;
+    n.light = surface_point(s, pv.light_face, pv.light_b1, pv.light_b2);
+    Vec3f to = n.light.position - sp.position;
+    float r2 = dot(to, to);
+    n.wi = to / sqrtf(r2);
+    n.le = emitted_radiance(s, pv.light_face, n.light.geometric_normal, -n.wi);
+    float G = fabsf(dot(n.light.geometric_normal, n.wi)) / r2;
+    n.K = pv.nee_weight * G * 2.0f * n.light.area;
+    return n;
+}
+
 HOST_DEVICE inline void path_adjoint(const SceneView& s, const SceneGrads& g, const PathRecord& rec, Vec3f adjoint,
                                      float px, float py, const SecondaryEdgeTable* secondary, Pcg32& edge_rng,
                                      CameraGrad& camera_grad) {
@@ -71,13 +94,8 @@ HOST_DEVICE inline void path_adjoint(const SceneView& s, const SceneGrads& g, co
         Material mat = face_material(s, pv.hit.face);
         const SurfacePoint& sp = v[j].point;
         if (pv.nee_weight > 0.0f) {
-            SurfacePoint lp = surface_point(s, pv.light_face, pv.light_b1, pv.light_b2);
-            Vec3f to = lp.position - sp.position;
-            float r2 = dot(to, to);
-            Vec3f wi = to / sqrtf(r2);
-            Vec3f le = emitted_radiance(s, pv.light_face, lp.geometric_normal, -wi);
-            float G = fabsf(dot(lp.geometric_normal, wi)) / r2;
-            local[j] += bsdf_eval_cos(mat, sp.shading_normal, v[j].wo, wi) * le * (pv.nee_weight * G * 2.0f * lp.area);
+            NeeSample ns = nee_sample(s, pv, sp);
+            local[j] += bsdf_eval_cos(mat, sp.shading_normal, v[j].wo, ns.wi) * ns.le * ns.K;
         }
         if (j + 1 < n && pv.inv_pdf > 0.0f) {
             Vec3f wi = normalize(v[j + 1].point.position - sp.position);
@@ -103,13 +121,10 @@ HOST_DEVICE inline void path_adjoint(const SceneView& s, const SceneGrads& g, co
         Vec3f prev_position = j == 0 ? rec.ray.origin : v[j - 1].point.position;
         // Next-event estimation.
         if (pv.nee_weight > 0.0f) {
-            SurfacePoint lp = surface_point(s, pv.light_face, pv.light_b1, pv.light_b2);
-            Vec3f to = lp.position - sp.position;
-            float r2 = dot(to, to);
-            Vec3f wi = to / sqrtf(r2);
-            Vec3f le = emitted_radiance(s, pv.light_face, lp.geometric_normal, -wi);
-            float G = fabsf(dot(lp.geometric_normal, wi)) / r2;
-            float K = pv.nee_weight * G * 2.0f * lp.area;
+            NeeSample ns = nee_sample(s, pv, sp);
+            const SurfacePoint& lp = ns.light;
+            const Vec3f wi = ns.wi, le = ns.le;
+            const float K = ns.K;
             Vec3f fcos = bsdf_eval_cos(mat, sp.shading_normal, v[j].wo, wi);
             atomic_add3(g.light_intensity, s.face_light[pv.light_face], a * fcos * K);
             float share = dot(a, fcos * le) * K;
