@@ -45,34 +45,23 @@ def _device(value: str) -> str:
     raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N or auto, got {value!r}")
 
 
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
-    return number
+def _bounded_number(parse, accept, description):
+    """An argparse type: ``parse`` the text, then require ``accept(number)``;
+    both failures give the same message naming what was expected."""
+    def convert(value: str):
+        try:
+            number = parse(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {description}, got {value!r}") from None
+        if not accept(number):
+            raise argparse.ArgumentTypeError(f"expected {description}, got {value!r}")
+        return number
+    return convert
 
 
-def _non_negative_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value!r}")
-    return number
-
-
-def _positive_float(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}") from None
-    if not number > 0 or number == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}")
-    return number
+_positive_int = _bounded_number(int, lambda n: n >= 1, "a positive integer")
+_non_negative_int = _bounded_number(int, lambda n: n >= 0, "an integer >= 0")
+_positive_float = _bounded_number(float, lambda n: n > 0 and n != float("inf"), "a positive number")
 
 
 def _hex_color(text: str):
