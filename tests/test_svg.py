@@ -813,3 +813,148 @@ def test_non_invertible_transform_draws_nothing():
     assert len(groups) == 1
     image = pydiffvg.render(shapes, groups, width=w, height=h, num_samples=1)
     assert torch.isfinite(image).all()
+
+
+# ----------------------------------------------------------------------------
+# Fidelity against resvg: helpers
+# ----------------------------------------------------------------------------
+
+def _over_white(rgba):
+    rgb, alpha = rgba[..., :3], rgba[..., 3:4]
+    return rgb * alpha + (1.0 - alpha)
+
+
+def _render_ours(text, size, samples=4):
+    """Load ``text`` and render it at ``size`` px wide, RGB over white (float64)."""
+    cw, ch, shapes, groups = svg_to_scene(text)
+    height = max(1, int(round(size * ch / cw)))
+    if not shapes:
+        return np.ones((height, size, 3))
+    image = pydiffvg.render(shapes, groups, width=size, height=height, canvas_width=cw,
+                            canvas_height=ch, num_samples=samples, seed=0)
+    return _over_white(image.detach().double().numpy())
+
+
+def _render_resvg(text, size, height):
+    resvg_py = pytest.importorskip("resvg_py")
+    from PIL import Image
+    import io
+    png = resvg_py.svg_to_bytes(svg_string=text, width=size, height=height)
+    rgba = np.asarray(Image.open(io.BytesIO(bytes(png))).convert("RGBA"), dtype=np.float64) / 255.0
+    return _over_white(rgba)
+
+
+def _psnr(a, b):
+    a8, b8 = np.round(np.clip(a, 0, 1) * 255.0), np.round(np.clip(b, 0, 1) * 255.0)
+    mse = float(np.mean((a8 - b8) ** 2))
+    return float("inf") if mse == 0.0 else 10.0 * math.log10(255.0 ** 2 / mse)
+
+
+def _assert_matches_resvg(text, size=120, min_psnr=35.0):
+    ours = _render_ours(text, size)
+    ref = _render_resvg(text, size, ours.shape[0])
+    value = _psnr(ours, ref)
+    assert value >= min_psnr, f"PSNR against resvg {value:.2f} dB < {min_psnr}"
+    return value
+
+
+def _closed_area(subpaths):
+    """Signed area enclosed by closed Bézier subpaths, by Green's theorem
+    (1/2 ∮ x dy − y dx) with 16-point Gauss–Legendre on every segment."""
+    from pydiffvg.svg.paths import subpath_segments
+    nodes, weights = np.polynomial.legendre.leggauss(16)
+    t = (nodes + 1.0) / 2.0
+    total = 0.0
+    for subpath in subpaths:
+        closed = Subpath(subpath.start, subpath.segments, True)
+        for ctrl in subpath_segments(closed):
+            n = len(ctrl) - 1
+            basis = np.stack([math.comb(n, k) * t ** k * (1 - t) ** (n - k) for k in range(n + 1)], 1)
+            dbasis = np.stack([math.comb(n - 1, k) * t ** k * (1 - t) ** (n - 1 - k)
+                               for k in range(n)], 1) if n > 0 else None
+            point = basis @ ctrl
+            velocity = n * (dbasis @ (ctrl[1:] - ctrl[:-1]))
+            integrand = point[:, 0] * velocity[:, 1] - point[:, 1] * velocity[:, 0]
+            total += 0.5 * float(weights @ integrand) / 2.0
+    return total
+
+
+# ----------------------------------------------------------------------------
+# Nested viewports clip their content
+# ----------------------------------------------------------------------------
+
+def test_clip_subpaths_areas_against_closed_forms():
+    from pydiffvg.svg.paths import clip_subpaths, ellipse_subpath
+    square = Subpath((0.0, 0.0), [((4.0, 0.0),), ((4.0, 4.0),), ((0.0, 4.0),)], True)
+    # the square cut by x <= 1 and by the diagonal x + y <= 4 (a triangle)
+    assert _closed_area(clip_subpaths([square], [(1.0, 0.0, 1.0)])) == pytest.approx(4.0)
+    assert _closed_area(clip_subpaths([square], [(1.0, 1.0, 4.0)])) == pytest.approx(8.0)
+    assert clip_subpaths([square], [(1.0, 0.0, -1.0)]) == []
+    # a unit circle cut by x <= 0.5: pi - (acos(0.5) - 0.5 sqrt(0.75)), the
+    # 4-cubic circle is within 3e-4 of the true circle
+    circle = ellipse_subpath(0.0, 0.0, 1.0, 1.0)
+    segment = math.acos(0.5) - 0.5 * math.sqrt(0.75)
+    area = _closed_area(clip_subpaths([circle], [(1.0, 0.0, 0.5)]))
+    assert area == pytest.approx(math.pi - segment, rel=1e-3)
+    # cut by a rotated square: |x| + |y| <= 1 inside the unit circle is the square, area 2
+    diamond = [(1.0, 1.0, 1.0), (-1.0, 1.0, 1.0), (1.0, -1.0, 1.0), (-1.0, -1.0, 1.0)]
+    assert _closed_area(clip_subpaths([circle], diamond)) == pytest.approx(2.0, rel=1e-9)
+
+
+def test_clip_subpaths_keeps_winding_numbers_of_holes():
+    from pydiffvg.svg.paths import clip_subpaths
+    outer = Subpath((0.0, 0.0), [((10.0, 0.0),), ((10.0, 10.0),), ((0.0, 10.0),)], True)
+    hole = Subpath((3.0, 3.0), [((3.0, 7.0),), ((7.0, 7.0),), ((7.0, 3.0),)], True)  # reversed
+    # keep x <= 5: the outer half (50) minus half of the hole (8)
+    pieces = clip_subpaths([outer, hole], [(1.0, 0.0, 5.0)])
+    assert _closed_area(pieces) == pytest.approx(42.0)
+
+
+@pytest.mark.parametrize("name", [
+    "structure_svg_nested-svg-with-rect.svg",
+    "structure_symbol_with-custom-use-size.svg",
+])
+def test_nested_viewport_clip_matches_resvg_fixture(name):
+    path = os.path.join(DATA, name)
+    ours = _render_ours(path, 300)
+    from PIL import Image
+    ref = _over_white(np.asarray(Image.open(path[:-4] + ".png").convert("RGBA"),
+                                 dtype=np.float64) / 255.0)
+    value = _psnr(ours, ref)
+    assert value >= 40.0, f"{name}: PSNR {value:.2f} dB"
+
+
+def test_nested_viewport_clip_rotated_with_viewbox_matches_resvg():
+    text = svg('<g transform="rotate(20 50 50)"><svg x="20" y="15" width="50" height="60" '
+               'viewBox="0 0 100 60" preserveAspectRatio="xMinYMax slice">'
+               '<circle cx="50" cy="30" r="45" fill="#2b8a3e"/>'
+               '<path d="M-20 0 C 40 90 80 -30 140 60 Z" fill="#1971c2" fill-opacity="0.7"'
+               ' fill-rule="evenodd"/></svg></g>')
+    _assert_matches_resvg(text, min_psnr=38.0)
+
+
+def test_nested_viewport_overflow_visible_does_not_clip():
+    body = ('<svg x="10" y="10" width="20" height="20" overflow="{}">'
+            '<rect x="-5" y="-5" width="60" height="60"/></svg>')
+    for value, expect_rect in (("visible", True), ("auto", True), ("hidden", False),
+                               ("scroll", False)):
+        _, _, shapes, _ = load(body.format(value))
+        assert isinstance(shapes[0], Rect) == expect_rect, value
+    _, _, shapes, _ = load('<svg x="10" y="10" width="20" height="20" style="overflow:visible">'
+                           '<rect x="-5" y="-5" width="60" height="60"/></svg>')
+    assert isinstance(shapes[0], Rect)
+
+
+def test_nested_viewport_keeps_inside_drops_outside_and_warns_for_cut_strokes():
+    body = ('<svg x="10" y="10" width="40" height="40">'
+            '<circle cx="20" cy="20" r="5"/>'                      # inside: kept as a Circle
+            '<rect x="100" y="100" width="5" height="5"/>'          # outside: dropped
+            '<circle cx="40" cy="20" r="10" fill="none" stroke="red" stroke-width="30"/>'
+            '<circle cx="-10" cy="20" r="3" fill="none" stroke="red"/></svg>')  # stroke outside
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, _, shapes, groups = load(body)
+    messages = [str(w.message) for w in caught]
+    assert isinstance(shapes[0], Circle) and len(groups) == 2
+    assert groups[1].fill_color is None and groups[1].stroke_color is not None
+    assert len([m for m in messages if "viewport" in m and "not supported" in m]) == 1, messages

@@ -18,9 +18,19 @@ Approximations, on purpose and without warnings
   multiplied into the paint alpha of every shape below it. Where children
   overlap this differs from SVG's layer compositing, which draws the group
   opaque and then fades it as a whole.
-* Nested ``svg`` / ``symbol`` viewports do not clip their content.
 * Dashes are cut at load time into open subpaths; the pattern restarts at
   every subpath.
+
+Nested viewports
+----------------
+A nested ``svg`` (or a ``symbol``/``svg`` instantiated by ``use``) clips its
+content to its viewport rectangle unless ``overflow`` is ``visible`` or
+``auto``. Fills are clipped exactly: a shape entirely inside is kept as it is,
+one entirely outside is dropped, and one that crosses the edge becomes the
+Path of its fill region cut by the rectangle (see ``paths.clip_subpaths``).
+A stroke entirely inside or outside is kept or dropped; a stroke that
+crosses the edge cannot be cut by the renderer and is drawn unclipped, with
+a warning.
 
 Unsupported elements (``text``, ``image``, ``filter``, ``mask``,
 ``clipPath``, ``pattern``, ``marker``, ``foreignObject``, ``switch`` and
@@ -48,8 +58,8 @@ from ..shapes import Circle, Ellipse, LineCap, LineJoin, Path, Polygon, Rect, Sh
 from . import paints
 from .colors import ColorSyntaxError, parse_color
 from .errors import SVGError
-from .paths import (Subpath, TooManyDashes, dash_subpaths, ellipse_subpath, parse_path_data,
-                    rounded_rect_subpath, subpaths_bbox)
+from .paths import (Subpath, TooManyDashes, bbox_side, clip_subpaths, dash_subpaths,
+                    ellipse_subpath, parse_path_data, rounded_rect_subpath, subpaths_bbox)
 from .style import (INHERITED_PROPERTIES, INITIAL_VALUES, parse_stylesheet, selector_matches,
                     cascade)
 from .units import (UnitError, parse_aspect_ratio, parse_length, parse_number_list,
@@ -154,6 +164,8 @@ class _Loader:
         self.parent: Dict[int, object] = {}
         self.first_child: Dict[int, bool] = {}
         self.ids: Dict[str, object] = {}
+        #: viewport clip rectangles in force: (matrix to canvas, width, height)
+        self.clips: List[Tuple[np.ndarray, float, float]] = []
         self._specified: Dict[int, Dict[str, str]] = {}
         self._doc_style: Dict[int, Dict[str, str]] = {}
         rules_text = []
@@ -428,6 +440,11 @@ class _Loader:
             return
         if width == 0 or height == 0:
             return
+        # The viewport [0, width] x [0, height] in the coordinates of ``ctm``
+        # clips the content unless overflow is visible (the UA style sheet
+        # of SVG 2 gives nested svg and symbol 'overflow: hidden').
+        clips = style.get("overflow", "hidden").strip().lower() not in ("visible", "auto")
+        viewport_origin = ctm
         box = self.viewbox(elem)
         if box is not None:
             ctm = ctm @ viewbox_transform(box, width, height,
@@ -435,8 +452,14 @@ class _Loader:
             inner = (box[2], box[3])
         else:
             inner = (width, height)
-        for child in elem:
-            self.walk(child, style, ctm, inner, opacity, chain)
+        if clips:
+            self.clips.append((viewport_origin, width, height))
+        try:
+            for child in elem:
+                self.walk(child, style, ctm, inner, opacity, chain)
+        finally:
+            if clips:
+                self.clips.pop()
 
     def viewbox(self, elem):
         text = elem.get("viewBox")
@@ -625,6 +648,31 @@ class _Loader:
         if abs(ctm[0][0] * ctm[1][1] - ctm[0][1] * ctm[1][0]) < 1e-12:
             return
         stroke_style = self.stroke_style(style)
+        ident = elem.get("id") or ""
+        fill_shapes = None  # None: the element's own shapes
+        half_planes = self.clip_half_planes(ctm)
+        if half_planes and fill is not None:
+            side = bbox_side(bbox, half_planes)
+            if side == "outside":
+                fill = None
+            elif side == "partial":  # exact: the fill region cut to the viewport
+                pieces = clip_subpaths(subpaths, half_planes)
+                fill_shapes = [_path_shape(piece, ident) for piece in pieces]
+                fill = fill if fill_shapes else None
+        if half_planes and stroke is not None:
+            cap, join, miter_limit = stroke_style
+            reach = stroke_width / 2.0 * max(miter_limit if join == LineJoin.miter else 1.0,
+                                             math.sqrt(2.0) if cap == LineCap.square else 1.0)
+            xmin, ymin, xmax, ymax = bbox
+            side = bbox_side((xmin - reach, ymin - reach, xmax + reach, ymax + reach), half_planes)
+            if side == "outside":
+                stroke = None
+            elif side == "partial":
+                self.warn("viewport-stroke",
+                          f"{self.describe(elem)}: clipping a stroke to a nested <svg>/<symbol> "
+                          f"viewport is not supported; the stroke is drawn unclipped")
+        if fill is None and stroke is None:
+            return
         even_odd = style.get("fill-rule", "nonzero").strip() == "evenodd"
         matrix = torch.tensor(ctm, dtype=torch.float32)
         dashes = self.dash_pattern(elem, style, diag) if stroke is not None else None
@@ -638,10 +686,9 @@ class _Loader:
             ids = torch.arange(first, len(self.shapes), dtype=torch.int32)
             self.groups.append(ShapeGroup(ids, fill_paint, use_even_odd_rule=even_odd,
                                           stroke_color=stroke_paint, shape_to_canvas=matrix.clone(),
-                                          id=elem.get("id") or ""))
+                                          id=ident))
 
-        ident = elem.get("id") or ""
-        stroke_shapes = None
+        stroke_shapes = None  # None: the element's own shapes
         if dashes is not None:
             try:
                 pieces = dash_subpaths(subpaths, dashes[0], dashes[1])
@@ -651,21 +698,37 @@ class _Loader:
             if pieces is not None:
                 stroke_shapes = [_path_shape(piece, ident) for piece in pieces]
         stroke_first = self.stroke_before_fill(style)
-        if stroke_shapes is None and not (stroke_first and fill is not None and stroke is not None):
+        one_group = fill_shapes is None and stroke_shapes is None and not (
+            stroke_first and fill is not None and stroke is not None)
+        if one_group:
             add_group(_make_shapes(kind, params, subpaths, ident), fill, stroke)
             return
-        if stroke_shapes is None:
-            stroke_shapes = _make_shapes(kind, params, subpaths, ident)
-        parts = [("fill", fill), ("stroke", stroke)]
+        parts = [("fill", fill, fill_shapes), ("stroke", stroke, stroke_shapes)]
         if stroke_first:
             parts.reverse()
-        for name, paint_value in parts:
+        for name, paint_value, shapes in parts:
             if paint_value is None:
                 continue
-            if name == "fill":
-                add_group(_make_shapes(kind, params, subpaths, ident), paint_value, None)
-            elif stroke_shapes:
-                add_group(stroke_shapes, None, paint_value)
+            if shapes is None:
+                shapes = _make_shapes(kind, params, subpaths, ident)
+            if not shapes:
+                continue
+            add_group(shapes, paint_value if name == "fill" else None,
+                      paint_value if name == "stroke" else None)
+
+    def clip_half_planes(self, ctm) -> List[Tuple[float, float, float]]:
+        """The viewport clip rectangles in force as half-planes a·x + b·y <= c
+        in the user space that ``ctm`` maps to the canvas (4 per rectangle).
+        A viewport with a singular transform shows nothing: (0, 0, -1)."""
+        planes = []
+        for origin, width, height in self.clips:
+            if abs(origin[0][0] * origin[1][1] - origin[0][1] * origin[1][0]) < 1e-300:
+                return [(0.0, 0.0, -1.0)]
+            to_viewport = np.linalg.solve(origin, ctm)  # user -> viewport coordinates
+            for row, size in ((to_viewport[0], width), (to_viewport[1], height)):
+                planes.append((float(row[0]), float(row[1]), float(size - row[2])))
+                planes.append((float(-row[0]), float(-row[1]), float(row[2])))
+        return planes
 
     @staticmethod
     def stroke_before_fill(style) -> bool:
