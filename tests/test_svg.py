@@ -423,10 +423,11 @@ def test_radial_gradient_bbox_and_transform():
     # gradient space (0.5, 0.25) -> scale(2,1) -> (1, .25) -> +0.1 -> (1.1, .25) -> bbox (44, 5)
     assert np.allclose(paint.center.numpy(), [44, 5]) and np.allclose(paint.radius.numpy(), [40, 10])
     assert np.allclose(_fill(groups[1]), NAMED_COLORS["lime"])  # one stop: solid
-    # zero stops: none (the fallback colour is only for a missing reference), so the
-    # unstroked rect draws nothing and the stroked one keeps its stroke only
-    assert len(groups) == 3
-    assert groups[2].fill_color is None and groups[2].stroke_color is not None
+    # zero stops: the reference is invalid, so the fallback colour paints (as in
+    # resvg); without a fallback the fill is none and the stroked rect keeps its stroke
+    assert len(groups) == 4
+    assert np.allclose(_fill(groups[2]), NAMED_COLORS["red"])
+    assert groups[3].fill_color is None and groups[3].stroke_color is not None
 
 
 def test_spread_method_warns_once():
@@ -958,3 +959,65 @@ def test_nested_viewport_keeps_inside_drops_outside_and_warns_for_cut_strokes():
     assert isinstance(shapes[0], Circle) and len(groups) == 2
     assert groups[1].fill_color is None and groups[1].stroke_color is not None
     assert len([m for m in messages if "viewport" in m and "not supported" in m]) == 1, messages
+
+
+# ----------------------------------------------------------------------------
+# Paint references, fallbacks and colour syntax
+# ----------------------------------------------------------------------------
+
+GRADIENT = ('<linearGradient id="g"><stop offset="0" stop-color="white"/>'
+            '<stop offset="1" stop-color="black"/></linearGradient><linearGradient id="empty"/>')
+
+
+@pytest.mark.parametrize("fill,expected", [
+    ("url(#empty) green", (0, 128 / 255, 0, 1)),          # no stops: invalid, fallback
+    ("url(#missing) green", (0, 128 / 255, 0, 1)),
+    ("url(#empty) currentColor", (1, 0, 0, 1)),           # color="red" on the rect
+    ("url(#r) blue", (0, 0, 1, 1)),                       # not a paint server
+    ("url(#g) green", LinearGradient),                    # valid: the fallback is unused
+    ("  url(  #g   )  ", LinearGradient),                 # FuncIRI with inner spaces
+    ("url('#g')", LinearGradient),
+    ("url(#g) green icc-color(p, 0.1, 0.2, 0.3)", LinearGradient),
+    ("url(#empty)", None), ("url(#empty) none", None),  # no fallback: none
+    ("url(#g) notacolour", (1, 1, 0, 1)),                 # invalid value: inherited (yellow)
+])
+def test_paint_fallback_is_used_only_for_invalid_references(fill, expected):
+    _, _, _, groups = load(GRADIENT + f'<g fill="yellow"><rect id="r" width="10" height="10" '
+                                      f'color="red" fill="{fill}"/></g>')
+    if expected is None:
+        assert groups == []
+    elif expected is LinearGradient:
+        assert isinstance(groups[0].fill_color, LinearGradient)
+    else:
+        assert groups[0].fill_color.tolist() == pytest.approx(list(expected))
+
+
+def test_singular_gradient_transform_is_ignored():
+    body = ('<linearGradient id="a" {}><stop offset="0" stop-color="white"/>'
+            '<stop offset="1" stop-color="green"/></linearGradient>'
+            '<rect x="10" y="10" width="80" height="40" fill="url(#a)"/>')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, _, _, singular = load(body.format('gradientTransform="matrix(0 0 0 0 0 0)"'))
+    assert any("singular gradientTransform" in str(w.message) for w in caught)
+    _, _, _, plain = load(body.format(""))
+    assert singular[0].fill_color.begin.tolist() == plain[0].fill_color.begin.tolist() == [10, 10]
+    assert singular[0].fill_color.end.tolist() == plain[0].fill_color.end.tolist() == [90, 10]
+
+
+@pytest.mark.parametrize("text,rgba", [
+    ("rgba(0, 127, 0, 50%)", (0, 127 / 255, 0, 0.5)),     # CSS Color 4 percentage alpha
+    ("rgb(0 50% 0)", (0, 0.5, 0, 1)),                     # space syntax may mix
+    ("rgb(0%, 50%, 0%)", (0, 0.5, 0, 1)),
+    ("#ff0000 icc-color(acmecmyk, 0.11, 0.48, 0.83, 0.00)", (1, 0, 0, 1)),
+])
+def test_colour_syntax_css_color_4(text, rgba):
+    assert parse_color(text) == pytest.approx(rgba)
+
+
+@pytest.mark.parametrize("text", ["rgba(0, 50%, 0, 0.5)", "rgb(0%, 50, 0)", "hsl(120, 50, 50%)",
+                                  "icc-color(p, 1, 0, 0)"])
+def test_colour_comma_syntax_does_not_mix_numbers_and_percentages(text):
+    from pydiffvg.svg.colors import ColorSyntaxError
+    with pytest.raises(ColorSyntaxError):
+        parse_color(text)

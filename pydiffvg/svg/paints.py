@@ -22,8 +22,11 @@ paints, evaluated in the shape's own user space.
 * ``spreadMethod`` reflect/repeat render as pad, with one warning per load.
 * Stops: offsets (number or %) clamped to [0, 1] and made monotone;
   ``stop-color`` and ``stop-opacity`` from attributes, ``style`` or sheets.
-  One stop gives a solid colour, no stops give no paint. A zero-length
-  linear gradient or zero radius paints the last stop's colour.
+  One stop gives a solid colour. No stops, objectBoundingBox units on an
+  empty box, or a negative radius make the reference invalid (None: the
+  caller uses the paint's fallback colour, or none). A zero-length linear
+  gradient or zero radius paints the last stop's colour. A singular
+  ``gradientTransform`` is ignored (undefined in SVG; resvg does the same).
 """
 from __future__ import annotations
 
@@ -117,6 +120,11 @@ def gradient_paint(loader, element, bbox, viewport, alpha_scale: float, describe
         transform = parse_transform(attrs.get("gradientTransform", ""))
     except UnitError as exc:
         loader.warn("gradientTransform", f"{describe}: gradientTransform ignored: {exc}")
+        transform = np.eye(3)
+    if abs(np.linalg.det(transform[:2, :2])) < 1e-300:
+        # A singular gradientTransform is undefined behaviour in SVG; like
+        # resvg we ignore it rather than paint nothing.
+        loader.warn("gradientTransform", f"{describe}: singular gradientTransform ignored")
         transform = np.eye(3)
     if object_bbox:
         if bbox is None:

@@ -81,7 +81,7 @@ NOT_RENDERED = {"title", "desc", "metadata", "style", "defs", "linearGradient",
                 "radialGradient", "stop", "symbol", "script", "cursor", "font", "font-face",
                 "view", "animate", "animateTransform", "animateMotion", "animateColor", "set"}
 SHAPES = {"circle", "ellipse", "rect", "line", "polyline", "polygon", "path"}
-_PAINT_URL = re.compile(r"^\s*url\(\s*['\"]?#([^'\")]*)['\"]?\s*\)\s*(.*)$", re.DOTALL)
+_PAINT_URL = re.compile(r"^\s*url\(\s*(['\"]?)#([^'\")\s]*)\1\s*\)\s*(.*)$", re.DOTALL)
 
 
 # ----------------------------------------------------------------------------
@@ -302,8 +302,17 @@ class _Loader:
             return False
 
     def _valid_paint(self, value: str) -> bool:
+        """<paint> (SVG 2 13.2): none, a colour, currentColor, context-fill,
+        context-stroke, or url(#id) with an optional fallback colour."""
         low = value.strip().lower()
-        return low == "currentcolor" or bool(_PAINT_URL.match(value)) or self._valid_color(value)
+        if low in ("currentcolor", "context-fill", "context-stroke"):
+            return True
+        match = _PAINT_URL.match(value)
+        if match:
+            fallback = match.group(3).strip()
+            return (not fallback or fallback.lower() in ("none", "currentcolor")
+                    or self._valid_color(fallback))
+        return self._valid_color(value)
 
     @staticmethod
     def resolve_color(value: str, style: Dict[str, str]):
@@ -598,11 +607,17 @@ class _Loader:
             return None
         match = _PAINT_URL.match(value)
         if match:
-            target = self.ids.get(match.group(1))
-            fallback = match.group(2).strip()
+            # The fallback colour is used when the reference is invalid: a
+            # missing element, one that is not a paint server, or a gradient
+            # that cannot paint (no stops, or objectBoundingBox units on an
+            # empty box); without a fallback the paint is none.
+            target = self.ids.get(match.group(2))
+            fallback = match.group(3).strip()
             if target is not None and self.local_tag(target) in ("linearGradient", "radialGradient"):
-                return paints.gradient_paint(self, target, bbox, viewport, alpha,
-                                             self.describe(target))
+                server = paints.gradient_paint(self, target, bbox, viewport, alpha,
+                                               self.describe(target))
+                if server is not None:
+                    return server
             if target is not None and self.local_tag(target) == "pattern":
                 self.warn("pattern", f"{self.describe(elem)}: pattern paint is not supported")
             if not fallback:
