@@ -1021,3 +1021,25 @@ def test_colour_comma_syntax_does_not_mix_numbers_and_percentages(text):
     from pydiffvg.svg.colors import ColorSyntaxError
     with pytest.raises(ColorSyntaxError):
         parse_color(text)
+
+
+# ----------------------------------------------------------------------------
+# context-fill / context-stroke (SVG 2 13.2)
+# ----------------------------------------------------------------------------
+
+def test_context_paint_is_the_use_elements_paint():
+    body = ('<defs><rect id="r" width="10" height="10" fill="context-stroke" '
+            'stroke="context-fill"/>'
+            '<g id="g"><circle cx="5" cy="5" r="2" fill="context-fill"/></g></defs>'
+            '<use id="u2" href="#r" fill="context-fill" stroke="context-stroke"/>'
+            '<use href="#u2" fill="blue" stroke="green" color="red"/>'
+            '<use href="#g" fill="currentColor" color="red"/>'
+            '<rect width="3" height="3" fill="context-fill" stroke="context-stroke"/>')
+    _, _, _, groups = load(body)
+    # rect through u2 through the outer use: fill = u2's stroke = green, stroke = blue
+    assert _fill(groups[0]) == pytest.approx(NAMED_COLORS["green"])
+    assert groups[0].stroke_color.tolist() == pytest.approx(list(NAMED_COLORS["blue"]))
+    # currentColor in the context paint uses the use element's colour
+    assert _fill(groups[1]) == pytest.approx(NAMED_COLORS["red"])
+    # outside any context element the keywords are none
+    assert len(groups) == 2

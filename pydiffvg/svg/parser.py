@@ -166,6 +166,8 @@ class _Loader:
         self.ids: Dict[str, object] = {}
         #: viewport clip rectangles in force: (matrix to canvas, width, height)
         self.clips: List[Tuple[np.ndarray, float, float]] = []
+        #: (fill, stroke) of the use elements being instantiated, innermost last
+        self.contexts: List[Tuple[Tuple[str, Dict[str, str]], Tuple[str, Dict[str, str]]]] = []
         self._specified: Dict[int, Dict[str, str]] = {}
         self._doc_style: Dict[int, Dict[str, str]] = {}
         rules_text = []
@@ -500,10 +502,26 @@ class _Loader:
         if sum(1 for e in chain if self.local_tag(e) == "use") > MAX_USE_DEPTH:
             raise SVGError(f"{self.describe(elem)}: use nesting deeper than {MAX_USE_DEPTH}")
         self.use_depth += 1
+        # SVG 2 13.2: inside a use element's shadow tree, context-fill and
+        # context-stroke are the use element's own fill and stroke.
+        self.contexts.append((self.context_paint(style.get("fill", "black"), style),
+                              self.context_paint(style.get("stroke", "none"), style)))
         try:
             self._instantiate(elem, target, style, ctm, viewport, opacity, chain)
         finally:
             self.use_depth -= 1
+            self.contexts.pop()
+
+    def context_paint(self, value: str, style) -> Tuple[str, Dict[str, str]]:
+        """(paint value, style to resolve currentColor with) with context-fill
+        and context-stroke replaced by the context element's paint; outside
+        any context element they are none."""
+        low = value.strip().lower()
+        if low in ("context-fill", "context-stroke"):
+            if not self.contexts:
+                return "none", style
+            return self.contexts[-1][0 if low == "context-fill" else 1]
+        return value, style
 
     def _instantiate(self, elem, target, style, ctm, viewport, opacity, chain):
         vw, vh = viewport
@@ -644,9 +662,11 @@ class _Loader:
         bbox = subpaths_bbox(subpaths)
         vw, vh = viewport
         diag = math.sqrt((vw * vw + vh * vh) / 2.0)
-        fill = self.paint(style.get("fill", "black"), style, bbox, viewport,
+        fill_value, fill_style = self.context_paint(style.get("fill", "black"), style)
+        stroke_value, stroke_style_map = self.context_paint(style.get("stroke", "none"), style)
+        fill = self.paint(fill_value, fill_style, bbox, viewport,
                           opacity * self.opacity_value(style.get("fill-opacity")), elem)
-        stroke = self.paint(style.get("stroke", "none"), style, bbox, viewport,
+        stroke = self.paint(stroke_value, stroke_style_map, bbox, viewport,
                             opacity * self.opacity_value(style.get("stroke-opacity")), elem)
         try:
             stroke_width = parse_length(style.get("stroke-width", "1"), diag)
