@@ -430,14 +430,21 @@ def test_radial_gradient_bbox_and_transform():
     assert groups[3].fill_color is None and groups[3].stroke_color is not None
 
 
-def test_spread_method_warns_once():
-    body = ('<linearGradient id="g" spreadMethod="reflect"><stop offset="0"/><stop offset="1"/>'
-            '</linearGradient><rect width="1" height="1" fill="url(#g)"/>'
+def test_spread_method_past_the_period_cap_warns_once():
+    from pydiffvg.svg.paints import MAX_PERIODS
+    body = ('<linearGradient id="g" spreadMethod="reflect" x2="{}"><stop offset="0"/>'
+            '<stop offset="1"/></linearGradient><rect width="1" height="1" fill="url(#g)"/>'
             '<rect width="1" height="1" fill="url(#g)"/>')
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        load(body)
+        _, _, _, groups = load(body.format(0.5 / MAX_PERIODS))
     assert len([w for w in caught if "spreadMethod" in str(w.message)]) == 1
+    assert len(groups[0].fill_color.offsets) == 2  # rendered as pad
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, _, _, groups = load(body.format(2.0 / MAX_PERIODS))
+    assert not [w for w in caught if "spreadMethod" in str(w.message)]
+    assert len(groups[0].fill_color.offsets) > MAX_PERIODS
 
 
 # ----------------------------------------------------------------------------
@@ -1043,3 +1050,111 @@ def test_context_paint_is_the_use_elements_paint():
     assert _fill(groups[1]) == pytest.approx(NAMED_COLORS["red"])
     # outside any context element the keywords are none
     assert len(groups) == 2
+
+
+# ----------------------------------------------------------------------------
+# spreadMethod reflect/repeat and the focal radius fr, unrolled into stops
+# ----------------------------------------------------------------------------
+
+def _pad_colour(offsets, colours, t):
+    """Colour of pad-mode stops at t (the renderer's rule, in NumPy)."""
+    offsets, colours = np.asarray(offsets, float), np.asarray(colours, float)
+    out = np.empty((len(t), colours.shape[1]))
+    for index, value in enumerate(t):
+        if value <= offsets[0]:
+            out[index] = colours[0]
+        elif value >= offsets[-1]:
+            out[index] = colours[-1]
+        else:
+            k = np.searchsorted(offsets, value, side="right") - 1
+            w = (value - offsets[k]) / (offsets[k + 1] - offsets[k])
+            out[index] = colours[k] * (1 - w) + colours[k + 1] * w
+    return out
+
+
+def _spread_reference(offsets, colours, t, spread):
+    if spread == "repeat":
+        t = t - np.floor(t)
+    elif spread == "reflect":
+        t = np.abs(((t + 1.0) % 2.0) - 1.0)
+    return _pad_colour(offsets, colours, t)
+
+
+STOPS = ('<stop offset="0.2" stop-color="#ff0000"/><stop offset="0.5" stop-color="#00ff00" '
+         'stop-opacity="0.5"/><stop offset="0.7" stop-color="#0000ff"/>')
+STOP_OFFSETS = [0.2, 0.5, 0.7]
+STOP_COLOURS = [[1, 0, 0, 1], [0, 1, 0, 0.5], [0, 0, 1, 1]]
+
+
+@pytest.mark.parametrize("spread", ["pad", "reflect", "repeat"])
+def test_linear_spread_method_unrolled_exactly(spread):
+    body = (f'<linearGradient id="g" gradientUnits="userSpaceOnUse" x1="30" y1="40" x2="45" y2="48" '
+            f'spreadMethod="{spread}" gradientTransform="rotate(25 50 50)">{STOPS}</linearGradient>'
+            f'<rect x="5" y="10" width="90" height="70" fill="url(#g)"/>')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, _, _, groups = load(body)
+    paint = groups[0].fill_color
+    rng = np.random.default_rng(1)
+    points = rng.uniform([5, 10], [95, 80], size=(500, 2))
+    # the spec: t from the transformed gradient vector
+    from pydiffvg.svg.units import parse_transform
+    matrix = parse_transform("rotate(25 50 50)")
+    inverse = np.linalg.inv(matrix)
+    local = (inverse[:2, :2] @ points.T).T + inverse[:2, 2]
+    begin, end = np.array([30.0, 40.0]), np.array([45.0, 48.0])
+    t = (local - begin) @ (end - begin) / float((end - begin) @ (end - begin))
+    expected = _spread_reference(STOP_OFFSETS, STOP_COLOURS, t, spread)
+    b, e = paint.begin.double().numpy(), paint.end.double().numpy()
+    t_ours = (points - b) @ (e - b) / float((e - b) @ (e - b))
+    ours = _pad_colour(paint.offsets.double().numpy(), paint.stop_colors.double().numpy(), t_ours)
+    assert np.abs(ours - expected).max() < 1e-4
+
+
+@pytest.mark.parametrize("spread,fr", [("pad", 0.2), ("reflect", 0.0), ("repeat", 0.1),
+                                       ("reflect", 0.25), ("pad", 0.7), ("repeat", 0.8)])
+def test_radial_spread_and_focal_radius_unrolled_exactly(spread, fr):
+    body = (f'<radialGradient id="g" cx="0.5" cy="0.4" r="0.3" fr="{fr}" spreadMethod="{spread}">'
+            f'{STOPS}</radialGradient>'
+            f'<ellipse cx="50" cy="40" rx="45" ry="30" fill="url(#g)" stroke="url(#g)" '
+            f'stroke-width="6"/>')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, _, _, groups = load(body)
+    rng = np.random.default_rng(2)
+    # the fill paint only has to be right inside the bbox, the stroke paint
+    # also within the stroke's reach (3 × miter limit 4) around it
+    for paint, low, high in ((groups[0].fill_color, [5, 10], [95, 70]),
+                             (groups[0].stroke_color, [-7, -2], [107, 82])):
+        points = rng.uniform(low, high, size=(500, 2))
+        # bbox (5, 10)-(95, 70): centre (50, 34), radii (27, 18) in user space
+        d = np.hypot((points[:, 0] - 50.0) / 27.0, (points[:, 1] - 34.0) / 18.0)  # units of r
+        ratio = fr / 0.3
+        t = (d - ratio) / (1.0 - ratio)  # SVG 2, concentric focal circle
+        expected = _spread_reference(STOP_OFFSETS, STOP_COLOURS, t, spread)
+        c, radii = paint.center.double().numpy(), paint.radius.double().numpy()
+        t_ours = np.hypot((points[:, 0] - c[0]) / radii[0], (points[:, 1] - c[1]) / radii[1])
+        ours = _pad_colour(paint.offsets.double().numpy(), paint.stop_colors.double().numpy(),
+                           t_ours)
+        assert np.abs(ours - expected).max() < 1e-4
+
+
+def test_spread_and_focal_radius_render_like_resvg():
+    text = svg('<linearGradient id="l" x1="0.3" x2="0.45" spreadMethod="reflect">'
+               '<stop offset="0.1" stop-color="#e03131"/><stop offset="0.9" stop-color="#1971c2"/>'
+               '</linearGradient><radialGradient id="r" r="0.25" fr="0.1" spreadMethod="repeat">'
+               '<stop offset="0" stop-color="#2b8a3e"/><stop offset="1" stop-color="#ffd43b"/>'
+               '</radialGradient><rect x="5" y="5" width="90" height="40" fill="url(#l)"/>'
+               '<rect x="5" y="50" width="90" height="45" fill="url(#r)"/>')
+    _assert_matches_resvg(text, min_psnr=30.0)
+
+
+def test_focal_point_off_centre_warns():
+    body = ('<radialGradient id="g" fx="0.6"><stop offset="0" stop-color="red"/>'
+            '<stop offset="1" stop-color="blue"/></radialGradient>'
+            '<rect width="10" height="10" fill="url(#g)"/>')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load(body)
+    assert any("focal point" in str(w.message) and "not supported" in str(w.message)
+               for w in caught)

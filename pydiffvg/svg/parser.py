@@ -618,7 +618,7 @@ class _Loader:
             return None
         return "path", None, subpaths
 
-    def paint(self, value: str, style, bbox, viewport, alpha, elem):
+    def paint(self, value: str, style, bbox, viewport, alpha, elem, extent=None):
         value = value.strip()
         low = value.lower()
         if low == "none":
@@ -633,7 +633,7 @@ class _Loader:
             fallback = match.group(3).strip()
             if target is not None and self.local_tag(target) in ("linearGradient", "radialGradient"):
                 server = paints.gradient_paint(self, target, bbox, viewport, alpha,
-                                               self.describe(target))
+                                               self.describe(target), extent)
                 if server is not None:
                     return server
             if target is not None and self.local_tag(target) == "pattern":
@@ -662,16 +662,20 @@ class _Loader:
         bbox = subpaths_bbox(subpaths)
         vw, vh = viewport
         diag = math.sqrt((vw * vw + vh * vh) / 2.0)
-        fill_value, fill_style = self.context_paint(style.get("fill", "black"), style)
-        stroke_value, stroke_style_map = self.context_paint(style.get("stroke", "none"), style)
-        fill = self.paint(fill_value, fill_style, bbox, viewport,
-                          opacity * self.opacity_value(style.get("fill-opacity")), elem)
-        stroke = self.paint(stroke_value, stroke_style_map, bbox, viewport,
-                            opacity * self.opacity_value(style.get("stroke-opacity")), elem)
         try:
             stroke_width = parse_length(style.get("stroke-width", "1"), diag)
         except UnitError:
             stroke_width = 1.0
+        stroke_style = self.stroke_style(style)
+        reach = self.stroke_reach(stroke_width, stroke_style)
+        extent = (bbox[0] - reach, bbox[1] - reach, bbox[2] + reach, bbox[3] + reach)
+        fill_value, fill_style = self.context_paint(style.get("fill", "black"), style)
+        stroke_value, stroke_style_map = self.context_paint(style.get("stroke", "none"), style)
+        fill = self.paint(fill_value, fill_style, bbox, viewport,
+                          opacity * self.opacity_value(style.get("fill-opacity")), elem, bbox)
+        stroke = self.paint(stroke_value, stroke_style_map, bbox, viewport,
+                            opacity * self.opacity_value(style.get("stroke-opacity")), elem,
+                            extent)
         if stroke_width <= 0:
             stroke = None
         if tag == "line":  # a line has no interior
@@ -682,7 +686,6 @@ class _Loader:
         # the element (SVG 1.1, 7.5): it draws nothing rather than failing.
         if abs(ctm[0][0] * ctm[1][1] - ctm[0][1] * ctm[1][0]) < 1e-12:
             return
-        stroke_style = self.stroke_style(style)
         ident = elem.get("id") or ""
         fill_shapes = None  # None: the element's own shapes
         half_planes = self.clip_half_planes(ctm)
@@ -695,11 +698,7 @@ class _Loader:
                 fill_shapes = [_path_shape(piece, ident) for piece in pieces]
                 fill = fill if fill_shapes else None
         if half_planes and stroke is not None:
-            cap, join, miter_limit = stroke_style
-            reach = stroke_width / 2.0 * max(miter_limit if join == LineJoin.miter else 1.0,
-                                             math.sqrt(2.0) if cap == LineCap.square else 1.0)
-            xmin, ymin, xmax, ymax = bbox
-            side = bbox_side((xmin - reach, ymin - reach, xmax + reach, ymax + reach), half_planes)
+            side = bbox_side(extent, half_planes)
             if side == "outside":
                 stroke = None
             elif side == "partial":
@@ -764,6 +763,16 @@ class _Loader:
                 planes.append((float(row[0]), float(row[1]), float(size - row[2])))
                 planes.append((float(-row[0]), float(-row[1]), float(row[2])))
         return planes
+
+    @staticmethod
+    def stroke_reach(stroke_width: float, stroke_style) -> float:
+        """How far the stroke can reach from the path: half the width, times
+        the miter limit for miter joins (the miter length is at most
+        miterlimit × stroke-width, centred on the vertex) or √2 for square caps."""
+        cap, join, miter_limit = stroke_style
+        return max(stroke_width, 0.0) / 2.0 * max(
+            miter_limit if join == LineJoin.miter else 1.0,
+            math.sqrt(2.0) if cap == LineCap.square else 1.0)
 
     @staticmethod
     def stroke_before_fill(style) -> bool:
