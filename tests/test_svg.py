@@ -1158,3 +1158,28 @@ def test_focal_point_off_centre_warns():
         load(body)
     assert any("focal point" in str(w.message) and "not supported" in str(w.message)
                for w in caught)
+
+
+# ----------------------------------------------------------------------------
+# Font-relative units: em, ex, rem against the computed font-size
+# ----------------------------------------------------------------------------
+
+def test_font_relative_units_follow_the_computed_font_size():
+    body = ('<g font-size="40"><rect id="ex" x="1ex" y="0.5em" width="8ex" height="2em"/>'
+            '<g font-size="50%"><rect width="1em" height="1rem"/></g>'
+            '<g font-size="2em"><rect width="1em" height="1rem" font-size="large"/></g></g>'
+            '<circle r="1em" stroke="black" stroke-width="0.25em" font-size="8" fill="none"/>'
+            '<rect width="1em" height="1em" font-size="bogus"/>')
+    _, _, shapes, groups = load(body, attrs='width="100" height="100" font-size="12"')
+    assert shapes[0].p_min.tolist() == [20, 20] and shapes[0].p_max.tolist() == [180, 100]
+    assert shapes[1].p_max.tolist() == [20, 12]              # 50% of 40; rem: the root's 12
+    assert shapes[2].p_max.tolist() == pytest.approx([19.2, 12])  # large = 1.2 × 16
+    assert float(shapes[3].radius) == 8 and float(shapes[3].stroke_width) == 1.0  # half of 2
+    assert shapes[4].p_max.tolist() == [12, 12]              # invalid: inherited
+
+
+def test_units_absolute():
+    from pydiffvg.svg.units import parse_length
+    assert parse_length("4Q") == pytest.approx(96.0 / 25.4)   # CSS: 1Q = 1/4 mm
+    assert parse_length("1in") == 96.0 and parse_length("3pt") == 4.0
+    assert parse_length("2em", font_size=10) == 20 and parse_length("2ex", font_size=10) == 10

@@ -62,8 +62,9 @@ from .paths import (Subpath, TooManyDashes, bbox_side, clip_subpaths, dash_subpa
                     ellipse_subpath, parse_path_data, rounded_rect_subpath, subpaths_bbox)
 from .style import (INHERITED_PROPERTIES, INITIAL_VALUES, parse_stylesheet, selector_matches,
                     cascade)
-from .units import (UnitError, parse_aspect_ratio, parse_length, parse_number_list,
-                    parse_transform, translate, viewbox_transform)
+from .units import (MEDIUM_FONT_PX, UnitError, parse_aspect_ratio, parse_font_size,
+                    parse_length, parse_number_list, parse_transform, translate,
+                    viewbox_transform)
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
@@ -166,6 +167,10 @@ class _Loader:
         self.ids: Dict[str, object] = {}
         #: viewport clip rectangles in force: (matrix to canvas, width, height)
         self.clips: List[Tuple[np.ndarray, float, float]] = []
+        #: computed font-size (px) of the root and of each element last styled,
+        #: for em, ex and rem in its attributes
+        self.root_font_px = MEDIUM_FONT_PX
+        self._element_font_px: Dict[int, float] = {}
         #: (fill, stroke) of the use elements being instantiated, innermost last
         self.contexts: List[Tuple[Tuple[str, Dict[str, str]], Tuple[str, Dict[str, str]]]] = []
         self._specified: Dict[int, Dict[str, str]] = {}
@@ -282,8 +287,25 @@ class _Loader:
                     value = parent_style.get("color", "black") if name == "color" else value
                 elif not self._valid_color(value):
                     continue
+            if name == "font-size":  # computed to px against the parent's
+                parent_px = self._font_px(parent_style)
+                root_px = parent_px if elem is self.root else self.root_font_px
+                size = parse_font_size(value, parent_px, root_px)
+                if size is None:
+                    continue
+                value = repr(size)
             style[name] = value
+        if elem is self.root:
+            self.root_font_px = self._font_px(style)
+        self._element_font_px[id(elem)] = self._font_px(style)
         return style
+
+    @staticmethod
+    def _font_px(style) -> float:
+        try:
+            return float(style.get("font-size", MEDIUM_FONT_PX))
+        except ValueError:
+            return MEDIUM_FONT_PX
 
     def document_style(self, elem) -> Dict[str, str]:
         """Computed style of an element through its document ancestors
@@ -383,8 +405,9 @@ class _Loader:
         text = elem.get(name)
         if text is None or text.strip() == "":
             text = default
+        font_px = self._element_font_px.get(id(elem), MEDIUM_FONT_PX)
         try:
-            return parse_length(text, percent_of)
+            return parse_length(text, percent_of, font_px, self.root_font_px)
         except UnitError as exc:
             number = re.match(r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", text)
             hostile = re.search(r"nan|inf", text, re.IGNORECASE) or (
@@ -393,7 +416,7 @@ class _Loader:
             if hostile:
                 raise SVGError(f"{self.describe(elem)}: attribute {name}: {exc}") from None
             # not a length (e.g. "auto", "10qwe"): SVG ignores the attribute
-            return parse_length(default, percent_of) if default != "auto" else 0.0
+            return parse_length(default, percent_of, font_px) if default != "auto" else 0.0
 
     def walk(self, elem, parent_style, ctm, viewport, opacity, chain):
         if not isinstance(elem.tag, str) or not self.is_svg(elem):
@@ -663,7 +686,8 @@ class _Loader:
         vw, vh = viewport
         diag = math.sqrt((vw * vw + vh * vh) / 2.0)
         try:
-            stroke_width = parse_length(style.get("stroke-width", "1"), diag)
+            stroke_width = parse_length(style.get("stroke-width", "1"), diag,
+                                        self._font_px(style), self.root_font_px)
         except UnitError:
             stroke_width = 1.0
         stroke_style = self.stroke_style(style)
@@ -800,8 +824,9 @@ class _Loader:
         if text in ("none", ""):
             return None
         try:
-            values = [parse_length(t, diag) for t in re.split(r"[\s,]+", text) if t]
-            offset = parse_length(style.get("stroke-dashoffset", "0"), diag)
+            font = (self._font_px(style), self.root_font_px)
+            values = [parse_length(t, diag, *font) for t in re.split(r"[\s,]+", text) if t]
+            offset = parse_length(style.get("stroke-dashoffset", "0"), diag, *font)
         except UnitError:
             return None
         if not values or any(v < 0 for v in values) or sum(values) <= 0:

@@ -30,7 +30,7 @@ marker-end paint-order transform-origin overflow font-size
 INHERITED_PROPERTIES = frozenset("""
 fill stroke fill-opacity stroke-opacity fill-rule stroke-width stroke-linecap
 stroke-linejoin stroke-miterlimit stroke-dasharray stroke-dashoffset color visibility
-paint-order marker-start marker-mid marker-end
+paint-order marker-start marker-mid marker-end font-size
 """.split())
 
 #: Initial values (CSS "initial") of the properties we use.
