@@ -1183,3 +1183,12 @@ def test_units_absolute():
     assert parse_length("4Q") == pytest.approx(96.0 / 25.4)   # CSS: 1Q = 1/4 mm
     assert parse_length("1in") == 96.0 and parse_length("3pt") == 4.0
     assert parse_length("2em", font_size=10) == 20 and parse_length("2ex", font_size=10) == 10
+
+
+def test_negative_ellipse_radius_is_auto():
+    """SVG 2: a negative rx/ry is invalid and ignored, i.e. 'auto' (the other radius)."""
+    _, _, shapes, _ = load('<ellipse cx="50" cy="50" rx="30" ry="-10"/>'
+                           '<ellipse cx="50" cy="50" rx="-3" ry="-10"/>'
+                           '<ellipse cx="50" cy="50" rx="-3" ry="7"/>')
+    assert len(shapes) == 2
+    assert shapes[0].radius.tolist() == [30, 30] and shapes[1].radius.tolist() == [7, 7]

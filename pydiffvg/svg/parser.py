@@ -585,10 +585,13 @@ class _Loader:
             cx, cy = self.length(elem, "cx", vw), self.length(elem, "cy", vh)
             rx = self.length(elem, "rx", vw, "auto") if elem.get("rx") not in (None, "auto") else None
             ry = self.length(elem, "ry", vh, "auto") if elem.get("ry") not in (None, "auto") else None
+            # SVG 2 (geometry properties): a negative rx/ry is invalid, so it
+            # is ignored and the property is 'auto' (the other radius), as
+            # for rect
+            rx = None if rx is not None and rx < 0 else rx
+            ry = None if ry is not None and ry < 0 else ry
             rx, ry = (rx if rx is not None else ry), (ry if ry is not None else rx)
             if rx is None or rx <= 0 or ry <= 0:
-                if rx is not None and (rx < 0 or ry < 0):
-                    self.fail(elem, f"negative radius {rx}, {ry}")
                 return None
             return "ellipse", (cx, cy, rx, ry), [ellipse_subpath(cx, cy, rx, ry)]
         if tag == "rect":
