@@ -1192,3 +1192,27 @@ def test_negative_ellipse_radius_is_auto():
                            '<ellipse cx="50" cy="50" rx="-3" ry="7"/>')
     assert len(shapes) == 2
     assert shapes[0].radius.tolist() == [30, 30] and shapes[1].radius.tolist() == [7, 7]
+
+
+def test_unknown_element_subtree_is_not_rendered_but_can_be_used():
+    body = ('<random id="q"><rect id="inner" width="5" height="5"/></random>'
+            '<use href="#inner" x="10"/><use href="#q"/><hatch/>')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, _, shapes, groups = load(body)
+    messages = [str(w.message) for w in caught]
+    assert len(shapes) == 1 and apply(groups[0].shape_to_canvas, (0, 0)).tolist() == [10, 0]
+    assert len([m for m in messages if "<random> is not an SVG element" in m]) == 1, messages
+    assert any("<hatch> is not supported" in m for m in messages), messages
+
+
+def test_root_background_color_paints_the_canvas():
+    text = svg('<rect x="20" y="20" width="60" height="60" fill="green"/>',
+               attrs='width="100" height="50" viewBox="-50 0 100 50" '
+                     'style="background-color: #0000ff80"')
+    _, _, shapes, groups = svg_to_scene(text)
+    assert shapes[0].p_min.tolist() == [0, 0] and shapes[0].p_max.tolist() == [100, 50]
+    assert groups[0].fill_color.tolist() == pytest.approx([0, 0, 1, 128 / 255])
+    assert np.allclose(groups[0].shape_to_canvas.numpy(), np.eye(3))
+    image = _render_ours(text, 100)
+    assert image[5, 5] == pytest.approx([127 / 255, 127 / 255, 1.0], abs=1e-2)

@@ -33,9 +33,14 @@ crosses the edge cannot be cut by the renderer and is drawn unclipped, with
 a warning.
 
 Unsupported elements (``text``, ``image``, ``filter``, ``mask``,
-``clipPath``, ``pattern``, ``marker``, ``foreignObject``, ``switch`` and
-anything unknown) are skipped with one warning per kind per load, as are the
-``clip-path``, ``mask``, ``filter`` and ``marker-*`` properties.
+``clipPath``, ``pattern``, ``marker``, ``foreignObject``, ``switch`` and the
+SVG 2 elements listed in UNSUPPORTED) are skipped with one warning per kind
+per load ("... is not supported"), as are the ``clip-path``, ``mask``,
+``filter`` and ``marker-*`` properties. An element SVG does not define is not
+rendered, with its subtree, as SVG 1.1 prescribes (one warning per name).
+
+The root element's ``background-color`` paints the whole canvas (CSS 2.1
+14.2), as a canvas-sized Rect in the first group.
 
 Hostile input: XML is parsed with ``defusedxml`` (entities, external
 references refused); ``use`` expansion is bounded in depth and in the total
@@ -77,7 +82,11 @@ MAX_NESTING = 256               # element nesting depth (keeps recursion bounded
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 
 UNSUPPORTED = {"text", "image", "filter", "mask", "clipPath", "pattern", "marker",
-               "foreignObject", "switch"}
+               "foreignObject", "switch",
+               # SVG 2 and its drafts: known, but not implemented here
+               "hatch", "hatchpath", "mesh", "meshgradient", "meshpatch", "meshrow",
+               "solidcolor", "discard", "video", "audio", "iframe", "canvas", "textPath",
+               "tspan"}
 NOT_RENDERED = {"title", "desc", "metadata", "style", "defs", "linearGradient",
                 "radialGradient", "stop", "symbol", "script", "cursor", "font", "font-face",
                 "view", "animate", "animateTransform", "animateMotion", "animateColor", "set"}
@@ -430,7 +439,10 @@ class _Loader:
                            f"(first: {self.describe(elem)})")
             return
         if tag not in SHAPES and tag not in ("svg", "g", "a", "use"):
-            self.warn(tag, f"unknown SVG element <{tag}> skipped (first: {self.describe(elem)})")
+            # SVG 1.1 / SVG Tiny 1.2 (C.2): a subtree rooted at an unknown
+            # element is not rendered (elements in it can still be used)
+            self.warn("unknown:" + tag, f"<{tag}> is not an SVG element; it and its content "
+                                        f"are not rendered (first: {self.describe(elem)})")
             return
         style = self.compute_style(elem, parent_style)
         if style.get("display", "inline").strip() == "none":
@@ -883,6 +895,25 @@ def _root_size(loader: _Loader, root) -> Tuple[float, float, Optional[tuple]]:
     return sizes[0], sizes[1], box
 
 
+def _canvas_background(loader: _Loader, root, width: float, height: float):
+    """CSS 2.1 14.2: the root element's background-color paints the whole
+    canvas, below everything else. Added as a canvas-sized Rect."""
+    value = loader.specified(root).get("background-color")
+    if value is None:
+        return
+    try:
+        color = parse_color(value)
+    except ColorSyntaxError:
+        return
+    if color is None or color[3] <= 0.0:
+        return
+    loader.shapes.append(Rect(torch.tensor([0.0, 0.0]), torch.tensor([width, height],
+                                                                      dtype=torch.float32)))
+    loader.groups.append(ShapeGroup(torch.tensor([len(loader.shapes) - 1], dtype=torch.int32),
+                                    torch.tensor(color, dtype=torch.float32),
+                                    use_even_odd_rule=False, id="background"))
+
+
 def svg_to_scene(path_or_text, strict: bool = True):
     """Read an SVG into diffvg's scene lists.
 
@@ -910,6 +941,7 @@ def svg_to_scene(path_or_text, strict: bool = True):
         ctm = viewbox_transform(box, width, height,
                                 parse_aspect_ratio(root.get("preserveAspectRatio")))
         viewport = (box[2], box[3])
+    _canvas_background(loader, root, width, height)
     loader.walk(root, INITIAL_VALUES, ctm, viewport, 1.0, ())
     canvas_width = max(1, int(round(width)))
     canvas_height = max(1, int(round(height)))
