@@ -12,12 +12,14 @@ What each element becomes
 * Degenerate shapes (zero radius, zero width or height) are skipped, as the
   SVG spec says.
 
-Approximations, on purpose and without warnings
------------------------------------------------
-* Group opacity (``opacity`` on ``g``, ``svg``, ``use``, ``symbol``) is
-  multiplied into the paint alpha of every shape below it. Where children
-  overlap this differs from SVG's layer compositing, which draws the group
-  opaque and then fades it as a whole.
+Approximations
+--------------
+* Group opacity (``opacity`` on ``g``, ``svg``, ``use``, ``symbol`` or a
+  shape) is multiplied into the paint alpha of every shape below it. That is
+  exact when nothing below overlaps; where content may overlap (two groups'
+  canvas boxes meet, or one shape has both fill and stroke) it differs from
+  SVG's layer compositing, which draws the group opaque and then fades it as
+  a whole, and a warning says so.
 * Dashes are cut at load time into open subpaths; the pattern restarts at
   every subpath.
 
@@ -64,7 +66,8 @@ from . import paints
 from .colors import ColorSyntaxError, parse_color
 from .errors import SVGError
 from .paths import (Subpath, TooManyDashes, bbox_side, clip_subpaths, dash_subpaths,
-                    ellipse_subpath, parse_path_data, rounded_rect_subpath, subpaths_bbox)
+                    ellipse_subpath, parse_path_data, rounded_rect_subpath, subpath_segments,
+                    subpaths_bbox)
 from .style import (INHERITED_PROPERTIES, INITIAL_VALUES, parse_stylesheet, selector_matches,
                     cascade)
 from .units import (MEDIUM_FONT_PX, UnitError, parse_aspect_ratio, parse_font_size,
@@ -176,6 +179,9 @@ class _Loader:
         self.ids: Dict[str, object] = {}
         #: viewport clip rectangles in force: (matrix to canvas, width, height)
         self.clips: List[Tuple[np.ndarray, float, float]] = []
+        #: per group: (canvas boxes that hold what it covers, whether it has
+        #: both fill and stroke), for check_opacity_layer
+        self.group_boxes: List[Tuple[List[Tuple[float, float, float, float]], bool]] = []
         #: computed font-size (px) of the root and of each element last styled,
         #: for em, ex and rem in its attributes
         self.root_font_px = MEDIUM_FONT_PX
@@ -452,19 +458,48 @@ class _Loader:
             if value and value.strip() != "none":
                 self.warn("property:" + prop, f"{self.describe(elem)}: property {prop} is not "
                                               f"supported and is ignored")
-        opacity = opacity * self.opacity_value(style.get("opacity"))
+        own_opacity = self.opacity_value(style.get("opacity"))
+        opacity = opacity * own_opacity
         chain = chain + (elem,)
+        first_group = len(self.groups)
         if tag == "svg" and elem is not self.root:
             self.nested_viewport(elem, elem, style, ctm, viewport, opacity, chain)
-            return
-        ctm = ctm @ self.element_transform(elem, style, viewport)
-        if tag in ("g", "a", "svg"):
-            for child in elem:
-                self.walk(child, style, ctm, viewport, opacity, chain)
-        elif tag == "use":
-            self.expand_use(elem, style, ctm, viewport, opacity, chain)
         else:
-            self.emit_shape(elem, tag, style, ctm, viewport, opacity)
+            ctm = ctm @ self.element_transform(elem, style, viewport)
+            if tag in ("g", "a", "svg"):
+                for child in elem:
+                    self.walk(child, style, ctm, viewport, opacity, chain)
+            elif tag == "use":
+                self.expand_use(elem, style, ctm, viewport, opacity, chain)
+            else:
+                self.emit_shape(elem, tag, style, ctm, viewport, opacity)
+        if own_opacity < 1.0:
+            self.check_opacity_layer(elem, first_group)
+
+    def check_opacity_layer(self, elem, first_group: int):
+        """``opacity`` makes its element a layer drawn opaque and then faded;
+        we multiply it into every paint below instead, which is exact only
+        when nothing below overlaps. Warn when anything might: a shape with
+        both fill and stroke, or two groups whose canvas boxes intersect."""
+        entries = self.group_boxes[first_group:]
+        overlap = any(self_overlap for _, self_overlap in entries)
+        if not overlap and len(entries) > 1:
+            # sweep over boxes sorted by xmin; boxes of one group may overlap
+            ordered = sorted((box, owner) for owner, (boxes, _) in enumerate(entries)
+                             for box in boxes)
+            for index, ((xmin, ymin, xmax, ymax), owner) in enumerate(ordered):
+                for (oxmin, oymin, oxmax, oymax), other in ordered[index + 1:]:
+                    if oxmin >= xmax:
+                        break
+                    if other != owner and oymin < ymax and ymin < oymax:
+                        overlap = True
+                        break
+                if overlap:
+                    break
+        if overlap:
+            self.warn("group-opacity", f"{self.describe(elem)}: opacity over overlapping shapes "
+                                       f"(a layer) is not supported; it is applied to each "
+                                       f"shape's paint instead")
 
     def nested_viewport(self, elem, source, style, ctm, viewport, opacity, chain,
                         size_from=None):
@@ -569,13 +604,17 @@ class _Loader:
             target_style = self.compute_style(target, style)
             if target_style.get("display", "inline").strip() == "none":
                 return
-            opacity = opacity * self.opacity_value(target_style.get("opacity"))
+            own_opacity = self.opacity_value(target_style.get("opacity"))
+            opacity = opacity * own_opacity
             if target_tag == "svg":
                 ctm = ctm @ translate(self.length(target, "x", vw), self.length(target, "y", vh))
             else:
                 ctm = ctm @ self.element_transform(target, target_style, viewport)
+            first_group = len(self.groups)
             self.nested_viewport(target, elem, target_style, ctm, viewport, opacity,
                                  chain + (target,), size_from=elem)
+            if own_opacity < 1.0:
+                self.check_opacity_layer(target, first_group)
             return
         self.walk(target, style, ctm, viewport, opacity, chain)
 
@@ -760,6 +799,16 @@ class _Loader:
             self.groups.append(ShapeGroup(ids, fill_paint, use_even_odd_rule=even_odd,
                                           stroke_color=stroke_paint, shape_to_canvas=matrix.clone(),
                                           id=ident))
+            if stroke_paint is None:
+                boxes = [bbox]
+            else:  # a stroke stays within its reach of each segment's control polygon
+                boxes = []
+                for subpath in subpaths:
+                    for ctrl in subpath_segments(subpath):
+                        low, high = ctrl.min(axis=0) - reach, ctrl.max(axis=0) + reach
+                        boxes.append((low[0], low[1], high[0], high[1]))
+            self.group_boxes.append(([_canvas_box(box, ctm) for box in boxes],
+                                     fill_paint is not None and stroke_paint is not None))
 
         stroke_shapes = None  # None: the element's own shapes
         if dashes is not None:
@@ -851,6 +900,15 @@ class _Loader:
         return values, offset
 
 
+def _canvas_box(box, ctm) -> Tuple[float, float, float, float]:
+    """The canvas bounding box of a user-space box under the affine ``ctm``."""
+    xmin, ymin, xmax, ymax = box
+    corners = np.array([[xmin, ymin, 1.0], [xmax, ymin, 1.0], [xmax, ymax, 1.0],
+                        [xmin, ymax, 1.0]]) @ np.asarray(ctm).T
+    return (float(corners[:, 0].min()), float(corners[:, 1].min()),
+            float(corners[:, 0].max()), float(corners[:, 1].max()))
+
+
 def _path_shape(subpath: Subpath, ident: str) -> Path:
     ncp, points, closed = subpath.to_arrays()
     return Path(torch.tensor(ncp, dtype=torch.int32),
@@ -912,6 +970,7 @@ def _canvas_background(loader: _Loader, root, width: float, height: float):
     loader.groups.append(ShapeGroup(torch.tensor([len(loader.shapes) - 1], dtype=torch.int32),
                                     torch.tensor(color, dtype=torch.float32),
                                     use_even_odd_rule=False, id="background"))
+    loader.group_boxes.append(([(0.0, 0.0, width, height)], False))
 
 
 def svg_to_scene(path_or_text, strict: bool = True):
