@@ -1240,3 +1240,33 @@ def test_group_opacity_over_overlapping_shapes_warns(body, warns):
         load(body)
     messages = [str(w.message) for w in caught if "opacity over overlapping" in str(w.message)]
     assert bool(messages) == warns, messages
+
+
+# ----------------------------------------------------------------------------
+# Internal entities: simple ones expand, anything that could blow up is refused
+# ----------------------------------------------------------------------------
+
+def _entity_doc(declarations, body):
+    return (f'<?xml version="1.0"?><!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
+            f'"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd" [{declarations}]>'
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">{body}</svg>')
+
+
+def test_simple_internal_entities_expand():
+    text = _entity_doc('<!ENTITY shape "<rect width=\'4\' height=\'4\'/>"><!ENTITY c "green">',
+                       '&shape;<circle r="2" fill="&c;"/>&shape;')
+    _, _, shapes, groups = svg_to_scene(text)
+    assert [type(s).__name__ for s in shapes] == ["Rect", "Circle", "Rect"]
+    assert _fill(groups[1]) == pytest.approx(NAMED_COLORS["green"])
+
+
+@pytest.mark.parametrize("declarations,body", [
+    ('<!ENTITY a "x"><!ENTITY b "&a;&a;">', "&b;"),                        # nested
+    ('<!ENTITY a "&#38;b;"><!ENTITY b "x">', "&a;"),                       # hidden nesting
+    ('<!ENTITY a SYSTEM "file:///etc/passwd">', "&a;"),                    # external
+    ('<!ENTITY % p "x">', ""),                                             # parameter
+    ('<!ENTITY big "' + "x" * 20000 + '">', "&big;" * 100),                # 2 MB expansion
+])
+def test_unsafe_entities_are_refused(declarations, body):
+    with pytest.raises(SVGError, match="refused"):
+        svg_to_scene(_entity_doc(declarations, f"<desc>{body}</desc>"))

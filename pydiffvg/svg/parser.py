@@ -44,8 +44,9 @@ rendered, with its subtree, as SVG 1.1 prescribes (one warning per name).
 The root element's ``background-color`` paints the whole canvas (CSS 2.1
 14.2), as a canvas-sized Rect in the first group.
 
-Hostile input: XML is parsed with ``defusedxml`` (entities, external
-references refused); ``use`` expansion is bounded in depth and in the total
+Hostile input: XML is parsed with ``defusedxml`` (external references and
+parameter or nested entities refused; simple internal entities are expanded
+up to MAX_ENTITY_EXPANSION bytes in all); ``use`` expansion is bounded in depth and in the total
 number of elements instantiated; reference cycles are detected.
 """
 from __future__ import annotations
@@ -126,9 +127,37 @@ def _read_source(source) -> bytes:
     return data
 
 
+#: Internal entities may expand to at most this many bytes in total.
+MAX_ENTITY_EXPANSION = 1 << 20
+_ENTITY_DECL = re.compile(rb"<!ENTITY\s+(%\s+)?([^\s%]+)\s+(\"[^\"]*\"|'[^']*'|\S+)",
+                          re.DOTALL)
+
+
+def _internal_entities_are_safe(data: bytes) -> bool:
+    """True when every entity declaration is a general internal entity
+    whose text references no other entity, and all references together
+    expand to at most MAX_ENTITY_EXPANSION bytes: then expansion is linear
+    and bounded (no billion laughs, no quadratic blow-up, no external
+    resources). Parameter and external entities make this False."""
+    declarations = _ENTITY_DECL.findall(data)
+    if not declarations or len(declarations) != len(re.findall(rb"<!ENTITY", data)):
+        return False
+    sizes = {}
+    for parameter, name, value in declarations:
+        if parameter or value[:1] not in (b'"', b"'") or b"&" in value or b"%" in value:
+            return False
+        sizes[name] = len(value) - 2
+    total = 0
+    for name, size in sizes.items():
+        total += size * len(re.findall(b"&" + re.escape(name) + b";", data))
+    return total <= MAX_ENTITY_EXPANSION
+
+
 def parse_xml(data: bytes):
-    """Parse bytes into an ElementTree root, refusing entities and external
-    references. Raises SVGError with line/column for malformed XML."""
+    """Parse bytes into an ElementTree root, refusing external references
+    and any entity declarations except simple internal ones (see
+    _internal_entities_are_safe). Raises SVGError with line/column for
+    malformed XML."""
     import xml.etree.ElementTree as std_et
     try:
         import defusedxml.ElementTree as safe_et
@@ -141,7 +170,8 @@ def parse_xml(data: bytes):
     try:
         if safe_et is std_et:
             return std_et.fromstring(data)
-        return safe_et.fromstring(data, forbid_dtd=False, forbid_entities=True,
+        return safe_et.fromstring(data, forbid_dtd=False,
+                                  forbid_entities=not _internal_entities_are_safe(data),
                                   forbid_external=True)
     except std_et.ParseError as exc:
         line, column = getattr(exc, "position", (0, 0))
