@@ -1270,3 +1270,17 @@ def test_simple_internal_entities_expand():
 def test_unsafe_entities_are_refused(declarations, body):
     with pytest.raises(SVGError, match="refused"):
         svg_to_scene(_entity_doc(declarations, f"<desc>{body}</desc>"))
+
+
+def test_transform_origin_applies_to_gradient_transform():
+    """SVG 2: gradientTransform is the gradient's transform, so transform-origin
+    (here the centre of the 100 × 100 viewport) moves its fixed point."""
+    body = ('<radialGradient id="g" gradientUnits="userSpaceOnUse" cx="50" cy="50" r="10" '
+            'gradientTransform="scale(2)" transform-origin="center"><stop offset="0"/>'
+            '<stop offset="1" stop-color="red"/></radialGradient>'
+            '<rect width="100" height="100" fill="url(#g)"/>')
+    _, _, _, groups = load(body)
+    paint = groups[0].fill_color
+    assert paint.center.tolist() == [50, 50] and paint.radius.tolist() == [20, 20]
+    _, _, _, groups = load(body.replace(' transform-origin="center"', ""))
+    assert groups[0].fill_color.center.tolist() == [100, 100]

@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 from ..shapes import LinearGradient, RadialGradient
-from .units import UnitError, parse_length, parse_transform
+from .units import UnitError, parse_length, parse_transform, translate
 
 _COMMON = ("gradientUnits", "gradientTransform", "spreadMethod")
 _SPECIFIC = {"linearGradient": ("x1", "y1", "x2", "y2"),
@@ -138,6 +138,13 @@ def gradient_paint(loader, element, bbox, viewport, alpha_scale: float, describe
         # resvg we ignore it rather than paint nothing.
         loader.warn("gradientTransform", f"{describe}: singular gradientTransform ignored")
         transform = np.eye(3)
+    origin = loader.specified(element).get("transform-origin")
+    if origin and attrs.get("gradientTransform") is not None:
+        # SVG 2: gradientTransform is the gradient's transform property, so
+        # transform-origin applies; its reference box is the viewport for
+        # userSpaceOnUse and the unit box of bounding-box units otherwise
+        ox, oy = loader._transform_origin(origin, (1.0, 1.0) if object_bbox else viewport)
+        transform = translate(ox, oy) @ transform @ translate(-ox, -oy)
     if object_bbox:
         if bbox is None:
             return None
