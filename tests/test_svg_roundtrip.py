@@ -104,7 +104,7 @@ def _check_roundtrip(source, tmp_path):
 
 
 def test_fixture_folder_present():
-    assert len(_fixtures()) == 12
+    assert len(_fixtures()) == 14
 
 
 @pytest.mark.parametrize("path", _fixtures(), ids=lambda p: os.path.basename(p)[:-4])

@@ -66,6 +66,11 @@ _NUM = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _ARG = re.compile(rf"^({_NUM})(%|deg|rad|grad|turn)?$", re.IGNORECASE)
 
 
+#: SVG 1.1 <paint>/<color> may end in an ICC colour, ``#f00 icc-color(p, 1, 0, 0)``;
+#: the sRGB colour before it is the one to use when colour management is off.
+_ICC_COLOR = re.compile(r"(?<=\S)\s+icc-color\([^()]*\)\s*$", re.IGNORECASE)
+
+
 class ColorSyntaxError(ValueError):
     """A colour value that is not valid CSS (the caller decides what to do)."""
 
@@ -122,7 +127,7 @@ def parse_color(text: str) -> Optional[RGBA]:
     """Parse a CSS colour. Returns RGBA floats in [0, 1], or ``None`` for
     ``none``. ``currentColor`` is not handled here (the caller resolves it).
     Raises ColorSyntaxError for anything else that is not a colour."""
-    value = text.strip()
+    value = _ICC_COLOR.sub("", text).strip()
     low = value.lower()
     if low == "none":
         return None
@@ -149,10 +154,17 @@ def parse_color(text: str) -> Optional[RGBA]:
     if len(args) not in (3, 4):
         raise ColorSyntaxError(f"{name}() takes 3 or 4 arguments, got '{text}'")
     alpha = _alpha(args[3]) if len(args) == 4 else 1.0
+    legacy = "," in match.group(2)
     if name.startswith("rgb"):
         chans = []
+        units = set()
         for arg in args[:3]:
             number, unit = _arg(arg)
+            units.add(unit)
+            # CSS Color 4: the comma syntax takes three numbers or three
+            # percentages, never a mix (the space syntax allows mixing)
+            if legacy and len(units) > 1:
+                raise ColorSyntaxError(f"rgb() mixes numbers and percentages in '{text}'")
             if unit == "%":
                 chans.append(_clamp01(number / 100.0))
             elif unit == "":
@@ -168,7 +180,8 @@ def parse_color(text: str) -> Optional[RGBA]:
     sat_light = []
     for arg in args[1:3]:
         number, unit = _arg(arg)
-        if unit not in ("%", ""):
+        if unit not in ("%", "") or (legacy and unit != "%"):
+            # CSS Color 4: the comma syntax takes percentages for s and l
             raise ColorSyntaxError(f"bad hsl() argument '{arg}'")
         sat_light.append(_clamp01(number / 100.0))
     red, green, blue = _hsl_to_rgb(hue % 360.0, sat_light[0], sat_light[1])

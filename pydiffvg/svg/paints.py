@@ -17,13 +17,23 @@ paints, evaluated in the shape's own user space.
   Translations, axis-aligned scales and 90° rotations fold exactly; for any
   other linear part (rotation by other angles, skew) the radii become the
   half extents of the transformed circle's bounding box (exact for a
-  rotated circle, approximate otherwise). ``fx``/``fy``/``fr`` are ignored:
-  the renderer has no focal point or focal radius.
-* ``spreadMethod`` reflect/repeat render as pad, with one warning per load.
+  rotated circle or whenever the image of the circle is an axis-aligned
+  ellipse; otherwise approximate, with a warning).
+* The focal radius ``fr`` with the focal point at the centre is exact: SVG 2
+  makes t = (d − fr/r) / (1 − fr/r) with d the distance in units of r, an
+  affine function of d, so the stops are re-parametrised onto d. A focal
+  point (fx, fy) away from the centre is not supported (warning; drawn as if
+  it were at the centre): the renderer has no focal point.
+* ``spreadMethod`` reflect/repeat are exact: the gradient parameter's range
+  over the painted extent is covered by unrolled periods of stops (up to
+  MAX_PERIODS; beyond that, pad with a warning).
 * Stops: offsets (number or %) clamped to [0, 1] and made monotone;
   ``stop-color`` and ``stop-opacity`` from attributes, ``style`` or sheets.
-  One stop gives a solid colour, no stops give no paint. A zero-length
-  linear gradient or zero radius paints the last stop's colour.
+  One stop gives a solid colour. No stops, objectBoundingBox units on an
+  empty box, or a negative radius make the reference invalid (None: the
+  caller uses the paint's fallback colour, or none). A zero-length linear
+  gradient or zero radius paints the last stop's colour. A singular
+  ``gradientTransform`` is ignored (undefined in SVG; resvg does the same).
 """
 from __future__ import annotations
 
@@ -34,7 +44,7 @@ import numpy as np
 import torch
 
 from ..shapes import LinearGradient, RadialGradient
-from .units import UnitError, parse_length, parse_transform
+from .units import UnitError, parse_length, parse_transform, translate
 
 _COMMON = ("gradientUnits", "gradientTransform", "spreadMethod")
 _SPECIFIC = {"linearGradient": ("x1", "y1", "x2", "y2"),
@@ -80,11 +90,15 @@ def resolve_gradient(loader, element) -> Tuple[str, dict, list]:
     return tag, attrs, stops or []
 
 
-def gradient_paint(loader, element, bbox, viewport, alpha_scale: float, describe: str):
+def gradient_paint(loader, element, bbox, viewport, alpha_scale: float, describe: str,
+                   extent=None):
     """The paint for ``fill="url(#id)"``: None, an RGBA tensor (4,), or a
     Linear/RadialGradient in the shape's user space.
 
     bbox: (xmin, ymin, xmax, ymax) of the shape in user space, or None.
+    extent: a box in user space that holds everything the paint covers (the
+        bbox grown by the stroke's reach); needed to unroll spreadMethod
+        reflect/repeat and focal radii into stops. Defaults to ``bbox``.
     viewport: (width, height) of the nearest viewport for % in userSpaceOnUse.
     alpha_scale: opacity × fill/stroke-opacity, multiplied into stop alphas.
     """
@@ -108,8 +122,9 @@ def gradient_paint(loader, element, bbox, viewport, alpha_scale: float, describe
     last_color = torch.tensor(colors[-1], dtype=torch.float32)
 
     spread = (attrs.get("spreadMethod") or "pad").strip()
-    if spread in ("reflect", "repeat"):
-        loader.warn("spreadMethod", f"{describe}: spreadMethod='{spread}' is rendered as 'pad'")
+    if spread not in ("reflect", "repeat"):
+        spread = "pad"
+    extent = extent if extent is not None else bbox
 
     units = (attrs.get("gradientUnits") or "").strip()
     object_bbox = units != "userSpaceOnUse"
@@ -118,6 +133,18 @@ def gradient_paint(loader, element, bbox, viewport, alpha_scale: float, describe
     except UnitError as exc:
         loader.warn("gradientTransform", f"{describe}: gradientTransform ignored: {exc}")
         transform = np.eye(3)
+    if abs(np.linalg.det(transform[:2, :2])) < 1e-300:
+        # A singular gradientTransform is undefined behaviour in SVG; like
+        # resvg we ignore it rather than paint nothing.
+        loader.warn("gradientTransform", f"{describe}: singular gradientTransform ignored")
+        transform = np.eye(3)
+    origin = loader.specified(element).get("transform-origin")
+    if origin and attrs.get("gradientTransform") is not None:
+        # SVG 2: gradientTransform is the gradient's transform property, so
+        # transform-origin applies; its reference box is the viewport for
+        # userSpaceOnUse and the unit box of bounding-box units otherwise
+        ox, oy = loader._transform_origin(origin, (1.0, 1.0) if object_bbox else viewport)
+        transform = translate(ox, oy) @ transform @ translate(-ox, -oy)
     if object_bbox:
         if bbox is None:
             return None
@@ -156,6 +183,22 @@ def gradient_paint(loader, element, bbox, viewport, alpha_scale: float, describe
         grad = np.linalg.inv(linear_part).T @ direction / length_sq
         begin_user = (to_user @ np.array([begin[0], begin[1], 1.0]))[:2]
         end_user = begin_user + grad / float(grad @ grad)
+        if spread != "pad":
+            # t(p) = grad · (p − begin_user) is affine, so its range over the
+            # extent is spanned by the box corners.
+            t_values = [float(grad @ (np.array(corner) - begin_user)) for corner in _corners(extent)]
+            t_low, t_high = min(t_values), max(t_values)
+            unrolled = _unroll(offsets, colors, spread, t_low, t_high)
+            if unrolled is None:
+                loader.warn("spreadMethod", f"{describe}: spreadMethod='{spread}' repeats more "
+                                            f"than {MAX_PERIODS} times over the shape and is "
+                                            f"rendered as 'pad'")
+            else:
+                new_offsets, new_colors = unrolled
+                span = end_user - begin_user
+                begin_user, end_user = begin_user + t_low * span, begin_user + t_high * span
+                offsets_t = torch.tensor(new_offsets, dtype=torch.float32)
+                colors_t = torch.tensor(new_colors, dtype=torch.float32)
         return LinearGradient(torch.tensor(begin_user, dtype=torch.float32),
                               torch.tensor(end_user, dtype=torch.float32), offsets_t, colors_t)
     center = np.array([coord("cx", "x"), coord("cy", "y")])
@@ -164,6 +207,14 @@ def gradient_paint(loader, element, bbox, viewport, alpha_scale: float, describe
         return None
     if radius == 0.0:
         return last_color
+    focal = np.array([coord("fx", "x") if "fx" in attrs else center[0],
+                      coord("fy", "y") if "fy" in attrs else center[1]])
+    focal_radius = coord("fr", "r") if "fr" in attrs else 0.0
+    if focal_radius < 0.0:
+        return None
+    if float(np.hypot(*(focal - center))) > 1e-9 * radius:
+        loader.warn("focal-point", f"{describe}: a radial gradient focal point (fx, fy) away "
+                                   f"from the centre is not supported; rendered as if fx=cx, fy=cy")
     center_user = (to_user @ np.array([center[0], center[1], 1.0]))[:2]
     (a, b), (c, d) = linear_part
     tol = 1e-12 * max(abs(a), abs(b), abs(c), abs(d), 1e-300)
@@ -171,9 +222,119 @@ def gradient_paint(loader, element, bbox, viewport, alpha_scale: float, describe
         radii = (abs(a) * radius, abs(d) * radius)
     elif abs(a) <= tol and abs(d) <= tol:
         radii = (abs(b) * radius, abs(c) * radius)
-    else:  # approximation: half extents of the transformed circle
+    else:  # half extents of the transformed circle
         radii = (math.hypot(a, b) * radius, math.hypot(c, d) * radius)
+        # t = |L⁻¹ (p − c)| equals the axis-aligned form exactly when the
+        # rows of L are orthogonal (the ellipse L·circle is axis-aligned)
+        if abs(a * c + b * d) > 1e-9 * (a * a + b * b + c * c + d * d):
+            loader.warn("radial-skew", f"{describe}: a radial gradient whose ellipse is not "
+                                       f"axis-aligned (skew, or rotation with unequal scales) is "
+                                       f"not supported; rendered as the axis-aligned ellipse of "
+                                       f"the same extent")
     if radii[0] == 0.0 or radii[1] == 0.0:
         return None
+    if spread != "pad" or focal_radius > 0.0:
+        # d(p) = |(p − c) / radii| is the distance in units of r; the
+        # renderer's parameter is d / d_max. With a focal circle of radius fr
+        # at the centre SVG 2 gives t = (d − f) / (1 − f), f = fr / r, an
+        # affine map of d, so the colour as a function of d is the spread
+        # colour function of t re-parametrised: stops at d = f + t (1 − f).
+        ratio = focal_radius / radius
+        d_max = max(math.hypot((x - center_user[0]) / radii[0], (y - center_user[1]) / radii[1])
+                    for x, y in _corners(extent))
+        d_max = max(d_max, ratio, 1.0)
+        unrolled = _unroll_radial(offsets, colors, spread, ratio, d_max)
+        if unrolled is None:
+            loader.warn("spreadMethod", f"{describe}: spreadMethod='{spread}' repeats more than "
+                                        f"{MAX_PERIODS} times over the shape and is rendered as "
+                                        f"'pad'")
+            unrolled = _unroll_radial(offsets, colors, "pad", ratio, d_max)
+        new_offsets, new_colors = unrolled
+        radii = (radii[0] * d_max, radii[1] * d_max)
+        offsets_t = torch.tensor(new_offsets, dtype=torch.float32)
+        colors_t = torch.tensor(new_colors, dtype=torch.float32)
     return RadialGradient(torch.tensor(center_user, dtype=torch.float32),
                           torch.tensor(radii, dtype=torch.float32), offsets_t, colors_t)
+
+
+#: spreadMethod reflect/repeat is unrolled into at most this many periods.
+MAX_PERIODS = 1000
+
+
+def _corners(box):
+    xmin, ymin, xmax, ymax = box
+    return ((xmin, ymin), (xmax, ymin), (xmax, ymax), (xmin, ymax))
+
+
+def _spread_breakpoints(offsets, colors, spread, t_low, t_high):
+    """The colour as a function of the gradient parameter t over
+    [t_low, t_high], as (t, rgba) breakpoints in increasing t (a repeated t is
+    a jump): pad holds the end colours, repeat uses t − floor(t), reflect
+    mirrors every odd period. None past MAX_PERIODS periods."""
+    first, last = list(colors[0]), list(colors[-1])
+    period = [(0.0, first)] + [(o, list(c)) for o, c in zip(offsets, colors)] + [(1.0, last)]
+    if spread == "pad":
+        return [(min(t_low, 0.0), first)] + period + [(max(t_high, 1.0), last)]
+    k_low, k_high = math.floor(t_low), math.ceil(t_high)
+    if k_high - k_low > MAX_PERIODS:
+        return None
+    points = []
+    for k in range(k_low, max(k_high, k_low + 1)):
+        if spread == "reflect" and k % 2:
+            points += [(k + 1.0 - o, c) for o, c in reversed(period)]
+        else:
+            points += [(k + o, c) for o, c in period]
+    return points
+
+
+def _sample(points, t, from_right):
+    """Colour of the breakpoint list at t (the right or left limit at a jump)."""
+    for (t0, c0), (t1, c1) in zip(points[:-1], points[1:]):
+        if t0 <= t <= t1 and (t < t1 or not from_right) and t1 > t0:
+            w = (t - t0) / (t1 - t0)
+            return [a * (1.0 - w) + b * w for a, b in zip(c0, c1)]
+    return list(points[0][1] if t <= points[0][0] else points[-1][1])
+
+
+def _restrict(points, t_low, t_high):
+    """Breakpoints restricted to [t_low, t_high], with the colours at both ends."""
+    inner = [(t, c) for t, c in points if t_low < t < t_high]
+    return ([(t_low, _sample(points, t_low, True))] + inner
+            + [(t_high, _sample(points, t_high, False))])
+
+
+def _unroll(offsets, colors, spread, t_low, t_high):
+    """Stops on [0, 1] for a gradient whose parameter runs t_low -> t_high,
+    with the spread method applied. None past MAX_PERIODS periods."""
+    if t_high <= t_low:
+        t_high = t_low + 1e-9
+    points = _spread_breakpoints(offsets, colors, spread, t_low, t_high)
+    if points is None:
+        return None
+    points = _restrict(points, t_low, t_high)
+    span = t_high - t_low
+    return [(t - t_low) / span for t, _ in points], [c for _, c in points]
+
+
+def _unroll_radial(offsets, colors, spread, ratio, d_max):
+    """Stops on [0, 1] over the distance d / d_max for SVG 2's concentric
+    focal circle (ratio = fr / r) and spread method."""
+    if abs(ratio - 1.0) < 1e-12:
+        # fr = r: t jumps from -inf to +inf at d = r; the limit fr -> r from
+        # below paints the first colour inside and the last outside
+        edge = 1.0 / d_max
+        first, last = list(colors[0]), list(colors[-1])
+        return [0.0, edge, edge, 1.0], [first, first, last, last]
+    # t(d) = (d - ratio) / (1 - ratio) for d in [0, d_max]
+    t_at_0, t_at_max = -ratio / (1.0 - ratio), (d_max - ratio) / (1.0 - ratio)
+    t_low, t_high = min(t_at_0, t_at_max), max(t_at_0, t_at_max)
+    points = _spread_breakpoints(offsets, colors, spread, t_low, t_high)
+    if points is None:
+        return None
+    points = _restrict(points, t_low, t_high)
+    stops = [((ratio + t * (1.0 - ratio)) / d_max, c) for t, c in points]
+    if ratio > 1.0:  # d decreases as t increases
+        stops.reverse()
+    stops[0] = (0.0, stops[0][1])
+    stops[-1] = (1.0, stops[-1][1])
+    return [o for o, _ in stops], [c for _, c in stops]

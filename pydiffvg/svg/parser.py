@@ -12,23 +12,41 @@ What each element becomes
 * Degenerate shapes (zero radius, zero width or height) are skipped, as the
   SVG spec says.
 
-Approximations, on purpose and without warnings
------------------------------------------------
-* Group opacity (``opacity`` on ``g``, ``svg``, ``use``, ``symbol``) is
-  multiplied into the paint alpha of every shape below it. Where children
-  overlap this differs from SVG's layer compositing, which draws the group
-  opaque and then fades it as a whole.
-* Nested ``svg`` / ``symbol`` viewports do not clip their content.
+Approximations
+--------------
+* Group opacity (``opacity`` on ``g``, ``svg``, ``use``, ``symbol`` or a
+  shape) is multiplied into the paint alpha of every shape below it. That is
+  exact when nothing below overlaps; where content may overlap (two groups'
+  canvas boxes meet, or one shape has both fill and stroke) it differs from
+  SVG's layer compositing, which draws the group opaque and then fades it as
+  a whole, and a warning says so.
 * Dashes are cut at load time into open subpaths; the pattern restarts at
   every subpath.
 
-Unsupported elements (``text``, ``image``, ``filter``, ``mask``,
-``clipPath``, ``pattern``, ``marker``, ``foreignObject``, ``switch`` and
-anything unknown) are skipped with one warning per kind per load, as are the
-``clip-path``, ``mask``, ``filter`` and ``marker-*`` properties.
+Nested viewports
+----------------
+A nested ``svg`` (or a ``symbol``/``svg`` instantiated by ``use``) clips its
+content to its viewport rectangle unless ``overflow`` is ``visible`` or
+``auto``. Fills are clipped exactly: a shape entirely inside is kept as it is,
+one entirely outside is dropped, and one that crosses the edge becomes the
+Path of its fill region cut by the rectangle (see ``paths.clip_subpaths``).
+A stroke entirely inside or outside is kept or dropped; a stroke that
+crosses the edge cannot be cut by the renderer and is drawn unclipped, with
+a warning.
 
-Hostile input: XML is parsed with ``defusedxml`` (entities, external
-references refused); ``use`` expansion is bounded in depth and in the total
+Unsupported elements (``text``, ``image``, ``filter``, ``mask``,
+``clipPath``, ``pattern``, ``marker``, ``foreignObject``, ``switch`` and the
+SVG 2 elements listed in UNSUPPORTED) are skipped with one warning per kind
+per load ("... is not supported"), as are the ``clip-path``, ``mask``,
+``filter`` and ``marker-*`` properties. An element SVG does not define is not
+rendered, with its subtree, as SVG 1.1 prescribes (one warning per name).
+
+The root element's ``background-color`` paints the whole canvas (CSS 2.1
+14.2), as a canvas-sized Rect in the first group.
+
+Hostile input: XML is parsed with ``defusedxml`` (external references and
+parameter or nested entities refused; simple internal entities are expanded
+up to MAX_ENTITY_EXPANSION bytes in all); ``use`` expansion is bounded in depth and in the total
 number of elements instantiated; reference cycles are detected.
 """
 from __future__ import annotations
@@ -48,12 +66,14 @@ from ..shapes import Circle, Ellipse, LineCap, LineJoin, Path, Polygon, Rect, Sh
 from . import paints
 from .colors import ColorSyntaxError, parse_color
 from .errors import SVGError
-from .paths import (Subpath, TooManyDashes, dash_subpaths, ellipse_subpath, parse_path_data,
-                    rounded_rect_subpath, subpaths_bbox)
+from .paths import (Subpath, TooManyDashes, bbox_side, clip_subpaths, dash_subpaths,
+                    ellipse_subpath, parse_path_data, rounded_rect_subpath, subpath_segments,
+                    subpaths_bbox)
 from .style import (INHERITED_PROPERTIES, INITIAL_VALUES, parse_stylesheet, selector_matches,
                     cascade)
-from .units import (UnitError, parse_aspect_ratio, parse_length, parse_number_list,
-                    parse_transform, translate, viewbox_transform)
+from .units import (MEDIUM_FONT_PX, UnitError, parse_aspect_ratio, parse_font_size,
+                    parse_length, parse_number_list, parse_transform, translate,
+                    viewbox_transform)
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
@@ -66,12 +86,16 @@ MAX_NESTING = 256               # element nesting depth (keeps recursion bounded
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 
 UNSUPPORTED = {"text", "image", "filter", "mask", "clipPath", "pattern", "marker",
-               "foreignObject", "switch"}
+               "foreignObject", "switch",
+               # SVG 2 and its drafts: known, but not implemented here
+               "hatch", "hatchpath", "mesh", "meshgradient", "meshpatch", "meshrow",
+               "solidcolor", "discard", "video", "audio", "iframe", "canvas", "textPath",
+               "tspan"}
 NOT_RENDERED = {"title", "desc", "metadata", "style", "defs", "linearGradient",
                 "radialGradient", "stop", "symbol", "script", "cursor", "font", "font-face",
                 "view", "animate", "animateTransform", "animateMotion", "animateColor", "set"}
 SHAPES = {"circle", "ellipse", "rect", "line", "polyline", "polygon", "path"}
-_PAINT_URL = re.compile(r"^\s*url\(\s*['\"]?#([^'\")]*)['\"]?\s*\)\s*(.*)$", re.DOTALL)
+_PAINT_URL = re.compile(r"^\s*url\(\s*(['\"]?)#([^'\")\s]*)\1\s*\)\s*(.*)$", re.DOTALL)
 
 
 # ----------------------------------------------------------------------------
@@ -103,9 +127,38 @@ def _read_source(source) -> bytes:
     return data
 
 
+#: Internal entities may expand to at most this many bytes in total.
+MAX_ENTITY_EXPANSION = 1 << 20
+_ENTITY_DECL = re.compile(rb"<!ENTITY\s+(%\s+)?([^\s%]+)\s+(\"[^\"]*\"|'[^']*'|\S+)",
+                          re.DOTALL)
+
+
+def _internal_entities_are_safe(data: bytes) -> bool:
+    """True when every entity declaration is a general internal entity
+    whose text references no other entity, and all references together
+    expand to at most MAX_ENTITY_EXPANSION bytes: then expansion is linear
+    and bounded (no billion laughs, no quadratic blow-up, no external
+    resources). Parameter and external entities make this False."""
+    declarations = _ENTITY_DECL.findall(data)
+    if (not declarations or len(declarations) > 256
+            or len(declarations) != len(re.findall(rb"<!ENTITY", data))):
+        return False
+    sizes = {}
+    for parameter, name, value in declarations:
+        if parameter or value[:1] not in (b'"', b"'") or b"&" in value or b"%" in value:
+            return False
+        sizes[name] = len(value) - 2
+    total = 0
+    for name, size in sizes.items():
+        total += size * len(re.findall(b"&" + re.escape(name) + b";", data))
+    return total <= MAX_ENTITY_EXPANSION
+
+
 def parse_xml(data: bytes):
-    """Parse bytes into an ElementTree root, refusing entities and external
-    references. Raises SVGError with line/column for malformed XML."""
+    """Parse bytes into an ElementTree root, refusing external references
+    and any entity declarations except simple internal ones (see
+    _internal_entities_are_safe). Raises SVGError with line/column for
+    malformed XML."""
     import xml.etree.ElementTree as std_et
     try:
         import defusedxml.ElementTree as safe_et
@@ -118,7 +171,8 @@ def parse_xml(data: bytes):
     try:
         if safe_et is std_et:
             return std_et.fromstring(data)
-        return safe_et.fromstring(data, forbid_dtd=False, forbid_entities=True,
+        return safe_et.fromstring(data, forbid_dtd=False,
+                                  forbid_entities=not _internal_entities_are_safe(data),
                                   forbid_external=True)
     except std_et.ParseError as exc:
         line, column = getattr(exc, "position", (0, 0))
@@ -154,6 +208,17 @@ class _Loader:
         self.parent: Dict[int, object] = {}
         self.first_child: Dict[int, bool] = {}
         self.ids: Dict[str, object] = {}
+        #: viewport clip rectangles in force: (matrix to canvas, width, height)
+        self.clips: List[Tuple[np.ndarray, float, float]] = []
+        #: per group: (canvas boxes that hold what it covers, whether it has
+        #: both fill and stroke), for check_opacity_layer
+        self.group_boxes: List[Tuple[List[Tuple[float, float, float, float]], bool]] = []
+        #: computed font-size (px) of the root and of each element last styled,
+        #: for em, ex and rem in its attributes
+        self.root_font_px = MEDIUM_FONT_PX
+        self._element_font_px: Dict[int, float] = {}
+        #: (fill, stroke) of the use elements being instantiated, innermost last
+        self.contexts: List[Tuple[Tuple[str, Dict[str, str]], Tuple[str, Dict[str, str]]]] = []
         self._specified: Dict[int, Dict[str, str]] = {}
         self._doc_style: Dict[int, Dict[str, str]] = {}
         rules_text = []
@@ -268,8 +333,25 @@ class _Loader:
                     value = parent_style.get("color", "black") if name == "color" else value
                 elif not self._valid_color(value):
                     continue
+            if name == "font-size":  # computed to px against the parent's
+                parent_px = self._font_px(parent_style)
+                root_px = parent_px if elem is self.root else self.root_font_px
+                size = parse_font_size(value, parent_px, root_px)
+                if size is None:
+                    continue
+                value = repr(size)
             style[name] = value
+        if elem is self.root:
+            self.root_font_px = self._font_px(style)
+        self._element_font_px[id(elem)] = self._font_px(style)
         return style
+
+    @staticmethod
+    def _font_px(style) -> float:
+        try:
+            return float(style.get("font-size", MEDIUM_FONT_PX))
+        except ValueError:
+            return MEDIUM_FONT_PX
 
     def document_style(self, elem) -> Dict[str, str]:
         """Computed style of an element through its document ancestors
@@ -290,8 +372,17 @@ class _Loader:
             return False
 
     def _valid_paint(self, value: str) -> bool:
+        """<paint> (SVG 2 13.2): none, a colour, currentColor, context-fill,
+        context-stroke, or url(#id) with an optional fallback colour."""
         low = value.strip().lower()
-        return low == "currentcolor" or bool(_PAINT_URL.match(value)) or self._valid_color(value)
+        if low in ("currentcolor", "context-fill", "context-stroke"):
+            return True
+        match = _PAINT_URL.match(value)
+        if match:
+            fallback = match.group(3).strip()
+            return (not fallback or fallback.lower() in ("none", "currentcolor")
+                    or self._valid_color(fallback))
+        return self._valid_color(value)
 
     @staticmethod
     def resolve_color(value: str, style: Dict[str, str]):
@@ -360,8 +451,9 @@ class _Loader:
         text = elem.get(name)
         if text is None or text.strip() == "":
             text = default
+        font_px = self._element_font_px.get(id(elem), MEDIUM_FONT_PX)
         try:
-            return parse_length(text, percent_of)
+            return parse_length(text, percent_of, font_px, self.root_font_px)
         except UnitError as exc:
             number = re.match(r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", text)
             hostile = re.search(r"nan|inf", text, re.IGNORECASE) or (
@@ -370,7 +462,7 @@ class _Loader:
             if hostile:
                 raise SVGError(f"{self.describe(elem)}: attribute {name}: {exc}") from None
             # not a length (e.g. "auto", "10qwe"): SVG ignores the attribute
-            return parse_length(default, percent_of) if default != "auto" else 0.0
+            return parse_length(default, percent_of, font_px) if default != "auto" else 0.0
 
     def walk(self, elem, parent_style, ctm, viewport, opacity, chain):
         if not isinstance(elem.tag, str) or not self.is_svg(elem):
@@ -384,7 +476,10 @@ class _Loader:
                            f"(first: {self.describe(elem)})")
             return
         if tag not in SHAPES and tag not in ("svg", "g", "a", "use"):
-            self.warn(tag, f"unknown SVG element <{tag}> skipped (first: {self.describe(elem)})")
+            # SVG 1.1 / SVG Tiny 1.2 (C.2): a subtree rooted at an unknown
+            # element is not rendered (elements in it can still be used)
+            self.warn("unknown:" + tag, f"<{tag}> is not an SVG element; it and its content "
+                                        f"are not rendered (first: {self.describe(elem)})")
             return
         style = self.compute_style(elem, parent_style)
         if style.get("display", "inline").strip() == "none":
@@ -394,19 +489,50 @@ class _Loader:
             if value and value.strip() != "none":
                 self.warn("property:" + prop, f"{self.describe(elem)}: property {prop} is not "
                                               f"supported and is ignored")
-        opacity = opacity * self.opacity_value(style.get("opacity"))
+        own_opacity = self.opacity_value(style.get("opacity"))
+        opacity = opacity * own_opacity
         chain = chain + (elem,)
+        first_group = len(self.groups)
         if tag == "svg" and elem is not self.root:
             self.nested_viewport(elem, elem, style, ctm, viewport, opacity, chain)
-            return
-        ctm = ctm @ self.element_transform(elem, style, viewport)
-        if tag in ("g", "a", "svg"):
-            for child in elem:
-                self.walk(child, style, ctm, viewport, opacity, chain)
-        elif tag == "use":
-            self.expand_use(elem, style, ctm, viewport, opacity, chain)
         else:
-            self.emit_shape(elem, tag, style, ctm, viewport, opacity)
+            ctm = ctm @ self.element_transform(elem, style, viewport)
+            if tag in ("g", "a", "svg"):
+                for child in elem:
+                    self.walk(child, style, ctm, viewport, opacity, chain)
+            elif tag == "use":
+                self.expand_use(elem, style, ctm, viewport, opacity, chain)
+            else:
+                self.emit_shape(elem, tag, style, ctm, viewport, opacity)
+        if own_opacity < 1.0:
+            self.check_opacity_layer(elem, first_group)
+
+    def check_opacity_layer(self, elem, first_group: int):
+        """``opacity`` makes its element a layer drawn opaque and then faded;
+        we multiply it into every paint below instead, which is exact only
+        when nothing below overlaps. Warn when anything might: a shape with
+        both fill and stroke, or two groups whose canvas boxes intersect."""
+        entries = self.group_boxes[first_group:]
+        overlap = any(self_overlap for _, self_overlap in entries)
+        if not overlap and len(entries) > 1:
+            # sweep over boxes sorted by xmin; boxes of one group may overlap
+            ordered = sorted((box, owner) for owner, (boxes, _) in enumerate(entries)
+                             for box in boxes)
+            budget = 1_000_000  # pair tests; past it, assume an overlap (and warn)
+            for index, ((xmin, ymin, xmax, ymax), owner) in enumerate(ordered):
+                for (oxmin, oymin, oxmax, oymax), other in ordered[index + 1:]:
+                    budget -= 1
+                    if oxmin >= xmax:
+                        break
+                    if budget < 0 or (other != owner and oymin < ymax and ymin < oymax):
+                        overlap = True
+                        break
+                if overlap:
+                    break
+        if overlap:
+            self.warn("group-opacity", f"{self.describe(elem)}: opacity over overlapping shapes "
+                                       f"(a layer) is not supported; it is applied to each "
+                                       f"shape's paint instead")
 
     def nested_viewport(self, elem, source, style, ctm, viewport, opacity, chain,
                         size_from=None):
@@ -428,6 +554,11 @@ class _Loader:
             return
         if width == 0 or height == 0:
             return
+        # The viewport [0, width] x [0, height] in the coordinates of ``ctm``
+        # clips the content unless overflow is visible (the UA style sheet
+        # of SVG 2 gives nested svg and symbol 'overflow: hidden').
+        clips = style.get("overflow", "hidden").strip().lower() not in ("visible", "auto")
+        viewport_origin = ctm
         box = self.viewbox(elem)
         if box is not None:
             ctm = ctm @ viewbox_transform(box, width, height,
@@ -435,8 +566,14 @@ class _Loader:
             inner = (box[2], box[3])
         else:
             inner = (width, height)
-        for child in elem:
-            self.walk(child, style, ctm, inner, opacity, chain)
+        if clips:
+            self.clips.append((viewport_origin, width, height))
+        try:
+            for child in elem:
+                self.walk(child, style, ctm, inner, opacity, chain)
+        finally:
+            if clips:
+                self.clips.pop()
 
     def viewbox(self, elem):
         text = elem.get("viewBox")
@@ -468,10 +605,26 @@ class _Loader:
         if sum(1 for e in chain if self.local_tag(e) == "use") > MAX_USE_DEPTH:
             raise SVGError(f"{self.describe(elem)}: use nesting deeper than {MAX_USE_DEPTH}")
         self.use_depth += 1
+        # SVG 2 13.2: inside a use element's shadow tree, context-fill and
+        # context-stroke are the use element's own fill and stroke.
+        self.contexts.append((self.context_paint(style.get("fill", "black"), style),
+                              self.context_paint(style.get("stroke", "none"), style)))
         try:
             self._instantiate(elem, target, style, ctm, viewport, opacity, chain)
         finally:
             self.use_depth -= 1
+            self.contexts.pop()
+
+    def context_paint(self, value: str, style) -> Tuple[str, Dict[str, str]]:
+        """(paint value, style to resolve currentColor with) with context-fill
+        and context-stroke replaced by the context element's paint; outside
+        any context element they are none."""
+        low = value.strip().lower()
+        if low in ("context-fill", "context-stroke"):
+            if not self.contexts:
+                return "none", style
+            return self.contexts[-1][0 if low == "context-fill" else 1]
+        return value, style
 
     def _instantiate(self, elem, target, style, ctm, viewport, opacity, chain):
         vw, vh = viewport
@@ -484,13 +637,17 @@ class _Loader:
             target_style = self.compute_style(target, style)
             if target_style.get("display", "inline").strip() == "none":
                 return
-            opacity = opacity * self.opacity_value(target_style.get("opacity"))
+            own_opacity = self.opacity_value(target_style.get("opacity"))
+            opacity = opacity * own_opacity
             if target_tag == "svg":
                 ctm = ctm @ translate(self.length(target, "x", vw), self.length(target, "y", vh))
             else:
                 ctm = ctm @ self.element_transform(target, target_style, viewport)
+            first_group = len(self.groups)
             self.nested_viewport(target, elem, target_style, ctm, viewport, opacity,
                                  chain + (target,), size_from=elem)
+            if own_opacity < 1.0:
+                self.check_opacity_layer(target, first_group)
             return
         self.walk(target, style, ctm, viewport, opacity, chain)
 
@@ -512,10 +669,13 @@ class _Loader:
             cx, cy = self.length(elem, "cx", vw), self.length(elem, "cy", vh)
             rx = self.length(elem, "rx", vw, "auto") if elem.get("rx") not in (None, "auto") else None
             ry = self.length(elem, "ry", vh, "auto") if elem.get("ry") not in (None, "auto") else None
+            # SVG 2 (geometry properties): a negative rx/ry is invalid, so it
+            # is ignored and the property is 'auto' (the other radius), as
+            # for rect
+            rx = None if rx is not None and rx < 0 else rx
+            ry = None if ry is not None and ry < 0 else ry
             rx, ry = (rx if rx is not None else ry), (ry if ry is not None else rx)
             if rx is None or rx <= 0 or ry <= 0:
-                if rx is not None and (rx < 0 or ry < 0):
-                    self.fail(elem, f"negative radius {rx}, {ry}")
                 return None
             return "ellipse", (cx, cy, rx, ry), [ellipse_subpath(cx, cy, rx, ry)]
         if tag == "rect":
@@ -568,18 +728,24 @@ class _Loader:
             return None
         return "path", None, subpaths
 
-    def paint(self, value: str, style, bbox, viewport, alpha, elem):
+    def paint(self, value: str, style, bbox, viewport, alpha, elem, extent=None):
         value = value.strip()
         low = value.lower()
         if low == "none":
             return None
         match = _PAINT_URL.match(value)
         if match:
-            target = self.ids.get(match.group(1))
-            fallback = match.group(2).strip()
+            # The fallback colour is used when the reference is invalid: a
+            # missing element, one that is not a paint server, or a gradient
+            # that cannot paint (no stops, or objectBoundingBox units on an
+            # empty box); without a fallback the paint is none.
+            target = self.ids.get(match.group(2))
+            fallback = match.group(3).strip()
             if target is not None and self.local_tag(target) in ("linearGradient", "radialGradient"):
-                return paints.gradient_paint(self, target, bbox, viewport, alpha,
-                                             self.describe(target))
+                server = paints.gradient_paint(self, target, bbox, viewport, alpha,
+                                               self.describe(target), extent)
+                if server is not None:
+                    return server
             if target is not None and self.local_tag(target) == "pattern":
                 self.warn("pattern", f"{self.describe(elem)}: pattern paint is not supported")
             if not fallback:
@@ -606,14 +772,21 @@ class _Loader:
         bbox = subpaths_bbox(subpaths)
         vw, vh = viewport
         diag = math.sqrt((vw * vw + vh * vh) / 2.0)
-        fill = self.paint(style.get("fill", "black"), style, bbox, viewport,
-                          opacity * self.opacity_value(style.get("fill-opacity")), elem)
-        stroke = self.paint(style.get("stroke", "none"), style, bbox, viewport,
-                            opacity * self.opacity_value(style.get("stroke-opacity")), elem)
         try:
-            stroke_width = parse_length(style.get("stroke-width", "1"), diag)
+            stroke_width = parse_length(style.get("stroke-width", "1"), diag,
+                                        self._font_px(style), self.root_font_px)
         except UnitError:
             stroke_width = 1.0
+        stroke_style = self.stroke_style(style)
+        reach = self.stroke_reach(stroke_width, stroke_style)
+        extent = (bbox[0] - reach, bbox[1] - reach, bbox[2] + reach, bbox[3] + reach)
+        fill_value, fill_style = self.context_paint(style.get("fill", "black"), style)
+        stroke_value, stroke_style_map = self.context_paint(style.get("stroke", "none"), style)
+        fill = self.paint(fill_value, fill_style, bbox, viewport,
+                          opacity * self.opacity_value(style.get("fill-opacity")), elem, bbox)
+        stroke = self.paint(stroke_value, stroke_style_map, bbox, viewport,
+                            opacity * self.opacity_value(style.get("stroke-opacity")), elem,
+                            extent)
         if stroke_width <= 0:
             stroke = None
         if tag == "line":  # a line has no interior
@@ -624,7 +797,27 @@ class _Loader:
         # the element (SVG 1.1, 7.5): it draws nothing rather than failing.
         if abs(ctm[0][0] * ctm[1][1] - ctm[0][1] * ctm[1][0]) < 1e-12:
             return
-        stroke_style = self.stroke_style(style)
+        ident = elem.get("id") or ""
+        fill_shapes = None  # None: the element's own shapes
+        half_planes = self.clip_half_planes(ctm)
+        if half_planes and fill is not None:
+            side = bbox_side(bbox, half_planes)
+            if side == "outside":
+                fill = None
+            elif side == "partial":  # exact: the fill region cut to the viewport
+                pieces = clip_subpaths(subpaths, half_planes)
+                fill_shapes = [_path_shape(piece, ident) for piece in pieces]
+                fill = fill if fill_shapes else None
+        if half_planes and stroke is not None:
+            side = bbox_side(extent, half_planes)
+            if side == "outside":
+                stroke = None
+            elif side == "partial":
+                self.warn("viewport-stroke",
+                          f"{self.describe(elem)}: clipping a stroke to a nested <svg>/<symbol> "
+                          f"viewport is not supported; the stroke is drawn unclipped")
+        if fill is None and stroke is None:
+            return
         even_odd = style.get("fill-rule", "nonzero").strip() == "evenodd"
         matrix = torch.tensor(ctm, dtype=torch.float32)
         dashes = self.dash_pattern(elem, style, diag) if stroke is not None else None
@@ -638,10 +831,19 @@ class _Loader:
             ids = torch.arange(first, len(self.shapes), dtype=torch.int32)
             self.groups.append(ShapeGroup(ids, fill_paint, use_even_odd_rule=even_odd,
                                           stroke_color=stroke_paint, shape_to_canvas=matrix.clone(),
-                                          id=elem.get("id") or ""))
+                                          id=ident))
+            if stroke_paint is None:
+                boxes = [bbox]
+            else:  # a stroke stays within its reach of each segment's control polygon
+                boxes = []
+                for subpath in subpaths:
+                    for ctrl in subpath_segments(subpath):
+                        low, high = ctrl.min(axis=0) - reach, ctrl.max(axis=0) + reach
+                        boxes.append((low[0], low[1], high[0], high[1]))
+            self.group_boxes.append(([_canvas_box(box, ctm) for box in boxes],
+                                     fill_paint is not None and stroke_paint is not None))
 
-        ident = elem.get("id") or ""
-        stroke_shapes = None
+        stroke_shapes = None  # None: the element's own shapes
         if dashes is not None:
             try:
                 pieces = dash_subpaths(subpaths, dashes[0], dashes[1])
@@ -651,21 +853,47 @@ class _Loader:
             if pieces is not None:
                 stroke_shapes = [_path_shape(piece, ident) for piece in pieces]
         stroke_first = self.stroke_before_fill(style)
-        if stroke_shapes is None and not (stroke_first and fill is not None and stroke is not None):
+        one_group = fill_shapes is None and stroke_shapes is None and not (
+            stroke_first and fill is not None and stroke is not None)
+        if one_group:
             add_group(_make_shapes(kind, params, subpaths, ident), fill, stroke)
             return
-        if stroke_shapes is None:
-            stroke_shapes = _make_shapes(kind, params, subpaths, ident)
-        parts = [("fill", fill), ("stroke", stroke)]
+        parts = [("fill", fill, fill_shapes), ("stroke", stroke, stroke_shapes)]
         if stroke_first:
             parts.reverse()
-        for name, paint_value in parts:
+        for name, paint_value, shapes in parts:
             if paint_value is None:
                 continue
-            if name == "fill":
-                add_group(_make_shapes(kind, params, subpaths, ident), paint_value, None)
-            elif stroke_shapes:
-                add_group(stroke_shapes, None, paint_value)
+            if shapes is None:
+                shapes = _make_shapes(kind, params, subpaths, ident)
+            if not shapes:
+                continue
+            add_group(shapes, paint_value if name == "fill" else None,
+                      paint_value if name == "stroke" else None)
+
+    def clip_half_planes(self, ctm) -> List[Tuple[float, float, float]]:
+        """The viewport clip rectangles in force as half-planes a·x + b·y <= c
+        in the user space that ``ctm`` maps to the canvas (4 per rectangle).
+        A viewport with a singular transform shows nothing: (0, 0, -1)."""
+        planes = []
+        for origin, width, height in self.clips:
+            if abs(origin[0][0] * origin[1][1] - origin[0][1] * origin[1][0]) < 1e-300:
+                return [(0.0, 0.0, -1.0)]
+            to_viewport = np.linalg.solve(origin, ctm)  # user -> viewport coordinates
+            for row, size in ((to_viewport[0], width), (to_viewport[1], height)):
+                planes.append((float(row[0]), float(row[1]), float(size - row[2])))
+                planes.append((float(-row[0]), float(-row[1]), float(row[2])))
+        return planes
+
+    @staticmethod
+    def stroke_reach(stroke_width: float, stroke_style) -> float:
+        """How far the stroke can reach from the path: half the width, times
+        the miter limit for miter joins (the miter length is at most
+        miterlimit × stroke-width, centred on the vertex) or √2 for square caps."""
+        cap, join, miter_limit = stroke_style
+        return max(stroke_width, 0.0) / 2.0 * max(
+            miter_limit if join == LineJoin.miter else 1.0,
+            math.sqrt(2.0) if cap == LineCap.square else 1.0)
 
     @staticmethod
     def stroke_before_fill(style) -> bool:
@@ -693,8 +921,9 @@ class _Loader:
         if text in ("none", ""):
             return None
         try:
-            values = [parse_length(t, diag) for t in re.split(r"[\s,]+", text) if t]
-            offset = parse_length(style.get("stroke-dashoffset", "0"), diag)
+            font = (self._font_px(style), self.root_font_px)
+            values = [parse_length(t, diag, *font) for t in re.split(r"[\s,]+", text) if t]
+            offset = parse_length(style.get("stroke-dashoffset", "0"), diag, *font)
         except UnitError:
             return None
         if not values or any(v < 0 for v in values) or sum(values) <= 0:
@@ -702,6 +931,15 @@ class _Loader:
         if len(values) % 2:
             values = values * 2
         return values, offset
+
+
+def _canvas_box(box, ctm) -> Tuple[float, float, float, float]:
+    """The canvas bounding box of a user-space box under the affine ``ctm``."""
+    xmin, ymin, xmax, ymax = box
+    corners = np.array([[xmin, ymin, 1.0], [xmax, ymin, 1.0], [xmax, ymax, 1.0],
+                        [xmin, ymax, 1.0]]) @ np.asarray(ctm).T
+    return (float(corners[:, 0].min()), float(corners[:, 1].min()),
+            float(corners[:, 0].max()), float(corners[:, 1].max()))
 
 
 def _path_shape(subpath: Subpath, ident: str) -> Path:
@@ -748,6 +986,26 @@ def _root_size(loader: _Loader, root) -> Tuple[float, float, Optional[tuple]]:
     return sizes[0], sizes[1], box
 
 
+def _canvas_background(loader: _Loader, root, width: float, height: float):
+    """CSS 2.1 14.2: the root element's background-color paints the whole
+    canvas, below everything else. Added as a canvas-sized Rect."""
+    value = loader.specified(root).get("background-color")
+    if value is None:
+        return
+    try:
+        color = parse_color(value)
+    except ColorSyntaxError:
+        return
+    if color is None or color[3] <= 0.0:
+        return
+    loader.shapes.append(Rect(torch.tensor([0.0, 0.0]), torch.tensor([width, height],
+                                                                      dtype=torch.float32)))
+    loader.groups.append(ShapeGroup(torch.tensor([len(loader.shapes) - 1], dtype=torch.int32),
+                                    torch.tensor(color, dtype=torch.float32),
+                                    use_even_odd_rule=False, id="background"))
+    loader.group_boxes.append(([(0.0, 0.0, width, height)], False))
+
+
 def svg_to_scene(path_or_text, strict: bool = True):
     """Read an SVG into diffvg's scene lists.
 
@@ -775,6 +1033,7 @@ def svg_to_scene(path_or_text, strict: bool = True):
         ctm = viewbox_transform(box, width, height,
                                 parse_aspect_ratio(root.get("preserveAspectRatio")))
         viewport = (box[2], box[3])
+    _canvas_background(loader, root, width, height)
     loader.walk(root, INITIAL_VALUES, ctm, viewport, 1.0, ())
     canvas_width = max(1, int(round(width)))
     canvas_height = max(1, int(round(height)))

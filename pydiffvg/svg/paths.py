@@ -541,3 +541,107 @@ def subpaths_bbox(subpaths: List[Subpath]) -> Optional[Tuple[float, float, float
     arr = np.array(points)
     return (float(arr[:, 0].min()), float(arr[:, 1].min()),
             float(arr[:, 0].max()), float(arr[:, 1].max()))
+
+
+# ----------------------------------------------------------------------------
+# Clipping fills to half-planes (nested <svg> / <symbol> viewports)
+# ----------------------------------------------------------------------------
+
+#: A half-plane a·x + b·y <= c in some user space, as (a, b, c).
+HalfPlane = Tuple[float, float, float]
+
+
+def _roots_in_unit_interval(values: np.ndarray) -> List[float]:
+    """Parameters t in (0, 1) where the Bézier polynomial with Bernstein
+    coefficients ``values`` (degree 1 to 3) is zero, sorted."""
+    degree = len(values) - 1
+    # Bernstein -> power basis, highest power first (np.roots convention)
+    if degree == 1:
+        coefficients = [values[1] - values[0], values[0]]
+    elif degree == 2:
+        d0, d1, d2 = values
+        coefficients = [d0 - 2 * d1 + d2, 2 * (d1 - d0), d0]
+    else:
+        d0, d1, d2, d3 = values
+        coefficients = [-d0 + 3 * d1 - 3 * d2 + d3, 3 * d0 - 6 * d1 + 3 * d2, 3 * (d1 - d0), d0]
+    scale = max(abs(v) for v in values)
+    if scale == 0.0:
+        return []
+    roots = np.roots(np.array(coefficients) / scale)
+    out = sorted(float(r.real) for r in roots
+                 if abs(r.imag) <= 1e-9 and 1e-12 < r.real < 1.0 - 1e-12)
+    return out
+
+
+def clip_subpaths(subpaths: List[Subpath], half_planes: Sequence[HalfPlane]) -> List[Subpath]:
+    """The fill region of ``subpaths`` (each implicitly closed) intersected
+    with the convex region where every half-plane a·x + b·y <= c holds.
+
+    Sutherland–Hodgman on curves, one half-plane at a time: every segment is
+    split where it crosses the boundary line (the roots of the Bernstein
+    polynomial a·B(t) + b·B(t) − c, whose coefficients are the control
+    points' signed values), pieces inside are kept, and each piece outside is
+    replaced by the straight segment between the projections of its end
+    points onto the boundary line. The replaced curve differs from the kept
+    one by closed loops that lie in the closed outside half-plane, so the
+    winding number of every point strictly inside is unchanged (both fill
+    rules stay exact) and every point outside gets winding number 0. Edges
+    that run along the boundary both ways enclose no area.
+    """
+    current = [Subpath(s.start, list(s.segments), True) for s in subpaths if s.segments]
+    for a, b, c in half_planes:
+        norm_sq = a * a + b * b
+        if norm_sq == 0.0:
+            if c < 0.0:
+                return []  # 0 <= c fails everywhere
+            continue
+
+        def signed(point, a=a, b=b, c=c):
+            return a * point[0] + b * point[1] - c
+
+        def project(point, a=a, b=b, norm_sq=norm_sq):
+            excess = signed(point)
+            return (point[0] - excess * a / norm_sq, point[1] - excess * b / norm_sq)
+
+        clipped: List[Subpath] = []
+        for subpath in current:
+            controls = subpath_segments(subpath)
+            scale = max(1.0, max(float(np.abs(ctrl).max()) for ctrl in controls))
+            tolerance = 1e-12 * scale * math.sqrt(norm_sq)
+            values = [[signed(p) for p in ctrl] for ctrl in controls]
+            if all(v <= tolerance for vals in values for v in vals):
+                clipped.append(subpath)  # entirely inside
+                continue
+            if all(v >= -tolerance for vals in values for v in vals):
+                continue  # entirely outside (or on the line): no area left
+            pieces: List[np.ndarray] = []
+            for ctrl, vals in zip(controls, values):
+                cuts = [0.0] + _roots_in_unit_interval(np.array(vals)) + [1.0]
+                for t0, t1 in zip(cuts[:-1], cuts[1:]):
+                    piece = sub_bezier(ctrl, t0, t1)
+                    middle = _bezier_eval(piece, np.array([0.5]))[0]
+                    if signed(middle) <= tolerance:
+                        pieces.append(piece)
+                    else:  # outside: the chord along the boundary line
+                        pieces.append(np.array([project(piece[0]), project(piece[-1])]))
+            start = tuple(float(v) for v in pieces[0][0])
+            segments = [tuple(tuple(float(v) for v in p) for p in piece[1:]) for piece in pieces]
+            clipped.append(Subpath(start, segments, True))
+        current = clipped
+    return current
+
+
+def bbox_side(bbox: Tuple[float, float, float, float], half_planes: Sequence[HalfPlane]) -> str:
+    """'inside' when the box lies in every half-plane, 'outside' when it lies
+    outside one of them, else 'partial'. The box is convex, so testing its
+    four corners is exact for the box (and conservative for what it bounds)."""
+    xmin, ymin, xmax, ymax = bbox
+    corners = ((xmin, ymin), (xmax, ymin), (xmax, ymax), (xmin, ymax))
+    inside = True
+    for a, b, c in half_planes:
+        values = [a * x + b * y - c for x, y in corners]
+        if min(values) >= 0.0:  # at most touching the boundary: no area inside
+            return "outside"
+        if max(values) > 0.0:
+            inside = False
+    return "inside" if inside else "partial"

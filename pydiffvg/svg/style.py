@@ -23,14 +23,14 @@ PRESENTATION_PROPERTIES = frozenset("""
 fill stroke opacity fill-opacity stroke-opacity fill-rule stroke-width stroke-linecap
 stroke-linejoin stroke-miterlimit stroke-dasharray stroke-dashoffset color display
 visibility stop-color stop-opacity clip-path mask filter marker-start marker-mid
-marker-end paint-order transform-origin
+marker-end paint-order transform-origin overflow font-size
 """.split())
 
 #: Properties inherited from the parent when not specified.
 INHERITED_PROPERTIES = frozenset("""
 fill stroke fill-opacity stroke-opacity fill-rule stroke-width stroke-linecap
 stroke-linejoin stroke-miterlimit stroke-dasharray stroke-dashoffset color visibility
-paint-order marker-start marker-mid marker-end
+paint-order marker-start marker-mid marker-end font-size
 """.split())
 
 #: Initial values (CSS "initial") of the properties we use.

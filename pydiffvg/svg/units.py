@@ -11,10 +11,16 @@ import numpy as np
 
 from .paths import MAX_COORDINATE
 
-#: CSS pixels per unit (96 dpi). em and ex use a 16 px font (no text support).
+#: CSS pixels per absolute unit (96 dpi; 1Q = 0.25 mm).
 UNIT_PX = {"": 1.0, "px": 1.0, "pt": 4.0 / 3.0, "pc": 16.0, "mm": 96.0 / 25.4,
-           "cm": 96.0 / 2.54, "in": 96.0, "q": 96.0 / 101.6, "em": 16.0, "rem": 16.0,
-           "ex": 8.0}
+           "cm": 96.0 / 2.54, "in": 96.0, "q": 96.0 / 101.6}
+
+#: The initial font size ('medium'), in px.
+MEDIUM_FONT_PX = 16.0
+
+#: CSS absolute-size keywords, as multiples of 'medium' (CSS Fonts 4, 2.5).
+FONT_SIZE_KEYWORDS = {"xx-small": 3 / 5, "x-small": 3 / 4, "small": 8 / 9, "medium": 1.0,
+                      "large": 6 / 5, "x-large": 3 / 2, "xx-large": 2.0, "xxx-large": 3.0}
 
 _NUM = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _LENGTH = re.compile(rf"^\s*({_NUM})\s*(px|pt|pc|mm|cm|in|q|em|rem|ex|%)?\s*$", re.IGNORECASE)
@@ -31,8 +37,11 @@ def check_finite(value: float, text: str) -> float:
     return value
 
 
-def parse_length(text: str, percent_of: float = 1.0) -> float:
-    """A length in user units (px). ``percent_of`` is the reference for %."""
+def parse_length(text: str, percent_of: float = 1.0, font_size: float = MEDIUM_FONT_PX,
+                 root_font_size: float = MEDIUM_FONT_PX) -> float:
+    """A length in user units (px). ``percent_of`` is the reference for %;
+    ``font_size`` (px) for em and ex, ``root_font_size`` for rem. Without
+    font metrics, 1ex is 0.5em (the fallback CSS Values 4 allows)."""
     match = _LENGTH.match(text)
     if not match:
         raise UnitError(f"invalid length '{text}'")
@@ -40,7 +49,31 @@ def parse_length(text: str, percent_of: float = 1.0) -> float:
     unit = (match.group(2) or "").lower()
     if unit == "%":
         return value / 100.0 * percent_of
+    if unit == "em":
+        return value * font_size
+    if unit == "ex":
+        return value * font_size / 2.0
+    if unit == "rem":
+        return value * root_font_size
     return value * UNIT_PX[unit]
+
+
+def parse_font_size(text: str, parent_px: float, root_px: float) -> Optional[float]:
+    """The computed font-size in px: keywords, larger/smaller (×/÷ 1.2), and
+    lengths where em, ex and % refer to the parent's font size. None when
+    the value is invalid (the declaration is then ignored)."""
+    low = text.strip().lower()
+    if low in FONT_SIZE_KEYWORDS:
+        return FONT_SIZE_KEYWORDS[low] * MEDIUM_FONT_PX
+    if low == "larger":
+        return parent_px * 1.2
+    if low == "smaller":
+        return parent_px / 1.2
+    try:
+        value = parse_length(low, parent_px, parent_px, root_px)
+    except UnitError:
+        return None
+    return value if value >= 0.0 else None
 
 
 def parse_number_list(text: str) -> List[float]:
