@@ -341,7 +341,8 @@ HOST_DEVICE inline bool dot_contains(const SceneView& scene, int s, Vec2f p) {
 
 // ---- Membership ------------------------------------------------------------------
 
-HOST_DEVICE inline bool inside_styled_stroke(const SceneView& scene, int s, Vec2f p) {
+// NOINLINE: called from inside_stroke, whose round-round path is hot.
+HOST_DEVICE NOINLINE inline bool inside_styled_stroke(const SceneView& scene, int s, Vec2f p) {
     int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
     if (begin == end) return false;
     bool closed = scene.shape_closed[s] != 0;
@@ -600,7 +601,7 @@ HOST_DEVICE inline OutlinePoint nearest_outline_point(const SceneView& scene, in
 
 // Signed distance to the stroke outline (negative inside) of a styled path.
 // Beyond `cutoff` it reports INFINITY outside and -cutoff inside.
-HOST_DEVICE inline float styled_stroke_signed_distance(const SceneView& scene, int s, Vec2f p, float cutoff) {
+HOST_DEVICE NOINLINE inline float styled_stroke_signed_distance(const SceneView& scene, int s, Vec2f p, float cutoff) {
     bool inside = inside_styled_stroke(scene, s, p);
     OutlinePoint o = nearest_outline_point(scene, s, p, inside, cutoff);
     if (o.kind == kOutlineNone) return inside ? -cutoff : INFINITY;
