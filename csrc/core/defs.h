@@ -18,6 +18,15 @@
 
 #define FORCE_INLINE inline
 
+// Keeps a rarely taken path out of its hot caller's inlined body.
+#if defined(__CUDACC__)
+#define NOINLINE __noinline__
+#elif defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
 namespace pdvg {
 
 constexpr float kPi = 3.14159265358979323846f;

@@ -22,6 +22,7 @@
 #include "../sampling/boundary_sampler.h"
 #include "gradients.h"
 #include "scene.h"
+#include "stroke_style.h"
 
 namespace pdvg {
 
@@ -34,6 +35,11 @@ enum PieceType : int {
     kPieceEllipse = 5,      // index: shape; side 0 fill, ±1 stroke offset
     kPieceRectSide = 6,     // index: shape; side = 4 * offset(0, 1 = +w, 2 = -w) + rect side (0..3)
     kPieceRectCorner = 7,   // index: shape; side = corner (0..3)
+    // Styled strokes (stroke_style.h): the joint at end e (0 start cap, 1 end)
+    // of path segment `index`.
+    kPieceJointEdge = 8,    // side = e + 2 * edge (joint_edge)
+    kPieceJointArc = 9,     // side = e; a round cap or join
+    kPieceDot = 10,         // index: shape; side 0 the round dot's circle, 1..4 the square dot's edges
 };
 
 struct Piece {
@@ -160,32 +166,6 @@ HOST_DEVICE inline Vec2f end_tangent(const Segment& c, float t) {
     return Vec2f(1.0f, 0.0f);
 }
 
-// A circular arc around `center` of radius w from direction a, sweeping
-// `sweep` radians: the round caps and joins of strokes.
-struct ArcRef {
-    Vec2f center, start;  // start: unit direction at t = 0
-    float sweep, width;
-};
-
-HOST_DEVICE inline Vec2f arc_direction(const ArcRef& arc, float t) {
-    float angle = arc.sweep * t, cs = cosf(angle), sn = sinf(angle);
-    return {arc.start.x * cs - arc.start.y * sn, arc.start.x * sn + arc.start.y * cs};
-}
-
-// Round join at the end of segment k: the outer arc between the offset
-// normals of segment k's end and the next segment's start.
-HOST_DEVICE inline ArcRef join_arc(Vec2f vertex, Vec2f t1, Vec2f t2, float width) {
-    ArcRef arc;
-    arc.center = vertex;
-    arc.width = width;
-    float turn = cross(t1, t2);
-    float side = turn > 0.0f ? -1.0f : 1.0f;  // the outer side of the turn
-    Vec2f a = perpendicular(t1) * side, b = perpendicular(t2) * side;
-    arc.start = a;
-    arc.sweep = atan2f(cross(a, b), dot(a, b));
-    return arc;
-}
-
 HOST_DEVICE inline int next_segment(const SceneView& scene, int s, int k) {
     int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
     if (k + 1 < end) return k + 1;
@@ -244,6 +224,29 @@ HOST_DEVICE inline OffsetPoint ellipse_point(const SceneView& scene, int s, floa
     return o;
 }
 
+// The full circle of a round dot at the path's first point.
+HOST_DEVICE inline ArcRef dot_arc(const SceneView& scene, int s) {
+    int v = dot_vertex(scene, s);
+    ArcRef arc;
+    arc.center = scene.point(v);
+    arc.width = scene.point_width[v];
+    arc.start = Vec2f(1.0f, 0.0f);
+    arc.sweep = 2.0f * kPi;
+    return arc;
+}
+
+// The arc of an arc-shaped piece (round caps and joins, rectangle corners, dots).
+HOST_DEVICE inline ArcRef piece_arc(const SceneView& scene, const Piece& piece) {
+    int s = scene.pair_shape[piece.pair];
+    switch (piece.type) {
+        case kPieceCap: return path_cap_arc(scene, piece.index, piece.side);
+        case kPieceJoin: return path_join_arc(scene, s, piece.index);
+        case kPieceJointArc: return joint_arc(stroke_joint(scene, s, piece.index, piece.side));
+        case kPieceDot: return dot_arc(scene, s);
+        default: return rect_corner_arc(scene, s, piece.side);
+    }
+}
+
 // Shape-space point and derivative of any piece at t.
 HOST_DEVICE inline void piece_shape_point(const SceneView& scene, const Piece& piece, float t, Vec2f* point,
                                           Vec2f* derivative) {
@@ -273,10 +276,33 @@ HOST_DEVICE inline void piece_shape_point(const SceneView& scene, const Piece& p
             *point = o.point; *derivative = o.derivative;
             return;
         }
+        case kPieceJointEdge: {
+            StrokeJoint j = stroke_joint(scene, s, piece.index, piece.side & 1);
+            int a, b;
+            joint_edge(j, piece.side >> 1, &a, &b);
+            Vec2f pa = joint_point(j, a), pb = joint_point(j, b);
+            *point = pa + (pb - pa) * t;
+            *derivative = pb - pa;
+            return;
+        }
+        case kPieceDot:
+            if (piece.side == 0) {
+                ArcRef arc = dot_arc(scene, s);
+                Vec2f u = arc_direction(arc, t);
+                *point = arc.center + u * arc.width;
+                *derivative = perpendicular(u) * (arc.sweep * arc.width);
+                return;
+            } else {
+                int v = dot_vertex(scene, s);
+                float w = scene.point_width[v];
+                Vec2f pa = scene.point(v) + dot_corner_direction(piece.side - 1) * w;
+                Vec2f pb = scene.point(v) + dot_corner_direction(piece.side) * w;
+                *point = pa + (pb - pa) * t;
+                *derivative = pb - pa;
+                return;
+            }
         default: {
-            ArcRef arc = piece.type == kPieceCap ? path_cap_arc(scene, piece.index, piece.side)
-                       : piece.type == kPieceJoin ? path_join_arc(scene, s, piece.index)
-                                                  : rect_corner_arc(scene, s, piece.side);
+            ArcRef arc = piece_arc(scene, piece);
             Vec2f u = arc_direction(arc, t);
             *point = arc.center + u * arc.width;
             *derivative = perpendicular(u) * (arc.sweep * arc.width);
@@ -397,6 +423,34 @@ HOST_DEVICE inline void scatter_piece(const SceneView& scene, const Piece& piece
             ArcRef arc = path_join_arc(scene, s, piece.index);
             int v = scene.segment_points[4 * piece.index + scene.segment_degree[piece.index]];
             scatter_arc_center(grads.points + 2 * v, grads.points + 2 * v + 1, grads.point_width + v, arc, t, c, m);
+            return;
+        }
+        case kPieceJointEdge: {
+            // x = (1 - t) A + t B for joint points A, B.
+            StrokeJoint j = stroke_joint(scene, s, piece.index, piece.side & 1);
+            int ia, ib;
+            joint_edge(j, piece.side >> 1, &ia, &ib);
+            joint_point_backward(j, ia, m * (c * (1.0f - t)), grads.points, grads.point_width);
+            joint_point_backward(j, ib, m * (c * t), grads.points, grads.point_width);
+            return;
+        }
+        case kPieceJointArc: {
+            StrokeJoint j = stroke_joint(scene, s, piece.index, piece.side);
+            scatter_arc_center(grads.points + 2 * j.vertex, grads.points + 2 * j.vertex + 1,
+                               grads.point_width + j.vertex, joint_arc(j), t, c, m);
+            return;
+        }
+        case kPieceDot: {
+            // Circle: x = v + w u. Square edge: x = v + w ((1 - t) D_a + t D_b).
+            int v = dot_vertex(scene, s);
+            if (piece.side == 0) {
+                scatter_arc_center(grads.points + 2 * v, grads.points + 2 * v + 1, grads.point_width + v,
+                                   dot_arc(scene, s), t, c, m);
+                return;
+            }
+            Vec2f direction = dot_corner_direction(piece.side - 1) * (1.0f - t) + dot_corner_direction(piece.side) * t;
+            add_vec2(grads.points + 2 * v, m * c);
+            add_scalar(grads.point_width + v, c * dot(direction, m));
             return;
         }
         default: {  // kPieceRectCorner

@@ -60,6 +60,9 @@ HOST_DEVICE inline void paint_backward(const SceneView& scene, int index, Vec2f 
     *d_point += Vec2f(gx, gy);
 }
 
+HOST_DEVICE inline void curve_distance_backward(const CurveRef& r, const BoundaryPoint& bp, Vec2f p, float d_distance,
+                                                float d_width, const SceneGradients& grads, Vec2f* d_point);
+
 // Adjoint of  d_distance · dist(p, ∂shape) + d_width · w(t*)  where t* is the
 // closest boundary point: dist moves with the closest point only (the
 // envelope theorem: ∂dist/∂θ = -u · ∂x/∂θ at fixed t*, u the unit vector from
@@ -72,9 +75,14 @@ HOST_DEVICE inline void boundary_distance_backward(const SceneView& scene, int s
                                                    Vec2f* d_point) {
     BoundaryPoint bp = shape_closest_boundary_point(scene, s, p, closing_line);
     if (!(bp.distance > 0.0f)) return;
+    int kind = scene.shape_kind[s];
+    if (kind == kPath) {
+        CurveRef r = bp.segment >= 0 ? path_segment_ref(scene, bp.segment) : closing_line_ref(scene, s);
+        curve_distance_backward(r, bp, p, d_distance, d_width, grads, d_point);
+        return;
+    }
     Vec2f u = (p - bp.point) / bp.distance;
     *d_point += u * d_distance;
-    int kind = scene.shape_kind[s];
     float* gp = grads.shape_params + 4 * s;
     if (kind == kCircle || kind == kEllipse) {
         float cs = cosf(bp.t), sn = sinf(bp.t);
@@ -104,9 +112,15 @@ HOST_DEVICE inline void boundary_distance_backward(const SceneView& scene, int s
         add_scalar(gp + cx, -u.x * f * d_distance);
         add_scalar(gp + cy, -u.y * f * d_distance);
         add_scalar(grads.shape_width + s, d_width);
-        return;
     }
-    CurveRef r = bp.segment >= 0 ? path_segment_ref(scene, bp.segment) : closing_line_ref(scene, s);
+}
+
+// Adjoint of  d_distance · |p - x(t*)| + d_width · w(t*)  for the closest
+// point bp (t*, x(t*), distance > 0) of one curve; see boundary_distance_backward.
+HOST_DEVICE inline void curve_distance_backward(const CurveRef& r, const BoundaryPoint& bp, Vec2f p, float d_distance,
+                                                float d_width, const SceneGradients& grads, Vec2f* d_point) {
+    Vec2f u = (p - bp.point) / bp.distance;
+    *d_point += u * d_distance;
     const Segment& c = r.curve;
     float b[4], db[4];
     bernstein_weights(c.degree, bp.t, b);
@@ -124,6 +138,89 @@ HOST_DEVICE inline void boundary_distance_backward(const SceneView& scene, int s
         add_scalar(grads.point_width + r.width_index[j], d_width * b[j]);
     }
     *d_point += dx * (-k);
+}
+
+// Adjoint of the signed distance to a styled stroke's outline
+// (styled_stroke_signed_distance, stroke_style.h), value = ±dist with the sign
+// of membership, at the nearest outline point found again here:
+//   offset side: dist = |d - w(t*)|, the centre-line adjoint above;
+//   straight edge A -> B at fraction f: ∂dist/∂θ = -u · ((1 - f) ∂A + f ∂B),
+//     u = (p - q)/|p - q| (the envelope theorem: f stays fixed);
+//   arc around v of radius w: dist = | |p - v| - w |.
+HOST_DEVICE inline void styled_stroke_distance_backward(const SceneView& scene, int s, Vec2f p, float d_value,
+                                                        const SceneGradients& grads, Vec2f* d_point) {
+    bool inside = inside_styled_stroke(scene, s, p);
+    OutlinePoint o = nearest_outline_point(scene, s, p, inside, INFINITY);
+    if (o.kind == kOutlineNone || !(o.distance > 0.0f)) return;
+    float sign = inside ? -1.0f : 1.0f;
+    if (o.kind == kOutlineSide) {
+        BoundaryPoint bp;
+        Segment seg = scene.segment(o.segment);
+        ClosestPoint c = closest_point_on_segment(seg, p);
+        if (!(c.distance > 0.0f)) return;
+        bp.distance = c.distance; bp.t = c.t; bp.point = c.point; bp.segment = o.segment;
+        float w = scene.segment_width(o.segment, c.t);
+        if (o.edge == 1) {  // the far side: value = sign (d + w)
+            curve_distance_backward(path_segment_ref(scene, o.segment), bp, p, sign * d_value, sign * d_value,
+                                    grads, d_point);
+            return;
+        }
+        float g = sign * (c.distance >= w ? 1.0f : -1.0f);  // value = g (d - w)
+        curve_distance_backward(path_segment_ref(scene, o.segment), bp, p, g * d_value, -g * d_value, grads,
+                                d_point);
+        return;
+    }
+    if (o.kind == kOutlineArc || o.kind == kOutlineDotCircle) {
+        int vertex;
+        Vec2f center;
+        float w;
+        if (o.kind == kOutlineArc) {
+            StrokeJoint j = stroke_joint(scene, s, o.segment, o.end);
+            vertex = j.vertex; center = j.v; w = j.w;
+        } else {
+            vertex = dot_vertex(scene, s); center = scene.point(vertex); w = scene.point_width[vertex];
+        }
+        Vec2f r = p - center;
+        float len = length(r);
+        if (!(len > 0.0f)) return;
+        Vec2f u = r / len;
+        float g = sign * (len >= w ? 1.0f : -1.0f) * d_value;  // value = ±(|p - v| - w)
+        add_vec2(grads.points + 2 * vertex, u * (-g));
+        add_scalar(grads.point_width + vertex, -g);
+        *d_point += u * g;
+        return;
+    }
+    Vec2f u = (p - o.point) / o.distance;
+    Vec2f g_q = u * (-sign * d_value);  // ∂value/∂q
+    *d_point += u * (sign * d_value);
+    if (o.kind == kOutlineCorner) {
+        StrokeJoint j = stroke_joint(scene, s, o.segment, o.end);
+        joint_point_backward(j, 5, g_q, grads.points, grads.point_width);
+        return;
+    }
+    if (o.kind == kOutlineEdge) {
+        StrokeJoint j = stroke_joint(scene, s, o.segment, o.end);
+        int ia, ib;
+        joint_edge(j, o.edge, &ia, &ib);
+        joint_point_backward(j, ia, g_q * (1.0f - o.t), grads.points, grads.point_width);
+        joint_point_backward(j, ib, g_q * o.t, grads.points, grads.point_width);
+        return;
+    }
+    // A square dot's edge: q = v + w ((1 - f) D_a + f D_b).
+    int vertex = dot_vertex(scene, s);
+    Vec2f direction = dot_corner_direction(o.edge) * (1.0f - o.t) + dot_corner_direction(o.edge + 1) * o.t;
+    add_vec2(grads.points + 2 * vertex, g_q);
+    add_scalar(grads.point_width + vertex, dot(g_q, direction));
+}
+
+// Adjoint of stroke_signed_distance(scene, s, p) (d_value: its adjoint).
+HOST_DEVICE inline void stroke_distance_backward(const SceneView& scene, int s, Vec2f p, float d_value,
+                                                 const SceneGradients& grads, Vec2f* d_point) {
+    if (!stroke_is_round(scene, s)) {
+        styled_stroke_distance_backward(scene, s, p, d_value, grads, d_point);
+        return;
+    }
+    boundary_distance_backward(scene, s, p, false, d_value, -d_value, grads, d_point);
 }
 
 // d sqrt|det A| / dA for the prefiltering distance scale, added to a 3x3.
@@ -159,7 +256,7 @@ HOST_DEVICE inline void coverage_backward(const SceneView& scene, int g, const G
     if (!(v > 0.0f && v < 1.0f)) return;
     float d_sd = -d_coverage * scale;
     distance_scale_backward(scene, g, -d_coverage * c.stroke_distance, grads.group_to_output + 9 * g);
-    boundary_distance_backward(scene, c.stroke_shape, c.local, false, d_sd, -d_sd, grads, d_point);
+    stroke_distance_backward(scene, c.stroke_shape, c.local, d_sd, grads, d_point);
 }
 
 // Adjoint of sample_output: the un-premultiplied (rgb / a, a) or the

@@ -7,6 +7,7 @@
 #include "../geometry/winding.h"
 #include "scene.h"
 #include "segment_cache.h"
+#include "stroke_style.h"
 
 namespace pdvg {
 
@@ -108,9 +109,11 @@ HOST_DEVICE inline BoundaryPoint shape_closest_boundary_point(const SceneView& s
 
 // Signed distance to the stroke outline of shape s: negative inside. Round
 // caps and joins: the stroke is every point within the half width of the
-// closest centre-line point.
+// closest centre-line point. Other styles: stroke_style.h (beyond `cutoff`
+// it reports INFINITY outside and -cutoff inside).
 HOST_DEVICE inline float stroke_signed_distance(const SceneView& scene, int s, Vec2f p,
                                                 float cutoff = INFINITY) {
+    if (!stroke_is_round(scene, s)) return styled_stroke_signed_distance(scene, s, p, cutoff);
     BoundaryPoint b = shape_closest_boundary_point(scene, s, p, false, cutoff);
     return b.distance - b.width;
 }
@@ -122,6 +125,7 @@ HOST_DEVICE inline float stroke_signed_distance(const SceneView& scene, int s, V
 // closest-point solve runs only for the few segments near p.
 HOST_DEVICE inline bool inside_stroke(const SceneView& scene, int s, Vec2f p) {
     if (scene.shape_kind[s] != kPath) return stroke_signed_distance(scene, s, p) <= 0.0f;
+    if (scene.shape_stroke_style[s] != 0) return inside_styled_stroke(scene, s, p);
     int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
     float best = INFINITY, best_width = 0.0f;
     for (int k = begin; k < end; ++k) {
@@ -169,7 +173,7 @@ HOST_DEVICE inline BBox2 shape_bounds(const SceneView& scene, int s, float pad) 
     return box;
 }
 
-// Largest stroke half width a shape can have anywhere (for padding bounds).
+// Largest stroke half width a shape can have anywhere.
 HOST_DEVICE inline float shape_max_width(const SceneView& scene, int s) {
     if (scene.shape_kind[s] != kPath) return fabsf(scene.shape_width[s]);
     float w = 0.0f;
@@ -178,6 +182,13 @@ HOST_DEVICE inline float shape_max_width(const SceneView& scene, int s) {
         for (int j = 0; j <= scene.segment_degree[k]; ++j)
             w = max_value(w, fabsf(scene.point_width[scene.segment_points[4 * k + j]]));
     return w;
+}
+
+// How far a shape's stroke reaches beyond its geometry (for padding bounds):
+// the largest half width, or more with square caps and miter joins.
+HOST_DEVICE inline float shape_stroke_pad(const SceneView& scene, int s) {
+    if (stroke_is_round(scene, s)) return shape_max_width(scene, s);
+    return styled_stroke_pad(scene, s);
 }
 
 }  // namespace pdvg

@@ -45,14 +45,8 @@ TileGrid build_tile_grid(const SceneView& scene, const RenderOptions& options, f
     //    rectangle of tiles they cover.
     parallel_for(pairs, [=] HOST_DEVICE(int64_t m) {
         int shape = s.pair_shape[m], group = s.pair_group[m];
-        float stroke_pad = s.has_stroke(group) ? shape_max_width(s, shape) : 0.0f;
-        // Square caps and miter joins reach beyond the half width.
-        if (s.has_stroke(group)) {
-            float reach = 1.0f;
-            if (s.cap(shape) == kCapSquare) reach = 1.4142136f;
-            if (s.join(shape) == kJoinMiter) reach = max_value(reach, s.shape_miter_limit[shape]);
-            stroke_pad *= reach;
-        }
+        // Square caps and miter tips reach beyond the half width (shape_stroke_pad).
+        float stroke_pad = s.has_stroke(group) ? shape_stroke_pad(s, shape) : 0.0f;
         BBox2 box = shape_bounds(s, shape, stroke_pad);
         float* pb = pair_bounds + 4 * m;
         float* ob = pair_output_bounds + 4 * m;
