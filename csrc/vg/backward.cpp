@@ -462,28 +462,68 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
     const float density = float(spp);
     const float inv_count = 1.0f / float(num_samples);
     const SceneGradients gr = grads;
-    parallel_for(num_samples, [=] HOST_DEVICE(int64_t i) {
-        Pcg32 rng(boundary_seed, uint64_t(i));
-        float u0 = rng.next_float(), u1 = rng.next_float();
-        BoundarySample bs = sample_boundary(table, cdf, num_pieces, u0, u1);
-        if (bs.piece < 0) return;
-        Vec2f x = bs.point;
-        int reach = filter_reach(o);
-        int cx = int(floorf(x.x)), cy = int(floorf(x.y));
-        if (cx < -reach - 1 || cy < -reach - 1 || cx > o.width + reach || cy > o.height + reach) return;
-        const Piece piece = table.pieces[bs.piece];
-        int b = s.group_scene[s.pair_group[piece.pair]];
-        // Adjoint at x: Σ_p adj_p k(x - c_p) ρ / W_p, ρ = samples per unit area.
-        bool any;
-        Vec4f adjoint = filtered_adjoint(o, grad_image, ws, channels, b, cx, cy, x, density, &any);
-        if (!any) return;
-        Vec2f inner = x - bs.normal * kSideOffset, outer = x + bs.normal * kSideOffset;
-        int px = clamp_value(cx, 0, o.width - 1), py = clamp_value(cy, 0, o.height - 1);
-        Vec4f jump = shade_jump(s, tg, o, b, px, py, x, inner, outer, s.pair_group[piece.pair]);
-        float c = dot(adjoint, jump) * inv_count / bs.pdf;
-        if (c == 0.0f || !is_finite(c)) return;
-        scatter_piece(s, piece, bs.t, c, bs.normal, gr);
-    }, context, 64);
+    const int reach = filter_reach(o);
+
+    // Samples are drawn in chunks and each chunk is shaded in tile order: a
+    // counting sort by tile makes consecutive samples read the same tile list
+    // and the same shapes, where drawing order would jump across the image
+    // at every sample. The set of samples, and so the estimate, is the same.
+    const int64_t chunk = std::min<int64_t>(num_samples, int64_t(1) << 20);
+    const size_t sample_floats = (sizeof(BoundarySample) + sizeof(float) - 1) / sizeof(float);
+    BoundarySample* drawn = reinterpret_cast<BoundarySample*>(context.allocate<float>(size_t(chunk) * sample_floats));
+    int* sample_tile = context.allocate<int>(size_t(chunk));
+    int* order = context.allocate<int>(size_t(chunk));
+    int* tile_start = context.allocate<int>(size_t(tiles_total) + 1);
+    int* tile_cursor = context.allocate<int>(size_t(tiles_total));
+    for (int64_t first = 0; first < num_samples; first += chunk) {
+        const int64_t count = std::min<int64_t>(chunk, num_samples - first);
+        parallel_for(tiles_total + 1, [=] HOST_DEVICE(int64_t t) {
+            tile_start[t] = 0;
+            if (t < tiles_total) tile_cursor[t] = 0;
+        }, context, 1024);
+        // 1. Draw, cull points whose filter support misses the image, key by tile.
+        parallel_for(count, [=] HOST_DEVICE(int64_t i) {
+            Pcg32 rng(boundary_seed, uint64_t(first + i));
+            float u0 = rng.next_float(), u1 = rng.next_float();
+            BoundarySample bs = sample_boundary(table, cdf, num_pieces, u0, u1);
+            int key = -1;
+            if (bs.piece >= 0) {
+                int cx = int(floorf(bs.point.x)), cy = int(floorf(bs.point.y));
+                if (cx >= -reach - 1 && cy >= -reach - 1 && cx <= o.width + reach && cy <= o.height + reach) {
+                    int b = s.group_scene[s.pair_group[table.pieces[bs.piece].pair]];
+                    key = tg.tile_of(b, float(clamp_value(cx, 0, o.width - 1)), float(clamp_value(cy, 0, o.height - 1)));
+                    atomic_add_int(tile_start + key, 1);
+                }
+            }
+            drawn[i] = bs;
+            sample_tile[i] = key;
+        }, context, 256);
+        // 2. Counting sort of the kept samples by tile.
+        const int kept = int(exclusive_scan_inplace(tile_start, tiles_total + 1, context));
+        parallel_for(count, [=] HOST_DEVICE(int64_t i) {
+            int key = sample_tile[i];
+            if (key >= 0) order[tile_start[key] + atomic_add_int(tile_cursor + key, 1)] = int(i);
+        }, context, 1024);
+        // 3. Shade the jump at each kept sample and scatter its contribution.
+        parallel_for(kept, [=] HOST_DEVICE(int64_t j) {
+            const BoundarySample bs = drawn[order[j]];
+            Vec2f x = bs.point;
+            int cx = int(floorf(x.x)), cy = int(floorf(x.y));
+            const Piece piece = table.pieces[bs.piece];
+            int owner = s.pair_group[piece.pair];
+            int b = s.group_scene[owner];
+            // Adjoint at x: Σ_p adj_p k(x - c_p) ρ / W_p, ρ = samples per unit area.
+            bool any;
+            Vec4f adjoint = filtered_adjoint(o, grad_image, ws, channels, b, cx, cy, x, density, &any);
+            if (!any) return;
+            Vec2f inner = x - bs.normal * kSideOffset, outer = x + bs.normal * kSideOffset;
+            int px = clamp_value(cx, 0, o.width - 1), py = clamp_value(cy, 0, o.height - 1);
+            Vec4f jump = shade_jump(s, tg, o, b, px, py, x, inner, outer, owner);
+            float c = dot(adjoint, jump) * inv_count / bs.pdf;
+            if (c == 0.0f || !is_finite(c)) return;
+            scatter_piece(s, piece, bs.t, c, bs.normal, gr);
+        }, context, 64);
+    }
 }
 
 }  // namespace pdvg
