@@ -203,6 +203,7 @@ HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid
     int tile = grid.tile_of(b, float(px), float(py));
     int i = grid.tile_begin[tile], end = grid.tile_begin[tile + 1];
     const int* pairs = grid.tile_pairs;
+    const bool classified = grid.tile_holds(tile, x);
     while (i < end) {
         if (!grid.entry_may_contain(i, x)) { ++i; continue; }
         int g = scene.pair_group[pairs[i]];
@@ -210,8 +211,8 @@ HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid
         while (last < end && scene.pair_group[pairs[last]] == g) ++last;
         if (!scene.has_fill(g) && !scene.has_stroke(g)) { i = last; continue; }
         if (g == owner) {
-            GroupCoverage ci = group_coverage(scene, grid, pairs, i, last, g, inner, false);
-            GroupCoverage co = group_coverage(scene, grid, pairs, i, last, g, outer, false);
+            GroupCoverage ci = group_coverage(scene, grid, pairs, i, last, g, inner, false, classified);
+            GroupCoverage co = group_coverage(scene, grid, pairs, i, last, g, outer, false, classified);
             Vec4f accum_in = accum + delta;
             for (int layer = 0; layer < 2; ++layer) {
                 float cov_in = layer == 0 ? ci.fill : ci.stroke, cov_out = layer == 0 ? co.fill : co.stroke;
@@ -221,7 +222,7 @@ HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid
             delta = accum_in - accum;
             passed_owner = true;
         } else {
-            GroupCoverage c = group_coverage(scene, grid, pairs, i, last, g, x, false);
+            GroupCoverage c = group_coverage(scene, grid, pairs, i, last, g, x, false, classified);
             for (int layer = 0; layer < 2; ++layer) {
                 float coverage = layer == 0 ? c.fill : c.stroke;
                 if (!(coverage > 0.0f)) continue;
@@ -311,10 +312,13 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
     const SceneView s = scene;
 
     // Filter normalisers, as in the forward pass.
+    // A box filter of radius 1/2 weighs each of a pixel's own samples 1 and
+    // nothing else, so its sums are exactly spp.
     float* weight_sum = context.allocate<float>(size_t(pixels));
+    const bool unit_box = o.filter == kFilterBox && o.filter_radius == 0.5f;
     parallel_for(pixels, [=] HOST_DEVICE(int64_t pixel) {
         int x = int(pixel % o.width), y = int((pixel / o.width) % o.height), b = int(pixel / (int64_t(o.width) * o.height));
-        weight_sum[pixel] = pixel_weight_sum(o, b, x, y);
+        weight_sum[pixel] = unit_box ? float(spp) : pixel_weight_sum(o, b, x, y);
     }, context, 256);
 
     // ---- Area term ----
@@ -346,7 +350,8 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
             const int64_t tiles = int64_t(scene.num_scenes) * grid.tiles_per_scene;
             std::vector<double> radius_parts(size_t(tiles), 0.0);
             parallel_for_host(tiles, [&](int64_t t) {
-                thread_local std::vector<LayerRecord> storage;
+                std::vector<LayerRecord> storage;  // per tile: no thread-local lookups per sample
+                storage.reserve(64);
                 VectorLayers layers{&storage};
                 int b = int(t / grid.tiles_per_scene), local = int(t % grid.tiles_per_scene);
                 int x0 = (local % grid.tiles_x) * grid.tile_size, y0 = (local / grid.tiles_x) * grid.tile_size;

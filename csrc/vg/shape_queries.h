@@ -169,6 +169,16 @@ HOST_DEVICE inline BBox2 shape_bounds(const SceneView& scene, int s, float pad) 
     return box;
 }
 
+// How far the stroke outline of shape s can reach from the centre line, in
+// half widths: square caps reach √2 half widths, miter joins up to the
+// miter limit, round caps and joins (and bevels) one.
+HOST_DEVICE inline float stroke_reach(const SceneView& scene, int s) {
+    float reach = 1.0f;
+    if (scene.cap(s) == kCapSquare) reach = 1.4142136f;
+    if (scene.join(s) == kJoinMiter) reach = max_value(reach, scene.shape_miter_limit[s]);
+    return reach;
+}
+
 // Largest stroke half width a shape can have anywhere (for padding bounds).
 HOST_DEVICE inline float shape_max_width(const SceneView& scene, int s) {
     if (scene.shape_kind[s] != kPath) return fabsf(scene.shape_width[s]);

@@ -22,6 +22,83 @@ HOST_DEVICE void sort_ints(int* a, int n) {
         }
 }
 
+// Whether any boundary of shape s (an open path's closing line included when
+// `closing_line`) may come within `pad` of the shape-space box `box`.
+// Conservative: paths test the quarter boxes of the segment cache.
+HOST_DEVICE bool boundary_may_touch(const SceneView& scene, int s, BBox2 box, float pad, bool closing_line) {
+    box.pad(pad);
+    const float* q = scene.shape_params + 4 * s;
+    int kind = scene.shape_kind[s];
+    if (kind == kCircle || kind == kEllipse) {
+        // In the ellipse's unit-circle coordinates the box stays a box. The
+        // boundary misses it if the box lies wholly outside or wholly inside.
+        float rx = fabsf(q[2]), ry = fabsf(q[3]);
+        if (!(rx > 0.0f && ry > 0.0f)) return !(box.distance_squared(Vec2f(q[0], q[1])) > 0.0f);
+        BBox2 u{Vec2f((box.lo.x - q[0]) / rx, (box.lo.y - q[1]) / ry), Vec2f((box.hi.x - q[0]) / rx, (box.hi.y - q[1]) / ry)};
+        const float slack = 1e-4f;
+        if (u.distance_squared(Vec2f(0.0f, 0.0f)) > (1.0f + slack) * (1.0f + slack)) return false;
+        float fx = max_value(u.lo.x * u.lo.x, u.hi.x * u.hi.x), fy = max_value(u.lo.y * u.lo.y, u.hi.y * u.hi.y);
+        return !(fx + fy < (1.0f - slack) * (1.0f - slack));
+    }
+    if (kind == kRect) {
+        float x0 = min_value(q[0], q[2]), x1 = max_value(q[0], q[2]);
+        float y0 = min_value(q[1], q[3]), y1 = max_value(q[1], q[3]);
+        bool disjoint = box.hi.x < x0 || box.lo.x > x1 || box.hi.y < y0 || box.lo.y > y1;
+        bool inside = box.lo.x > x0 && box.hi.x < x1 && box.lo.y > y0 && box.hi.y < y1;
+        return !(disjoint || inside);
+    }
+    int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
+    if (begin == end) return false;
+    auto overlaps = [&](float x0, float y0, float x1, float y1) {
+        return !(box.hi.x < x0 || box.lo.x > x1 || box.hi.y < y0 || box.lo.y > y1);
+    };
+    for (int k = begin; k < end; ++k) {
+        const float* b = scene.segment_boxes + 16 * k;
+        for (int i = 0; i < 4; ++i, b += kBoxStride)
+            if (overlaps(b[0], b[1], b[2], b[3])) return true;
+    }
+    if (closing_line && !scene.shape_closed[s]) {
+        Vec2f first = scene.segment(begin).p[0];
+        Segment last = scene.segment(end - 1);
+        Vec2f tail = last.p[last.degree];
+        if (overlaps(min_value(first.x, tail.x), min_value(first.y, tail.y), max_value(first.x, tail.x),
+                     max_value(first.y, tail.y)))
+            return true;
+    }
+    return false;
+}
+
+// What holds for tile entry (tile, pair m) over the whole tile, grown by
+// `band` output pixels (the prefiltering band) plus kEntryMargin:
+//  - no fill boundary comes that close: the winding number is the same at
+//    every point of the tile (it only changes across the boundary), so it is
+//    computed once, at the centre, and no distance is within the band;
+//  - no point of the stroke comes that close: the stroke covers nothing.
+// Samples then skip the per-point tests for such entries.
+HOST_DEVICE int classify_entry(const SceneView& scene, const TileGrid& grid, int tile, int m, float band) {
+    int g = scene.pair_group[m], s = scene.pair_shape[m];
+    int local = tile % grid.tiles_per_scene;
+    float x0 = float((local % grid.tiles_x) * grid.tile_size), y0 = float((local / grid.tiles_x) * grid.tile_size);
+    float grow = band + kEntryMargin;
+    Affine2 to_shape = scene.to_shape(g);
+    BBox2 box = BBox2::empty();
+    box.expand(to_shape.apply_point(Vec2f(x0 - grow, y0 - grow)));
+    box.expand(to_shape.apply_point(Vec2f(x0 + grid.tile_size + grow, y0 - grow)));
+    box.expand(to_shape.apply_point(Vec2f(x0 - grow, y0 + grid.tile_size + grow)));
+    box.expand(to_shape.apply_point(Vec2f(x0 + grid.tile_size + grow, y0 + grid.tile_size + grow)));
+    if (!(box.lo.x <= box.hi.x && box.lo.y <= box.hi.y) || !is_finite(box.hi.x - box.lo.x) ||
+        !is_finite(box.hi.y - box.lo.y))
+        return kEntryFillVaries | kEntryStrokeNear;
+    int info = 0;
+    if (scene.has_fill(g)) {
+        if (boundary_may_touch(scene, s, box, 0.0f, true)) info |= kEntryFillVaries;
+        else info |= shape_winding_number(scene, s, 0.5f * (box.lo + box.hi)) * (1 << kEntryWindingShift);
+    }
+    if (scene.has_stroke(g) && boundary_may_touch(scene, s, box, shape_max_width(scene, s) * stroke_reach(scene, s), false))
+        info |= kEntryStrokeNear;
+    return info;
+}
+
 }  // namespace
 
 TileGrid build_tile_grid(const SceneView& scene, const RenderOptions& options, float output_pad,
@@ -46,13 +123,7 @@ TileGrid build_tile_grid(const SceneView& scene, const RenderOptions& options, f
     parallel_for(pairs, [=] HOST_DEVICE(int64_t m) {
         int shape = s.pair_shape[m], group = s.pair_group[m];
         float stroke_pad = s.has_stroke(group) ? shape_max_width(s, shape) : 0.0f;
-        // Square caps and miter joins reach beyond the half width.
-        if (s.has_stroke(group)) {
-            float reach = 1.0f;
-            if (s.cap(shape) == kCapSquare) reach = 1.4142136f;
-            if (s.join(shape) == kJoinMiter) reach = max_value(reach, s.shape_miter_limit[shape]);
-            stroke_pad *= reach;
-        }
+        if (s.has_stroke(group)) stroke_pad *= stroke_reach(s, shape);
         BBox2 box = shape_bounds(s, shape, stroke_pad);
         float* pb = pair_bounds + 4 * m;
         float* ob = pair_output_bounds + 4 * m;
@@ -126,6 +197,17 @@ TileGrid build_tile_grid(const SceneView& scene, const RenderOptions& options, f
         to[0] = from[0]; to[1] = from[1]; to[2] = from[2]; to[3] = from[3];
     }, context, 1024);
 
+    // Per-entry classification over the whole tile.
+    int* entry_info = context.allocate<int>(size_t(entries));
+    const float band = output_pad;
+    grid.tile_pairs = tile_pairs;
+    const TileGrid classified_grid = grid;
+    parallel_for(num_tiles, [=] HOST_DEVICE(int64_t t) {
+        for (int e = tile_count[t]; e < tile_count[t + 1]; ++e)
+            entry_info[e] = classify_entry(s, classified_grid, int(t), tile_pairs[e], band);
+    }, context, 4);
+
+    grid.entry_info = entry_info;
     grid.tile_begin = tile_count;
     grid.tile_bounds = tile_bounds;
     grid.tile_pairs = tile_pairs;

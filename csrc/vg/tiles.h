@@ -14,6 +14,12 @@
 
 namespace pdvg {
 
+// Entry classification flags (TileGrid::entry_info).
+constexpr int kEntryFillVaries = 1;   // a fill boundary may pass through the tile (or its band)
+constexpr int kEntryStrokeNear = 2;   // the stroke may reach the tile (or its band)
+constexpr int kEntryWindingShift = 2;
+constexpr float kEntryMargin = 0.05f;  // output pixels added around a tile when classifying
+
 struct TileGrid {
     int tile_size = 16;
     int tiles_x = 0, tiles_y = 0;
@@ -23,6 +29,11 @@ struct TileGrid {
     const float* tile_bounds = nullptr;  // [entries,4] output-space bounds of each tile entry, in list order
     const float* pair_bounds = nullptr;  // [M,4] shape-space bounds, padded by stroke width
     const float* pair_output_bounds = nullptr;  // [M,4] output-space bounds, padded
+    // [entries] what is known of each tile entry over its whole tile (see
+    // classify_entry in tiles.cpp): kEntryFillVaries, kEntryStrokeNear, and
+    // the constant winding number << kEntryWindingShift when the fill
+    // boundary stays away. Valid for points within kEntryMargin of the tile.
+    const int* entry_info = nullptr;
 
     HOST_DEVICE int tile_of(int scene_index, float x, float y) const {
         int tx = clamp_value(int(x) / tile_size, 0, tiles_x - 1);
@@ -34,11 +45,21 @@ struct TileGrid {
         const float* b = tile_bounds + 4 * i;
         return p.x >= b[0] && p.y >= b[1] && p.x <= b[2] && p.y <= b[3];
     }
+    // Whether output point p lies in tile `tile` (padded by kEntryMargin / 2),
+    // where the entry classification holds.
+    HOST_DEVICE bool tile_holds(int tile, Vec2f p) const;
     HOST_DEVICE bool pair_may_contain(int pair, Vec2f p) const {
         const float* b = pair_bounds + 4 * pair;
         return p.x >= b[0] && p.y >= b[1] && p.x <= b[2] && p.y <= b[3];
     }
 };
+
+HOST_DEVICE inline bool TileGrid::tile_holds(int tile, Vec2f p) const {
+    int local = tile % tiles_per_scene;
+    float x0 = float((local % tiles_x) * tile_size), y0 = float((local / tiles_x) * tile_size);
+    const float m = 0.5f * kEntryMargin;
+    return p.x >= x0 - m && p.y >= y0 - m && p.x <= x0 + tile_size + m && p.y <= y0 + tile_size + m;
+}
 
 // Bins every pair of the scene. `output_pad` widens the output-space bounds
 // (in pixels): prefiltering needs the half-pixel band around each shape.
