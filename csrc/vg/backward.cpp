@@ -203,7 +203,7 @@ HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid
     int tile = grid.tile_of(b, float(px), float(py));
     int i = grid.tile_begin[tile], end = grid.tile_begin[tile + 1];
     const int* pairs = grid.tile_pairs;
-    const bool classified = grid.tile_holds(tile, x);
+    const int cell = grid.cell_of(tile, x);
     while (i < end) {
         if (!grid.entry_may_contain(i, x)) { ++i; continue; }
         int g = scene.pair_group[pairs[i]];
@@ -211,8 +211,8 @@ HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid
         while (last < end && scene.pair_group[pairs[last]] == g) ++last;
         if (!scene.has_fill(g) && !scene.has_stroke(g)) { i = last; continue; }
         if (g == owner) {
-            GroupCoverage ci = group_coverage(scene, grid, pairs, i, last, g, inner, false, classified);
-            GroupCoverage co = group_coverage(scene, grid, pairs, i, last, g, outer, false, classified);
+            GroupCoverage ci = group_coverage(scene, grid, pairs, i, last, g, inner, false, cell);
+            GroupCoverage co = group_coverage(scene, grid, pairs, i, last, g, outer, false, cell);
             Vec4f accum_in = accum + delta;
             for (int layer = 0; layer < 2; ++layer) {
                 float cov_in = layer == 0 ? ci.fill : ci.stroke, cov_out = layer == 0 ? co.fill : co.stroke;
@@ -222,7 +222,7 @@ HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid
             delta = accum_in - accum;
             passed_owner = true;
         } else {
-            GroupCoverage c = group_coverage(scene, grid, pairs, i, last, g, x, false, classified);
+            GroupCoverage c = group_coverage(scene, grid, pairs, i, last, g, x, false, cell);
             for (int layer = 0; layer < 2; ++layer) {
                 float coverage = layer == 0 ? c.fill : c.stroke;
                 if (!(coverage > 0.0f)) continue;

@@ -68,35 +68,65 @@ HOST_DEVICE bool boundary_may_touch(const SceneView& scene, int s, BBox2 box, fl
     return false;
 }
 
-// What holds for tile entry (tile, pair m) over the whole tile, grown by
-// `band` output pixels (the prefiltering band) plus kEntryMargin:
+// Shape-space bounding box of the output rectangle [x0, x1] × [y0, y1] under
+// group g's inverse map.
+HOST_DEVICE BBox2 shape_space_box(const Affine2& to_shape, float x0, float y0, float x1, float y1) {
+    BBox2 box = BBox2::empty();
+    box.expand(to_shape.apply_point(Vec2f(x0, y0)));
+    box.expand(to_shape.apply_point(Vec2f(x1, y0)));
+    box.expand(to_shape.apply_point(Vec2f(x0, y1)));
+    box.expand(to_shape.apply_point(Vec2f(x1, y1)));
+    return box;
+}
+
+// What holds for tile entry (tile, pair m) over each cell of the tile, grown
+// by `band` output pixels (the prefiltering band) plus kEntryMargin:
 //  - no fill boundary comes that close: the winding number is the same at
-//    every point of the tile (it only changes across the boundary), so it is
+//    every point of the cell (it only changes across the boundary), so it is
 //    computed once, at the centre, and no distance is within the band;
 //  - no point of the stroke comes that close: the stroke covers nothing.
-// Samples then skip the per-point tests for such entries.
-HOST_DEVICE int classify_entry(const SceneView& scene, const TileGrid& grid, int tile, int m, float band) {
+// Samples then skip the per-point tests of such entries. The whole tile is
+// tested first; cells are tested only where the tile meets a boundary.
+HOST_DEVICE void classify_entry(const SceneView& scene, const TileGrid& grid, int tile, int m, float band,
+                                uint32_t* mask_out, uint64_t* windings_out) {
     int g = scene.pair_group[m], s = scene.pair_shape[m];
     int local = tile % grid.tiles_per_scene;
     float x0 = float((local % grid.tiles_x) * grid.tile_size), y0 = float((local / grid.tiles_x) * grid.tile_size);
-    float grow = band + kEntryMargin;
-    Affine2 to_shape = scene.to_shape(g);
-    BBox2 box = BBox2::empty();
-    box.expand(to_shape.apply_point(Vec2f(x0 - grow, y0 - grow)));
-    box.expand(to_shape.apply_point(Vec2f(x0 + grid.tile_size + grow, y0 - grow)));
-    box.expand(to_shape.apply_point(Vec2f(x0 - grow, y0 + grid.tile_size + grow)));
-    box.expand(to_shape.apply_point(Vec2f(x0 + grid.tile_size + grow, y0 + grid.tile_size + grow)));
-    if (!(box.lo.x <= box.hi.x && box.lo.y <= box.hi.y) || !is_finite(box.hi.x - box.lo.x) ||
-        !is_finite(box.hi.y - box.lo.y))
-        return kEntryFillVaries | kEntryStrokeNear;
-    int info = 0;
-    if (scene.has_fill(g)) {
-        if (boundary_may_touch(scene, s, box, 0.0f, true)) info |= kEntryFillVaries;
-        else info |= shape_winding_number(scene, s, 0.5f * (box.lo + box.hi)) * (1 << kEntryWindingShift);
+    const float grow = band + kEntryMargin, size = float(grid.tile_size), cell = size / kCellsPerSide;
+    const Affine2 to_shape = scene.to_shape(g);
+    const bool fill = scene.has_fill(g), stroke = scene.has_stroke(g);
+    const float stroke_pad = stroke ? shape_max_width(scene, s) * stroke_reach(scene, s) : 0.0f;
+    const uint32_t all = (1u << kCells) - 1u;
+    *mask_out = all | (all << kCells);
+    *windings_out = 0;
+    BBox2 tile_box = shape_space_box(to_shape, x0 - grow, y0 - grow, x0 + size + grow, y0 + size + grow);
+    if (!is_finite(tile_box.hi.x - tile_box.lo.x) || !is_finite(tile_box.hi.y - tile_box.lo.y)) return;
+    const bool fill_touches = fill && boundary_may_touch(scene, s, tile_box, 0.0f, true);
+    const bool stroke_touches = stroke && boundary_may_touch(scene, s, tile_box, stroke_pad, false);
+    uint32_t mask = 0;
+    uint64_t windings = 0;
+    int tile_winding = 0;
+    if (fill && !fill_touches) tile_winding = shape_winding_number(scene, s, 0.5f * (tile_box.lo + tile_box.hi));
+    for (int c = 0; c < kCells; ++c) {
+        float cx0 = x0 + cell * float(c % kCellsPerSide), cy0 = y0 + cell * float(c / kCellsPerSide);
+        BBox2 box = (fill_touches || stroke_touches)
+                        ? shape_space_box(to_shape, cx0 - grow, cy0 - grow, cx0 + cell + grow, cy0 + cell + grow)
+                        : tile_box;
+        if (fill) {
+            int w = tile_winding;
+            bool varies = false;
+            if (fill_touches) {
+                varies = boundary_may_touch(scene, s, box, 0.0f, true);
+                if (!varies) w = shape_winding_number(scene, s, 0.5f * (box.lo + box.hi));
+            }
+            if (!varies && (w < -8 || w > 7)) varies = true;  // does not fit the nibble: test per point
+            if (varies) mask |= 1u << c;
+            else windings |= uint64_t(uint32_t(w) & 15u) << (4 * c);
+        }
+        if (stroke_touches && boundary_may_touch(scene, s, box, stroke_pad, false)) mask |= 1u << (kCells + c);
     }
-    if (scene.has_stroke(g) && boundary_may_touch(scene, s, box, shape_max_width(scene, s) * stroke_reach(scene, s), false))
-        info |= kEntryStrokeNear;
-    return info;
+    *mask_out = mask;
+    *windings_out = windings;
 }
 
 }  // namespace
@@ -198,16 +228,17 @@ TileGrid build_tile_grid(const SceneView& scene, const RenderOptions& options, f
     }, context, 1024);
 
     // Per-entry classification over the whole tile.
-    int* entry_info = context.allocate<int>(size_t(entries));
+    uint32_t* entry_masks = context.allocate<uint32_t>(size_t(entries));
+    uint64_t* entry_windings = context.allocate<uint64_t>(size_t(entries));
     const float band = output_pad;
-    grid.tile_pairs = tile_pairs;
     const TileGrid classified_grid = grid;
     parallel_for(num_tiles, [=] HOST_DEVICE(int64_t t) {
         for (int e = tile_count[t]; e < tile_count[t + 1]; ++e)
-            entry_info[e] = classify_entry(s, classified_grid, int(t), tile_pairs[e], band);
+            classify_entry(s, classified_grid, int(t), tile_pairs[e], band, entry_masks + e, entry_windings + e);
     }, context, 4);
 
-    grid.entry_info = entry_info;
+    grid.entry_masks = entry_masks;
+    grid.entry_windings = entry_windings;
     grid.tile_begin = tile_count;
     grid.tile_bounds = tile_bounds;
     grid.tile_pairs = tile_pairs;
