@@ -181,6 +181,63 @@ HOST_DEVICE inline void area_sample(const AreaContext& a, int b, int x, int y, i
     composite_backward(a.scene, o, layers, layers.count(), record.background_visible, d_final, p, b, x, y, a.grads);
 }
 
+// ---- The jump across a boundary point --------------------------------------
+
+// Sample value just inside minus just outside the boundary of group `owner`
+// at output point x, in one walk of the tile list.
+//
+// Only the owner's coverage changes between the two sides (another group's
+// boundary passing within kSideOffset of x has probability ~0), so every
+// other group is evaluated once, at x. Compositing "over" is affine in what
+// lies below, dst' = src·a + dst·(1 - a), so the two branches differ only by
+// delta = dst_in - dst_out, which each layer above the owner scales by
+// (1 - a). Once the owner has been passed and delta is zero (equal coverage
+// on both sides, or an opaque layer on top) the jump is exactly zero and the
+// walk stops. Compared with shading both sides in full this halves the work
+// per boundary sample and skips most of it where the boundary is hidden.
+HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid, const RenderOptions& o, int b,
+                                    int px, int py, Vec2f x, Vec2f inner, Vec2f outer, int owner) {
+    Vec4f accum = background_premultiplied(o, b, px, py);  // the outer branch
+    Vec4f delta;                                            // inner branch minus outer branch
+    bool passed_owner = false;
+    int tile = grid.tile_of(b, float(px), float(py));
+    int i = grid.tile_begin[tile], end = grid.tile_begin[tile + 1];
+    const int* pairs = grid.tile_pairs;
+    const int cell = grid.cell_of(tile, x);
+    while (i < end) {
+        if (!grid.entry_may_contain(i, x)) { ++i; continue; }
+        int g = scene.pair_group[pairs[i]];
+        int last = i + 1;
+        while (last < end && scene.pair_group[pairs[last]] == g) ++last;
+        if (!scene.has_fill(g) && !scene.has_stroke(g)) { i = last; continue; }
+        if (g == owner) {
+            GroupCoverage ci = group_coverage(scene, grid, pairs, i, last, g, inner, false, cell);
+            GroupCoverage co = group_coverage(scene, grid, pairs, i, last, g, outer, false, cell);
+            Vec4f accum_in = accum + delta;
+            for (int layer = 0; layer < 2; ++layer) {
+                float cov_in = layer == 0 ? ci.fill : ci.stroke, cov_out = layer == 0 ? co.fill : co.stroke;
+                if (cov_in > 0.0f) composite_over(accum_in, evaluate_paint(scene, 2 * g + layer, ci.local), cov_in);
+                if (cov_out > 0.0f) composite_over(accum, evaluate_paint(scene, 2 * g + layer, co.local), cov_out);
+            }
+            delta = accum_in - accum;
+            passed_owner = true;
+        } else {
+            GroupCoverage c = group_coverage(scene, grid, pairs, i, last, g, x, false, cell);
+            for (int layer = 0; layer < 2; ++layer) {
+                float coverage = layer == 0 ? c.fill : c.stroke;
+                if (!(coverage > 0.0f)) continue;
+                Vec4f color = evaluate_paint(scene, 2 * g + layer, c.local);
+                composite_over(accum, color, coverage);
+                delta = delta * (1.0f - color.w * coverage);
+            }
+        }
+        if (passed_owner && delta.x == 0.0f && delta.y == 0.0f && delta.z == 0.0f && delta.w == 0.0f)
+            return Vec4f();
+        i = last;
+    }
+    return sample_output(accum + delta, o.premultiplied) - sample_output(accum, o.premultiplied);
+}
+
 // ---- Boundary pieces ----------------------------------------------------------
 
 // The stroke pieces of a styled path (stroke_style.h): both offset sides of
@@ -290,10 +347,13 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
     const SceneView s = scene;
 
     // Filter normalisers, as in the forward pass.
+    // A box filter of radius 1/2 weighs each of a pixel's own samples 1 and
+    // nothing else, so its sums are exactly spp.
     float* weight_sum = context.allocate<float>(size_t(pixels));
+    const bool unit_box = o.filter == kFilterBox && o.filter_radius == 0.5f;
     parallel_for(pixels, [=] HOST_DEVICE(int64_t pixel) {
         int x = int(pixel % o.width), y = int((pixel / o.width) % o.height), b = int(pixel / (int64_t(o.width) * o.height));
-        weight_sum[pixel] = pixel_weight_sum(o, b, x, y);
+        weight_sum[pixel] = unit_box ? float(spp) : pixel_weight_sum(o, b, x, y);
     }, context, 256);
 
     // ---- Area term ----
@@ -325,7 +385,8 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
             const int64_t tiles = int64_t(scene.num_scenes) * grid.tiles_per_scene;
             std::vector<double> radius_parts(size_t(tiles), 0.0);
             parallel_for_host(tiles, [&](int64_t t) {
-                thread_local std::vector<LayerRecord> storage;
+                std::vector<LayerRecord> storage;  // per tile: no thread-local lookups per sample
+                storage.reserve(64);
                 VectorLayers layers{&storage};
                 int b = int(t / grid.tiles_per_scene), local = int(t % grid.tiles_per_scene);
                 int x0 = (local % grid.tiles_x) * grid.tile_size, y0 = (local / grid.tiles_x) * grid.tile_size;
@@ -441,31 +502,68 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
     const float density = float(spp);
     const float inv_count = 1.0f / float(num_samples);
     const SceneGradients gr = grads;
-    parallel_for(num_samples, [=] HOST_DEVICE(int64_t i) {
-        Pcg32 rng(boundary_seed, uint64_t(i));
-        float u0 = rng.next_float(), u1 = rng.next_float();
-        BoundarySample bs = sample_boundary(table, cdf, num_pieces, u0, u1);
-        if (bs.piece < 0) return;
-        Vec2f x = bs.point;
-        int reach = filter_reach(o);
-        int cx = int(floorf(x.x)), cy = int(floorf(x.y));
-        if (cx < -reach - 1 || cy < -reach - 1 || cx > o.width + reach || cy > o.height + reach) return;
-        const Piece piece = table.pieces[bs.piece];
-        int b = s.group_scene[s.pair_group[piece.pair]];
-        // Adjoint at x: Σ_p adj_p k(x - c_p) ρ / W_p, ρ = samples per unit area.
-        bool any;
-        Vec4f adjoint = filtered_adjoint(o, grad_image, ws, channels, b, cx, cy, x, density, &any);
-        if (!any) return;
-        Vec2f inner = x - bs.normal * kSideOffset, outer = x + bs.normal * kSideOffset;
-        auto shade_at = [&](Vec2f q) {
-            int px = clamp_value(int(floorf(q.x)), 0, o.width - 1), py = clamp_value(int(floorf(q.y)), 0, o.height - 1);
-            return sample_output(shade_point(s, tg, o, b, px, py, q), o.premultiplied);
-        };
-        Vec4f jump = shade_at(inner) - shade_at(outer);
-        float c = dot(adjoint, jump) * inv_count / bs.pdf;
-        if (c == 0.0f || !is_finite(c)) return;
-        scatter_piece(s, piece, bs.t, c, bs.normal, gr);
-    }, context, 64);
+    const int reach = filter_reach(o);
+
+    // Samples are drawn in chunks and each chunk is shaded in tile order: a
+    // counting sort by tile makes consecutive samples read the same tile list
+    // and the same shapes, where drawing order would jump across the image
+    // at every sample. The set of samples, and so the estimate, is the same.
+    const int64_t chunk = std::min<int64_t>(num_samples, int64_t(1) << 20);
+    const size_t sample_floats = (sizeof(BoundarySample) + sizeof(float) - 1) / sizeof(float);
+    BoundarySample* drawn = reinterpret_cast<BoundarySample*>(context.allocate<float>(size_t(chunk) * sample_floats));
+    int* sample_tile = context.allocate<int>(size_t(chunk));
+    int* order = context.allocate<int>(size_t(chunk));
+    int* tile_start = context.allocate<int>(size_t(tiles_total) + 1);
+    int* tile_cursor = context.allocate<int>(size_t(tiles_total));
+    for (int64_t first = 0; first < num_samples; first += chunk) {
+        const int64_t count = std::min<int64_t>(chunk, num_samples - first);
+        parallel_for(tiles_total + 1, [=] HOST_DEVICE(int64_t t) {
+            tile_start[t] = 0;
+            if (t < tiles_total) tile_cursor[t] = 0;
+        }, context, 1024);
+        // 1. Draw, cull points whose filter support misses the image, key by tile.
+        parallel_for(count, [=] HOST_DEVICE(int64_t i) {
+            Pcg32 rng(boundary_seed, uint64_t(first + i));
+            float u0 = rng.next_float(), u1 = rng.next_float();
+            BoundarySample bs = sample_boundary(table, cdf, num_pieces, u0, u1);
+            int key = -1;
+            if (bs.piece >= 0) {
+                int cx = int(floorf(bs.point.x)), cy = int(floorf(bs.point.y));
+                if (cx >= -reach - 1 && cy >= -reach - 1 && cx <= o.width + reach && cy <= o.height + reach) {
+                    int b = s.group_scene[s.pair_group[table.pieces[bs.piece].pair]];
+                    key = tg.tile_of(b, float(clamp_value(cx, 0, o.width - 1)), float(clamp_value(cy, 0, o.height - 1)));
+                    atomic_add_int(tile_start + key, 1);
+                }
+            }
+            drawn[i] = bs;
+            sample_tile[i] = key;
+        }, context, 256);
+        // 2. Counting sort of the kept samples by tile.
+        const int kept = int(exclusive_scan_inplace(tile_start, tiles_total + 1, context));
+        parallel_for(count, [=] HOST_DEVICE(int64_t i) {
+            int key = sample_tile[i];
+            if (key >= 0) order[tile_start[key] + atomic_add_int(tile_cursor + key, 1)] = int(i);
+        }, context, 1024);
+        // 3. Shade the jump at each kept sample and scatter its contribution.
+        parallel_for(kept, [=] HOST_DEVICE(int64_t j) {
+            const BoundarySample bs = drawn[order[j]];
+            Vec2f x = bs.point;
+            int cx = int(floorf(x.x)), cy = int(floorf(x.y));
+            const Piece piece = table.pieces[bs.piece];
+            int owner = s.pair_group[piece.pair];
+            int b = s.group_scene[owner];
+            // Adjoint at x: Σ_p adj_p k(x - c_p) ρ / W_p, ρ = samples per unit area.
+            bool any;
+            Vec4f adjoint = filtered_adjoint(o, grad_image, ws, channels, b, cx, cy, x, density, &any);
+            if (!any) return;
+            Vec2f inner = x - bs.normal * kSideOffset, outer = x + bs.normal * kSideOffset;
+            int px = clamp_value(cx, 0, o.width - 1), py = clamp_value(cy, 0, o.height - 1);
+            Vec4f jump = shade_jump(s, tg, o, b, px, py, x, inner, outer, owner);
+            float c = dot(adjoint, jump) * inv_count / bs.pdf;
+            if (c == 0.0f || !is_finite(c)) return;
+            scatter_piece(s, piece, bs.t, c, bs.normal, gr);
+        }, context, 64);
+    }
 }
 
 }  // namespace pdvg

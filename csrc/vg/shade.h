@@ -29,11 +29,13 @@ struct GroupCoverage {
     int fill_shape = -1, stroke_shape = -1;
 };
 
-// Coverage of group g at output point `position`, using pairs
-// [first, last) of a tile list (all belonging to g).
+// Coverage of group g at output point `position`, using entries
+// [first, last) of a tile list (all belonging to g). `cell` is the tile cell
+// holding the point (TileGrid::cell_of), or -1: entries known to be constant
+// over that cell skip their per-point tests.
 HOST_DEVICE inline GroupCoverage group_coverage(const SceneView& scene, const TileGrid& grid,
                                                 const int* pairs, int first, int last, int g,
-                                                Vec2f position, bool prefiltering) {
+                                                Vec2f position, bool prefiltering, int cell) {
     GroupCoverage c;
     c.local = scene.to_shape(g).apply_point(position);
     const bool fill = scene.has_fill(g), stroke = scene.has_stroke(g);
@@ -44,9 +46,12 @@ HOST_DEVICE inline GroupCoverage group_coverage(const SceneView& scene, const Ti
     bool in_stroke = false;
     for (int i = first; i < last; ++i) {
         int pair = pairs[i];
+        EntryCell known = entry_cell(grid, i, cell);
+        if (fill && !known.fill_varies) winding += known.winding;
+        if (!known.fill_varies && !known.stroke_near) continue;
         if (!prefiltering && !grid.pair_may_contain(pair, c.local)) continue;
         int s = scene.pair_shape[pair];
-        if (fill) {
+        if (fill && known.fill_varies) {
             winding += shape_winding_number(scene, s, c.local);
             if (prefiltering) {
                 float d = shape_closest_boundary_point(scene, s, c.local, true,
@@ -54,7 +59,7 @@ HOST_DEVICE inline GroupCoverage group_coverage(const SceneView& scene, const Ti
                 if (d < c.fill_distance) { c.fill_distance = d; c.fill_shape = s; }
             }
         }
-        if (stroke) {
+        if (stroke && known.stroke_near) {
             if (prefiltering) {
                 float d = stroke_signed_distance(scene, s, c.local, band + shape_max_width(scene, s));
                 if (d < c.stroke_distance) { c.stroke_distance = d; c.stroke_shape = s; }
@@ -127,6 +132,7 @@ HOST_DEVICE inline Vec4f shade_point(const SceneView& scene, const TileGrid& gri
     int tile = grid.tile_of(b, float(x), float(y));
     int begin = grid.tile_begin[tile], end = grid.tile_begin[tile + 1];
     const int* pairs = grid.tile_pairs;
+    const int cell = grid.cell_of(tile, position);
     int i = begin;
     while (i < end) {
         // Skip entries whose output-space bounds miss the point; a group is
@@ -136,7 +142,7 @@ HOST_DEVICE inline Vec4f shade_point(const SceneView& scene, const TileGrid& gri
         int last = i + 1;
         while (last < end && scene.pair_group[pairs[last]] == g) ++last;
         if (!scene.has_fill(g) && !scene.has_stroke(g)) { i = last; continue; }
-        GroupCoverage c = group_coverage(scene, grid, pairs, i, last, g, position, options.prefiltering);
+        GroupCoverage c = group_coverage(scene, grid, pairs, i, last, g, position, options.prefiltering, cell);
         for (int layer = 0; layer < 2; ++layer) {
             float coverage = layer == 0 ? c.fill : c.stroke;
             if (!(coverage > 0.0f)) continue;

@@ -22,6 +22,113 @@ HOST_DEVICE void sort_ints(int* a, int n) {
         }
 }
 
+// Whether any boundary of shape s (an open path's closing line included when
+// `closing_line`) may come within `pad` of the shape-space box `box`.
+// Conservative: paths test the quarter boxes of the segment cache.
+HOST_DEVICE bool boundary_may_touch(const SceneView& scene, int s, BBox2 box, float pad, bool closing_line) {
+    box.pad(pad);
+    const float* q = scene.shape_params + 4 * s;
+    int kind = scene.shape_kind[s];
+    if (kind == kCircle || kind == kEllipse) {
+        // In the ellipse's unit-circle coordinates the box stays a box. The
+        // boundary misses it if the box lies wholly outside or wholly inside.
+        float rx = fabsf(q[2]), ry = fabsf(q[3]);
+        if (!(rx > 0.0f && ry > 0.0f)) return !(box.distance_squared(Vec2f(q[0], q[1])) > 0.0f);
+        BBox2 u{Vec2f((box.lo.x - q[0]) / rx, (box.lo.y - q[1]) / ry), Vec2f((box.hi.x - q[0]) / rx, (box.hi.y - q[1]) / ry)};
+        const float slack = 1e-4f;
+        if (u.distance_squared(Vec2f(0.0f, 0.0f)) > (1.0f + slack) * (1.0f + slack)) return false;
+        float fx = max_value(u.lo.x * u.lo.x, u.hi.x * u.hi.x), fy = max_value(u.lo.y * u.lo.y, u.hi.y * u.hi.y);
+        return !(fx + fy < (1.0f - slack) * (1.0f - slack));
+    }
+    if (kind == kRect) {
+        float x0 = min_value(q[0], q[2]), x1 = max_value(q[0], q[2]);
+        float y0 = min_value(q[1], q[3]), y1 = max_value(q[1], q[3]);
+        bool disjoint = box.hi.x < x0 || box.lo.x > x1 || box.hi.y < y0 || box.lo.y > y1;
+        bool inside = box.lo.x > x0 && box.hi.x < x1 && box.lo.y > y0 && box.hi.y < y1;
+        return !(disjoint || inside);
+    }
+    int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
+    if (begin == end) return false;
+    auto overlaps = [&](float x0, float y0, float x1, float y1) {
+        return !(box.hi.x < x0 || box.lo.x > x1 || box.hi.y < y0 || box.lo.y > y1);
+    };
+    for (int k = begin; k < end; ++k) {
+        const float* b = scene.segment_boxes + 16 * k;
+        for (int i = 0; i < 4; ++i, b += kBoxStride)
+            if (overlaps(b[0], b[1], b[2], b[3])) return true;
+    }
+    if (closing_line && !scene.shape_closed[s]) {
+        Vec2f first = scene.segment(begin).p[0];
+        Segment last = scene.segment(end - 1);
+        Vec2f tail = last.p[last.degree];
+        if (overlaps(min_value(first.x, tail.x), min_value(first.y, tail.y), max_value(first.x, tail.x),
+                     max_value(first.y, tail.y)))
+            return true;
+    }
+    return false;
+}
+
+// Shape-space bounding box of the output rectangle [x0, x1] × [y0, y1] under
+// group g's inverse map.
+HOST_DEVICE BBox2 shape_space_box(const Affine2& to_shape, float x0, float y0, float x1, float y1) {
+    BBox2 box = BBox2::empty();
+    box.expand(to_shape.apply_point(Vec2f(x0, y0)));
+    box.expand(to_shape.apply_point(Vec2f(x1, y0)));
+    box.expand(to_shape.apply_point(Vec2f(x0, y1)));
+    box.expand(to_shape.apply_point(Vec2f(x1, y1)));
+    return box;
+}
+
+// What holds for tile entry (tile, pair m) over each cell of the tile, grown
+// by `band` output pixels (the prefiltering band) plus kEntryMargin:
+//  - no fill boundary comes that close: the winding number is the same at
+//    every point of the cell (it only changes across the boundary), so it is
+//    computed once, at the centre, and no distance is within the band;
+//  - no point of the stroke comes that close: the stroke covers nothing.
+// Samples then skip the per-point tests of such entries. The whole tile is
+// tested first; cells are tested only where the tile meets a boundary.
+HOST_DEVICE void classify_entry(const SceneView& scene, const TileGrid& grid, int tile, int m, float band,
+                                uint32_t* mask_out, uint64_t* windings_out) {
+    int g = scene.pair_group[m], s = scene.pair_shape[m];
+    int local = tile % grid.tiles_per_scene;
+    float x0 = float((local % grid.tiles_x) * grid.tile_size), y0 = float((local / grid.tiles_x) * grid.tile_size);
+    const float grow = band + kEntryMargin, size = float(grid.tile_size), cell = size / kCellsPerSide;
+    const Affine2 to_shape = scene.to_shape(g);
+    const bool fill = scene.has_fill(g), stroke = scene.has_stroke(g);
+    const float stroke_pad = stroke ? shape_stroke_pad(scene, s) : 0.0f;
+    const uint32_t all = (1u << kCells) - 1u;
+    *mask_out = all | (all << kCells);
+    *windings_out = 0;
+    BBox2 tile_box = shape_space_box(to_shape, x0 - grow, y0 - grow, x0 + size + grow, y0 + size + grow);
+    if (!is_finite(tile_box.hi.x - tile_box.lo.x) || !is_finite(tile_box.hi.y - tile_box.lo.y)) return;
+    const bool fill_touches = fill && boundary_may_touch(scene, s, tile_box, 0.0f, true);
+    const bool stroke_touches = stroke && boundary_may_touch(scene, s, tile_box, stroke_pad, false);
+    uint32_t mask = 0;
+    uint64_t windings = 0;
+    int tile_winding = 0;
+    if (fill && !fill_touches) tile_winding = shape_winding_number(scene, s, 0.5f * (tile_box.lo + tile_box.hi));
+    for (int c = 0; c < kCells; ++c) {
+        float cx0 = x0 + cell * float(c % kCellsPerSide), cy0 = y0 + cell * float(c / kCellsPerSide);
+        BBox2 box = (fill_touches || stroke_touches)
+                        ? shape_space_box(to_shape, cx0 - grow, cy0 - grow, cx0 + cell + grow, cy0 + cell + grow)
+                        : tile_box;
+        if (fill) {
+            int w = tile_winding;
+            bool varies = false;
+            if (fill_touches) {
+                varies = boundary_may_touch(scene, s, box, 0.0f, true);
+                if (!varies) w = shape_winding_number(scene, s, 0.5f * (box.lo + box.hi));
+            }
+            if (!varies && (w < -8 || w > 7)) varies = true;  // does not fit the nibble: test per point
+            if (varies) mask |= 1u << c;
+            else windings |= uint64_t(uint32_t(w) & 15u) << (4 * c);
+        }
+        if (stroke_touches && boundary_may_touch(scene, s, box, stroke_pad, false)) mask |= 1u << (kCells + c);
+    }
+    *mask_out = mask;
+    *windings_out = windings;
+}
+
 }  // namespace
 
 TileGrid build_tile_grid(const SceneView& scene, const RenderOptions& options, float output_pad,
@@ -120,6 +227,18 @@ TileGrid build_tile_grid(const SceneView& scene, const RenderOptions& options, f
         to[0] = from[0]; to[1] = from[1]; to[2] = from[2]; to[3] = from[3];
     }, context, 1024);
 
+    // Per-entry classification over the whole tile.
+    uint32_t* entry_masks = context.allocate<uint32_t>(size_t(entries));
+    uint64_t* entry_windings = context.allocate<uint64_t>(size_t(entries));
+    const float band = output_pad;
+    const TileGrid classified_grid = grid;
+    parallel_for(num_tiles, [=] HOST_DEVICE(int64_t t) {
+        for (int e = tile_count[t]; e < tile_count[t + 1]; ++e)
+            classify_entry(s, classified_grid, int(t), tile_pairs[e], band, entry_masks + e, entry_windings + e);
+    }, context, 4);
+
+    grid.entry_masks = entry_masks;
+    grid.entry_windings = entry_windings;
     grid.tile_begin = tile_count;
     grid.tile_bounds = tile_bounds;
     grid.tile_pairs = tile_pairs;

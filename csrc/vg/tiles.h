@@ -14,6 +14,12 @@
 
 namespace pdvg {
 
+// Tile entries are classified per cell: each tile is cut into
+// kCellsPerSide × kCellsPerSide cells (TileGrid::entry_masks / entry_windings).
+constexpr int kCellsPerSide = 4;
+constexpr int kCells = kCellsPerSide * kCellsPerSide;  // 16: one bit each in a 16-bit half mask
+constexpr float kEntryMargin = 0.05f;  // output pixels added around a cell when classifying
+
 struct TileGrid {
     int tile_size = 16;
     int tiles_x = 0, tiles_y = 0;
@@ -23,6 +29,14 @@ struct TileGrid {
     const float* tile_bounds = nullptr;  // [entries,4] output-space bounds of each tile entry, in list order
     const float* pair_bounds = nullptr;  // [M,4] shape-space bounds, padded by stroke width
     const float* pair_output_bounds = nullptr;  // [M,4] output-space bounds, padded
+    // [entries] what is known of each tile entry over each cell of its tile
+    // (classify_entry in tiles.cpp). entry_masks bit c: a fill boundary may
+    // pass through cell c (or its band); bit 16 + c: the stroke may reach
+    // it. entry_windings nibble c: the winding number over cell c (signed
+    // 4 bits) where its fill bit is clear. Valid within kEntryMargin / 2 of
+    // the cell.
+    const uint32_t* entry_masks = nullptr;
+    const uint64_t* entry_windings = nullptr;
 
     HOST_DEVICE int tile_of(int scene_index, float x, float y) const {
         int tx = clamp_value(int(x) / tile_size, 0, tiles_x - 1);
@@ -34,11 +48,40 @@ struct TileGrid {
         const float* b = tile_bounds + 4 * i;
         return p.x >= b[0] && p.y >= b[1] && p.x <= b[2] && p.y <= b[3];
     }
+    // The cell of tile `tile` that holds output point p (up to kEntryMargin / 2
+    // outside it), or -1 when p is farther outside the tile.
+    HOST_DEVICE int cell_of(int tile, Vec2f p) const;
     HOST_DEVICE bool pair_may_contain(int pair, Vec2f p) const {
         const float* b = pair_bounds + 4 * pair;
         return p.x >= b[0] && p.y >= b[1] && p.x <= b[2] && p.y <= b[3];
     }
 };
+
+HOST_DEVICE inline int TileGrid::cell_of(int tile, Vec2f p) const {
+    int local = tile % tiles_per_scene;
+    float x0 = float((local % tiles_x) * tile_size), y0 = float((local / tiles_x) * tile_size);
+    const float m = 0.5f * kEntryMargin;
+    float dx = p.x - x0, dy = p.y - y0;
+    if (!(dx >= -m && dy >= -m && dx <= tile_size + m && dy <= tile_size + m)) return -1;
+    float inv = float(kCellsPerSide) / float(tile_size);
+    int cx = clamp_value(int(dx * inv), 0, kCellsPerSide - 1), cy = clamp_value(int(dy * inv), 0, kCellsPerSide - 1);
+    return cy * kCellsPerSide + cx;
+}
+
+// Reads an entry's classification for `cell` (-1: unknown, test everything).
+struct EntryCell {
+    bool fill_varies = true, stroke_near = true;
+    int winding = 0;  // valid when !fill_varies
+};
+HOST_DEVICE inline EntryCell entry_cell(const TileGrid& grid, int entry, int cell) {
+    EntryCell c;
+    if (cell < 0) return c;
+    uint32_t m = grid.entry_masks[entry];
+    c.fill_varies = ((m >> cell) & 1u) != 0;
+    c.stroke_near = ((m >> (kCells + cell)) & 1u) != 0;
+    if (!c.fill_varies) c.winding = (int((grid.entry_windings[entry] >> (4 * cell)) & 15u) ^ 8) - 8;
+    return c;
+}
 
 // Bins every pair of the scene. `output_pad` widens the output-space bounds
 // (in pixels): prefiltering needs the half-pixel band around each shape.
