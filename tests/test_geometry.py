@@ -280,6 +280,30 @@ def test_closest_point_random_segments(degree, seed):
         check_closest_segment(points, p)
 
 
+@pytest.mark.parametrize("degree", [2, 3])
+@pytest.mark.parametrize("seed", range(6))
+def test_within_distance_matches_dense_distance(degree, seed):
+    # The stroke membership test against the distance to a dense sampling of
+    # the curve: wiggly segments (like the benchmark's strokes) and points
+    # spread around them, radii of 0.3 to 3. Points within 1e-3 of the radius
+    # are ambiguous at float precision and skipped.
+    rng = np.random.default_rng(900 + 10 * degree + seed)
+    points = rng.uniform(0, 30, (degree + 1, 2))
+    dense = bezier(points, np.linspace(0.0, 1.0, 200001))
+    lo, hi = points.min(0) - 4, points.max(0) + 4
+    wrong = []
+    for _ in range(400):
+        p = rng.uniform(lo, hi)
+        r = float(rng.uniform(0.3, 3.0))
+        d = float(np.sqrt(((dense - p) ** 2).sum(1)).min())
+        if abs(d - r) < 1e-3:
+            continue
+        got = geometry.within_distance(points.tolist(), tuple(p), r)
+        if got != (d <= r):
+            wrong.append((p.tolist(), r, d, got))
+    assert not wrong, f"{len(wrong)} wrong answers, e.g. (p, r, dense distance, answer) {wrong[:3]}"
+
+
 @pytest.mark.parametrize(
     "points",
     [

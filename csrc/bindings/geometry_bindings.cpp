@@ -74,6 +74,11 @@ void register_geometry_bindings(py::module_& m) {
         return closest_to_tuple(pdvg::closest_point_on_segment(to_segment("closest_point", points), to_vec(p)));
     }, py::arg("points"), py::arg("p"), "(t, (x, y), distance) of the closest point on a Bézier segment.");
 
+    g.def("within_distance", [](const std::vector<Point>& points, Point p, float r) {
+        return pdvg::segment_within_distance(to_segment("within_distance", points), to_vec(p), r);
+    }, py::arg("points"), py::arg("p"), py::arg("r"),
+       "Whether some point of a Bézier segment lies within distance r of p (the stroke membership test).");
+
     g.def("closest_point_ellipse", [](Point center, Point radius, Point p) {
         return closest_to_tuple(pdvg::closest_point_on_ellipse(to_vec(center), to_vec(radius), to_vec(p)));
     }, py::arg("center"), py::arg("radius"), py::arg("p"), "(angle, (x, y), distance) on an ellipse.");

@@ -186,11 +186,12 @@ HOST_DEVICE inline ClosestPoint closest_point_on_rect(Vec2f lo, Vec2f hi, Vec2f 
 }
 
 // Whether some point of segment s lies within distance r of p. Subdivides
-// (de Casteljau halves) and prunes halves whose control-point box is farther
-// than r; a half whose inner control points lie within `flatness` of its
-// chord is tested as that chord. The answer is exact up to `flatness`, and
-// usually needs a few halvings, far less work than the quintic of
-// closest_point_on_segment.
+// (de Casteljau halves), prunes halves whose control-point box is farther
+// than r, and decides a half from its chord when p is clearly nearer or
+// farther than r given the half's deviation from the chord; a half whose
+// inner control points lie within `flatness` of its chord is tested as that
+// chord. The answer is exact up to `flatness`, and usually needs a few
+// halvings, far less work than the quintic of closest_point_on_segment.
 HOST_DEVICE inline bool segment_within_distance(const Segment& s, Vec2f p, float r, float flatness = 1e-4f) {
     const float r2 = r * r;
     Segment stack[24];
@@ -218,28 +219,24 @@ HOST_DEVICE inline bool segment_within_distance(const Segment& s, Vec2f p, float
             float t = len2 > 0.0f ? clamp_value(dot(p - c.p[0], chord) / len2, 0.0f, 1.0f) : 0.0f;
             if (length_squared(c.p[0] + chord * t - p) <= square(r + deviation)) {
                 if (deviation <= flatness || n == 1) return true;
-                // Depth limit hit before flat: settle it exactly.
-                return closest_point_on_segment(c, p).distance <= r;
+                // Depth limit hit before flat: settle this piece exactly, and
+                // go on with the others if it is too far.
+                if (closest_point_on_segment(c, p).distance <= r) return true;
             }
             continue;
         }
-        if (deviation <= 0.05f * chord_length) {
-            // Nearly straight: |c(u) - p|² has one minimum here, found by
-            // Newton on g(u) = (c(u) - p)·c'(u) = 0 from the chord projection
-            // (g' = |c'|² + (c - p)·c''), with u kept in [0, 1].
-            float len2 = chord_length * chord_length;
-            float u = len2 > 0.0f ? clamp_value(dot(p - c.p[0], chord) / len2, 0.0f, 1.0f) : 0.0f;
-            for (int step = 0; step < 8; ++step) {
-                Vec2f e = evaluate(c, u) - p, d1 = evaluate_derivative(c, u), d2 = evaluate_second_derivative(c, u);
-                float g = dot(e, d1), h = dot(d1, d1) + dot(e, d2);
-                if (!(h > 0.0f)) break;
-                float next = clamp_value(u - g / h, 0.0f, 1.0f);
-                if (fabsf(next - u) < 1e-7f) { u = next; break; }
-                u = next;
-            }
-            if (length_squared(evaluate(c, u) - p) <= r2) return true;
-            continue;
-        }
+        // The piece lies in the band of half width `deviation` around the
+        // chord's line (its hull does), and as it runs from one chord end to
+        // the other its projection covers the whole chord, so every chord
+        // point has a curve point within `deviation`. Hence
+        //   dist(p, curve) <= dist(p, chord) + deviation        (accept)
+        //   dist(p, curve) >= dist(p, chord line) - deviation   (reject),
+        // and only points in the band between are subdivided further, where
+        // `deviation` shrinks about fourfold per halving.
+        float len2 = chord_length * chord_length;
+        float u = len2 > 0.0f ? clamp_value(dot(p - c.p[0], chord) / len2, 0.0f, 1.0f) : 0.0f;
+        if (length(c.p[0] + chord * u - p) + deviation <= r) return true;
+        if (chord_length > 0.0f && fabsf(cross(chord, p - c.p[0])) / chord_length - deviation > r) continue;
         Segment left, right;
         split(c, 0.5f, &left, &right);
         stack[top++] = right;

@@ -131,19 +131,23 @@ HOST_DEVICE inline bool inside_stroke(const SceneView& scene, int s, Vec2f p) {
     for (int k = begin; k < end; ++k) {
         const int* idx = scene.segment_points + 4 * k;
         int degree = scene.segment_degree[k];
-        BBox2 hull = BBox2::empty();
-        float wmax = 0.0f;
+        float wmax = 0.0f, wmin = INFINITY;
         for (int j = 0; j <= degree; ++j) {
-            hull.expand(scene.point(idx[j]));
-            wmax = max_value(wmax, scene.point_width[idx[j]]);
+            float w = scene.point_width[idx[j]];
+            wmax = max_value(wmax, w);
+            wmin = min_value(wmin, w);
         }
         float reach = min_value(best, wmax);
-        if (hull.distance_squared(p) > reach * reach) continue;
-        if (scene.segment_boxes && cached_distance_squared_bound(scene, k, p) > reach * reach) continue;
+        if (scene.segment_boxes) {
+            // The cached quarter boxes bound the distance more tightly than the hull.
+            if (cached_distance_squared_bound(scene, k, p) > reach * reach) continue;
+        } else {
+            BBox2 hull = BBox2::empty();
+            for (int j = 0; j <= degree; ++j) hull.expand(scene.point(idx[j]));
+            if (hull.distance_squared(p) > reach * reach) continue;
+        }
         // Constant width along the segment: membership is "some curve point
         // within w", answered by subdivision without solving for the closest point.
-        float wmin = wmax;
-        for (int j = 0; j <= degree; ++j) wmin = min_value(wmin, scene.point_width[idx[j]]);
         if (wmin == wmax && !(best < INFINITY)) {
             if (segment_within_distance(scene.segment(k), p, wmax)) return true;
             continue;
