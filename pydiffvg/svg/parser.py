@@ -3,7 +3,11 @@
 What each element becomes
 -------------------------
 * ``circle`` -> Circle, ``ellipse`` -> Ellipse, ``rect`` -> Rect (or a Path of
-  lines and cubics when rounded), ``line``/``polyline`` -> open Polygon,
+  lines and cubics when rounded, and a closed Path of four lines when it is
+  stroked with a miter or bevel join: the renderer strokes Rect shapes with
+  round corners, as diffvg does; circles and ellipses have no corners, so
+  their stroke is the same for every join), ``line``/``polyline`` -> open
+  Polygon (stroked with the style's caps and joins),
   ``polygon`` -> closed Polygon, ``path`` -> one Path per subpath, all in one
   ShapeGroup so the group's fill rule applies across subpaths.
 * Every shape gets one ShapeGroup (two when dashed or when ``paint-order``
@@ -793,6 +797,10 @@ class _Loader:
             fill = None
         if fill is None and stroke is None:
             return
+        if kind == "rect" and stroke is not None and stroke_style[1] != LineJoin.round:
+            # Rect strokes have round corners; the same outline as a Path gets
+            # the miter or bevel join. The Path's fill is the Rect's.
+            kind = "path"
         # A non-invertible transform (e.g. scale(0)) disables rendering of
         # the element (SVG 1.1, 7.5): it draws nothing rather than failing.
         if abs(ctm[0][0] * ctm[1][1] - ctm[0][1] * ctm[1][0]) < 1e-12:
