@@ -1346,6 +1346,26 @@ def test_stroked_line_caps_match_resvg(cap):
     _assert_matches_resvg(text, min_psnr=33.0)
 
 
+def test_dash_through_the_start_of_a_closed_path_is_one_dash():
+    square = Subpath((0.0, 0.0), [((10.0, 0.0),), ((10.0, 10.0),), ((0.0, 10.0),)], True)
+    dashes = dash_subpaths([square], [5.0, 0.0], 0.0)
+    # 8 dashes of 5; the last (0,5)->(0,0) and the first (0,0)->(5,0) are one
+    assert len(dashes) == 7
+    assert dashes[-1].start == (0.0, 5.0) and [s[-1] for s in dashes[-1].segments] == [
+        (0.0, 0.0), (5.0, 0.0)]
+    # starting in a gap (offset 5 of "5 5"), or an open subpath: nothing joined
+    assert len(dash_subpaths([square], [5.0, 5.0], 5.0)) == 4
+    open_square = Subpath(square.start, square.segments + [((0.0, 0.0),)], False)
+    assert len(dash_subpaths([open_square], [5.0, 0.0], 0.0)) == 8
+
+
+def test_dashed_rect_corner_at_the_start_matches_resvg():
+    # resvg fixture painting/stroke-dasharray/n-0: the start corner is a miter
+    text = svg('<rect x="20" y="20" width="60" height="60" fill="none" stroke="green" '
+               'stroke-width="10" stroke-dasharray="20 0"/>')
+    _assert_matches_resvg(text, min_psnr=38.0)
+
+
 def test_save_svg_writes_the_round_corners_of_a_stroked_rect(tmp_path):
     rect = Rect(torch.tensor([10.0, 10.0]), torch.tensor([50.0, 40.0]),
                 stroke_width=torch.tensor(6.0))

@@ -453,6 +453,12 @@ def dash_subpaths(subpaths: List[Subpath], pattern: Sequence[float], offset: flo
     already be repeated). The pattern restarts at each subpath. Zero-length
     dashes come out as one degenerate line so that round/square caps still
     draw a dot. Raises TooManyDashes past ``max_dashes``.
+
+    On a closed subpath a dash that runs through the start point is one
+    dash: when the pattern is inside a dash at the start and inside one at
+    the end, the last and first pieces are joined (the last one continued by
+    the first), so the stroke has a join there instead of two caps, as in
+    Skia/resvg (SkDashPath) and browsers.
     """
     total = float(sum(pattern))
     out: List[Subpath] = []
@@ -465,9 +471,14 @@ def dash_subpaths(subpaths: List[Subpath], pattern: Sequence[float], offset: flo
             phase -= pattern[index]
             index = (index + 1) % len(pattern)
         remaining = pattern[index] - phase
+        first = len(out)
+        starts_in_dash = index % 2 == 0 and remaining > 0.0
+        ends_in_dash = False  # the last dash reaches the end of the subpath
         dash: Optional[Subpath] = None
-        for ctrl in subpath_segments(subpath):
+        segments = subpath_segments(subpath)
+        for number, ctrl in enumerate(segments):
             table = ArcLengthTable(ctrl)
+            last_segment = number == len(segments) - 1
             pos = 0.0
             while True:
                 on = index % 2 == 0
@@ -488,6 +499,7 @@ def dash_subpaths(subpaths: List[Subpath], pattern: Sequence[float], offset: flo
                         point = tuple(sub_bezier(ctrl, table.param_at(pos), 1.0)[0])
                         dash = Subpath(point, [(point,)])
                     out.append(dash)
+                    ends_in_dash = last_segment and table.length - pos <= 1e-12 * max(1.0, total)
                     dash = None
                     if len(out) > max_dashes:
                         raise TooManyDashes(f"more than {max_dashes} dashes")
@@ -497,6 +509,10 @@ def dash_subpaths(subpaths: List[Subpath], pattern: Sequence[float], offset: flo
                     break
         if dash is not None:
             out.append(dash)
+            ends_in_dash = True
+        if subpath.closed and starts_in_dash and ends_in_dash and len(out) - first >= 2:
+            head, tail = out.pop(first), out.pop()
+            out.append(Subpath(tail.start, tail.segments + head.segments))
     return out
 
 
