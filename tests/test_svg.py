@@ -14,8 +14,8 @@ from pydiffvg.shapes import (Circle, Ellipse, LinearGradient, LineCap, LineJoin,
                              RadialGradient, Rect, ShapeGroup)
 from pydiffvg.svg import SVGError, load_svg, save_svg, svg_to_scene
 from pydiffvg.svg.colors import NAMED_COLORS, parse_color
-from pydiffvg.svg.paths import (arc_to_cubics, dash_subpaths, parse_path_data, subpath_length,
-                                Subpath)
+from pydiffvg.svg.paths import (arc_to_cubics, dash_subpaths, parse_path_data,
+                                straighten_flat_curves, subpath_length, Subpath)
 from pydiffvg.svg.writer import svg_text
 
 HERE = os.path.dirname(__file__)
@@ -1380,3 +1380,38 @@ def test_save_svg_writes_the_round_corners_of_a_stroked_rect(tmp_path):
     images = [pydiffvg.render(s, g, width=60, height=50, num_samples=2, seed=0)
               for s, g in (([rect], groups), (shapes, groups2))]
     assert torch.allclose(images[0], images[1], atol=1e-6)
+
+
+_FLAT_CURVES = ('<path d="M 15 80 C 15.0001 80 80 15 80.0001 15" fill="none" stroke="#264653" '
+                'stroke-width="12"/>'
+                '<path d="M 90 10 C 90 20 90.06 90 90 90 H 20" fill="none" stroke="#e76f51" '
+                'stroke-width="10" stroke-linejoin="bevel"/>')
+
+
+def test_flat_curves_stroke_as_lines_like_resvg():
+    """A cubic with a handle 1e-4 from its end, or a tiny hook at its end, is
+    stroked as lines by resvg (Skia): butt caps across the line, a bevel at
+    the corner. The curves' own end tangents would turn them sideways."""
+    # right: 38.3 dB; with the curves' end tangents: 27.6 dB
+    _assert_matches_resvg(svg(_FLAT_CURVES), min_psnr=35.0)
+
+
+def test_straighten_flat_curves_only_where_caps_or_joins_show():
+    (line_like,), _ = parse_path_data("M 20 160 C 20.0001 160 160 20 160.0001 20")
+    straight = straighten_flat_curves(line_like)
+    assert all(len(segment) == 1 for segment in straight.segments)
+    assert straight.segments[-1] == ((160.0001, 20.0),)
+    for point, in straight.segments[:-1]:  # on the chord
+        assert abs(point[0] + point[1] - 180.0) < 1e-3
+    (curve,), _ = parse_path_data("M 0 0 C 10 1 20 -1 30 0 Q 40 5 50 0")
+    assert straighten_flat_curves(curve) == curve
+    # a flat curve that turns back keeps its turning point
+    (hook,), _ = parse_path_data("M0 0 Q 20 0 10 0")
+    assert straighten_flat_curves(hook).segments == [((40.0 / 3.0, 0.0),), ((10.0, 0.0),)]
+    # the importer straightens only stroked paths whose caps or joins are not round
+    path = 'd="M 20 80 C 20.0001 80 80 20 80.0001 20"'
+    for style, curves in (('stroke="red"', False), ('stroke="red" stroke-linecap="round" '
+                                                    'stroke-linejoin="round"', True),
+                          ('fill="blue"', True)):
+        _, _, shapes, _ = load(f'<path {path} {style}/>')
+        assert (shapes[0].num_control_points.tolist() == [2]) == curves, style
