@@ -14,8 +14,8 @@ from pydiffvg.shapes import (Circle, Ellipse, LinearGradient, LineCap, LineJoin,
                              RadialGradient, Rect, ShapeGroup)
 from pydiffvg.svg import SVGError, load_svg, save_svg, svg_to_scene
 from pydiffvg.svg.colors import NAMED_COLORS, parse_color
-from pydiffvg.svg.paths import (arc_to_cubics, dash_subpaths, parse_path_data, subpath_length,
-                                Subpath)
+from pydiffvg.svg.paths import (arc_to_cubics, dash_subpaths, parse_path_data,
+                                straighten_flat_curves, subpath_length, Subpath)
 from pydiffvg.svg.writer import svg_text
 
 HERE = os.path.dirname(__file__)
@@ -1284,3 +1284,134 @@ def test_transform_origin_applies_to_gradient_transform():
     assert paint.center.tolist() == [50, 50] and paint.radius.tolist() == [20, 20]
     _, _, _, groups = load(body.replace(' transform-origin="center"', ""))
     assert groups[0].fill_color.center.tolist() == [100, 100]
+
+
+# ----------------------------------------------------------------------------
+# Stroke caps and joins of basic shapes
+# ----------------------------------------------------------------------------
+
+_STROKED_RECT = ('<rect x="25" y="20" width="50" height="60" fill="#f4a261" stroke="#1d3557" '
+                 'stroke-width="14" stroke-opacity="0.8" {}/>')
+
+
+@pytest.mark.parametrize("join", ["miter", "bevel", "round", None])
+def test_stroked_rect_joins_match_resvg(join):
+    """SVG strokes a rect with miter joins by default; a Rect shape strokes
+    with round corners, so a non-round join must come in as a Path."""
+    style = f'stroke-linejoin="{join}"' if join else ""
+    text = svg(_STROKED_RECT.format(style))
+    _, _, shapes, _ = svg_to_scene(text)
+    assert type(shapes[0]) is (Rect if join == "round" else Path)
+    # right: >= 39.5 dB; a wrong join (e.g. round corners for miter): <= 28.8 dB
+    _assert_matches_resvg(text, min_psnr=36.0)
+
+
+def test_stroked_rect_miter_limit_bevels_like_resvg():
+    # a right-angle miter is sqrt(2) stroke widths long: limit 1.2 bevels it
+    _assert_matches_resvg(svg(_STROKED_RECT.format('stroke-miterlimit="1.2"')), min_psnr=36.0)
+
+
+def test_rect_as_path_has_the_rect_fill():
+    _, _, shapes, groups = load('<rect x="10.5" y="20" width="30" height="40" fill="red" '
+                                'stroke="blue" stroke-width="0.001"/>')
+    path = shapes[0]
+    assert isinstance(path, Path) and path.is_closed
+    assert path.num_control_points.tolist() == [0, 0, 0, 0]
+    assert path.line_join == LineJoin.miter
+    rect = Rect(torch.tensor([10.5, 20.0]), torch.tensor([40.5, 60.0]))
+    fill_only = [ShapeGroup(torch.tensor([0], dtype=torch.int32), groups[0].fill_color)]
+    images = [pydiffvg.render([shape], fill_only, width=64, height=72, num_samples=2, seed=1)
+              for shape in (rect, path)]
+    assert torch.equal(images[0], images[1])
+
+
+def test_fill_only_and_round_rects_stay_rect_circles_stay_circles():
+    body = ('<rect width="10" height="10"/>'
+            '<rect width="10" height="10" stroke="none" stroke-linejoin="bevel"/>'
+            '<rect width="10" height="10" stroke="red" stroke-width="0"/>'
+            '<rect width="10" height="10" fill="none" stroke="red" stroke-linejoin="round"/>'
+            '<circle r="5" stroke="red"/><ellipse rx="5" ry="3" stroke="red" '
+            'stroke-linejoin="bevel"/>')
+    _, _, shapes, _ = load(body)
+    assert [type(s).__name__ for s in shapes] == ["Rect", "Rect", "Rect", "Rect", "Circle",
+                                                  "Ellipse"]
+
+
+@pytest.mark.parametrize("cap", ["butt", "square", "round"])
+def test_stroked_line_caps_match_resvg(cap):
+    text = svg(f'<line x1="20" y1="30" x2="75" y2="70" stroke="#2a9d8f" stroke-width="16" '
+               f'stroke-linecap="{cap}"/><line x1="15" y1="85" x2="85" y2="85" stroke="black" '
+               f'stroke-width="8" stroke-linecap="{cap}" transform="skewX(-20) translate(25)"/>')
+    # right: >= 35.9 dB (antialiasing of the slanted edges); a wrong cap: <= 26.3 dB
+    _assert_matches_resvg(text, min_psnr=33.0)
+
+
+def test_dash_through_the_start_of_a_closed_path_is_one_dash():
+    square = Subpath((0.0, 0.0), [((10.0, 0.0),), ((10.0, 10.0),), ((0.0, 10.0),)], True)
+    dashes = dash_subpaths([square], [5.0, 0.0], 0.0)
+    # 8 dashes of 5; the last (0,5)->(0,0) and the first (0,0)->(5,0) are one
+    assert len(dashes) == 7
+    assert dashes[-1].start == (0.0, 5.0) and [s[-1] for s in dashes[-1].segments] == [
+        (0.0, 0.0), (5.0, 0.0)]
+    # starting in a gap (offset 5 of "5 5"), or an open subpath: nothing joined
+    assert len(dash_subpaths([square], [5.0, 5.0], 5.0)) == 4
+    open_square = Subpath(square.start, square.segments + [((0.0, 0.0),)], False)
+    assert len(dash_subpaths([open_square], [5.0, 0.0], 0.0)) == 8
+
+
+def test_dashed_rect_corner_at_the_start_matches_resvg():
+    # resvg fixture painting/stroke-dasharray/n-0: the start corner is a miter
+    text = svg('<rect x="20" y="20" width="60" height="60" fill="none" stroke="green" '
+               'stroke-width="10" stroke-dasharray="20 0"/>')
+    _assert_matches_resvg(text, min_psnr=38.0)
+
+
+def test_save_svg_writes_the_round_corners_of_a_stroked_rect(tmp_path):
+    rect = Rect(torch.tensor([10.0, 10.0]), torch.tensor([50.0, 40.0]),
+                stroke_width=torch.tensor(6.0))
+    rect.line_join = LineJoin.miter  # not drawn: a Rect strokes with round corners
+    groups = [ShapeGroup(torch.tensor([0], dtype=torch.int32), torch.tensor([0.0, 0.5, 0, 1]),
+                         stroke_color=torch.tensor([0.0, 0, 1, 1]))]
+    out = tmp_path / "rect.svg"
+    save_svg(out, 60, 50, [rect], groups)
+    assert 'stroke-linejoin="round"' in out.read_text()
+    _, _, shapes, groups2 = svg_to_scene(out)
+    assert isinstance(shapes[0], Rect)
+    images = [pydiffvg.render(s, g, width=60, height=50, num_samples=2, seed=0)
+              for s, g in (([rect], groups), (shapes, groups2))]
+    assert torch.allclose(images[0], images[1], atol=1e-6)
+
+
+_FLAT_CURVES = ('<path d="M 15 80 C 15.0001 80 80 15 80.0001 15" fill="none" stroke="#264653" '
+                'stroke-width="12"/>'
+                '<path d="M 90 10 C 90 20 90.06 90 90 90 H 20" fill="none" stroke="#e76f51" '
+                'stroke-width="10" stroke-linejoin="bevel"/>')
+
+
+def test_flat_curves_stroke_as_lines_like_resvg():
+    """A cubic with a handle 1e-4 from its end, or a tiny hook at its end, is
+    stroked as lines by resvg (Skia): butt caps across the line, a bevel at
+    the corner. The curves' own end tangents would turn them sideways."""
+    # right: 38.3 dB; with the curves' end tangents: 27.6 dB
+    _assert_matches_resvg(svg(_FLAT_CURVES), min_psnr=35.0)
+
+
+def test_straighten_flat_curves_only_where_caps_or_joins_show():
+    (line_like,), _ = parse_path_data("M 20 160 C 20.0001 160 160 20 160.0001 20")
+    straight = straighten_flat_curves(line_like)
+    assert all(len(segment) == 1 for segment in straight.segments)
+    assert straight.segments[-1] == ((160.0001, 20.0),)
+    for point, in straight.segments[:-1]:  # on the chord
+        assert abs(point[0] + point[1] - 180.0) < 1e-3
+    (curve,), _ = parse_path_data("M 0 0 C 10 1 20 -1 30 0 Q 40 5 50 0")
+    assert straighten_flat_curves(curve) == curve
+    # a flat curve that turns back keeps its turning point
+    (hook,), _ = parse_path_data("M0 0 Q 20 0 10 0")
+    assert straighten_flat_curves(hook).segments == [((40.0 / 3.0, 0.0),), ((10.0, 0.0),)]
+    # the importer straightens only stroked paths whose caps or joins are not round
+    path = 'd="M 20 80 C 20.0001 80 80 20 80.0001 20"'
+    for style, curves in (('stroke="red"', False), ('stroke="red" stroke-linecap="round" '
+                                                    'stroke-linejoin="round"', True),
+                          ('fill="blue"', True)):
+        _, _, shapes, _ = load(f'<path {path} {style}/>')
+        assert (shapes[0].num_control_points.tolist() == [2]) == curves, style

@@ -3,7 +3,11 @@
 What each element becomes
 -------------------------
 * ``circle`` -> Circle, ``ellipse`` -> Ellipse, ``rect`` -> Rect (or a Path of
-  lines and cubics when rounded), ``line``/``polyline`` -> open Polygon,
+  lines and cubics when rounded, and a closed Path of four lines when it is
+  stroked with a miter or bevel join: the renderer strokes Rect shapes with
+  round corners, as diffvg does; circles and ellipses have no corners, so
+  their stroke is the same for every join), ``line``/``polyline`` -> open
+  Polygon (stroked with the style's caps and joins),
   ``polygon`` -> closed Polygon, ``path`` -> one Path per subpath, all in one
   ShapeGroup so the group's fill rule applies across subpaths.
 * Every shape gets one ShapeGroup (two when dashed or when ``paint-order``
@@ -22,6 +26,11 @@ Approximations
   a whole, and a warning says so.
 * Dashes are cut at load time into open subpaths; the pattern restarts at
   every subpath.
+* A stroked path whose caps or joins are not both round has its flat
+  curves (control points within sqrt(1e-5) of the curve's size from one
+  line) replaced by lines, as Skia strokes them (``paths.
+  straighten_flat_curves``); this fixes their end tangents, and so the caps
+  and joins, and moves the fill by at most that tolerance.
 
 Nested viewports
 ----------------
@@ -67,8 +76,8 @@ from . import paints
 from .colors import ColorSyntaxError, parse_color
 from .errors import SVGError
 from .paths import (Subpath, TooManyDashes, bbox_side, clip_subpaths, dash_subpaths,
-                    ellipse_subpath, parse_path_data, rounded_rect_subpath, subpath_segments,
-                    subpaths_bbox)
+                    ellipse_subpath, parse_path_data, rounded_rect_subpath,
+                    straighten_flat_curves, subpath_segments, subpaths_bbox)
 from .style import (INHERITED_PROPERTIES, INITIAL_VALUES, parse_stylesheet, selector_matches,
                     cascade)
 from .units import (MEDIUM_FONT_PX, UnitError, parse_aspect_ratio, parse_font_size,
@@ -793,6 +802,18 @@ class _Loader:
             fill = None
         if fill is None and stroke is None:
             return
+        if kind == "rect" and stroke is not None and stroke_style[1] != LineJoin.round:
+            # Rect strokes have round corners; the same outline as a Path gets
+            # the miter or bevel join. The Path's fill is the Rect's.
+            kind = "path"
+        # Flat curves stroke as lines (Skia, resvg, browsers), which decides
+        # their caps and joins; round ones do not depend on it. Dashes are
+        # cut from the curves as they are, then straightened.
+        straighten = stroke is not None and (stroke_style[0], stroke_style[1]) != (
+            LineCap.round, LineJoin.round)
+        curve_subpaths = subpaths
+        if kind == "path" and straighten:
+            subpaths = [straighten_flat_curves(subpath) for subpath in subpaths]
         # A non-invertible transform (e.g. scale(0)) disables rendering of
         # the element (SVG 1.1, 7.5): it draws nothing rather than failing.
         if abs(ctm[0][0] * ctm[1][1] - ctm[0][1] * ctm[1][0]) < 1e-12:
@@ -835,8 +856,8 @@ class _Loader:
             if stroke_paint is None:
                 boxes = [bbox]
             else:  # a stroke stays within its reach of each segment's control polygon
-                boxes = []
-                for subpath in subpaths:
+                boxes = []  # (the curves' polygons hold their straightened pieces)
+                for subpath in curve_subpaths:
                     for ctrl in subpath_segments(subpath):
                         low, high = ctrl.min(axis=0) - reach, ctrl.max(axis=0) + reach
                         boxes.append((low[0], low[1], high[0], high[1]))
@@ -846,11 +867,13 @@ class _Loader:
         stroke_shapes = None  # None: the element's own shapes
         if dashes is not None:
             try:
-                pieces = dash_subpaths(subpaths, dashes[0], dashes[1])
+                pieces = dash_subpaths(curve_subpaths, dashes[0], dashes[1])
             except TooManyDashes as exc:
                 self.warn("dashes", f"{self.describe(elem)}: {exc}; stroke drawn solid")
                 pieces = None
             if pieces is not None:
+                if straighten:
+                    pieces = [straighten_flat_curves(piece) for piece in pieces]
                 stroke_shapes = [_path_shape(piece, ident) for piece in pieces]
         stroke_first = self.stroke_before_fill(style)
         one_group = fill_shapes is None and stroke_shapes is None and not (

@@ -441,6 +441,92 @@ def subpath_length(subpath: Subpath) -> float:
     return sum(ArcLengthTable(c).length for c in subpath_segments(subpath))
 
 
+def _in_line(ctrl: np.ndarray) -> bool:
+    """Whether every control point lies within sqrt(1e-5) times the polygon's
+    size of the line through its two farthest-apart points (Skia's
+    ``cubic_in_line``/``quad_in_line`` test, with its tolerance)."""
+    count = len(ctrl)
+    pairs = [(i, j) for i in range(count) for j in range(i + 1, count)]
+    far = max(pairs, key=lambda ij: float(np.max(np.abs(ctrl[ij[1]] - ctrl[ij[0]]))))
+    size = float(np.max(np.abs(ctrl[far[1]] - ctrl[far[0]])))
+    if size == 0.0:
+        return True
+    origin, axis = ctrl[far[0]], ctrl[far[1]] - ctrl[far[0]]
+    for k in range(count):
+        if k in far:
+            continue
+        offset = ctrl[k] - origin
+        # squared distance to the line: |offset|^2 - (offset . axis)^2 / |axis|^2
+        along = float(offset @ axis) / float(axis @ axis)
+        if float(np.sum((offset - along * axis) ** 2)) > 1e-5 * size * size:
+            return False
+    return True
+
+
+def _speed_extrema(ctrl: np.ndarray) -> List[float]:
+    """Parameters t in (0, 1) where B'(t) . B''(t) = 0 (the speed is extremal:
+    for a flat curve, where it turns back or bends), as Skia's
+    ``SkFindCubicMaxCurvature``/``SkFindQuadMaxCurvature`` find them."""
+    if len(ctrl) == 3:
+        # B' = 2(A + B t), A = P1 - P0, B = P0 - 2 P1 + P2: (A + B t) . B = 0
+        a, b = ctrl[1] - ctrl[0], ctrl[0] - 2 * ctrl[1] + ctrl[2]
+        denominator = float(b @ b)
+        t = -float(a @ b) / denominator if denominator > 0.0 else 0.0
+        return [t] if 0.0 < t < 1.0 else []
+    # B'/3 = A + 2 B t + C t^2 and B''/6 = B + C t with A = P1 - P0,
+    # B = P2 - 2 P1 + P0, C = P3 - 3 P2 + 3 P1 - P0:
+    # (A + 2 B t + C t^2) . (B + C t) = C.C t^3 + 3 B.C t^2 + (2 B.B + A.C) t + A.B
+    a = ctrl[1] - ctrl[0]
+    b = ctrl[2] - 2 * ctrl[1] + ctrl[0]
+    c = ctrl[3] - 3 * ctrl[2] + 3 * ctrl[1] - ctrl[0]
+    coefficients = np.array([c @ c, 3 * (b @ c), 2 * (b @ b) + a @ c, a @ b], dtype=np.float64)
+    scale = float(np.max(np.abs(coefficients)))
+    if scale == 0.0:
+        return []
+    coefficients = np.trim_zeros(coefficients / scale, "f")
+    if len(coefficients) < 2:
+        return []
+    roots = np.roots(coefficients)
+    return sorted({float(r.real) for r in roots if abs(r.imag) <= 1e-9 and 0.0 < r.real < 1.0})
+
+
+def straighten_flat_curves(subpath: Subpath) -> Subpath:
+    """The subpath with every quadratic or cubic whose control points are
+    all (nearly) on one line replaced by lines: from its start through the
+    points where its speed is extremal to its end.
+
+    This is how Skia (and so resvg and Chrome) strokes such curves: a flat
+    curve's end tangents can point anywhere (a control point 1e-4 from its
+    end point, or a tiny hook at the end), while the drawn stroke follows
+    the line, so its caps and joins are those of the lines. The points
+    move by at most sqrt(1e-5) times the curve's size (Skia's tolerance).
+    Only needed where caps or joins are not round.
+    """
+    out = Subpath(subpath.start, [], subpath.closed)
+    prev = subpath.start
+    for segment in subpath.segments:
+        if len(segment) > 1:
+            ctrl = segment_controls(prev, segment)
+            if _in_line(ctrl):
+                ts = _speed_extrema(ctrl)
+                stops = _bezier_eval(ctrl, np.array(ts)) if ts else []
+                # a stop next to the previous point or the end would make a
+                # line too short to have a meaningful direction (Skia's float
+                # parameters round such roots to 0 or 1 and drop them)
+                near = 1e-5 * float(np.max(np.ptp(ctrl, axis=0)))
+                last = ctrl[0]
+                for stop in stops:
+                    if np.max(np.abs(stop - last)) > near and np.max(np.abs(stop - ctrl[-1])) > near:
+                        out.segments.append(((float(stop[0]), float(stop[1])),))
+                        last = stop
+                out.segments.append((segment[-1],))
+                prev = segment[-1]
+                continue
+        out.segments.append(segment)
+        prev = segment[-1]
+    return out
+
+
 class TooManyDashes(Exception):
     pass
 
@@ -453,6 +539,12 @@ def dash_subpaths(subpaths: List[Subpath], pattern: Sequence[float], offset: flo
     already be repeated). The pattern restarts at each subpath. Zero-length
     dashes come out as one degenerate line so that round/square caps still
     draw a dot. Raises TooManyDashes past ``max_dashes``.
+
+    On a closed subpath a dash that runs through the start point is one
+    dash: when the pattern is inside a dash at the start and inside one at
+    the end, the last and first pieces are joined (the last one continued by
+    the first), so the stroke has a join there instead of two caps, as in
+    Skia/resvg (SkDashPath) and browsers.
     """
     total = float(sum(pattern))
     out: List[Subpath] = []
@@ -465,9 +557,14 @@ def dash_subpaths(subpaths: List[Subpath], pattern: Sequence[float], offset: flo
             phase -= pattern[index]
             index = (index + 1) % len(pattern)
         remaining = pattern[index] - phase
+        first = len(out)
+        starts_in_dash = index % 2 == 0 and remaining > 0.0
+        ends_in_dash = False  # the last dash reaches the end of the subpath
         dash: Optional[Subpath] = None
-        for ctrl in subpath_segments(subpath):
+        segments = subpath_segments(subpath)
+        for number, ctrl in enumerate(segments):
             table = ArcLengthTable(ctrl)
+            last_segment = number == len(segments) - 1
             pos = 0.0
             while True:
                 on = index % 2 == 0
@@ -488,6 +585,7 @@ def dash_subpaths(subpaths: List[Subpath], pattern: Sequence[float], offset: flo
                         point = tuple(sub_bezier(ctrl, table.param_at(pos), 1.0)[0])
                         dash = Subpath(point, [(point,)])
                     out.append(dash)
+                    ends_in_dash = last_segment and table.length - pos <= 1e-12 * max(1.0, total)
                     dash = None
                     if len(out) > max_dashes:
                         raise TooManyDashes(f"more than {max_dashes} dashes")
@@ -497,6 +595,10 @@ def dash_subpaths(subpaths: List[Subpath], pattern: Sequence[float], offset: flo
                     break
         if dash is not None:
             out.append(dash)
+            ends_in_dash = True
+        if subpath.closed and starts_in_dash and ends_in_dash and len(out) - first >= 2:
+            head, tail = out.pop(first), out.pop()
+            out.append(Subpath(tail.start, tail.segments + head.segments))
     return out
 
 

@@ -4,7 +4,9 @@ Every shape of every group is written:
 
 * Circle -> ``circle``, Ellipse -> ``ellipse``, Rect -> ``rect``, closed
   Polygon -> ``polygon``, open Polygon -> ``polyline``, Path -> ``path``
-  with M/L/Q/C/Z commands.
+  with M/L/Q/C/Z commands. A stroked Rect is written with
+  ``stroke-linejoin="round"``, the corners the renderer draws for it (SVG
+  import turns a rect with another join into a Path).
 * A group with one shape becomes one element carrying the group's paints,
   fill rule and ``transform="matrix(...)"`` (``shape_to_canvas``).
 * A group whose shapes are all Paths/Polygons with the same scalar stroke
@@ -105,11 +107,16 @@ class _Writer:
         return [f'{name}="{text}"', f'{name}-opacity="{_num(alpha)}"']
 
 
-def _stroke_attrs(shape, width: Optional[float] = None) -> List[str]:
+def _stroke_attrs(shape, width: Optional[float] = None, stroked: bool = False) -> List[str]:
     if width is None:
         width = float(_array(shape.stroke_width).reshape(-1)[0])
     cap = _CAPS.get(getattr(shape, "line_cap", LineCap.round), "round")
     join = _JOINS.get(getattr(shape, "line_join", LineJoin.round), "round")
+    if stroked and isinstance(shape, Rect):
+        # The renderer strokes a Rect with round corners whatever its
+        # line_join; a <rect> with another join would load as a Path with
+        # sharp corners and render differently.
+        join = "round"
     limit = float(getattr(shape, "miter_limit", 4.0))
     return [f'stroke-width="{_num(2.0 * width)}"', f'stroke-linecap="{cap}"',
             f'stroke-linejoin="{join}"', f'stroke-miterlimit="{_num(limit)}"']
@@ -236,7 +243,8 @@ def svg_text(width, height, shapes, shape_groups, use_gamma=False, background=No
                                     + " ".join(_stroke_attrs(shape, half)) + "/>")
                 continue
             tag, geometry = _geometry(shape)
-            elements.append(f"<{tag} " + " ".join(geometry + _stroke_attrs(shape)) + "/>")
+            elements.append(f"<{tag} " + " ".join(geometry + _stroke_attrs(shape, stroked=has_stroke))
+                            + "/>")
         if len(elements) == 1 and len(members) == 1:
             writer.body.append(elements[0][:-2] + " " + " ".join(ident + fill + stroke + rule
                                                                  + transform) + "/>")
