@@ -26,9 +26,9 @@ One JSON line per file is printed, then one summary JSON line. With
 ``pydiffvg.save_svg``, reloaded and rendered again at ``--rt-size`` px; the
 two renders are compared (PSNR >= 40 dB counts as a pass).
 
-Stroke caps/joins other than round are not implemented in the renderer yet,
-so the summary counts how many of the worst files use ``stroke-linecap``,
-``stroke-linejoin`` or ``stroke-dasharray`` (by grepping the SVG text).
+The summary also counts how many of the worst files use ``stroke-linecap``,
+``stroke-linejoin`` or ``stroke-dasharray`` (by grepping the SVG text), a
+quick sign of whether stroke styling is where the remaining error lies.
 """
 import argparse
 import json
