@@ -180,12 +180,7 @@ HOST_DEVICE inline BBox2 shape_bounds(const SceneView& scene, int s, float pad) 
 // Largest stroke half width a shape can have anywhere.
 HOST_DEVICE inline float shape_max_width(const SceneView& scene, int s) {
     if (scene.shape_kind[s] != kPath) return fabsf(scene.shape_width[s]);
-    float w = 0.0f;
-    int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
-    for (int k = begin; k < end; ++k)
-        for (int j = 0; j <= scene.segment_degree[k]; ++j)
-            w = max_value(w, fabsf(scene.point_width[scene.segment_points[4 * k + j]]));
-    return w;
+    return path_max_width(scene, s);
 }
 
 // How far a shape's stroke reaches beyond its geometry (for padding bounds):
