@@ -227,7 +227,7 @@ TileGrid build_tile_grid(const SceneView& scene, const RenderOptions& options, f
         to[0] = from[0]; to[1] = from[1]; to[2] = from[2]; to[3] = from[3];
     }, context, 1024);
 
-    // Per-entry classification over the whole tile.
+    // Per-entry classification over the cells of its tile.
     uint32_t* entry_masks = context.allocate<uint32_t>(size_t(entries));
     uint64_t* entry_windings = context.allocate<uint64_t>(size_t(entries));
     const float band = output_pad;

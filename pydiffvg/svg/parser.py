@@ -55,14 +55,12 @@ The root element's ``background-color`` paints the whole canvas (CSS 2.1
 
 Hostile input: XML is parsed with ``defusedxml`` (external references and
 parameter or nested entities refused; simple internal entities are expanded
-up to MAX_ENTITY_EXPANSION bytes in all); ``use`` expansion is bounded in depth and in the total
+up to ``xmlsource.MAX_ENTITY_EXPANSION`` bytes in all); ``use`` expansion is bounded in depth and in the total
 number of elements instantiated; reference cycles are detected.
 """
 from __future__ import annotations
 
 import math
-import os
-import pathlib
 import re
 import warnings
 from typing import Dict, List, Optional, Tuple
@@ -80,6 +78,7 @@ from .paths import (Subpath, TooManyDashes, bbox_side, clip_subpaths, dash_subpa
                     straighten_flat_curves, subpath_segments, subpaths_bbox)
 from .style import (INHERITED_PROPERTIES, INITIAL_VALUES, parse_stylesheet, selector_matches,
                     cascade)
+from .xmlsource import parse_xml, read_source, split_tag
 from .units import (MEDIUM_FONT_PX, UnitError, parse_aspect_ratio, parse_font_size,
                     parse_length, parse_number_list, parse_transform, translate,
                     viewbox_transform)
@@ -92,7 +91,6 @@ MAX_USE_DEPTH = 32
 MAX_ELEMENTS = 200_000          # elements in the document
 MAX_USE_EXPANDED = 10_000       # elements instantiated through ``use``
 MAX_NESTING = 256               # element nesting depth (keeps recursion bounded)
-MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 
 UNSUPPORTED = {"text", "image", "filter", "mask", "clipPath", "pattern", "marker",
                "foreignObject", "switch",
@@ -105,99 +103,6 @@ NOT_RENDERED = {"title", "desc", "metadata", "style", "defs", "linearGradient",
                 "view", "animate", "animateTransform", "animateMotion", "animateColor", "set"}
 SHAPES = {"circle", "ellipse", "rect", "line", "polyline", "polygon", "path"}
 _PAINT_URL = re.compile(r"^\s*url\(\s*(['\"]?)#([^'\")\s]*)\1\s*\)\s*(.*)$", re.DOTALL)
-
-
-# ----------------------------------------------------------------------------
-# Reading the XML safely
-# ----------------------------------------------------------------------------
-
-def _read_source(source) -> bytes:
-    if isinstance(source, bytes):
-        data = source
-    elif isinstance(source, str) and not source.strip():
-        data = b""
-    elif isinstance(source, pathlib.PurePath) or (
-            isinstance(source, str) and not source.lstrip().startswith("<")):
-        try:
-            size = os.path.getsize(source)
-            if size > MAX_DOCUMENT_BYTES:
-                raise SVGError(f"{source}: file is {size} bytes, more than {MAX_DOCUMENT_BYTES}")
-            with open(source, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            raise SVGError(f"cannot read SVG file {source!r}: {exc}") from exc
-    elif isinstance(source, str):
-        data = source.encode("utf-8")
-    else:
-        raise TypeError(f"svg_to_scene(): expected a filename, pathlib.Path or SVG text, "
-                        f"got {type(source).__name__}")
-    if not data.strip():
-        raise SVGError("empty SVG document")
-    return data
-
-
-#: Internal entities may expand to at most this many bytes in total.
-MAX_ENTITY_EXPANSION = 1 << 20
-_ENTITY_DECL = re.compile(rb"<!ENTITY\s+(%\s+)?([^\s%]+)\s+(\"[^\"]*\"|'[^']*'|\S+)",
-                          re.DOTALL)
-
-
-def _internal_entities_are_safe(data: bytes) -> bool:
-    """True when every entity declaration is a general internal entity
-    whose text references no other entity, and all references together
-    expand to at most MAX_ENTITY_EXPANSION bytes: then expansion is linear
-    and bounded (no billion laughs, no quadratic blow-up, no external
-    resources). Parameter and external entities make this False."""
-    declarations = _ENTITY_DECL.findall(data)
-    if (not declarations or len(declarations) > 256
-            or len(declarations) != len(re.findall(rb"<!ENTITY", data))):
-        return False
-    sizes = {}
-    for parameter, name, value in declarations:
-        if parameter or value[:1] not in (b'"', b"'") or b"&" in value or b"%" in value:
-            return False
-        sizes[name] = len(value) - 2
-    total = 0
-    for name, size in sizes.items():
-        total += size * len(re.findall(b"&" + re.escape(name) + b";", data))
-    return total <= MAX_ENTITY_EXPANSION
-
-
-def parse_xml(data: bytes):
-    """Parse bytes into an ElementTree root, refusing external references
-    and any entity declarations except simple internal ones (see
-    _internal_entities_are_safe). Raises SVGError with line/column for
-    malformed XML."""
-    import xml.etree.ElementTree as std_et
-    try:
-        import defusedxml.ElementTree as safe_et
-        from defusedxml import DefusedXmlException
-    except ImportError:  # refuse any DTD before the standard parser sees it
-        if re.search(rb"<!\s*(DOCTYPE|ENTITY)", data, re.IGNORECASE):
-            raise SVGError("SVG with a DOCTYPE or ENTITY declaration refused "
-                           "(install defusedxml to accept plain DOCTYPEs)") from None
-        safe_et, DefusedXmlException = std_et, ()
-    try:
-        if safe_et is std_et:
-            return std_et.fromstring(data)
-        return safe_et.fromstring(data, forbid_dtd=False,
-                                  forbid_entities=not _internal_entities_are_safe(data),
-                                  forbid_external=True)
-    except std_et.ParseError as exc:
-        line, column = getattr(exc, "position", (0, 0))
-        raise SVGError(f"malformed XML at line {line}, column {column}: {exc}") from None
-    except DefusedXmlException as exc:
-        raise SVGError(f"SVG refused: {exc!r} (entity declarations and external "
-                       f"references are not allowed)") from None
-
-
-def _split_tag(tag) -> Tuple[Optional[str], str]:
-    if not isinstance(tag, str):  # comments and processing instructions
-        return "#", ""
-    if tag.startswith("{"):
-        ns, _, local = tag[1:].partition("}")
-        return ns, local
-    return None, tag
 
 
 # ----------------------------------------------------------------------------
@@ -259,17 +164,17 @@ class _Loader:
     # -- small helpers -------------------------------------------------------
     @staticmethod
     def local_tag(elem) -> str:
-        return _split_tag(elem.tag)[1]
+        return split_tag(elem.tag)[1]
 
     @staticmethod
     def is_svg(elem) -> bool:
-        ns = _split_tag(elem.tag)[0]
+        ns = split_tag(elem.tag)[0]
         return ns in (SVG_NS, None)
 
     @staticmethod
     def describe(elem) -> str:
         ident = elem.get("id")
-        tag = _split_tag(elem.tag)[1]
+        tag = split_tag(elem.tag)[1]
         return f"<{tag} id='{ident}'>" if ident else f"<{tag}>"
 
     def warn(self, kind: str, message: str):
@@ -305,7 +210,7 @@ class _Loader:
         return self.ids.get(href[1:])
 
     def _element_info(self, elem):
-        attrs = {_split_tag(k)[1]: v for k, v in elem.attrib.items()}
+        attrs = {split_tag(k)[1]: v for k, v in elem.attrib.items()}
         parent = self.parent.get(id(elem))
         if parent is not None and not isinstance(parent.tag, str):
             parent = None
@@ -1045,9 +950,9 @@ def svg_to_scene(path_or_text, strict: bool = True):
     Colours are straight RGBA float32 in [0, 1] (sRGB values as written).
     Raises SVGError for malformed, hostile or unusable input.
     """
-    root = parse_xml(_read_source(path_or_text))
-    if _split_tag(root.tag) != (SVG_NS, "svg") and _split_tag(root.tag) != (None, "svg"):
-        raise SVGError(f"root element is <{_split_tag(root.tag)[1]}>, expected <svg>")
+    root = parse_xml(read_source(path_or_text))
+    if split_tag(root.tag) != (SVG_NS, "svg") and split_tag(root.tag) != (None, "svg"):
+        raise SVGError(f"root element is <{split_tag(root.tag)[1]}>, expected <svg>")
     loader = _Loader(root, strict)
     width, height, box = _root_size(loader, root)
     ctm = np.eye(3)
