@@ -201,15 +201,10 @@ HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid
     Vec4f delta;                                            // inner branch minus outer branch
     bool passed_owner = false;
     int tile = grid.tile_of(b, float(px), float(py));
-    int i = grid.tile_begin[tile], end = grid.tile_begin[tile + 1];
+    int i = grid.tile_begin[tile], end = grid.tile_begin[tile + 1], last = i;
     const int* pairs = grid.tile_pairs;
     const int cell = grid.cell_of(tile, x);
-    while (i < end) {
-        if (!grid.entry_may_contain(i, x)) { ++i; continue; }
-        int g = scene.pair_group[pairs[i]];
-        int last = i + 1;
-        while (last < end && scene.pair_group[pairs[last]] == g) ++last;
-        if (!scene.has_fill(g) && !scene.has_stroke(g)) { i = last; continue; }
+    for (int g; (g = next_group_run(scene, grid, end, x, &i, &last)) >= 0; i = last) {
         if (g == owner) {
             GroupCoverage ci = group_coverage(scene, grid, pairs, i, last, g, inner, false, cell);
             GroupCoverage co = group_coverage(scene, grid, pairs, i, last, g, outer, false, cell);
@@ -233,7 +228,6 @@ HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid
         }
         if (passed_owner && delta.x == 0.0f && delta.y == 0.0f && delta.z == 0.0f && delta.w == 0.0f)
             return Vec4f();
-        i = last;
     }
     return sample_output(accum + delta, o.premultiplied) - sample_output(accum, o.premultiplied);
 }

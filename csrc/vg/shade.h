@@ -122,6 +122,30 @@ struct IgnoreLayers {
     HOST_DEVICE void operator()(const LayerEvent&) {}
 };
 
+// The walk over a tile list: from entry *first on, finds the next run of
+// entries [*first, *last) that belong to one painted group, one of whose
+// output-space bounds may hold `position` (a group is shaded only then).
+// Returns the group, or -1 at the end of the list.
+HOST_DEVICE inline int next_group_run(const SceneView& scene, const TileGrid& grid, int end, Vec2f position,
+                                      int* first, int* last) {
+    const int* pairs = grid.tile_pairs;
+    int i = *first;
+    while (i < end) {
+        if (!grid.entry_may_contain(i, position)) { ++i; continue; }
+        int g = scene.pair_group[pairs[i]];
+        int j = i + 1;
+        while (j < end && scene.pair_group[pairs[j]] == g) ++j;
+        if (scene.has_fill(g) || scene.has_stroke(g)) {
+            *first = i;
+            *last = j;
+            return g;
+        }
+        i = j;
+    }
+    *first = *last = end;
+    return -1;
+}
+
 // Premultiplied colour of scene b at output point `position`, which lies in
 // pixel (x, y) (whose tile is searched and whose background is used).
 // `visit` sees every layer with non-zero coverage, bottom to top.
@@ -133,15 +157,8 @@ HOST_DEVICE inline Vec4f shade_point(const SceneView& scene, const TileGrid& gri
     int begin = grid.tile_begin[tile], end = grid.tile_begin[tile + 1];
     const int* pairs = grid.tile_pairs;
     const int cell = grid.cell_of(tile, position);
-    int i = begin;
-    while (i < end) {
-        // Skip entries whose output-space bounds miss the point; a group is
-        // shaded only if one of its entries may contain it.
-        if (!grid.entry_may_contain(i, position)) { ++i; continue; }
-        int g = scene.pair_group[pairs[i]];
-        int last = i + 1;
-        while (last < end && scene.pair_group[pairs[last]] == g) ++last;
-        if (!scene.has_fill(g) && !scene.has_stroke(g)) { i = last; continue; }
+    int i = begin, last = begin;
+    for (int g; (g = next_group_run(scene, grid, end, position, &i, &last)) >= 0; i = last) {
         GroupCoverage c = group_coverage(scene, grid, pairs, i, last, g, position, options.prefiltering, cell);
         for (int layer = 0; layer < 2; ++layer) {
             float coverage = layer == 0 ? c.fill : c.stroke;
@@ -156,7 +173,6 @@ HOST_DEVICE inline Vec4f shade_point(const SceneView& scene, const TileGrid& gri
             visit(e);
             composite_over(accum, e.color, coverage);
         }
-        i = last;
     }
     return accum;
 }
