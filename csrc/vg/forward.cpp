@@ -11,19 +11,25 @@
 #include "segment_cache.h"
 #include "shade.h"
 
+#include <vector>
+
 namespace pdvg {
 
 namespace {
 
-// Colour (or signed distance) value of sample k of pixel (x, y) in scene b.
+// Colour (or signed distance) value of sample k of pixel (x, y) in scene b,
+// shaded through the program of its cell when there is one.
 HOST_DEVICE inline Vec4f sample_value(const SceneView& scene, const TileGrid& grid, const RenderOptions& o,
-                                      int b, int x, int y, Vec2f position) {
+                                      int b, int x, int y, Vec2f position, const CellProgram* program = nullptr) {
     if (o.output_sdf) {
         float d = signed_distance_point(scene, grid, b, position).value;
         float cap = float(o.width + o.height);
         return {clamp_value(d, -cap, cap), 0, 0, 0};
     }
-    return sample_output(shade_point(scene, grid, o, b, x, y, position), o.premultiplied);
+    IgnoreLayers ignore;
+    Vec4f color = program ? shade_point(scene, grid, o, *program, b, x, y, position, ignore)
+                          : shade_point(scene, grid, o, b, x, y, position, ignore);
+    return sample_output(color, o.premultiplied);
 }
 
 HOST_DEVICE inline void write_pixel(float* image, const RenderOptions& o, int channels, int64_t pixel, Vec4f sum,
@@ -34,7 +40,8 @@ HOST_DEVICE inline void write_pixel(float* image, const RenderOptions& o, int ch
 
 // Shades and filters one pixel whose filter support holds only its own samples.
 HOST_DEVICE inline void render_pixel_direct(const SceneView& scene, const TileGrid& grid, const RenderOptions& o,
-                                            float* image, int channels, int64_t pixel) {
+                                            float* image, int channels, int64_t pixel,
+                                            const CellProgram* program = nullptr) {
     int x = int(pixel % o.width), y = int((pixel / o.width) % o.height), b = int(pixel / (int64_t(o.width) * o.height));
     Vec4f sum;
     float weight = 0.0f;
@@ -43,7 +50,7 @@ HOST_DEVICE inline void render_pixel_direct(const SceneView& scene, const TileGr
         Vec2f p = sample_position(o, b, x, y, k);
         float w = filter_weight(o.filter, o.filter_radius, p.x - (float(x) + 0.5f), p.y - (float(y) + 0.5f));
         if (w == 0.0f) continue;
-        sum += sample_value(scene, grid, o, b, x, y, p) * w;
+        sum += sample_value(scene, grid, o, b, x, y, p, program) * w;
         weight += w;
     }
     write_pixel(image, o, channels, pixel, sum, weight);
@@ -88,15 +95,30 @@ void render_forward(const SceneView& input_scene, const RenderOptions& options, 
                 render_pixel_direct(s, grid, o, image, channels, pixel);
             }, context);
         } else {
-            // CPU: walk tile by tile so that a thread's samples share one list.
+            // CPU: walk tile by tile, and within a tile cell by cell, so that
+            // the samples of a cell share one walk of the tile list.
             const int64_t tiles = int64_t(scene.num_scenes) * grid.tiles_per_scene;
             parallel_for_host(tiles, [&](int64_t t) {
                 int b = int(t / grid.tiles_per_scene), local = int(t % grid.tiles_per_scene);
                 int x0 = (local % grid.tiles_x) * grid.tile_size, y0 = (local / grid.tiles_x) * grid.tile_size;
-                for (int y = y0; y < min_value(y0 + grid.tile_size, o.height); ++y)
-                    for (int x = x0; x < min_value(x0 + grid.tile_size, o.width); ++x)
-                        render_pixel_direct(s, grid, o, image, channels,
-                                            (int64_t(b) * o.height + y) * o.width + x);
+                if (o.output_sdf) {
+                    for (int y = y0; y < min_value(y0 + grid.tile_size, o.height); ++y)
+                        for (int x = x0; x < min_value(x0 + grid.tile_size, o.width); ++x)
+                            render_pixel_direct(s, grid, o, image, channels, (int64_t(b) * o.height + y) * o.width + x);
+                    return;
+                }
+                int n = grid.tile_begin[t + 1] - grid.tile_begin[t];
+                std::vector<CellGroup> groups(size_t(n) + 1);
+                std::vector<int> entries(size_t(n) + 1);
+                for_each_cell(grid, o, x0, y0, [&](int cell, int cx0, int cy0, int cx1, int cy1) {
+                    CellProgram program = build_cell_program(s, grid, int(t), cell, Vec2f(float(cx0), float(cy0)),
+                                                             Vec2f(float(cx1), float(cy1)), groups.data(),
+                                                             entries.data());
+                    for (int y = cy0; y < cy1; ++y)
+                        for (int x = cx0; x < cx1; ++x)
+                            render_pixel_direct(s, grid, o, image, channels,
+                                                (int64_t(b) * o.height + y) * o.width + x, &program);
+                });
             }, context.num_threads, 1);
         }
         return;

@@ -33,18 +33,24 @@ struct GroupCoverage {
 // [first, last) of a tile list (all belonging to g). `cell` is the tile cell
 // holding the point (TileGrid::cell_of), or -1: entries known to be constant
 // over that cell skip their per-point tests.
+//
+// With `order`, the entries visited are order[first..last) instead, and
+// `base_winding` is the winding number the group's other entries add (a
+// CellGroup's list: the entries that vary over the cell).
 HOST_DEVICE inline GroupCoverage group_coverage(const SceneView& scene, const TileGrid& grid,
                                                 const int* pairs, int first, int last, int g,
-                                                Vec2f position, bool prefiltering, int cell) {
+                                                Vec2f position, bool prefiltering, int cell,
+                                                const int* order = nullptr, int base_winding = 0) {
     GroupCoverage c;
     c.local = scene.to_shape(g).apply_point(position);
     const bool fill = scene.has_fill(g), stroke = scene.has_stroke(g);
     // Prefiltering only needs distances inside the anti-aliasing band: a
     // boundary more than a pixel away (in shape units) leaves coverage 0 or 1.
     const float band = prefiltering ? 1.0f / group_distance_scale(scene, g) : 0.0f;
-    int winding = 0;
+    int winding = base_winding;
     bool in_stroke = false;
-    for (int i = first; i < last; ++i) {
+    for (int k = first; k < last; ++k) {
+        int i = order ? order[k] : k;
         int pair = pairs[i];
         EntryCell known = entry_cell(grid, i, cell);
         if (fill && !known.fill_varies) winding += known.winding;
@@ -146,6 +152,25 @@ HOST_DEVICE inline int next_group_run(const SceneView& scene, const TileGrid& gr
     return -1;
 }
 
+// Composites group g's fill, then its stroke, with coverage c onto accum.
+template <typename Visitor>
+HOST_DEVICE inline void composite_group(const SceneView& scene, int g, const GroupCoverage& c, Vec4f& accum,
+                                        Visitor& visit) {
+    for (int layer = 0; layer < 2; ++layer) {
+        float coverage = layer == 0 ? c.fill : c.stroke;
+        if (!(coverage > 0.0f)) continue;
+        LayerEvent e;
+        e.group = g;
+        e.paint = 2 * g + layer;
+        e.coverage = coverage;
+        e.color = evaluate_paint(scene, e.paint, c.local);
+        e.below = accum;
+        e.coverage_info = &c;
+        visit(e);
+        composite_over(accum, e.color, coverage);
+    }
+}
+
 // Premultiplied colour of scene b at output point `position`, which lies in
 // pixel (x, y) (whose tile is searched and whose background is used).
 // `visit` sees every layer with non-zero coverage, bottom to top.
@@ -160,19 +185,7 @@ HOST_DEVICE inline Vec4f shade_point(const SceneView& scene, const TileGrid& gri
     int i = begin, last = begin;
     for (int g; (g = next_group_run(scene, grid, end, position, &i, &last)) >= 0; i = last) {
         GroupCoverage c = group_coverage(scene, grid, pairs, i, last, g, position, options.prefiltering, cell);
-        for (int layer = 0; layer < 2; ++layer) {
-            float coverage = layer == 0 ? c.fill : c.stroke;
-            if (!(coverage > 0.0f)) continue;
-            LayerEvent e;
-            e.group = g;
-            e.paint = 2 * g + layer;
-            e.coverage = coverage;
-            e.color = evaluate_paint(scene, e.paint, c.local);
-            e.below = accum;
-            e.coverage_info = &c;
-            visit(e);
-            composite_over(accum, e.color, coverage);
-        }
+        composite_group(scene, g, c, accum, visit);
     }
     return accum;
 }
@@ -181,6 +194,93 @@ HOST_DEVICE inline Vec4f shade_point(const SceneView& scene, const TileGrid& gri
                                      int b, int x, int y, Vec2f position) {
     IgnoreLayers ignore;
     return shade_point(scene, grid, options, b, x, y, position, ignore);
+}
+
+// ---- Cell programs: one tile-list walk for all samples of a cell ----------
+//
+// The samples of one cell (kCellsPerSide² cells per tile, 4×4 pixels) all
+// walk the same tile list and mostly reach the same verdicts: an entry whose
+// classification says its winding number is constant over the cell and its
+// stroke is far adds the same to every sample there. A cell program walks
+// the list once for the cell. It keeps the groups whose bounds reach the
+// cell, folds their constant entries into a base winding number, and keeps
+// the rest, the entries that vary over the cell, in a short list. A group
+// with no varying entry has one coverage for the whole cell, and is dropped
+// when that is zero. Shading a sample through the program gives the same
+// colour as shade_point: a group skipped there because no bound held the
+// point has winding 0 and no stroke at it, so it adds no layer here either.
+struct CellGroup {
+    int group;
+    int first, last;       // its varying entries, CellProgram::entries[first..last)
+    int base_winding;      // winding number of its other entries over the cell
+    float fill, stroke;    // coverage over the cell when it has no varying entry
+};
+
+struct CellProgram {
+    const CellGroup* groups = nullptr;
+    int num_groups = 0;
+    const int* entries = nullptr;  // tile-list indices
+    int cell = -1;
+};
+
+// The program of cell `cell` of `tile`, whose output-space rectangle is
+// [lo, hi]. `groups` and `entries` need room for the tile's entry count.
+HOST_DEVICE inline CellProgram build_cell_program(const SceneView& scene, const TileGrid& grid, int tile, int cell,
+                                                  Vec2f lo, Vec2f hi, CellGroup* groups, int* entries) {
+    CellProgram program;
+    program.groups = groups;
+    program.entries = entries;
+    program.cell = cell;
+    const int* pairs = grid.tile_pairs;
+    int end = grid.tile_begin[tile + 1], count = 0;
+    for (int i = grid.tile_begin[tile]; i < end;) {
+        int g = scene.pair_group[pairs[i]];
+        int j = i + 1;
+        while (j < end && scene.pair_group[pairs[j]] == g) ++j;
+        const bool fill = scene.has_fill(g), stroke = scene.has_stroke(g);
+        bool reaches = false;
+        for (int k = i; k < j && !reaches; ++k) {
+            const float* b = grid.tile_bounds + 4 * k;
+            reaches = b[0] <= hi.x && b[1] <= hi.y && b[2] >= lo.x && b[3] >= lo.y;
+        }
+        if ((fill || stroke) && reaches) {
+            CellGroup cg{g, count, count, 0, 0.0f, 0.0f};
+            for (int k = i; k < j; ++k) {
+                EntryCell known = entry_cell(grid, k, cell);
+                if ((fill && known.fill_varies) || (stroke && known.stroke_near)) entries[count++] = k;
+                else if (fill) cg.base_winding += known.winding;
+            }
+            cg.last = count;
+            bool inside = fill && fill_rule_inside(cg.base_winding, scene.group_even_odd[g] != 0);
+            cg.fill = inside ? 1.0f : 0.0f;
+            if (cg.last > cg.first || inside) groups[program.num_groups++] = cg;
+        }
+        i = j;
+    }
+    return program;
+}
+
+// shade_point for a sample of the cell that `program` was built for.
+template <typename Visitor>
+HOST_DEVICE inline Vec4f shade_point(const SceneView& scene, const TileGrid& grid, const RenderOptions& options,
+                                     const CellProgram& program, int b, int x, int y, Vec2f position,
+                                     Visitor& visit) {
+    Vec4f accum = background_premultiplied(options, b, x, y);
+    for (int n = 0; n < program.num_groups; ++n) {
+        const CellGroup& cg = program.groups[n];
+        GroupCoverage c;
+        if (cg.last > cg.first) {
+            c = group_coverage(scene, grid, grid.tile_pairs, cg.first, cg.last, cg.group, position,
+                               options.prefiltering, program.cell, program.entries, cg.base_winding);
+        } else {
+            c.local = scene.to_shape(cg.group).apply_point(position);
+            c.fill = cg.fill;
+            c.stroke = cg.stroke;
+            c.inside = cg.fill > 0.0f;
+        }
+        composite_group(scene, cg.group, c, accum, visit);
+    }
+    return accum;
 }
 
 // The value a sample contributes to its pixel: premultiplied, or divided by

@@ -83,6 +83,20 @@ HOST_DEVICE inline EntryCell entry_cell(const TileGrid& grid, int entry, int cel
     return c;
 }
 
+// Calls f(cell, x0, y0, x1, y1) for each cell of the tile whose top-left
+// pixel is (tile_x0, tile_y0), with the cell's pixels [x0, x1) × [y0, y1)
+// clipped to the image. Cells with no pixel are skipped.
+template <typename F>
+inline void for_each_cell(const TileGrid& grid, const RenderOptions& o, int tile_x0, int tile_y0, F&& f) {
+    const int side = grid.tile_size / kCellsPerSide;
+    for (int cy = 0; cy < kCellsPerSide; ++cy)
+        for (int cx = 0; cx < kCellsPerSide; ++cx) {
+            int x0 = tile_x0 + cx * side, y0 = tile_y0 + cy * side;
+            int x1 = min_value(x0 + side, o.width), y1 = min_value(y0 + side, o.height);
+            if (x0 < x1 && y0 < y1) f(cy * kCellsPerSide + cx, x0, y0, x1, y1);
+        }
+}
+
 // Bins every pair of the scene. `output_pad` widens the output-space bounds
 // (in pixels): prefiltering needs the half-pixel band around each shape.
 TileGrid build_tile_grid(const SceneView& scene, const RenderOptions& options, float output_pad,
