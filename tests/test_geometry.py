@@ -327,6 +327,47 @@ def test_closest_point_degenerate_segments(points):
         check_closest_segment(points, p)
 
 
+BOUNDED_CUBICS = [
+    [(0, 0), (1, 1), (0, 1), (1, 0)],  # cusp at t = 0.5
+    [(0, 0), (3, 3), (-1, 3), (2, 0)],  # loop
+    [(0, 0), (5, 0), (-2, 0), (3, 0)],  # straight, doubling back
+    [(3, 3), (3, 3), (3, 3), (3, 3)],  # collapsed to a point
+    [(0, 0), (0, 0), (5, 5), (5, 5)],  # doubled end points
+]
+
+
+@pytest.mark.parametrize("case", range(30))
+def test_closest_point_within_matches_quintic(case):
+    # The bounded subdivision + Newton search (used by prefiltering) against
+    # the quintic solve: where the quintic's distance is under the limit the
+    # two agree to float rounding, and otherwise the bounded one reports None.
+    rng = np.random.default_rng(4100 + case)
+    if case < len(BOUNDED_CUBICS):
+        points = f32(BOUNDED_CUBICS[case])
+    else:
+        points = f32(rng.uniform(0, 30, (4, 2)))
+    lo, hi = points.min(0) - 3, points.max(0) + 3
+    scale = 1.0 + np.abs(points).max()
+    checked = 0
+    for _ in range(300):
+        p = f32(rng.uniform(lo, hi))
+        limit = float(rng.choice([0.5, 1.0, 2.5, 40.0]))
+        _, _, ref = geometry.closest_point(points.tolist(), tuple(p))
+        got = geometry.closest_point_within(points.tolist(), tuple(p), limit)
+        if abs(ref - limit) <= 1e-5 * scale:
+            continue  # on the limit: either answer is right
+        if ref >= limit:
+            assert got is None, f"limit {limit}: reference distance {ref}, bounded search found {got}"
+            continue
+        assert got is not None, f"limit {limit}: reference distance {ref}, bounded search found nothing"
+        t, point, dist = got
+        on_curve = bezier(points, [t])[0]
+        assert np.linalg.norm(np.array(point) - on_curve) <= 1e-5 * scale, (point, on_curve, t)
+        assert abs(dist - ref) <= 2e-6 * scale, f"distance {dist} reference {ref} points {points.tolist()} p {p}"
+        checked += 1
+    assert checked >= 30
+
+
 def test_closest_point_equidistant_ends():
     # Query on the symmetry axis of a symmetric arch: either end point or the
     # interior minimum, whichever is really closest.

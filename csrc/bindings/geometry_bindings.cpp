@@ -74,6 +74,13 @@ void register_geometry_bindings(py::module_& m) {
         return closest_to_tuple(pdvg::closest_point_on_segment(to_segment("closest_point", points), to_vec(p)));
     }, py::arg("points"), py::arg("p"), "(t, (x, y), distance) of the closest point on a Bézier segment.");
 
+    g.def("closest_point_within", [](const std::vector<Point>& points, Point p, float limit) -> py::object {
+        pdvg::ClosestPoint c =
+            pdvg::closest_point_on_segment_within(to_segment("closest_point_within", points), to_vec(p), limit);
+        if (!(c.distance < INFINITY)) return py::none();
+        return closest_to_tuple(c);
+    }, py::arg("points"), py::arg("p"), py::arg("limit"),
+       "closest_point, but only when nearer than limit (else None): the bounded search prefiltering uses.");
     g.def("within_distance", [](const std::vector<Point>& points, Point p, float r) {
         return pdvg::segment_within_distance(to_segment("within_distance", points), to_vec(p), r);
     }, py::arg("points"), py::arg("p"), py::arg("r"),

@@ -126,6 +126,140 @@ HOST_DEVICE inline ClosestPoint closest_point_on_segment(const Segment& s, Vec2f
     return make_result(best_t, best_point, q);
 }
 
+// closest_point_on_segment for callers that only want the answer when it is
+// nearer than `limit` (prefiltering wants distances within its one-pixel
+// band). Returns distance INFINITY when no point of s is nearer than limit.
+//
+// Lines and quadratics go straight to closest_point_on_segment, whose
+// stationary polynomial is of degree at most 3. For cubics the quintic is
+// the expensive part, and most of the curve is far from p: this subdivides
+// instead (de Casteljau halves in float), pruning every piece whose control
+// hull is no nearer than the best distance so far (the hull contains the
+// piece). A piece whose inner control points lie within `tolerance` of its
+// chord (and that does not fold back along it) is a leaf. Along a leaf the
+// distance to p is unimodal, so its minimum is an end of the leaf's
+// parameter interval or the root of the stationarity condition
+//   g(t) = (s(t) - p) . s'(t),   g'(t) = |s'(t)|^2 + (s(t) - p) . s''(t),
+// bracketed there, solved in double on the whole segment by safeguarded
+// Newton. The global minimum lies in some leaf that survives pruning, so the
+// answer agrees with the quintic's to float rounding.
+HOST_DEVICE inline ClosestPoint closest_point_on_segment_within(const Segment& s, Vec2f p, float limit) {
+    ClosestPoint none;
+    none.t = 0.0f;
+    none.point = p;
+    none.distance = INFINITY;
+    if (!(limit > 0.0f)) return none;
+    if (s.degree < 3 || !(limit < INFINITY)) {
+        ClosestPoint c = closest_point_on_segment(s, p);
+        return c.distance < limit ? c : none;
+    }
+    Vec2d c[4];
+    power_basis(s, c);
+    Vec2d q(p);
+    c[0] = c[0] - q;  // s(t) - p in the power basis
+    const float tolerance = 0.05f * limit;
+    double best_d2 = double(limit) * double(limit), best_t = -1.0;
+    Vec2d best_point;
+    struct Piece { Segment seg; float t0, t1; };
+    Piece stack[20];
+    int top = 0, visits = 0;
+    stack[top++] = {s, 0.0f, 1.0f};
+    while (top > 0) {
+        Piece piece = stack[--top];
+        const Segment& g = piece.seg;
+        BBox2 hull = BBox2::empty();
+        for (int k = 0; k < 4; ++k) hull.expand(g.p[k]);
+        // Pieces no nearer than the best so far are pruned; the float hull
+        // distance gets a relative slack so that pieces tied with the best up
+        // to rounding (a point-like curve) are pruned too.
+        if (double(hull.distance_squared(p)) * (1.0 + 1e-5) >= best_d2) continue;
+        if (++visits > 400) {  // pathological: settle it with the quintic
+            ClosestPoint c = closest_point_on_segment(s, p);
+            return c.distance < limit ? c : none;
+        }
+        Vec2f chord = g.p[3] - g.p[0];
+        float chord2 = dot(chord, chord), chord_length = sqrtf(chord2);
+        // Leaf test: inner control points within `tolerance` of the chord,
+        // and their projections onto it in order (Bernstein coefficients of
+        // the projection increasing: the piece does not fold back). A piece
+        // with coincident ends is a leaf when it lies within `tolerance` of
+        // its start.
+        float deviation = 0.0f, previous = 0.0f;
+        bool monotone = true;
+        for (int k = 1; k < 4; ++k) {
+            Vec2f d = g.p[k] - g.p[0];
+            if (!(chord_length > 0.0f)) {
+                deviation = max_value(deviation, length(d));
+                continue;
+            }
+            float along = dot(d, chord) / chord_length;
+            monotone = monotone && along >= previous - 1e-6f * chord_length;
+            previous = along;
+            if (k < 3) deviation = max_value(deviation, fabsf(cross(chord, d)) / chord_length);
+        }
+        // A leaf bent by `deviation` over its chord has curvature radius
+        // about chord^2 / (8 deviation); keeping that above twice the limit
+        // keeps p (nearer than the limit) inside it, where the distance along
+        // the leaf has a single minimum.
+        bool flat = deviation <= tolerance && 16.0f * limit * deviation <= chord2;
+        if ((!flat || !monotone) && top + 2 <= 20) {
+            Segment left, right;
+            split(g, 0.5f, &left, &right);
+            float mid = 0.5f * (piece.t0 + piece.t1);
+            // Visit the half whose start is nearer first: it tightens the bound sooner.
+            bool right_first = length_squared(right.p[3] - p) < length_squared(left.p[0] - p);
+            Piece a{left, piece.t0, mid}, b{right, mid, piece.t1};
+            stack[top++] = right_first ? a : b;
+            stack[top++] = right_first ? b : a;
+            continue;
+        }
+        // Leaf: the minimum over [t0, t1] of the distance, which is unimodal
+        // along a piece that does not fold back, lies at an end or at a root
+        // of g bracketed by g < 0 just after t0 and g > 0 just before t1.
+        // (Where the velocity vanishes, as at a doubled control point, g is 0
+        // at the end itself and the sign of g' there tells which way it
+        // goes.) The root comes from Newton's method started at the chord
+        // projection, with bisection whenever a step leaves the bracket or
+        // the slope is not positive.
+        double lo = piece.t0, hi = piece.t1;
+        auto stationarity = [&](double at, double* slope) {
+            Vec2d value = ((c[3] * at + c[2]) * at + c[1]) * at + c[0];
+            Vec2d d1 = (c[3] * (3.0 * at) + c[2] * 2.0) * at + c[1];
+            Vec2d d2 = c[3] * (6.0 * at) + c[2] * 2.0;
+            *slope = dot(d1, d1) + dot(value, d2);
+            return dot(value, d1);
+        };
+        double slope_lo, slope_hi;
+        double g_lo = stationarity(lo, &slope_lo), g_hi = stationarity(hi, &slope_hi);
+        if (g_lo == 0.0) g_lo = slope_lo;
+        if (g_hi == 0.0) g_hi = -slope_hi;
+        double candidates[3] = {piece.t0, piece.t1, -1.0};
+        if (g_lo < 0.0 && g_hi > 0.0) {
+            float u = chord2 > 0.0f ? dot(p - g.p[0], chord) / chord2 : 0.5f;
+            double t = lo + (hi - lo) * double(u);
+            if (!(t > lo && t < hi)) t = 0.5 * (lo + hi);
+            for (int iteration = 0; iteration < 80; ++iteration) {
+                double slope, value = stationarity(t, &slope);
+                if (value == 0.0) break;
+                if (value < 0.0) lo = t; else hi = t;
+                double next = slope > 0.0 ? t - value / slope : lo - 1.0;
+                if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
+                if (fabs(next - t) <= 1e-15 || hi - lo <= 1e-15) { t = next; break; }
+                t = next;
+            }
+            candidates[2] = t;
+        }
+        for (double t : candidates) {
+            if (t < 0.0) continue;
+            Vec2d point = evaluate_double(s, t);
+            double d2 = length_squared(point - q);
+            if (d2 < best_d2) { best_d2 = d2; best_t = t; best_point = point; }
+        }
+    }
+    if (best_t < 0.0) return none;
+    return closest_detail::make_result(best_t, best_point, q);
+}
+
 // Closest point on the ellipse {center + (rx cos a, ry sin a)}; exact to float
 // precision for any aspect ratio, rx = ry included. t holds the angle a.
 //

@@ -87,7 +87,7 @@ HOST_DEVICE inline BoundaryPoint shape_closest_boundary_point(const SceneView& s
         BBox2 hull = BBox2::empty();
         for (int j = 0; j <= seg.degree; ++j) hull.expand(seg.p[j]);
         if (hull.distance_squared(p) >= best.distance * best.distance) continue;
-        ClosestPoint c = closest_point_on_segment(seg, p);
+        ClosestPoint c = closest_point_on_segment_within(seg, p, best.distance);
         if (c.distance < best.distance) {
             best.distance = c.distance; best.t = c.t; best.point = c.point; best.segment = k;
         }
