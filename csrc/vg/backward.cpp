@@ -133,10 +133,11 @@ struct AreaContext {
     bool radius_gradient;
 };
 
-// The area term of sample k of pixel (x, y).
+// The area term of sample k of pixel (x, y), shaded through the program of
+// its cell when there is one.
 template <typename Layers>
 HOST_DEVICE inline void area_sample(const AreaContext& a, int b, int x, int y, int k, Layers& layers,
-                                    float* d_radius) {
+                                    float* d_radius, const CellProgram* program = nullptr) {
     const RenderOptions& o = a.o;
     Vec2f p = sample_position(o, b, x, y, k);
     int reach = filter_reach(o);
@@ -162,7 +163,8 @@ HOST_DEVICE inline void area_sample(const AreaContext& a, int b, int x, int y, i
     }
     layers.clear();
     RecordLayers<Layers> record{&layers};
-    Vec4f final_color = shade_point(a.scene, a.grid, o, b, x, y, p, record);
+    Vec4f final_color = program ? shade_point(a.scene, a.grid, o, *program, b, x, y, p, record)
+                                : shade_point(a.scene, a.grid, o, b, x, y, p, record);
     if (a.radius_gradient) {
         // pixel = Σ w_i f_i / Σ w_i  ->  ∂pixel/∂r = Σ ∂w_i/∂r (f_i - pixel) / Σ w_i
         Vec4f value = sample_output(final_color, o.premultiplied);
@@ -385,9 +387,18 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
                 int b = int(t / grid.tiles_per_scene), local = int(t % grid.tiles_per_scene);
                 int x0 = (local % grid.tiles_x) * grid.tile_size, y0 = (local / grid.tiles_x) * grid.tile_size;
                 float dr = 0.0f;
-                for (int y = y0; y < min_value(y0 + grid.tile_size, o.height); ++y)
-                    for (int x = x0; x < min_value(x0 + grid.tile_size, o.width); ++x)
-                        for (int k = 0; k < spp; ++k) area_sample(a, b, x, y, k, layers, &dr);
+                int n = grid.tile_begin[t + 1] - grid.tile_begin[t];
+                std::vector<CellGroup> groups(size_t(n) + 1);
+                std::vector<int> entries(size_t(n) + 1);
+                for_each_cell(grid, o, x0, y0, [&](int cell, int cx0, int cy0, int cx1, int cy1) {
+                    CellProgram program = build_cell_program(s, grid, int(t), cell, Vec2f(float(cx0), float(cy0)),
+                                                             Vec2f(float(cx1), float(cy1)), groups.data(),
+                                                             entries.data());
+                    const CellProgram* use = o.output_sdf ? nullptr : &program;
+                    for (int y = cy0; y < cy1; ++y)
+                        for (int x = cx0; x < cx1; ++x)
+                            for (int k = 0; k < spp; ++k) area_sample(a, b, x, y, k, layers, &dr, use);
+                });
                 radius_parts[size_t(t)] = dr;
             }, context.num_threads, 1);
             if (grads.filter_radius) {
