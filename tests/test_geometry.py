@@ -292,16 +292,18 @@ def test_within_distance_matches_dense_distance(degree, seed):
     dense = bezier(points, np.linspace(0.0, 1.0, 200001))
     lo, hi = points.min(0) - 4, points.max(0) + 4
     wrong = []
-    for _ in range(400):
-        p = rng.uniform(lo, hi)
+    for i in range(400):
+        # Half spread over the box, half near the curve, where the answers flip.
+        p = rng.uniform(lo, hi) if i % 2 else dense[rng.integers(len(dense))] + rng.normal(0.0, 1.5, 2)
         r = float(rng.uniform(0.3, 3.0))
         d = float(np.sqrt(((dense - p) ** 2).sum(1)).min())
         if abs(d - r) < 1e-3:
             continue
-        got = geometry.within_distance(points.tolist(), tuple(p), r)
-        if got != (d <= r):
-            wrong.append((p.tolist(), r, d, got))
-    assert not wrong, f"{len(wrong)} wrong answers, e.g. (p, r, dense distance, answer) {wrong[:3]}"
+        for test in (geometry.within_distance, geometry.within_distance_flat):
+            got = test(points.tolist(), tuple(p), r)
+            if got != (d <= r):
+                wrong.append((test.__name__, p.tolist(), r, d, got))
+    assert not wrong, f"{len(wrong)} wrong answers, e.g. (test, p, r, dense distance, answer) {wrong[:3]}"
 
 
 @pytest.mark.parametrize(

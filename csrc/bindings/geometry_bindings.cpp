@@ -86,6 +86,14 @@ void register_geometry_bindings(py::module_& m) {
     }, py::arg("points"), py::arg("p"), py::arg("r"),
        "Whether some point of a Bézier segment lies within distance r of p (the stroke membership test).");
 
+    g.def("within_distance_flat", [](const std::vector<Point>& points, Point p, float r) {
+        pdvg::Segment s = to_segment("within_distance_flat", points);
+        if (s.degree == 1) return pdvg::segment_within_distance(s, to_vec(p), r);
+        float flat[pdvg::kFlatFloats];
+        pdvg::flatten_segment(s, flat);
+        return pdvg::flat_within_distance(s, flat, to_vec(p), r);
+    }, py::arg("points"), py::arg("p"), py::arg("r"),
+       "within_distance through the per-call flattening into chords (what stroke sampling uses).");
     g.def("closest_point_ellipse", [](Point center, Point radius, Point p) {
         return closest_to_tuple(pdvg::closest_point_on_ellipse(to_vec(center), to_vec(radius), to_vec(p)));
     }, py::arg("center"), py::arg("radius"), py::arg("p"), "(angle, (x, y), distance) on an ellipse.");

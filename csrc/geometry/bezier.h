@@ -156,4 +156,12 @@ HOST_DEVICE inline void split(const Segment& s, float t, Segment* left, Segment*
     for (int k = s.degree + 1; k < 4; ++k) { left->p[k] = left->p[s.degree]; right->p[k] = right->p[s.degree]; }
 }
 
+// The piece of s over [ta, tb] (0 <= ta < tb <= 1), by two splits.
+HOST_DEVICE inline Segment sub_segment(const Segment& s, float ta, float tb) {
+    Segment left, mid, rest;
+    split(s, tb, &left, &rest);
+    if (ta > 0.0f) split(left, ta / tb, &rest, &mid); else mid = left;
+    return mid;
+}
+
 }  // namespace pdvg

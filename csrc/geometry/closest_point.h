@@ -85,6 +85,93 @@ HOST_DEVICE inline void ellipse_first_quadrant(double e0, double e1, double y0, 
     }
 }
 
+// How a Bézier piece sits on its chord: the largest distance of its inner
+// control points from the chord's line (`deviation`), and whether their
+// projections onto the chord come in order (`monotone`: the Bernstein
+// coefficients of the projection increase, so the piece does not fold back
+// along the chord). A piece with coincident ends reports the largest
+// distance of its points from the start, and counts as monotone only when
+// it is a single point.
+struct ChordFit {
+    Vec2f chord;
+    float chord2 = 0.0f, deviation = 0.0f;
+    bool monotone = true;
+};
+
+HOST_DEVICE inline ChordFit fit_chord(const Segment& g) {
+    ChordFit f;
+    const int n = g.degree;
+    f.chord = g.p[n] - g.p[0];
+    f.chord2 = dot(f.chord, f.chord);
+    float chord_length = sqrtf(f.chord2), previous = 0.0f;
+    for (int k = 1; k <= n; ++k) {
+        Vec2f d = g.p[k] - g.p[0];
+        if (!(chord_length > 0.0f)) {  // coincident ends: unimodal only as a single point
+            f.deviation = max_value(f.deviation, length(d));
+            f.monotone = f.deviation == 0.0f;
+            continue;
+        }
+        float along = dot(d, f.chord) / chord_length;
+        f.monotone = f.monotone && along >= previous - 1e-6f * chord_length;
+        previous = along;
+        if (k < n) f.deviation = max_value(f.deviation, fabsf(cross(f.chord, d)) / chord_length);
+    }
+    return f;
+}
+
+// Whether the distance from p to the piece has a single minimum along it,
+// given `reach`, a bound on p's distance to every point of the piece. Along
+// arc length s, d^2/ds^2 (|c - p|^2 / 2) = 1 + (c - p) . kappa N, which stays
+// positive while |c - p| < 1 / kappa: the squared distance is then convex.
+// The piece must not fold back, and the curvature its bend implies,
+// about 8 deviation / chord^2, times the reach must stay below 1/4 (a margin
+// of 4 for curvature that varies along the piece).
+HOST_DEVICE inline bool distance_is_unimodal(const ChordFit& f, float reach) {
+    return f.monotone && 32.0f * reach * f.deviation <= f.chord2;
+}
+
+// A bound on the distance from p to every point of piece g: to its start,
+// plus the size of its hull (chord plus twice the deviation on either side).
+HOST_DEVICE inline float piece_reach(const Segment& g, const ChordFit& f, Vec2f p) {
+    return length(p - g.p[0]) + sqrtf(f.chord2) + 2.0f * f.deviation;
+}
+
+// The minimum over [lo, hi] of the distance from p to the polynomial curve
+// c(t) (power basis, with p already subtracted from c[0]), when that distance
+// is unimodal there. Returns the interior stationary point, a root of
+//   g(t) = c(t) . c'(t),   g'(t) = |c'(t)|^2 + c(t) . c''(t),
+// bracketed by g < 0 just after lo and g > 0 just before hi, or -1 when there
+// is none (the minimum is then at an end). Where the velocity vanishes, as at
+// a doubled control point, g is 0 at the end itself and the sign of g' there
+// tells which way it goes. Newton's method starts at `start`, with bisection
+// whenever a step leaves the bracket or the slope is not positive.
+HOST_DEVICE inline double unimodal_stationary_point(const Vec2d c[4], double lo, double hi, double start) {
+    auto stationarity = [&](double at, double* slope) {
+        Vec2d value = ((c[3] * at + c[2]) * at + c[1]) * at + c[0];
+        Vec2d d1 = (c[3] * (3.0 * at) + c[2] * 2.0) * at + c[1];
+        Vec2d d2 = c[3] * (6.0 * at) + c[2] * 2.0;
+        *slope = dot(d1, d1) + dot(value, d2);
+        return dot(value, d1);
+    };
+    double slope_lo, slope_hi;
+    double g_lo = stationarity(lo, &slope_lo), g_hi = stationarity(hi, &slope_hi);
+    if (g_lo == 0.0) g_lo = slope_lo;
+    if (g_hi == 0.0) g_hi = -slope_hi;
+    if (!(g_lo < 0.0 && g_hi > 0.0)) return -1.0;
+    double t = start;
+    if (!(t > lo && t < hi)) t = 0.5 * (lo + hi);
+    for (int iteration = 0; iteration < 80; ++iteration) {
+        double slope, value = stationarity(t, &slope);
+        if (value == 0.0) break;
+        if (value < 0.0) lo = t; else hi = t;
+        double next = slope > 0.0 ? t - value / slope : lo - 1.0;
+        if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
+        if (fabs(next - t) <= 1e-15 || hi - lo <= 1e-15) return next;
+        t = next;
+    }
+    return t;
+}
+
 }  // namespace closest_detail
 
 // Global minimum of |s(t) - p| over t in [0, 1], end points included.
@@ -136,12 +223,10 @@ HOST_DEVICE inline ClosestPoint closest_point_on_segment(const Segment& s, Vec2f
 // instead (de Casteljau halves in float), pruning every piece whose control
 // hull is no nearer than the best distance so far (the hull contains the
 // piece). A piece whose inner control points lie within `tolerance` of its
-// chord (and that does not fold back along it) is a leaf. Along a leaf the
-// distance to p is unimodal, so its minimum is an end of the leaf's
-// parameter interval or the root of the stationarity condition
-//   g(t) = (s(t) - p) . s'(t),   g'(t) = |s'(t)|^2 + (s(t) - p) . s''(t),
-// bracketed there, solved in double on the whole segment by safeguarded
-// Newton. The global minimum lies in some leaf that survives pruning, so the
+// chord, and along which the distance is unimodal, is a leaf: its minimum is
+// an end of its parameter interval or the stationary point between
+// (closest_detail::unimodal_stationary_point), solved in double on the whole
+// segment. The global minimum lies in some leaf that survives pruning, so the
 // answer agrees with the quintic's to float rounding.
 HOST_DEVICE inline ClosestPoint closest_point_on_segment_within(const Segment& s, Vec2f p, float limit) {
     ClosestPoint none;
@@ -177,32 +262,12 @@ HOST_DEVICE inline ClosestPoint closest_point_on_segment_within(const Segment& s
             ClosestPoint c = closest_point_on_segment(s, p);
             return c.distance < limit ? c : none;
         }
-        Vec2f chord = g.p[3] - g.p[0];
-        float chord2 = dot(chord, chord), chord_length = sqrtf(chord2);
-        // Leaf test: inner control points within `tolerance` of the chord,
-        // and their projections onto it in order (Bernstein coefficients of
-        // the projection increasing: the piece does not fold back). A piece
-        // with coincident ends is a leaf when it lies within `tolerance` of
-        // its start.
-        float deviation = 0.0f, previous = 0.0f;
-        bool monotone = true;
-        for (int k = 1; k < 4; ++k) {
-            Vec2f d = g.p[k] - g.p[0];
-            if (!(chord_length > 0.0f)) {
-                deviation = max_value(deviation, length(d));
-                continue;
-            }
-            float along = dot(d, chord) / chord_length;
-            monotone = monotone && along >= previous - 1e-6f * chord_length;
-            previous = along;
-            if (k < 3) deviation = max_value(deviation, fabsf(cross(chord, d)) / chord_length);
-        }
-        // A leaf bent by `deviation` over its chord has curvature radius
-        // about chord^2 / (8 deviation); keeping that above twice the limit
-        // keeps p (nearer than the limit) inside it, where the distance along
-        // the leaf has a single minimum.
-        bool flat = deviation <= tolerance && 16.0f * limit * deviation <= chord2;
-        if ((!flat || !monotone) && top + 2 <= 20) {
+        // Leaf: flat within `tolerance`, and the distance along it unimodal
+        // for points within the limit.
+        closest_detail::ChordFit fit = closest_detail::fit_chord(g);
+        bool leaf = fit.deviation <= tolerance &&
+                    closest_detail::distance_is_unimodal(fit, closest_detail::piece_reach(g, fit, p));
+        if (!leaf && top + 2 <= 20) {
             Segment left, right;
             split(g, 0.5f, &left, &right);
             float mid = 0.5f * (piece.t0 + piece.t1);
@@ -213,42 +278,10 @@ HOST_DEVICE inline ClosestPoint closest_point_on_segment_within(const Segment& s
             stack[top++] = right_first ? b : a;
             continue;
         }
-        // Leaf: the minimum over [t0, t1] of the distance, which is unimodal
-        // along a piece that does not fold back, lies at an end or at a root
-        // of g bracketed by g < 0 just after t0 and g > 0 just before t1.
-        // (Where the velocity vanishes, as at a doubled control point, g is 0
-        // at the end itself and the sign of g' there tells which way it
-        // goes.) The root comes from Newton's method started at the chord
-        // projection, with bisection whenever a step leaves the bracket or
-        // the slope is not positive.
-        double lo = piece.t0, hi = piece.t1;
-        auto stationarity = [&](double at, double* slope) {
-            Vec2d value = ((c[3] * at + c[2]) * at + c[1]) * at + c[0];
-            Vec2d d1 = (c[3] * (3.0 * at) + c[2] * 2.0) * at + c[1];
-            Vec2d d2 = c[3] * (6.0 * at) + c[2] * 2.0;
-            *slope = dot(d1, d1) + dot(value, d2);
-            return dot(value, d1);
-        };
-        double slope_lo, slope_hi;
-        double g_lo = stationarity(lo, &slope_lo), g_hi = stationarity(hi, &slope_hi);
-        if (g_lo == 0.0) g_lo = slope_lo;
-        if (g_hi == 0.0) g_hi = -slope_hi;
-        double candidates[3] = {piece.t0, piece.t1, -1.0};
-        if (g_lo < 0.0 && g_hi > 0.0) {
-            float u = chord2 > 0.0f ? dot(p - g.p[0], chord) / chord2 : 0.5f;
-            double t = lo + (hi - lo) * double(u);
-            if (!(t > lo && t < hi)) t = 0.5 * (lo + hi);
-            for (int iteration = 0; iteration < 80; ++iteration) {
-                double slope, value = stationarity(t, &slope);
-                if (value == 0.0) break;
-                if (value < 0.0) lo = t; else hi = t;
-                double next = slope > 0.0 ? t - value / slope : lo - 1.0;
-                if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
-                if (fabs(next - t) <= 1e-15 || hi - lo <= 1e-15) { t = next; break; }
-                t = next;
-            }
-            candidates[2] = t;
-        }
+        float u = fit.chord2 > 0.0f ? dot(p - g.p[0], fit.chord) / fit.chord2 : 0.5f;
+        double start = piece.t0 + (piece.t1 - piece.t0) * double(u);
+        double candidates[3] = {piece.t0, piece.t1,
+                                closest_detail::unimodal_stationary_point(c, piece.t0, piece.t1, start)};
         for (double t : candidates) {
             if (t < 0.0) continue;
             Vec2d point = evaluate_double(s, t);
@@ -319,6 +352,14 @@ HOST_DEVICE inline ClosestPoint closest_point_on_rect(Vec2f lo, Vec2f hi, Vec2f 
     return result;
 }
 
+// Distance from p to the line segment a-b, in float.
+HOST_DEVICE inline float distance_to_line_segment(Vec2f p, Vec2f a, Vec2f b) {
+    Vec2f ab = b - a;
+    float len2 = dot(ab, ab);
+    float t = len2 > 0.0f ? clamp_value(dot(p - a, ab) / len2, 0.0f, 1.0f) : 0.0f;
+    return length(a + ab * t - p);
+}
+
 // Whether some point of segment s lies within distance r of p. Subdivides
 // (de Casteljau halves), prunes halves whose control-point box is farther
 // than r, and decides a half from its chord when p is clearly nearer or
@@ -365,16 +406,83 @@ HOST_DEVICE inline bool segment_within_distance(const Segment& s, Vec2f p, float
         // point has a curve point within `deviation`. Hence
         //   dist(p, curve) <= dist(p, chord) + deviation        (accept)
         //   dist(p, curve) >= dist(p, chord line) - deviation   (reject),
-        // and only points in the band between are subdivided further, where
-        // `deviation` shrinks about fourfold per halving.
+        // and only points in the band between are looked at further.
         float len2 = chord_length * chord_length;
         float u = len2 > 0.0f ? clamp_value(dot(p - c.p[0], chord) / len2, 0.0f, 1.0f) : 0.0f;
         if (length(c.p[0] + chord * u - p) + deviation <= r) return true;
         if (chord_length > 0.0f && fabsf(cross(chord, p - c.p[0])) / chord_length - deviation > r) continue;
+        // Where the distance along the piece is unimodal, its minimum is an
+        // end (tested above) or the stationary point between, found by Newton
+        // in double: the answer is exact. Elsewhere the halves go on,
+        // `deviation` shrinking fourfold per halving.
+        closest_detail::ChordFit fit = closest_detail::fit_chord(c);
+        if (closest_detail::distance_is_unimodal(fit, closest_detail::piece_reach(c, fit, p))) {
+            Vec2d pc[4];
+            power_basis(c, pc);
+            pc[0] = pc[0] - Vec2d(p);
+            double t = closest_detail::unimodal_stationary_point(pc, 0.0, 1.0, double(u));
+            if (t < 0.0) continue;
+            Vec2d at = ((pc[3] * t + pc[2]) * t + pc[1]) * t + pc[0];
+            if (dot(at, at) <= double(r) * double(r)) return true;
+            continue;
+        }
         Segment left, right;
         split(c, 0.5f, &left, &right);
         stack[top++] = right;
         stack[top++] = left;
+    }
+    return false;
+}
+
+// A curve flattened into kFlatPieces chords of equal parameter steps: the
+// chord end points (kFlatPieces + 1 points, x and y), then each chord's
+// deviation, the largest distance of its piece's control points from the
+// chord segment (plus rounding slack).
+//
+// The piece lies within its deviation of the chord (its hull does, and the
+// deviation's neighbourhood of a segment is convex). And as the piece runs
+// from one chord end to the other, every chord point has a curve point within
+// the deviation too: the curve crosses the chord's perpendicular at that
+// point inside the band. So for a chord at distance d from p, d + deviation
+// <= r proves some curve point within r, d - deviation > r proves none in
+// that piece, and only a piece in between needs subdividing.
+constexpr int kFlatPieces = 16;
+constexpr int kFlatFloats = 2 * (kFlatPieces + 1) + kFlatPieces;
+
+HOST_DEVICE inline void flatten_segment(const Segment& s, float* out) {
+    const int n = s.degree;
+    float* deviations = out + 2 * (kFlatPieces + 1);
+    for (int j = 0; j <= kFlatPieces; ++j) {
+        Vec2f q = j == 0 ? s.p[0] : j == kFlatPieces ? s.p[n] : sub_segment(s, 0.0f, float(j) / kFlatPieces).p[n];
+        out[2 * j] = q.x;
+        out[2 * j + 1] = q.y;
+    }
+    for (int j = 0; j < kFlatPieces; ++j) {
+        Segment piece = sub_segment(s, float(j) / kFlatPieces, float(j + 1) / kFlatPieces);
+        Vec2f a(out[2 * j], out[2 * j + 1]), b(out[2 * j + 2], out[2 * j + 3]);
+        // The piece's own ends may differ from the shared chord points by rounding.
+        float deviation = max_value(length(piece.p[0] - a), length(piece.p[n] - b));
+        for (int i = 1; i < n; ++i) deviation = max_value(deviation, distance_to_line_segment(piece.p[i], a, b));
+        float slack = 1e-5f * (fabsf(a.x) + fabsf(a.y) + fabsf(b.x) + fabsf(b.y) + 1.0f);
+        deviations[j] = deviation + slack;
+    }
+}
+
+// segment_within_distance from a flattening of s (flatten_segment): chords
+// decide their pieces where they can, and only the others are subdivided.
+HOST_DEVICE inline bool flat_within_distance(const Segment& s, const float* flat, Vec2f p, float r) {
+    const float* deviations = flat + 2 * (kFlatPieces + 1);
+    for (int j = 0; j < kFlatPieces; ++j) {
+        Vec2f a(flat[2 * j], flat[2 * j + 1]), b(flat[2 * j + 2], flat[2 * j + 3]);
+        float reach = r + deviations[j];
+        if (p.x < min_value(a.x, b.x) - reach || p.x > max_value(a.x, b.x) + reach ||
+            p.y < min_value(a.y, b.y) - reach || p.y > max_value(a.y, b.y) + reach)
+            continue;
+        float d = distance_to_line_segment(p, a, b);
+        if (d + deviations[j] <= r) return true;
+        if (d > reach) continue;
+        if (segment_within_distance(sub_segment(s, float(j) / kFlatPieces, float(j + 1) / kFlatPieces), p, r))
+            return true;
     }
     return false;
 }

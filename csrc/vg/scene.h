@@ -51,10 +51,12 @@ struct SceneView {
     const float* stop_colors = nullptr;        // [K,4]
 
     // Derived per call by prepare_scene (segment_cache.h), not by Python:
-    // per segment, up to 3 y-monotone pieces for ray casting and 4 sub-curve
-    // boxes for distance pruning. Null until prepared.
-    const float* segment_monotone = nullptr;   // [N, 3, 6] t0, t1, y0, y1, xmin, xmax
+    // per segment, up to 3 y-monotone pieces for ray casting, 4 sub-curve
+    // boxes for distance pruning and a 16-chord flattening with each chord's
+    // deviation. Null until prepared.
+    const float* segment_monotone = nullptr;   // [N, kSegmentMonotoneFloats]
     const float* segment_boxes = nullptr;      // [N, 4, 4] xmin, ymin, xmax, ymax
+    const float* segment_flat = nullptr;       // [N, kFlatFloats] 17 points, 16 deviations
 
     // Batch: groups of scene b are [scene_group_begin[b], scene_group_begin[b+1]).
     int num_scenes = 1;

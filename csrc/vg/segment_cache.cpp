@@ -10,11 +10,13 @@ SceneView prepare_scene(const SceneView& scene, int num_segments, const Executio
     if (num_segments <= 0) return prepared;
     float* monotone = context.allocate<float>(size_t(num_segments) * kSegmentMonotoneFloats);
     float* boxes = context.allocate<float>(size_t(num_segments) * 16);
+    float* flat = context.allocate<float>(size_t(num_segments) * kFlatFloats);
     const SceneView s = scene;
-    parallel_for(num_segments, [=] HOST_DEVICE(int64_t k) { build_segment_cache(s, int(k), monotone, boxes); },
+    parallel_for(num_segments, [=] HOST_DEVICE(int64_t k) { build_segment_cache(s, int(k), monotone, boxes, flat); },
                  context, 256);
     prepared.segment_monotone = monotone;
     prepared.segment_boxes = boxes;
+    prepared.segment_flat = flat;
     return prepared;
 }
 

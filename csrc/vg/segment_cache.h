@@ -10,9 +10,14 @@
 //
 // Distances: four boxes around the quarters of each segment bound its
 // distance from below far more tightly than one box around a long curve.
+//
+// Stroke membership ("is some curve point within r of p"): each curve is
+// flattened into chords once per call (flatten_segment), so that a sample
+// subdivides only the piece whose chord cannot decide it.
 #pragma once
 
 #include "../core/context.h"
+#include "../geometry/closest_point.h"
 #include "../geometry/roots.h"
 #include "../geometry/segment_double.h"
 #include "../geometry/winding.h"
@@ -28,7 +33,8 @@ constexpr int kMonotoneStride = 2 + (kSubPieces + 1) + 2 * kSubPieces;  // t0, t
 constexpr int kSegmentMonotoneFloats = 3 * kMonotoneStride;
 constexpr int kBoxStride = 4;
 
-HOST_DEVICE inline void build_segment_cache(const SceneView& scene, int k, float* monotone, float* boxes) {
+HOST_DEVICE inline void build_segment_cache(const SceneView& scene, int k, float* monotone, float* boxes,
+                                            float* flat) {
     Segment s = scene.segment(k);
     int n = s.degree;
     float* out = monotone + kSegmentMonotoneFloats * k;
@@ -64,9 +70,7 @@ HOST_DEVICE inline void build_segment_cache(const SceneView& scene, int k, float
         for (int j = 0; j < kSubPieces; ++j) {
             double ta = t0 + (t1 - t0) * j / kSubPieces, tb = t0 + (t1 - t0) * (j + 1) / kSubPieces;
             if (j + 1 < kSubPieces) heights[j + 1] = float(evaluate_double(s, tb).y);
-            Segment left, mid, rest;
-            split(s, float(tb), &left, &rest);
-            if (ta > 0.0) split(left, float(ta / tb), &rest, &mid); else mid = left;
+            Segment mid = sub_segment(s, float(ta), float(tb));
             float xmin = mid.p[0].x, xmax = mid.p[0].x;
             for (int i = 1; i <= n; ++i) { xmin = min_value(xmin, mid.p[i].x); xmax = max_value(xmax, mid.p[i].x); }
             // Widen by the rounding of the float split so the range still bounds the curve.
@@ -78,16 +82,22 @@ HOST_DEVICE inline void build_segment_cache(const SceneView& scene, int k, float
     }
     // Quarter boxes.
     for (int quarter = 0; quarter < 4; ++quarter) {
-        Segment left, mid, rest;
-        float ta = 0.25f * quarter, tb = 0.25f * (quarter + 1);
-        split(s, tb, &left, &rest);
-        if (ta > 0.0f) split(left, ta / tb, &rest, &mid); else mid = left;
+        Segment mid = sub_segment(s, 0.25f * quarter, 0.25f * (quarter + 1));
         BBox2 box = BBox2::empty();
         for (int j = 0; j <= n; ++j) box.expand(mid.p[j]);
         box.pad(1e-5f * (fabsf(box.lo.x) + fabsf(box.hi.x) + fabsf(box.lo.y) + fabsf(box.hi.y) + 1.0f));
         float* b = boxes + 16 * k + kBoxStride * quarter;
         b[0] = box.lo.x; b[1] = box.lo.y; b[2] = box.hi.x; b[3] = box.hi.y;
     }
+    // Flattening (curves only; lines are their own chord).
+    if (n > 1) flatten_segment(s, flat + kFlatFloats * k);
+}
+
+// Whether some point of segment k lies within r of p, from its flattening.
+HOST_DEVICE inline bool cached_within_distance(const SceneView& scene, int k, Vec2f p, float r) {
+    Segment s = scene.segment(k);
+    if (s.degree == 1 || !scene.segment_flat) return segment_within_distance(s, p, r);
+    return flat_within_distance(s, scene.segment_flat + kFlatFloats * k, p, r);
 }
 
 // Signed crossings of the ray from p toward +x with segment k, from the cache.

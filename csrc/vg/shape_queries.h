@@ -149,7 +149,7 @@ HOST_DEVICE inline bool inside_stroke(const SceneView& scene, int s, Vec2f p) {
         // Constant width along the segment: membership is "some curve point
         // within w", answered by subdivision without solving for the closest point.
         if (wmin == wmax && !(best < INFINITY)) {
-            if (segment_within_distance(scene.segment(k), p, wmax)) return true;
+            if (cached_within_distance(scene, k, p, wmax)) return true;
             continue;
         }
         ClosestPoint c = closest_point_on_segment(scene.segment(k), p);
