@@ -384,20 +384,10 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
                 std::vector<LayerRecord> storage;  // per tile: no thread-local lookups per sample
                 storage.reserve(64);
                 VectorLayers layers{&storage};
-                int b = int(t / grid.tiles_per_scene), local = int(t % grid.tiles_per_scene);
-                int x0 = (local % grid.tiles_x) * grid.tile_size, y0 = (local / grid.tiles_x) * grid.tile_size;
+                int b = int(t / grid.tiles_per_scene);
                 float dr = 0.0f;
-                int n = grid.tile_begin[t + 1] - grid.tile_begin[t];
-                std::vector<CellGroup> groups(size_t(n) + 1);
-                std::vector<int> entries(size_t(n) + 1);
-                for_each_cell(grid, o, x0, y0, [&](int cell, int cx0, int cy0, int cx1, int cy1) {
-                    CellProgram program = build_cell_program(s, grid, int(t), cell, Vec2f(float(cx0), float(cy0)),
-                                                             Vec2f(float(cx1), float(cy1)), groups.data(),
-                                                             entries.data());
-                    const CellProgram* use = o.output_sdf ? nullptr : &program;
-                    for (int y = cy0; y < cy1; ++y)
-                        for (int x = cx0; x < cx1; ++x)
-                            for (int k = 0; k < spp; ++k) area_sample(a, b, x, y, k, layers, &dr, use);
+                for_each_tile_pixel(s, grid, o, t, [&](const CellProgram* program, int x, int y) {
+                    for (int k = 0; k < spp; ++k) area_sample(a, b, x, y, k, layers, &dr, program);
                 });
                 radius_parts[size_t(t)] = dr;
             }, context.num_threads, 1);

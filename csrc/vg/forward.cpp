@@ -11,8 +11,6 @@
 #include "segment_cache.h"
 #include "shade.h"
 
-#include <vector>
-
 namespace pdvg {
 
 namespace {
@@ -99,25 +97,10 @@ void render_forward(const SceneView& input_scene, const RenderOptions& options, 
             // the samples of a cell share one walk of the tile list.
             const int64_t tiles = int64_t(scene.num_scenes) * grid.tiles_per_scene;
             parallel_for_host(tiles, [&](int64_t t) {
-                int b = int(t / grid.tiles_per_scene), local = int(t % grid.tiles_per_scene);
-                int x0 = (local % grid.tiles_x) * grid.tile_size, y0 = (local / grid.tiles_x) * grid.tile_size;
-                if (o.output_sdf) {
-                    for (int y = y0; y < min_value(y0 + grid.tile_size, o.height); ++y)
-                        for (int x = x0; x < min_value(x0 + grid.tile_size, o.width); ++x)
-                            render_pixel_direct(s, grid, o, image, channels, (int64_t(b) * o.height + y) * o.width + x);
-                    return;
-                }
-                int n = grid.tile_begin[t + 1] - grid.tile_begin[t];
-                std::vector<CellGroup> groups(size_t(n) + 1);
-                std::vector<int> entries(size_t(n) + 1);
-                for_each_cell(grid, o, x0, y0, [&](int cell, int cx0, int cy0, int cx1, int cy1) {
-                    CellProgram program = build_cell_program(s, grid, int(t), cell, Vec2f(float(cx0), float(cy0)),
-                                                             Vec2f(float(cx1), float(cy1)), groups.data(),
-                                                             entries.data());
-                    for (int y = cy0; y < cy1; ++y)
-                        for (int x = cx0; x < cx1; ++x)
-                            render_pixel_direct(s, grid, o, image, channels,
-                                                (int64_t(b) * o.height + y) * o.width + x, &program);
+                int b = int(t / grid.tiles_per_scene);
+                for_each_tile_pixel(s, grid, o, t, [&](const CellProgram* program, int x, int y) {
+                    render_pixel_direct(s, grid, o, image, channels, (int64_t(b) * o.height + y) * o.width + x,
+                                        program);
                 });
             }, context.num_threads, 1);
         }

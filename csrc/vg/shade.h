@@ -9,6 +9,8 @@
 #include "shape_queries.h"
 #include "tiles.h"
 
+#include <vector>
+
 namespace pdvg {
 
 HOST_DEVICE inline bool fill_rule_inside(int winding, bool even_odd) {
@@ -281,6 +283,26 @@ HOST_DEVICE inline Vec4f shade_point(const SceneView& scene, const TileGrid& gri
         composite_group(scene, cg.group, c, accum, visit);
     }
     return accum;
+}
+
+// The CPU's walk over tile t: calls f(program, x, y) for each of its pixels,
+// cell by cell, with the program of the pixel's cell (null for SDF output,
+// which does not use the tile lists).
+template <typename F>
+inline void for_each_tile_pixel(const SceneView& scene, const TileGrid& grid, const RenderOptions& o, int64_t t,
+                                F&& f) {
+    int local = int(t % grid.tiles_per_scene);
+    int x0 = (local % grid.tiles_x) * grid.tile_size, y0 = (local / grid.tiles_x) * grid.tile_size;
+    int n = grid.tile_begin[t + 1] - grid.tile_begin[t];
+    std::vector<CellGroup> groups(size_t(n) + 1);
+    std::vector<int> entries(size_t(n) + 1);
+    for_each_cell(grid, o, x0, y0, [&](int cell, int cx0, int cy0, int cx1, int cy1) {
+        CellProgram program = build_cell_program(scene, grid, int(t), cell, Vec2f(float(cx0), float(cy0)),
+                                                 Vec2f(float(cx1), float(cy1)), groups.data(), entries.data());
+        const CellProgram* use = o.output_sdf ? nullptr : &program;
+        for (int y = cy0; y < cy1; ++y)
+            for (int x = cx0; x < cx1; ++x) f(use, x, y);
+    });
 }
 
 // The value a sample contributes to its pixel: premultiplied, or divided by
