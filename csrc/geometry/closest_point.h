@@ -380,14 +380,9 @@ HOST_DEVICE inline bool segment_within_distance(const Segment& s, Vec2f p, float
         for (int k = 0; k <= n; ++k) box.expand(c.p[k]);
         if (box.distance_squared(p) > r2) continue;
         // Flatness: distance of inner control points from the chord.
-        Vec2f chord = c.p[n] - c.p[0];
-        float chord_length = length(chord);
-        float deviation = 0.0f;
-        for (int k = 1; k < n; ++k) {
-            Vec2f d = c.p[k] - c.p[0];
-            float off = chord_length > 0.0f ? fabsf(cross(chord, d)) / chord_length : length(d);
-            deviation = max_value(deviation, off);
-        }
+        const closest_detail::ChordFit fit = closest_detail::fit_chord(c);
+        const Vec2f chord = fit.chord;
+        const float chord_length = sqrtf(fit.chord2), deviation = fit.deviation;
         if (n == 1 || deviation <= flatness || top + 2 > 24) {
             // Distance from p to the chord.
             float len2 = chord_length * chord_length;
@@ -415,7 +410,6 @@ HOST_DEVICE inline bool segment_within_distance(const Segment& s, Vec2f p, float
         // end (tested above) or the stationary point between, found by Newton
         // in double: the answer is exact. Elsewhere the halves go on,
         // `deviation` shrinking fourfold per halving.
-        closest_detail::ChordFit fit = closest_detail::fit_chord(c);
         if (closest_detail::distance_is_unimodal(fit, closest_detail::piece_reach(c, fit, p))) {
             Vec2d pc[4];
             power_basis(c, pc);
