@@ -338,11 +338,13 @@ BOUNDED_CUBICS = [
 ]
 
 
+@pytest.mark.parametrize("search", ["closest_point_within", "closest_point_within_flat"])
 @pytest.mark.parametrize("case", range(30))
-def test_closest_point_within_matches_quintic(case):
-    # The bounded subdivision + Newton search (used by prefiltering) against
-    # the quintic solve: where the quintic's distance is under the limit the
-    # two agree to float rounding, and otherwise the bounded one reports None.
+def test_closest_point_within_matches_quintic(case, search):
+    # The bounded subdivision + Newton search (used by prefiltering), started
+    # from the whole curve or from its flattening into chords, against the
+    # quintic solve: where the quintic's distance is under the limit they
+    # agree to float rounding, and otherwise the bounded one reports None.
     rng = np.random.default_rng(4100 + case)
     if case < len(BOUNDED_CUBICS):
         points = f32(BOUNDED_CUBICS[case])
@@ -355,7 +357,7 @@ def test_closest_point_within_matches_quintic(case):
         p = f32(rng.uniform(lo, hi))
         limit = float(rng.choice([0.5, 1.0, 2.5, 40.0]))
         _, _, ref = geometry.closest_point(points.tolist(), tuple(p))
-        got = geometry.closest_point_within(points.tolist(), tuple(p), limit)
+        got = getattr(geometry, search)(points.tolist(), tuple(p), limit)
         if abs(ref - limit) <= 1e-5 * scale:
             continue  # on the limit: either answer is right
         if ref >= limit:
@@ -505,6 +507,33 @@ def test_winding_random_polygons(seed):
         assert got == want, f"p {p.tolist()}: winding {got} reference {want}"
         checked += 1
     assert checked > 100
+
+
+@pytest.mark.parametrize("degree", [1, 2, 3])
+@pytest.mark.parametrize("seed", range(6))
+def test_cached_winding_contribution_matches_direct(degree, seed):
+    # The per-call cache decides most crossings from a thin band around each
+    # step of the curve; it must give exactly the direct solve's answer, for
+    # points far away, a hair off the curve, and on the heights where the
+    # cache's steps meet (where a rounded bracket once misled the solve).
+    rng = np.random.default_rng(5200 + 10 * degree + seed)
+    checked = 0
+    for _ in range(20):
+        points = f32(rng.uniform(-50, 250, (degree + 1, 2)))
+        on = bezier(points, rng.uniform(0, 1, 40))
+        normal_offsets = rng.choice([-1, 1], (40, 1)) * 10 ** rng.uniform(-3, 0, (40, 1))
+        steps = bezier(points, np.repeat(np.arange(1, 8) / 8, 3))
+        queries = [rng.uniform(-60, 260, (40, 2)), on + normal_offsets * np.array([1.0, 0.3]),
+                   steps + np.stack([rng.uniform(-1, 1, len(steps)), np.zeros(len(steps))], 1)]
+        for p in f32(np.concatenate(queries)):
+            want = geometry.winding_contribution(points.tolist(), tuple(p))
+            got = geometry.winding_contribution_cached(points.tolist(), tuple(p))
+            if got != want:
+                # Only a point within rounding of the curve may differ.
+                gap = np.linalg.norm(bezier(points, np.linspace(0, 1, 200001)) - p, axis=1).min()
+                assert gap <= 1e-4, f"p {p.tolist()}: cached {got} direct {want}; points {points.tolist()}"
+            checked += 1
+    assert checked == 20 * 101
 
 
 @pytest.mark.parametrize("seed", range(15))

@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <array>
 #include <utility>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "geometry/closest_point.h"
 #include "geometry/roots.h"
 #include "geometry/winding.h"
+#include "vg/segment_cache.h"
 
 namespace py = pybind11;
 
@@ -94,6 +96,16 @@ void register_geometry_bindings(py::module_& m) {
         return pdvg::flat_within_distance(s, flat, to_vec(p), r);
     }, py::arg("points"), py::arg("p"), py::arg("r"),
        "within_distance through the per-call flattening into chords (what stroke sampling uses).");
+    g.def("closest_point_within_flat", [](const std::vector<Point>& points, Point p, float limit) -> py::object {
+        pdvg::Segment s = to_segment("closest_point_within_flat", points);
+        float flat[pdvg::kFlatFloats];
+        pdvg::flatten_segment(s, flat);
+        pdvg::ClosestPoint c = pdvg::flat_closest_point_within(s, flat, to_vec(p), limit);
+        if (!(c.distance < INFINITY)) return py::none();
+        return closest_to_tuple(c);
+    }, py::arg("points"), py::arg("p"), py::arg("limit"),
+       "closest_point_within through the per-call flattening into chords (what prefiltering uses).");
+
     g.def("closest_point_ellipse", [](Point center, Point radius, Point p) {
         return closest_to_tuple(pdvg::closest_point_on_ellipse(to_vec(center), to_vec(radius), to_vec(p)));
     }, py::arg("center"), py::arg("radius"), py::arg("p"), "(angle, (x, y), distance) on an ellipse.");
@@ -105,6 +117,23 @@ void register_geometry_bindings(py::module_& m) {
     g.def("winding_contribution", [](const std::vector<Point>& points, Point p) {
         return pdvg::winding_contribution(to_segment("winding_contribution", points), to_vec(p));
     }, py::arg("points"), py::arg("p"), "Signed crossings of the ray from p toward +x with one segment.");
+
+    g.def("winding_contribution_cached", [](const std::vector<Point>& points, Point p) {
+        // A one-segment scene, whose per-call ray-casting cache is built as a render builds it.
+        Segment s = to_segment("winding_contribution_cached", points);
+        std::vector<float> xy;
+        for (int k = 0; k <= s.degree; ++k) { xy.push_back(s.p[k].x); xy.push_back(s.p[k].y); }
+        int indices[4];
+        for (int j = 0; j < 4; ++j) indices[j] = std::min(j, s.degree);
+        pdvg::SceneView scene;
+        scene.points = xy.data();
+        scene.segment_degree = &s.degree;
+        scene.segment_points = indices;
+        std::vector<float> monotone(pdvg::kSegmentMonotoneFloats), boxes(16), flat(pdvg::kFlatFloats);
+        pdvg::build_segment_cache(scene, 0, monotone.data(), boxes.data(), flat.data());
+        scene.segment_monotone = monotone.data();
+        return pdvg::cached_winding_contribution(scene, 0, to_vec(p));
+    }, py::arg("points"), py::arg("p"), "winding_contribution through the per-call cache that renders use.");
 
     g.def("winding_number_path", [](const std::vector<std::vector<Point>>& segments, Point p) {
         std::vector<Segment> converted;

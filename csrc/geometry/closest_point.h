@@ -213,6 +213,86 @@ HOST_DEVICE inline ClosestPoint closest_point_on_segment(const Segment& s, Vec2f
     return make_result(best_t, best_point, q);
 }
 
+namespace closest_detail {
+
+// The state of a bounded closest-point search on one cubic s: its power
+// basis shifted by the query point, and the best candidate so far.
+struct BoundedSearch {
+    Vec2d c[4];        // s(t) - p in the power basis
+    Vec2d q;           // p in double
+    double best_d2, best_t = -1.0;
+    Vec2d best_point;
+    float tolerance;   // leaf flatness
+};
+
+HOST_DEVICE inline BoundedSearch start_bounded_search(const Segment& s, Vec2f p, float limit) {
+    BoundedSearch b;
+    power_basis(s, b.c);
+    b.q = Vec2d(p);
+    b.c[0] = b.c[0] - b.q;
+    b.tolerance = 0.05f * limit;
+    b.best_d2 = double(limit) * double(limit);
+    return b;
+}
+
+// Searches the part of s over [t0, t1], whose control points are `piece`,
+// for points nearer than the best so far. Returns false when the search
+// degenerates (too many pieces survive), for the caller to fall back on the
+// quintic.
+HOST_DEVICE inline bool search_bounded_piece(const Segment& s, Vec2f p, const Segment& piece, float t0, float t1,
+                                             BoundedSearch& b) {
+    struct Piece { Segment seg; float t0, t1; };
+    Piece stack[20];
+    int top = 0, visits = 0;
+    stack[top++] = {piece, t0, t1};
+    while (top > 0) {
+        Piece at = stack[--top];
+        const Segment& g = at.seg;
+        BBox2 hull = BBox2::empty();
+        for (int k = 0; k < 4; ++k) hull.expand(g.p[k]);
+        // Pieces no nearer than the best so far are pruned; the float hull
+        // distance gets a relative slack so that pieces tied with the best up
+        // to rounding (a point-like curve) are pruned too.
+        if (double(hull.distance_squared(p)) * (1.0 + 1e-5) >= b.best_d2) continue;
+        if (++visits > 400) return false;
+        // Leaf: flat within the tolerance, and the distance along it unimodal
+        // for points within the limit.
+        ChordFit fit = fit_chord(g);
+        bool leaf = fit.deviation <= b.tolerance && distance_is_unimodal(fit, piece_reach(g, fit, p));
+        if (!leaf && top + 2 <= 20) {
+            Segment left, right;
+            split(g, 0.5f, &left, &right);
+            float mid = 0.5f * (at.t0 + at.t1);
+            // Visit the half whose start is nearer first: it tightens the bound sooner.
+            bool right_first = length_squared(right.p[3] - p) < length_squared(left.p[0] - p);
+            Piece l{left, at.t0, mid}, r{right, mid, at.t1};
+            stack[top++] = right_first ? l : r;
+            stack[top++] = right_first ? r : l;
+            continue;
+        }
+        float u = fit.chord2 > 0.0f ? dot(p - g.p[0], fit.chord) / fit.chord2 : 0.5f;
+        double start = at.t0 + (at.t1 - at.t0) * double(u);
+        double candidates[3] = {at.t0, at.t1, unimodal_stationary_point(b.c, at.t0, at.t1, start)};
+        for (double t : candidates) {
+            if (t < 0.0) continue;
+            Vec2d point = evaluate_double(s, t);
+            double d2 = length_squared(point - b.q);
+            if (d2 < b.best_d2) { b.best_d2 = d2; b.best_t = t; b.best_point = point; }
+        }
+    }
+    return true;
+}
+
+HOST_DEVICE inline ClosestPoint no_point_within(Vec2f p) {
+    ClosestPoint none;
+    none.t = 0.0f;
+    none.point = p;
+    none.distance = INFINITY;
+    return none;
+}
+
+}  // namespace closest_detail
+
 // closest_point_on_segment for callers that only want the answer when it is
 // nearer than `limit` (prefiltering wants distances within its one-pixel
 // band). Returns distance INFINITY when no point of s is nearer than limit.
@@ -229,68 +309,19 @@ HOST_DEVICE inline ClosestPoint closest_point_on_segment(const Segment& s, Vec2f
 // segment. The global minimum lies in some leaf that survives pruning, so the
 // answer agrees with the quintic's to float rounding.
 HOST_DEVICE inline ClosestPoint closest_point_on_segment_within(const Segment& s, Vec2f p, float limit) {
-    ClosestPoint none;
-    none.t = 0.0f;
-    none.point = p;
-    none.distance = INFINITY;
-    if (!(limit > 0.0f)) return none;
+    using namespace closest_detail;
+    if (!(limit > 0.0f)) return no_point_within(p);
     if (s.degree < 3 || !(limit < INFINITY)) {
         ClosestPoint c = closest_point_on_segment(s, p);
-        return c.distance < limit ? c : none;
+        return c.distance < limit ? c : no_point_within(p);
     }
-    Vec2d c[4];
-    power_basis(s, c);
-    Vec2d q(p);
-    c[0] = c[0] - q;  // s(t) - p in the power basis
-    const float tolerance = 0.05f * limit;
-    double best_d2 = double(limit) * double(limit), best_t = -1.0;
-    Vec2d best_point;
-    struct Piece { Segment seg; float t0, t1; };
-    Piece stack[20];
-    int top = 0, visits = 0;
-    stack[top++] = {s, 0.0f, 1.0f};
-    while (top > 0) {
-        Piece piece = stack[--top];
-        const Segment& g = piece.seg;
-        BBox2 hull = BBox2::empty();
-        for (int k = 0; k < 4; ++k) hull.expand(g.p[k]);
-        // Pieces no nearer than the best so far are pruned; the float hull
-        // distance gets a relative slack so that pieces tied with the best up
-        // to rounding (a point-like curve) are pruned too.
-        if (double(hull.distance_squared(p)) * (1.0 + 1e-5) >= best_d2) continue;
-        if (++visits > 400) {  // pathological: settle it with the quintic
-            ClosestPoint c = closest_point_on_segment(s, p);
-            return c.distance < limit ? c : none;
-        }
-        // Leaf: flat within `tolerance`, and the distance along it unimodal
-        // for points within the limit.
-        closest_detail::ChordFit fit = closest_detail::fit_chord(g);
-        bool leaf = fit.deviation <= tolerance &&
-                    closest_detail::distance_is_unimodal(fit, closest_detail::piece_reach(g, fit, p));
-        if (!leaf && top + 2 <= 20) {
-            Segment left, right;
-            split(g, 0.5f, &left, &right);
-            float mid = 0.5f * (piece.t0 + piece.t1);
-            // Visit the half whose start is nearer first: it tightens the bound sooner.
-            bool right_first = length_squared(right.p[3] - p) < length_squared(left.p[0] - p);
-            Piece a{left, piece.t0, mid}, b{right, mid, piece.t1};
-            stack[top++] = right_first ? a : b;
-            stack[top++] = right_first ? b : a;
-            continue;
-        }
-        float u = fit.chord2 > 0.0f ? dot(p - g.p[0], fit.chord) / fit.chord2 : 0.5f;
-        double start = piece.t0 + (piece.t1 - piece.t0) * double(u);
-        double candidates[3] = {piece.t0, piece.t1,
-                                closest_detail::unimodal_stationary_point(c, piece.t0, piece.t1, start)};
-        for (double t : candidates) {
-            if (t < 0.0) continue;
-            Vec2d point = evaluate_double(s, t);
-            double d2 = length_squared(point - q);
-            if (d2 < best_d2) { best_d2 = d2; best_t = t; best_point = point; }
-        }
+    BoundedSearch b = start_bounded_search(s, p, limit);
+    if (!search_bounded_piece(s, p, s, 0.0f, 1.0f, b)) {  // pathological: settle it with the quintic
+        ClosestPoint c = closest_point_on_segment(s, p);
+        return c.distance < limit ? c : no_point_within(p);
     }
-    if (best_t < 0.0) return none;
-    return closest_detail::make_result(best_t, best_point, q);
+    if (b.best_t < 0.0) return no_point_within(p);
+    return make_result(b.best_t, b.best_point, b.q);
 }
 
 // Closest point on the ellipse {center + (rx cos a, ry sin a)}; exact to float
@@ -479,6 +510,50 @@ HOST_DEVICE inline bool flat_within_distance(const Segment& s, const float* flat
             return true;
     }
     return false;
+}
+
+// closest_point_on_segment_within from a flattening of s (flatten_segment).
+// Each chord bounds the distance to its piece from below by its own distance
+// less its deviation (the piece lies within the deviation of the chord), so
+// pieces whose bound is no nearer than the best so far are skipped without
+// splitting s, and the bounded search starts at the piece whose bound is
+// smallest, which tightens the best distance soonest. The answer is the same
+// as closest_point_on_segment_within's, up to float rounding of the pieces'
+// control points (the stationary points are solved on s itself).
+HOST_DEVICE inline ClosestPoint flat_closest_point_within(const Segment& s, const float* flat, Vec2f p,
+                                                          float limit) {
+    using namespace closest_detail;
+    if (s.degree < 3 || !(limit > 0.0f) || !(limit < INFINITY)) return closest_point_on_segment_within(s, p, limit);
+    const float* deviations = flat + 2 * (kFlatPieces + 1);
+    // The pieces that may come within the limit, with their lower bounds.
+    float bound[kFlatPieces];
+    int piece[kFlatPieces], count = 0;
+    for (int j = 0; j < kFlatPieces; ++j) {
+        Vec2f a(flat[2 * j], flat[2 * j + 1]), b(flat[2 * j + 2], flat[2 * j + 3]);
+        float reach = limit + deviations[j];
+        if (p.x < min_value(a.x, b.x) - reach || p.x > max_value(a.x, b.x) + reach ||
+            p.y < min_value(a.y, b.y) - reach || p.y > max_value(a.y, b.y) + reach)
+            continue;
+        bound[count] = max_value(0.0f, distance_to_line_segment(p, a, b) - deviations[j]);
+        piece[count++] = j;
+    }
+    BoundedSearch search = start_bounded_search(s, p, limit);
+    while (count > 0) {
+        int nearest = 0;
+        for (int i = 1; i < count; ++i)
+            if (bound[i] < bound[nearest]) nearest = i;
+        if (double(bound[nearest]) * double(bound[nearest]) * (1.0 + 1e-5) >= search.best_d2) break;
+        const int next = piece[nearest];
+        bound[nearest] = bound[--count];
+        piece[nearest] = piece[count];
+        float t0 = float(next) / kFlatPieces, t1 = float(next + 1) / kFlatPieces;
+        if (!search_bounded_piece(s, p, sub_segment(s, t0, t1), t0, t1, search)) {
+            ClosestPoint c = closest_point_on_segment(s, p);  // pathological: the quintic settles it
+            return c.distance < limit ? c : no_point_within(p);
+        }
+    }
+    if (search.best_t < 0.0) return no_point_within(p);
+    return make_result(search.best_t, search.best_point, search.q);
 }
 
 }  // namespace pdvg

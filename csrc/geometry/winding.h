@@ -50,6 +50,12 @@ HOST_DEVICE inline bool crossing_is_right_of(const Segment& s, double ta, double
     double y0 = y_at(ta, &d0) - py, y1 = y_at(tb, &d1) - py;
     if (y0 == 0.0) tb = ta;
     else if (y1 == 0.0) ta = tb;
+    // The bracket comes from float heights: rounding can leave the crossing
+    // just outside it, at the end nearer in height. Newton inside the
+    // bracket would wander off to the far end, so take the near end.
+    if (ta != tb && (y0 < 0.0) == (y1 < 0.0)) {
+        if (fabs(y0) <= fabs(y1)) tb = ta; else ta = tb;
+    }
     if (ta == tb) {
         double x = c[n].x;
         for (int k = n - 1; k >= 0; --k) x = x * ta + c[k].x;

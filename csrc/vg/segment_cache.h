@@ -2,11 +2,16 @@
 //
 // Ray casting: a segment is cut at the roots of dy/dt into at most three
 // y-monotone pieces, and each piece into kSubPieces parameter steps. For
-// each step we keep its end heights and the x-range of its control hull. A sample then decides most
-// crossings with comparisons: left of the hull the crossing counts, right of
-// it it does not; only a point inside the hull's x-range bisects the piece
-// (crossing_is_right_of). Cutting and end heights are computed exactly as
-// winding_contribution does, so both give the same answers.
+// each step we keep its end heights, the line through its end points
+// (x = xa + slope (y - ya)) and the range [hmin, hmax] of the horizontal
+// offsets of its control points from that line. The offset is affine in the
+// point, so every curve point of the step has its offset in that range too:
+// the crossing at height y lies in [line(y) + hmin, line(y) + hmax]. A
+// sample left of that interval counts the crossing, one right of it does
+// not, and only a sample inside it (a thin band around the curve) solves
+// for the crossing (crossing_is_right_of). Cutting and end heights are
+// computed exactly as winding_contribution does, so both give the same
+// answers.
 //
 // Distances: four boxes around the quarters of each segment bound its
 // distance from below far more tightly than one box around a long curve.
@@ -29,8 +34,13 @@ namespace pdvg {
 // each with its end height and x-range, so a ray finds the sub-piece at its
 // height and bisects only when p falls inside that narrow x-range.
 constexpr int kSubPieces = 8;
-constexpr int kMonotoneStride = 2 + (kSubPieces + 1) + 2 * kSubPieces;  // t0, t1, heights, x-ranges
-constexpr int kSegmentMonotoneFloats = 3 * kMonotoneStride;
+constexpr int kStepFloats = 4;  // xa, slope, hmin, hmax
+constexpr int kMonotoneStride = 2 + (kSubPieces + 1) + kStepFloats * kSubPieces;  // t0, t1, heights, steps
+// Each segment's block starts with a header: the y-range and largest x of
+// its control points (padded for rounding) and its number of pieces. A ray
+// outside that y-range, or starting right of that x, crosses nothing.
+constexpr int kMonotoneHeader = 4;
+constexpr int kSegmentMonotoneFloats = kMonotoneHeader + 3 * kMonotoneStride;
 constexpr int kBoxStride = 4;
 
 HOST_DEVICE inline void build_segment_cache(const SceneView& scene, int k, float* monotone, float* boxes,
@@ -39,6 +49,18 @@ HOST_DEVICE inline void build_segment_cache(const SceneView& scene, int k, float
     int n = s.degree;
     float* out = monotone + kSegmentMonotoneFloats * k;
     for (int i = 0; i < kSegmentMonotoneFloats; ++i) out[i] = 0.0f;
+    {
+        float ymin = s.p[0].y, ymax = s.p[0].y, xmax = s.p[0].x;
+        for (int i = 1; i <= n; ++i) {
+            ymin = min_value(ymin, s.p[i].y); ymax = max_value(ymax, s.p[i].y); xmax = max_value(xmax, s.p[i].x);
+        }
+        float slack = 1e-5f * (fabsf(ymin) + fabsf(ymax) + fabsf(xmax) + 1.0f);
+        out[0] = ymin - slack;
+        out[1] = ymax + slack;
+        out[2] = xmax + slack;
+    }
+    float* header = out;
+    out += kMonotoneHeader;
     // Cuts at the roots of dy/dt (see winding_contribution).
     double cuts[4];
     int cut_count = 0;
@@ -64,22 +86,40 @@ HOST_DEVICE inline void build_segment_cache(const SceneView& scene, int k, float
         float* q = out + kMonotoneStride * piece;
         q[0] = float(t0); q[1] = float(t1);
         float* heights = q + 2;
-        float* ranges = q + 2 + kSubPieces + 1;
+        float* steps = q + 2 + kSubPieces + 1;
         heights[0] = float(y_start);
         heights[kSubPieces] = float(y_end);
+        for (int j = 0; j + 1 < kSubPieces; ++j)
+            heights[j + 1] = float(evaluate_double(s, t0 + (t1 - t0) * (j + 1) / kSubPieces).y);
+        float x_start = float(evaluate_double(s, t0).x);
         for (int j = 0; j < kSubPieces; ++j) {
             double ta = t0 + (t1 - t0) * j / kSubPieces, tb = t0 + (t1 - t0) * (j + 1) / kSubPieces;
-            if (j + 1 < kSubPieces) heights[j + 1] = float(evaluate_double(s, tb).y);
+            float x_end = float(evaluate_double(s, tb).x);
             Segment mid = sub_segment(s, float(ta), float(tb));
-            float xmin = mid.p[0].x, xmax = mid.p[0].x;
-            for (int i = 1; i <= n; ++i) { xmin = min_value(xmin, mid.p[i].x); xmax = max_value(xmax, mid.p[i].x); }
-            // Widen by the rounding of the float split so the range still bounds the curve.
-            float slack = 1e-5f * (fabsf(xmin) + fabsf(xmax) + 1.0f);
-            ranges[2 * j] = xmin - slack;
-            ranges[2 * j + 1] = xmax + slack;
+            float ya = heights[j], dy = heights[j + 1] - ya;
+            float slope = dy != 0.0f ? (x_end - x_start) / dy : 0.0f;
+            if (!is_finite(slope)) slope = 0.0f;  // a flat step: the offsets are then the x-range
+            float hmin = INFINITY, hmax = -INFINITY, x_size = fabsf(x_start), y_size = fabsf(ya);
+            for (int i = 0; i <= n; ++i) {
+                float h = mid.p[i].x - (x_start + slope * (mid.p[i].y - ya));
+                hmin = min_value(hmin, h);
+                hmax = max_value(hmax, h);
+                x_size = max_value(x_size, fabsf(mid.p[i].x));
+                y_size = max_value(y_size, fabsf(mid.p[i].y));
+            }
+            // Widen by the rounding of the float split and of the line's
+            // evaluation here and at the sample, so the band still holds the curve.
+            float slack = 2e-5f * (1.0f + x_size + fabsf(slope) * y_size);
+            float* step = steps + kStepFloats * j;
+            step[0] = x_start;
+            step[1] = slope;
+            step[2] = hmin - slack;
+            step[3] = hmax + slack;
+            x_start = x_end;
         }
         y_start = y_end;
     }
+    header[3] = float(cut_count - 1);
     // Quarter boxes.
     for (int quarter = 0; quarter < 4; ++quarter) {
         Segment mid = sub_segment(s, 0.25f * quarter, 0.25f * (quarter + 1));
@@ -100,15 +140,25 @@ HOST_DEVICE inline bool cached_within_distance(const SceneView& scene, int k, Ve
     return flat_within_distance(s, scene.segment_flat + kFlatFloats * k, p, r);
 }
 
+// closest_point_on_segment_within for segment k (whose control points are
+// s), from its flattening.
+HOST_DEVICE inline ClosestPoint cached_closest_point_within(const SceneView& scene, int k, const Segment& s, Vec2f p,
+                                                            float limit) {
+    if (s.degree < 3 || !scene.segment_flat) return closest_point_on_segment_within(s, p, limit);
+    return flat_closest_point_within(s, scene.segment_flat + kFlatFloats * k, p, limit);
+}
+
 // Signed crossings of the ray from p toward +x with segment k, from the cache.
 HOST_DEVICE inline int cached_winding_contribution(const SceneView& scene, int k, Vec2f p) {
-    const float* pieces = scene.segment_monotone + kSegmentMonotoneFloats * k;
+    const float* header = scene.segment_monotone + kSegmentMonotoneFloats * k;
+    if (p.y < header[0] || p.y > header[1] || p.x > header[2]) return 0;
+    const float* pieces = header + kMonotoneHeader;
+    const int count = int(header[3]);
     int winding = 0;
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < count; ++i) {
         const float* q = pieces + kMonotoneStride * i;
-        if (!(q[1] > q[0])) break;
+        if (!(q[1] > q[0])) continue;
         const float* heights = q + 2;
-        const float* ranges = q + 2 + kSubPieces + 1;
         float y0 = heights[0], y1 = heights[kSubPieces];
         if (!(min_value(y0, y1) <= p.y && p.y < max_value(y0, y1))) continue;
         int direction = y1 > y0 ? 1 : -1;
@@ -116,8 +166,10 @@ HOST_DEVICE inline int cached_winding_contribution(const SceneView& scene, int k
         int j = 0;
         if (direction > 0) while (j + 1 < kSubPieces && heights[j + 1] <= p.y) ++j;
         else while (j + 1 < kSubPieces && heights[j + 1] >= p.y) ++j;
-        if (p.x < ranges[2 * j]) { winding += direction; continue; }
-        if (p.x >= ranges[2 * j + 1]) continue;
+        const float* step = q + 2 + kSubPieces + 1 + kStepFloats * j;
+        float line = step[0] + step[1] * (p.y - heights[j]);
+        if (p.x < line + step[2]) { winding += direction; continue; }
+        if (p.x >= line + step[3]) continue;
         float ta = q[0] + (q[1] - q[0]) * j / kSubPieces, tb = q[0] + (q[1] - q[0]) * (j + 1) / kSubPieces;
         if (crossing_is_right_of(scene.segment(k), ta, tb, p.x, p.y)) winding += direction;
     }

@@ -70,11 +70,14 @@ HOST_DEVICE inline void curve_distance_backward(const CurveRef& r, const Boundar
 // implicit function theorem on F(t) = (x(t) - p)·x'(t) = 0:
 //   ∂t*/∂θ = -(∂F/∂θ) / F_t,   F_t = |x'|² + (x - p)·x'',
 //   ∂F/∂P_j = B_j x' + B'_j (x - p),   ∂F/∂p = -x'.
+// A caller that knows the distance already (prefiltering's forward found
+// it) passes a cutoff just above it, so that the search here is the cheap
+// bounded one rather than the quintic.
 HOST_DEVICE inline void boundary_distance_backward(const SceneView& scene, int s, Vec2f p, bool closing_line,
                                                    float d_distance, float d_width, const SceneGradients& grads,
-                                                   Vec2f* d_point) {
-    BoundaryPoint bp = shape_closest_boundary_point(scene, s, p, closing_line);
-    if (!(bp.distance > 0.0f)) return;
+                                                   Vec2f* d_point, float cutoff = INFINITY) {
+    BoundaryPoint bp = shape_closest_boundary_point(scene, s, p, closing_line, cutoff);
+    if (!(bp.distance > 0.0f && bp.distance < INFINITY)) return;
     int kind = scene.shape_kind[s];
     if (kind == kPath) {
         CurveRef r = bp.segment >= 0 ? path_segment_ref(scene, bp.segment) : closing_line_ref(scene, s);
@@ -215,12 +218,13 @@ HOST_DEVICE inline void styled_stroke_distance_backward(const SceneView& scene, 
 
 // Adjoint of stroke_signed_distance(scene, s, p) (d_value: its adjoint).
 HOST_DEVICE inline void stroke_distance_backward(const SceneView& scene, int s, Vec2f p, float d_value,
-                                                 const SceneGradients& grads, Vec2f* d_point) {
+                                                 const SceneGradients& grads, Vec2f* d_point,
+                                                 float cutoff = INFINITY) {
     if (!stroke_is_round(scene, s)) {
         styled_stroke_distance_backward(scene, s, p, d_value, grads, d_point);
         return;
     }
-    boundary_distance_backward(scene, s, p, false, d_value, -d_value, grads, d_point);
+    boundary_distance_backward(scene, s, p, false, d_value, -d_value, grads, d_point, cutoff);
 }
 
 // d sqrt|det A| / dA for the prefiltering distance scale, added to a 3x3.
@@ -236,6 +240,10 @@ HOST_DEVICE inline void distance_scale_backward(const SceneView& scene, int g, f
     add_scalar(matrix3x3 + 4, k * a.m[0][0]);
 }
 
+// A search cutoff that keeps a closest point found at distance d (its
+// distance recomputed may differ in the last bits).
+HOST_DEVICE inline float just_above(float d) { return d * 1.0001f + 1e-20f; }
+
 // Adjoint of a prefiltered coverage clamp(0.5 - d · scale, 0, 1) of group g.
 HOST_DEVICE inline void coverage_backward(const SceneView& scene, int g, const GroupCoverage& c, bool stroke,
                                           float d_coverage, const SceneGradients& grads, Vec2f* d_point) {
@@ -248,7 +256,7 @@ HOST_DEVICE inline void coverage_backward(const SceneView& scene, int g, const G
         float d_signed = -d_coverage * scale;
         distance_scale_backward(scene, g, -d_coverage * signed_d, grads.group_to_output + 9 * g);
         boundary_distance_backward(scene, c.fill_shape, c.local, true, c.inside ? -d_signed : d_signed, 0.0f,
-                                   grads, d_point);
+                                   grads, d_point, just_above(c.fill_distance));
         return;
     }
     if (c.stroke_shape < 0) return;
@@ -256,7 +264,8 @@ HOST_DEVICE inline void coverage_backward(const SceneView& scene, int g, const G
     if (!(v > 0.0f && v < 1.0f)) return;
     float d_sd = -d_coverage * scale;
     distance_scale_backward(scene, g, -d_coverage * c.stroke_distance, grads.group_to_output + 9 * g);
-    stroke_distance_backward(scene, c.stroke_shape, c.local, d_sd, grads, d_point);
+    stroke_distance_backward(scene, c.stroke_shape, c.local, d_sd, grads, d_point,
+                             just_above(c.stroke_distance + shape_max_width(scene, c.stroke_shape)));
 }
 
 // Adjoint of sample_output: the un-premultiplied (rgb / a, a) or the

@@ -84,12 +84,14 @@ HOST_DEVICE inline BoundaryPoint shape_closest_boundary_point(const SceneView& s
         if (scene.segment_boxes && cached_distance_squared_bound(scene, k, p) >= best.distance * best.distance)
             continue;
         Segment seg = scene.segment(k);
-        BBox2 hull = BBox2::empty();
-        for (int j = 0; j <= seg.degree; ++j) hull.expand(seg.p[j]);
-        if (hull.distance_squared(p) >= best.distance * best.distance) continue;
+        if (!scene.segment_boxes) {
+            BBox2 hull = BBox2::empty();
+            for (int j = 0; j <= seg.degree; ++j) hull.expand(seg.p[j]);
+            if (hull.distance_squared(p) >= best.distance * best.distance) continue;
+        }
         // With a cutoff (prefiltering's band) most of a curve is far: the
         // bounded search prunes it. Without one the quintic is cheaper.
-        ClosestPoint c = cutoff < INFINITY ? closest_point_on_segment_within(seg, p, best.distance)
+        ClosestPoint c = cutoff < INFINITY ? cached_closest_point_within(scene, k, seg, p, best.distance)
                                            : closest_point_on_segment(seg, p);
         if (c.distance < best.distance) {
             best.distance = c.distance; best.t = c.t; best.point = c.point; best.segment = k;
