@@ -66,14 +66,26 @@ def _check_vector(t, length, what):
         raise ValueError(f"{what} must have {length} elements, got shape {tuple(t.shape)}")
 
 
+_STRUCTURE_CACHE: dict = {}
+
+
 def _path_structure(num_control_points, num_points, closed, where):
     """Segment degrees and absolute-free point indices of one path.
 
     Returns (degrees [n], indices [n,4]) with indices relative to the path's
     first point. Open paths need 1 + sum(k + 1) points, closed ones
-    sum(k + 1); the last segment of a closed path ends at point 0.
+    sum(k + 1); the last segment of a closed path ends at point 0. Paths
+    share few distinct structures, so the answers are cached.
     """
-    ncp = np.asarray(num_control_points, dtype=np.int64).reshape(-1)
+    if isinstance(num_control_points, (torch.Tensor, np.ndarray)):
+        counts = tuple(num_control_points.reshape(-1).tolist())
+    else:
+        counts = tuple(np.asarray(num_control_points).reshape(-1).tolist())
+    key = (counts, num_points, bool(closed))
+    cached = _STRUCTURE_CACHE.get(key)
+    if cached is not None:
+        return cached
+    ncp = np.asarray(counts, dtype=np.int64).reshape(-1)
     if ncp.size and (ncp.min() < 0 or ncp.max() > 2):
         _fail(f"{where}.num_control_points must hold 0 (line), 1 (quadratic) or 2 (cubic); got {ncp.tolist()}")
     expected = int(ncp.sum() + ncp.size) + (0 if closed else 1)
@@ -90,7 +102,10 @@ def _path_structure(num_control_points, num_points, closed, where):
     indices = starts[:, None] + offsets
     if closed:
         indices = indices % num_points
-    return degrees, indices.astype(np.int32)
+    result = (degrees, indices.astype(np.int32))
+    if len(_STRUCTURE_CACHE) < 4096:
+        _STRUCTURE_CACHE[key] = result
+    return result
 
 
 def _shape_stroke_style(shape):
@@ -100,11 +115,41 @@ def _shape_stroke_style(shape):
 
 
 def _scalar(t, what):
+    """A user scalar as a tensor (one element, any shape), checked."""
     if not isinstance(t, torch.Tensor):
         t = torch.as_tensor(t, dtype=torch.float32)
     if t.numel() != 1:
         raise ValueError(f"{what} must be a scalar, got shape {tuple(t.shape)}")
-    return t.reshape(())
+    return t
+
+
+# Packing gathers the user's tensors kind by kind and combines each kind
+# with one stack or cat, rather than converting and reshaping every shape's
+# tensors one at a time: per-tensor torch calls cost microseconds each, in
+# the forward pass and again in autograd's backward, and a scene has
+# thousands of them.
+
+def _gather(tensors, shape, f32):
+    """The tensors (each with shape `shape`, or at least that many elements)
+    stacked into one float32 tensor on the target device."""
+    dev = f32["device"]
+    if all(t.shape == shape and t.device == dev for t in tensors):
+        out = torch.stack(tensors)
+    else:
+        out = torch.stack([t.to(**f32).reshape(shape) for t in tensors])
+    return out if out.dtype == torch.float32 else out.to(torch.float32)
+
+
+def _place(rows, index, total, f32):
+    """A tensor of `total` rows holding `rows` at the positions `index` and
+    zeros elsewhere; differentiable in `rows`."""
+    if rows is not None and len(index) == total:
+        return rows  # every position, in order (index is always ascending)
+    width = tuple(rows.shape[1:]) if rows is not None else ()
+    base = torch.zeros((total,) + width, **f32)
+    if rows is None:
+        return base
+    return base.index_copy(0, torch.as_tensor(index, dtype=torch.int64, device=f32["device"]), rows)
 
 
 def pack_scenes(scenes, width, height, device):
@@ -116,16 +161,21 @@ def pack_scenes(scenes, width, height, device):
     dev = torch.device(device)
     f32 = dict(dtype=torch.float32, device=dev)
 
-    shape_params, shape_width, points, point_width = [], [], [], []
+    # Per kind: the shape indices and the user tensors that make its rows.
+    circle_at, circle_center, circle_radius = [], [], []
+    ellipse_at, ellipse_first, ellipse_second = [], [], []  # centre and radius; rects: p_min and p_max
+    width_at, widths = [], []                                # non-path stroke widths
+    path_points, path_widths, path_counts = [], [], []
     kinds, closed, styles, miters, seg_begin = [], [], [], [], [0]
     seg_degrees, seg_points = [], []
     num_points = 0
-    group_xforms, paints_params, paint_kinds, stop_offsets, stop_colors = [], [], [], [], []
-    paint_stop_begin = [0]
+    group_matrices = []  # per scene: (scale, [3x3 user tensors])
+    solid_at, solids, gradient_at, gradient_first, gradient_second = [], [], [], [], []
+    stop_offsets, stop_colors, stop_owner = [], [], []
+    paint_kinds, paint_stop_begin = [], [0]
     group_pair_begin, pair_shape, pair_group, even_odd, group_scene = [0], [], [], [], []
     scene_group_begin = [0]
     all_shapes, all_groups = [], []
-    zeros4 = torch.zeros(4, **f32)
     shape_base = 0
 
     for b, (canvas_width, canvas_height, shapes, groups) in enumerate(scenes):
@@ -135,25 +185,26 @@ def pack_scenes(scenes, width, height, device):
         prefix = f"scenes[{b}]." if len(scenes) > 1 else ""
         for i, shape in enumerate(shapes):
             where = f"{prefix}shapes[{i}]"
+            index = len(kinds)
             style, miter = _shape_stroke_style(shape)
             styles.append(style)
             miters.append(miter)
             if isinstance(shape, Circle):
-                r = _scalar(shape.radius, f"{where}.radius").to(**f32)
+                circle_radius.append(_scalar(shape.radius, f"{where}.radius"))
                 _check_vector(shape.center, 2, f"{where}.center")
-                c = shape.center.to(**f32).reshape(2)
-                shape_params.append(torch.stack([c[0], c[1], r, r]))
+                circle_center.append(shape.center)
+                circle_at.append(index)
                 kinds.append(KIND_CIRCLE)
-            elif isinstance(shape, Ellipse):
-                _check_vector(shape.radius, 2, f"{where}.radius")
-                _check_vector(shape.center, 2, f"{where}.center")
-                shape_params.append(torch.cat([shape.center.to(**f32).reshape(2), shape.radius.to(**f32).reshape(2)]))
-                kinds.append(KIND_ELLIPSE)
-            elif isinstance(shape, Rect):
-                _check_vector(shape.p_min, 2, f"{where}.p_min")
-                _check_vector(shape.p_max, 2, f"{where}.p_max")
-                shape_params.append(torch.cat([shape.p_min.to(**f32).reshape(2), shape.p_max.to(**f32).reshape(2)]))
-                kinds.append(KIND_RECT)
+            elif isinstance(shape, (Ellipse, Rect)):
+                is_ellipse = isinstance(shape, Ellipse)
+                names = ("center", "radius") if is_ellipse else ("p_min", "p_max")
+                first, second = getattr(shape, names[0]), getattr(shape, names[1])
+                _check_vector(second if is_ellipse else first, 2, f"{where}.{names[1 if is_ellipse else 0]}")
+                _check_vector(first if is_ellipse else second, 2, f"{where}.{names[0 if is_ellipse else 1]}")
+                ellipse_at.append(index)
+                ellipse_first.append(first)
+                ellipse_second.append(second)
+                kinds.append(KIND_ELLIPSE if is_ellipse else KIND_RECT)
             elif isinstance(shape, (Path, Polygon)):
                 pts = shape.points
                 if not isinstance(pts, torch.Tensor) or not pts.is_floating_point():
@@ -165,39 +216,33 @@ def pack_scenes(scenes, width, height, device):
                     ncp = np.zeros(max(n - (0 if shape.is_closed else 1), 0) if n > 1 else 0, np.int64)
                 else:
                     ncp = shape.num_control_points
-                    if isinstance(ncp, torch.Tensor):
-                        if ncp.is_floating_point():
-                            raise TypeError(f"{where}.num_control_points must be an integer tensor")
-                        ncp = ncp.detach().cpu().numpy()
+                    if isinstance(ncp, torch.Tensor) and ncp.is_floating_point():
+                        raise TypeError(f"{where}.num_control_points must be an integer tensor")
                 degrees, idx = _path_structure(ncp, n, shape.is_closed, where)
                 seg_degrees.append(degrees)
                 seg_points.append(idx + num_points)
-                points.append(pts.to(**f32))
+                path_points.append(pts)
                 w = shape.stroke_width
                 if not isinstance(w, torch.Tensor):
                     w = torch.as_tensor(w, dtype=torch.float32)
-                if w.numel() == 1:
-                    point_width.append(w.to(**f32).reshape(1).expand(n))
-                elif w.numel() == n:
-                    point_width.append(w.to(**f32).reshape(n))
-                else:
+                if w.numel() != 1 and w.numel() != n:
                     _fail(f"{where}.stroke_width must be a scalar or hold one width per point ({n}), "
                           f"got shape {tuple(w.shape)}")
+                path_widths.append(w)
+                path_counts.append(n)
                 num_points += n
-                shape_params.append(zeros4)
                 kinds.append(KIND_PATH)
             else:
                 raise TypeError(f"{where} must be a Circle, Ellipse, Rect, Polygon or Path, "
                                 f"got {type(shape).__name__}")
             if kinds[-1] != KIND_PATH:
-                shape_width.append(_scalar(shape.stroke_width, f"{where}.stroke_width").to(**f32))
-            else:
-                shape_width.append(torch.zeros((), **f32))
+                widths.append(_scalar(shape.stroke_width, f"{where}.stroke_width"))
+                width_at.append(index)
             closed.append(1 if getattr(shape, "is_closed", True) else 0)
             seg_begin.append(seg_begin[-1] + (len(seg_degrees[-1]) if kinds[-1] == KIND_PATH else 0))
             all_shapes.append(shape)
 
-        scale = torch.tensor([[sx, 0.0, 0.0], [0.0, sy, 0.0], [0.0, 0.0, 1.0]], **f32)
+        matrices = []
         for j, group in enumerate(groups):
             where = f"{prefix}shape_groups[{j}]"
             if not isinstance(group, ShapeGroup):
@@ -207,12 +252,12 @@ def pack_scenes(scenes, width, height, device):
                 ids = torch.as_tensor(ids)
             if ids.is_floating_point():
                 raise TypeError(f"{where}.shape_ids must be an integer tensor, got {ids.dtype}")
-            ids = ids.detach().cpu().reshape(-1).numpy().astype(np.int64)
-            if ids.size and (ids.min() < 0 or ids.max() >= len(shapes)):
-                _fail(f"{where}.shape_ids {ids.tolist()} out of range for {len(shapes)} shapes")
+            ids = ids.reshape(-1).tolist()  # integer tensors carry no gradient
+            if ids and (min(ids) < 0 or max(ids) >= len(shapes)):
+                _fail(f"{where}.shape_ids {ids} out of range for {len(shapes)} shapes")
             g = len(even_odd)
-            pair_shape.extend((ids + shape_base).tolist())
-            pair_group.extend([g] * ids.size)
+            pair_shape.extend(k + shape_base for k in ids)
+            pair_group.extend([g] * len(ids))
             group_pair_begin.append(len(pair_shape))
             even_odd.append(1 if group.use_even_odd_rule else 0)
             group_scene.append(b)
@@ -223,34 +268,82 @@ def pack_scenes(scenes, width, height, device):
                 _fail(f"{where}.shape_to_canvas must have shape (3, 3), got {tuple(m.shape)}")
             if not m.is_floating_point():
                 raise TypeError(f"{where}.shape_to_canvas must be a float tensor, got {m.dtype}")
-            group_xforms.append(scale @ m.to(**f32))
+            matrices.append(m)
             for paint, name in ((group.fill_color, "fill_color"), (group.stroke_color, "stroke_color")):
-                kind, params, offs, cols = _pack_paint(paint, f"{where}.{name}", f32)
+                at = len(paint_kinds)
+                kind, params, offs, cols = _pack_paint(paint, f"{where}.{name}")
                 paint_kinds.append(kind)
-                paints_params.append(params if params is not None else zeros4)
-                if offs is not None:
+                if kind == PAINT_SOLID:
+                    solid_at.append(at)
+                    solids.append(params)
+                elif kind != PAINT_NONE:
+                    gradient_at.append(at)
+                    gradient_first.append(params[0])
+                    gradient_second.append(params[1])
                     stop_offsets.append(offs)
                     stop_colors.append(cols)
-                    paint_stop_begin.append(paint_stop_begin[-1] + offs.shape[0])
-                else:
-                    paint_stop_begin.append(paint_stop_begin[-1])
+                    stop_owner.append(f"{where}.{name}")
+                paint_stop_begin.append(paint_stop_begin[-1] + (offs.numel() if offs is not None else 0))
             all_groups.append(group)
+        if matrices:
+            group_matrices.append((sx, sy, matrices))
         shape_base += len(shapes)
         scene_group_begin.append(len(even_odd))
 
     num_shapes = len(kinds)
     num_groups = len(even_odd)
+    shape_rows = [None, None]
+    if circle_at:
+        center = _gather(circle_center, (2,), f32)
+        radius = _gather(circle_radius, circle_radius[0].shape if all(
+            r.shape == circle_radius[0].shape for r in circle_radius) else (), f32).reshape(-1, 1)
+        shape_rows[0] = (circle_at, torch.cat([center, radius, radius], 1))
+    if ellipse_at:
+        shape_rows[1] = (ellipse_at, torch.cat([_gather(ellipse_first, (2,), f32),
+                                                _gather(ellipse_second, (2,), f32)], 1))
+    params_at = [k for rows in shape_rows if rows for k in rows[0]]
+    if params_at:
+        blocks = torch.cat([rows[1] for rows in shape_rows if rows])
+        order = np.argsort(np.asarray(params_at), kind="stable")
+        if not np.array_equal(order, np.arange(len(order))):
+            blocks = blocks[torch.as_tensor(order, device=dev)]
+        shape_params = _place(blocks, sorted(params_at), num_shapes, f32)
+    else:
+        shape_params = torch.zeros(num_shapes, 4, **f32)
     floats = {
-        "shape_params": torch.stack(shape_params) if shape_params else torch.zeros(0, 4, **f32),
-        "shape_width": torch.stack(shape_width) if shape_width else torch.zeros(0, **f32),
-        "points": torch.cat(points) if points else torch.zeros(0, 2, **f32),
-        "point_width": torch.cat(point_width) if point_width else torch.zeros(0, **f32),
-        "paint_params": torch.stack(paints_params) if paints_params else torch.zeros(0, 4, **f32),
-        "stop_offsets": torch.cat(stop_offsets) if stop_offsets else torch.zeros(0, **f32),
-        "stop_colors": torch.cat(stop_colors) if stop_colors else torch.zeros(0, 4, **f32),
+        "shape_params": shape_params,
+        "shape_width": _place(_gather(widths, (), f32) if all(w.dim() == 0 for w in widths) and widths else
+                              (torch.cat([w.to(**f32).reshape(1) for w in widths]) if widths else None),
+                              width_at, num_shapes, f32),
+        "points": _gather_cat(path_points, f32, (0, 2)),
+        "point_width": _point_widths(path_widths, path_counts, f32),
+        "stop_offsets": _gather_cat([o.reshape(-1) if o.dim() != 1 else o for o in stop_offsets], f32, (0,)),
+        "stop_colors": _gather_cat([c if c.dim() == 2 and c.shape[1] == 4 else c.reshape(-1, 4) for c in stop_colors],
+                                   f32, (0, 4)),
     }
-    if group_xforms:
-        to_output = torch.stack(group_xforms)
+    _check_stop_order(floats["stop_offsets"], stop_offsets, stop_owner)
+    paint_rows, paint_at = [], []
+    if solid_at:
+        paint_rows.append(_gather(solids, solids[0].shape if all(t.shape == solids[0].shape for t in solids)
+                                  else (4,), f32).reshape(-1, 4))
+        paint_at.extend(solid_at)
+    if gradient_at:
+        paint_rows.append(torch.cat([_gather(gradient_first, (2,), f32), _gather(gradient_second, (2,), f32)], 1))
+        paint_at.extend(gradient_at)
+    if paint_at:
+        rows = torch.cat(paint_rows) if len(paint_rows) > 1 else paint_rows[0]
+        order = np.argsort(np.asarray(paint_at), kind="stable")
+        if not np.array_equal(order, np.arange(len(order))):
+            rows = rows[torch.as_tensor(order, device=dev)]
+        floats["paint_params"] = _place(rows, sorted(paint_at), len(paint_kinds), f32)
+    else:
+        floats["paint_params"] = torch.zeros(len(paint_kinds), 4, **f32)
+    if group_matrices:
+        blocks = []
+        for sx, sy, matrices in group_matrices:
+            scale = torch.tensor([[sx, 0.0, 0.0], [0.0, sy, 0.0], [0.0, 0.0, 1.0]], **f32)
+            blocks.append(scale @ _gather(matrices, (3, 3), f32))
+        to_output = torch.cat(blocks) if len(blocks) > 1 else blocks[0]
         finite = torch.isfinite(to_output.detach()).flatten(1).all(1)
         if not bool(finite.all()):
             bad = int((~finite).nonzero()[0])
@@ -303,8 +396,49 @@ def pack_scenes(scenes, width, height, device):
     return packed
 
 
-def _pack_paint(paint, where, f32):
-    """(kind, params (4,), stop offsets (K,), stop colours (K,4)) of a paint."""
+def _gather_cat(tensors, f32, empty_shape):
+    """torch.cat of user tensors as float32 on the target device."""
+    if not tensors:
+        return torch.zeros(empty_shape, **f32)
+    dev = f32["device"]
+    if not all(t.device == dev for t in tensors):
+        tensors = [t.to(**f32) for t in tensors]
+    out = torch.cat(tensors) if len(tensors) > 1 else tensors[0]
+    return out if out.dtype == torch.float32 else out.to(torch.float32)
+
+
+def _point_widths(widths, counts, f32):
+    """Per-point half widths of every path: a scalar width repeated over its
+    path's points, or the path's own per-point widths."""
+    if not widths:
+        return torch.zeros(0, **f32)
+    if all(w.numel() == 1 for w in widths):
+        per_path = _gather([w if w.dim() == 0 else w.reshape(()) for w in widths], (), f32)
+        return per_path.repeat_interleave(torch.as_tensor(counts, device=f32["device"]))
+    return torch.cat([w.to(**f32).reshape(1).expand(n) if w.numel() == 1 and n != 1 else w.to(**f32).reshape(n)
+                      for w, n in zip(widths, counts)])
+
+
+def _check_stop_order(all_offsets, offsets, owners):
+    """Every gradient's offsets must ascend; names the first that does not."""
+    if all_offsets.numel() < 2:
+        return
+    values = all_offsets.detach().cpu().numpy()
+    sizes = np.array([o.numel() for o in offsets])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    falling = values[1:] < values[:-1]
+    falling[starts[1:] - 1] = False  # across two gradients
+    if falling.any():
+        bad = int(np.searchsorted(starts, int(np.argmax(falling)), side="right") - 1)
+        o = offsets[bad].detach().reshape(-1).tolist()
+        _fail(f"{owners[bad]}.offsets must be ascending, got {o}")
+
+
+def _pack_paint(paint, where):
+    """(kind, params, stop offsets, stop colours) of a paint, checked: params
+    is the RGBA tensor of a solid paint, or the two 2-vectors of a gradient
+    (begin and end, or centre and radius); the offsets hold K values and the
+    colours 4K."""
     if paint is None:
         return PAINT_NONE, None, None, None
     if isinstance(paint, torch.Tensor):
@@ -312,7 +446,7 @@ def _pack_paint(paint, where, f32):
             raise TypeError(f"{where} must be a float RGBA tensor, got {paint.dtype}")
         if paint.numel() != 4:
             _fail(f"{where} must be RGBA with 4 elements, got shape {tuple(paint.shape)}")
-        return PAINT_SOLID, paint.to(**f32).reshape(4), None, None
+        return PAINT_SOLID, paint, None, None
     if isinstance(paint, (LinearGradient, RadialGradient)):
         linear = isinstance(paint, LinearGradient)
         a, b = (paint.begin, paint.end) if linear else (paint.center, paint.radius)
@@ -327,12 +461,7 @@ def _pack_paint(paint, where, f32):
             _fail(f"{where} has no stops")
         if cols.numel() != 4 * k:
             _fail(f"{where}.stop_colors must have shape ({k}, 4) to match offsets, got {tuple(cols.shape)}")
-        offs_d = offs.detach().reshape(-1)
-        if k > 1 and bool((offs_d[1:] < offs_d[:-1]).any()):
-            _fail(f"{where}.offsets must be ascending, got {offs_d.tolist()}")
-        params = torch.cat([a.to(**f32).reshape(2), b.to(**f32).reshape(2)])
-        return (PAINT_LINEAR if linear else PAINT_RADIAL), params, offs.to(**f32).reshape(k), \
-            cols.to(**f32).reshape(k, 4)
+        return (PAINT_LINEAR if linear else PAINT_RADIAL), (a, b), offs, cols
     raise TypeError(f"{where} must be None, an RGBA tensor, LinearGradient or RadialGradient, "
                     f"got {type(paint).__name__}")
 
