@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from . import _core
-from ._native import CallScope, ptr
+from ._native import CallScope, all_finite, ptr, zeros
 from .scene import FLOAT_FIELDS
 
 # Module-level knobs, for tests and benchmarks; see BackwardOptions in
@@ -22,11 +22,12 @@ def render_backward(ctx, grad_image):
     floats = list(saved[2:])
     packed, settings = ctx.packed, ctx.settings
     grad_image = grad_image.contiguous().to(torch.float32)
-    if not bool(torch.isfinite(grad_image).all()):
+    if not all_finite(grad_image):
         raise ValueError("render backward: the incoming gradient contains NaN or inf")
     needs = ctx.needs_input_grad
-    grads = {name: torch.zeros_like(t) for name, t in zip(FLOAT_FIELDS, floats)}
-    grad_bg = torch.zeros_like(background) if ctx.has_background and needs[3] else None
+    grads = {name: zeros(t.shape, t.dtype, t.device) for name, t in zip(FLOAT_FIELDS, floats)}
+    grad_bg = zeros(background.shape, background.dtype, background.device) \
+        if ctx.has_background and needs[3] else None
     grad_radius = torch.zeros(1, dtype=torch.float32, device=packed.device) if needs[2] else None
     pointers = {k: ptr(v) for k, v in grads.items()}
     if grad_bg is not None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import torch
 
 from . import _core
-from ._native import CallScope, ptr
+from ._native import CallScope, ptr, zeros
 from .scene import FLOAT_FIELDS, pack_scenes
 from .scene_types import Scene
 from .shapes import FilterType, OutputType, PixelFilter
@@ -50,8 +50,8 @@ class _Render2D(torch.autograd.Function):
         floats = [f.detach().contiguous() for f in floats]
         bg = background.detach().contiguous() if background is not None else None
         channels = 1 if settings.output_sdf else 4
-        image = torch.zeros(packed.counts["num_scenes"], settings.height, settings.width, channels,
-                            dtype=torch.float32, device=packed.device)
+        image = zeros((packed.counts["num_scenes"], settings.height, settings.width, channels), torch.float32,
+                      packed.device)
         scope = CallScope(packed.device)
         _core.render_forward(*scope.context_args(), _scene_dict(packed, floats),
                              settings.as_dict(filter_radius, bg), ptr(image))

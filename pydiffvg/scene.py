@@ -170,7 +170,7 @@ def pack_scenes(scenes, width, height, device):
     seg_degrees, seg_points = [], []
     num_points = 0
     group_matrices = []  # per scene: (scale, [3x3 user tensors])
-    solid_at, solids, gradient_at, gradient_first, gradient_second = [], [], [], [], []
+    paint_rows = []  # per paint: RGBA tensor, (begin/centre, end/radius) pair, or None
     stop_offsets, stop_colors, stop_owner = [], [], []
     paint_kinds, paint_stop_begin = [], [0]
     group_pair_begin, pair_shape, pair_group, even_odd, group_scene = [0], [], [], [], []
@@ -270,16 +270,10 @@ def pack_scenes(scenes, width, height, device):
                 raise TypeError(f"{where}.shape_to_canvas must be a float tensor, got {m.dtype}")
             matrices.append(m)
             for paint, name in ((group.fill_color, "fill_color"), (group.stroke_color, "stroke_color")):
-                at = len(paint_kinds)
                 kind, params, offs, cols = _pack_paint(paint, f"{where}.{name}")
                 paint_kinds.append(kind)
-                if kind == PAINT_SOLID:
-                    solid_at.append(at)
-                    solids.append(params)
-                elif kind != PAINT_NONE:
-                    gradient_at.append(at)
-                    gradient_first.append(params[0])
-                    gradient_second.append(params[1])
+                paint_rows.append(params)
+                if kind != PAINT_NONE and kind != PAINT_SOLID:
                     stop_offsets.append(offs)
                     stop_colors.append(cols)
                     stop_owner.append(f"{where}.{name}")
@@ -322,22 +316,7 @@ def pack_scenes(scenes, width, height, device):
                                    f32, (0, 4)),
     }
     _check_stop_order(floats["stop_offsets"], stop_offsets, stop_owner)
-    paint_rows, paint_at = [], []
-    if solid_at:
-        paint_rows.append(_gather(solids, solids[0].shape if all(t.shape == solids[0].shape for t in solids)
-                                  else (4,), f32).reshape(-1, 4))
-        paint_at.extend(solid_at)
-    if gradient_at:
-        paint_rows.append(torch.cat([_gather(gradient_first, (2,), f32), _gather(gradient_second, (2,), f32)], 1))
-        paint_at.extend(gradient_at)
-    if paint_at:
-        rows = torch.cat(paint_rows) if len(paint_rows) > 1 else paint_rows[0]
-        order = np.argsort(np.asarray(paint_at), kind="stable")
-        if not np.array_equal(order, np.arange(len(order))):
-            rows = rows[torch.as_tensor(order, device=dev)]
-        floats["paint_params"] = _place(rows, sorted(paint_at), len(paint_kinds), f32)
-    else:
-        floats["paint_params"] = torch.zeros(len(paint_kinds), 4, **f32)
+    floats["paint_params"] = _paint_rows(paint_rows, f32)
     if group_matrices:
         blocks = []
         for sx, sy, matrices in group_matrices:
@@ -353,12 +332,13 @@ def pack_scenes(scenes, width, height, device):
         if not torch.allclose(bottom, expected.expand_as(bottom), atol=1e-6):
             bad = int((bottom - expected).abs().amax(1).argmax())
             _fail(f"shape_groups[{bad}].shape_to_canvas must be affine (last row 0 0 1)")
-        det = torch.linalg.det(to_output.detach()[:, :2, :2].double())
+        linear = to_output.detach()[:, :2, :2].double()
+        det = linear[:, 0, 0] * linear[:, 1, 1] - linear[:, 0, 1] * linear[:, 1, 0]
         if bool((det.abs() < 1e-12).any()):
             bad = int((det.abs() < 1e-12).nonzero()[0])
             _fail(f"shape_groups[{bad}].shape_to_canvas is singular")
         floats["group_to_output"] = to_output.contiguous()
-        floats["group_to_shape"] = torch.linalg.inv(to_output).contiguous()
+        floats["group_to_shape"] = _affine_inverse(to_output).contiguous()
     else:
         floats["group_to_output"] = torch.zeros(0, 3, 3, **f32)
         floats["group_to_shape"] = torch.zeros(0, 3, 3, **f32)
@@ -396,6 +376,22 @@ def pack_scenes(scenes, width, height, device):
     return packed
 
 
+def _affine_inverse(m):
+    """Inverse of a batch of affine 3x3 maps [[a, b, c], [d, e, f], [0, 0, 1]]
+    in closed form: [[e, -b, b f - c e], [-d, a, c d - a f]] / (a e - b d).
+    Elementwise torch ops on G values, where torch.linalg.inv would call
+    LAPACK, whose worker threads then spin and compete with the renderer's
+    own threads for the cores."""
+    a, b, c = m[:, 0, 0], m[:, 0, 1], m[:, 0, 2]
+    d, e, f = m[:, 1, 0], m[:, 1, 1], m[:, 1, 2]
+    inv_det = 1.0 / (a * e - b * d)
+    zero, one = torch.zeros_like(a), torch.ones_like(a)
+    rows = [torch.stack([e * inv_det, -b * inv_det, (b * f - c * e) * inv_det], 1),
+            torch.stack([-d * inv_det, a * inv_det, (c * d - a * f) * inv_det], 1),
+            torch.stack([zero, zero, one], 1)]
+    return torch.stack(rows, 1)
+
+
 def _gather_cat(tensors, f32, empty_shape):
     """torch.cat of user tensors as float32 on the target device."""
     if not tensors:
@@ -407,6 +403,28 @@ def _gather_cat(tensors, f32, empty_shape):
     return out if out.dtype == torch.float32 else out.to(torch.float32)
 
 
+def _paint_rows(rows, f32):
+    """[2G, 4] paint parameters in paint order. One stack over per-paint rows
+    (a zero row for no paint) rather than scattering kind blocks with an
+    index op: on the CPU torch runs index ops, forward and backward, in
+    OpenMP regions whose spinning threads would compete with the renderer."""
+    if not rows:
+        return torch.zeros(0, 4, **f32)
+    dev = f32["device"]
+    zero = torch.zeros(4, **f32)
+    out = []
+    for r in rows:
+        if r is None:
+            out.append(zero)
+        elif isinstance(r, tuple):
+            out.append(torch.cat([r[0].to(**f32).reshape(2), r[1].to(**f32).reshape(2)]))
+        elif r.shape == (4,) and r.device == dev and r.dtype == torch.float32:
+            out.append(r)
+        else:
+            out.append(r.to(**f32).reshape(4))
+    return torch.stack(out)
+
+
 def _point_widths(widths, counts, f32):
     """Per-point half widths of every path: a scalar width repeated over its
     path's points, or the path's own per-point widths."""
@@ -414,6 +432,8 @@ def _point_widths(widths, counts, f32):
         return torch.zeros(0, **f32)
     if all(w.numel() == 1 for w in widths):
         per_path = _gather([w if w.dim() == 0 else w.reshape(()) for w in widths], (), f32)
+        if all(n == counts[0] for n in counts):  # a view and a copy: no index op (see _paint_rows)
+            return per_path.unsqueeze(1).expand(-1, counts[0]).reshape(-1)
         return per_path.repeat_interleave(torch.as_tensor(counts, device=f32["device"]))
     return torch.cat([w.to(**f32).reshape(1).expand(n) if w.numel() == 1 and n != 1 else w.to(**f32).reshape(n)
                       for w, n in zip(widths, counts)])
