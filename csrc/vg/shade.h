@@ -38,11 +38,13 @@ struct GroupCoverage {
 //
 // With `order`, the entries visited are order[first..last) instead, and
 // `base_winding` is the winding number the group's other entries add (a
-// CellGroup's list: the entries that vary over the cell).
+// CellGroup's list: the entries that vary over the cell). `in_stroke_known`
+// says the point is known to lie in the group's stroke (sampling only).
 HOST_DEVICE inline GroupCoverage group_coverage(const SceneView& scene, const TileGrid& grid,
                                                 const int* pairs, int first, int last, int g,
                                                 Vec2f position, bool prefiltering, int cell,
-                                                const int* order = nullptr, int base_winding = 0) {
+                                                const int* order = nullptr, int base_winding = 0,
+                                                bool in_stroke_known = false) {
     GroupCoverage c;
     c.local = scene.to_shape(g).apply_point(position);
     const bool fill = scene.has_fill(g), stroke = scene.has_stroke(g);
@@ -50,7 +52,7 @@ HOST_DEVICE inline GroupCoverage group_coverage(const SceneView& scene, const Ti
     // boundary more than a pixel away (in shape units) leaves coverage 0 or 1.
     const float band = prefiltering ? 1.0f / group_distance_scale(scene, g) : 0.0f;
     int winding = base_winding;
-    bool in_stroke = false;
+    bool in_stroke = in_stroke_known && !prefiltering;
     for (int k = first; k < last; ++k) {
         int i = order ? order[k] : k;
         int pair = pairs[i];
