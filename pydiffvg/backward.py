@@ -37,6 +37,6 @@ def render_backward(ctx, grad_image):
     scope = CallScope(packed.device)
     options = settings.as_dict(ctx.filter_radius, background if ctx.has_background else None)
     _core.render_backward(*scope.context_args(), _scene_dict(packed, floats), options, dict(BACKWARD_OPTIONS),
-                          ptr(image), ptr(grad_image), pointers)
+                          ptr(image), ptr(grad_image), pointers, getattr(ctx, "log", None))
     out_radius = grad_radius.reshape(()) if grad_radius is not None else None
     return (None, None, out_radius, grad_bg, *[grads[name] for name in FLOAT_FIELDS])

@@ -14,6 +14,11 @@ from .shapes import FilterType, OutputType, PixelFilter
 __all__ = ["render", "RenderSettings"]
 
 
+# Whether CPU forward passes keep a LayerLog for their backward pass (the
+# tests turn it off to check that replaying it changes nothing).
+KEEP_LAYER_LOG = True
+
+
 class RenderSettings:
     """Non-differentiable render options (sizes, sampling, filter type)."""
 
@@ -53,8 +58,13 @@ class _Render2D(torch.autograd.Function):
         image = zeros((packed.counts["num_scenes"], settings.height, settings.width, channels), torch.float32,
                       packed.device)
         scope = CallScope(packed.device)
+        # On the CPU the forward pass keeps what it composited at each sample
+        # when a backward pass may follow (the kernel decides where it applies).
+        log = _core.LayerLog() if KEEP_LAYER_LOG and packed.device.type == "cpu" and any(ctx.needs_input_grad) \
+            else None
         _core.render_forward(*scope.context_args(), _scene_dict(packed, floats),
-                             settings.as_dict(filter_radius, bg), ptr(image))
+                             settings.as_dict(filter_radius, bg), ptr(image), log)
+        ctx.log = log
         ctx.settings, ctx.packed = settings, packed
         ctx.filter_radius = float(filter_radius)
         ctx.save_for_backward(image, bg if bg is not None else torch.empty(0), *floats)

@@ -892,3 +892,72 @@ def test_degenerate_inputs_give_finite_gradients(mode, device):
             if q.grad is not None and not torch.isfinite(q.grad).all():
                 bad.append(f"{name}: parameter {i} gradient {q.grad.tolist()}")
     assert not bad, "non-finite values in the backward pass:\n" + "\n".join(bad)
+
+
+# ----------------------------------------------------------------------------
+# The forward pass's layer log
+# ----------------------------------------------------------------------------
+
+def test_layer_log_replay_matches_recomputation(monkeypatch):
+    # On the CPU the backward area term replays the layers the forward pass
+    # logged at each sample instead of finding them again. Replaying must give
+    # exactly the gradients of finding them again: fills, strokes, both paint
+    # kinds, an opaque layer, translucency, a background and a batch of two.
+    import importlib
+    render_module = importlib.import_module("pydiffvg.render")  # the module, not pydiffvg.render the function
+
+    def grads(keep_log):
+        monkeypatch.setattr(render_module, "KEEP_LAYER_LOG", keep_log)
+        torch.manual_seed(3)
+        leaves = []
+
+        def leaf(t):
+            t = t.clone().requires_grad_(True)
+            leaves.append(t)
+            return t
+        scenes = []
+        for b in range(2):
+            shapes = [Circle(leaf(T(9.0 + b)), leaf(T([20.0, 22.0]))),
+                      Polygon(leaf(T([[4.0, 30.0], [40.0, 6.0], [44.0, 40.0], [10.0, 44.0]])), True,
+                              stroke_width=leaf(T(2.0))),
+                      Rect(leaf(T([26.0, 26.0])), leaf(T([46.0, 40.0])))]
+            groups = [ShapeGroup(T([0]), fill_color=leaf(T([0.9, 0.2, 0.1, 1.0]))),
+                      ShapeGroup(T([1]), fill_color=LinearGradient(leaf(T([0.0, 0.0])), leaf(T([48.0, 48.0])),
+                                                                   T([0.0, 1.0]), leaf(torch.rand(2, 4))),
+                                 stroke_color=leaf(T([0.1, 0.3, 0.9, 0.7])), use_even_odd_rule=False),
+                      ShapeGroup(T([2]), fill_color=RadialGradient(leaf(T([36.0, 33.0])), leaf(T([9.0, 6.0])),
+                                                                   T([0.0, 1.0]), leaf(torch.rand(2, 4))))]
+            scenes.append(pydiffvg.Scene(SIZE, SIZE, shapes, groups))
+        background = leaf(torch.rand(2, SIZE, SIZE, 4))
+        image = pydiffvg.render(scenes, num_samples=3, seed=FD_SEED, background=background)
+        (image * smooth_weights(SIZE, SIZE)).sum().backward()
+        return [t.grad.clone() for t in leaves]
+
+    replayed, recomputed = grads(True), grads(False)
+    for i, (a, b) in enumerate(zip(replayed, recomputed)):
+        scale = b.abs().max().item() + 1e-6
+        err = (a - b).abs().max().item()
+        assert err <= 1e-5 * scale, f"leaf {i}: replayed {a.flatten()[:6].tolist()} recomputed {b.flatten()[:6].tolist()}"
+
+
+def test_layer_log_kept_only_where_it_applies():
+    from pydiffvg import _core
+    seen = []
+    original = _core.render_forward
+
+    def spy(*args):
+        original(*args)
+        seen.append(args[-1])
+    circle = Circle(T(8.0, requires_grad=True), T([20.0, 20.0]))
+    group = ShapeGroup(T([0]), fill_color=T([0.5, 0.5, 0.5, 1.0]))
+    try:
+        _core.render_forward = spy
+        pydiffvg.render([circle], [group], width=32, height=32)
+        pydiffvg.render([circle], [group], width=32, height=32, use_prefiltering=True)
+        with torch.no_grad():
+            pydiffvg.render([circle], [group], width=32, height=32)
+    finally:
+        _core.render_forward = original
+    assert seen[0] is not None and seen[0].complete and seen[0].nbytes > 0, "sampled CPU render kept no log"
+    assert seen[1] is not None and not seen[1].complete and seen[1].nbytes == 0, "prefiltered render kept a log"
+    assert seen[2] is None, "a render without gradients asked for a log"

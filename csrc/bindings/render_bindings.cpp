@@ -80,18 +80,26 @@ pdvg::RenderOptions options_from_dict(const py::dict& d) {
 }  // namespace
 
 void register_render_bindings(py::module_& m) {
+    py::class_<pdvg::LayerLog>(m, "LayerLog",
+                               "The layers a CPU forward pass composited at each sample, kept for its backward "
+                               "pass (internal).")
+        .def(py::init<>())
+        .def_property_readonly("complete", [](const pdvg::LayerLog& l) { return l.complete; })
+        .def_property_readonly("nbytes", &pdvg::LayerLog::bytes);
     m.def("render_forward",
           [](bool use_cuda, int device, std::uintptr_t stream, int threads, py::function allocator,
-             py::dict scene, py::dict options, std::uintptr_t image) {
+             py::dict scene, py::dict options, std::uintptr_t image, pdvg::LayerLog* log) {
               pdvg::ExecutionContext context = make_context(use_cuda, device, stream, threads, allocator);
               pdvg::render_forward(scene_from_dict(scene), options_from_dict(options), pointer<float>(image),
-                                   context);
+                                   context, log);
           },
-          "Renders the packed scene into image [B,H,W,C] (internal).");
+          py::arg("use_cuda"), py::arg("device"), py::arg("stream"), py::arg("threads"), py::arg("allocator"),
+          py::arg("scene"), py::arg("options"), py::arg("image"), py::arg("log") = nullptr,
+          "Renders the packed scene into image [B,H,W,C], filling `log` when given (internal).");
     m.def("render_backward",
           [](bool use_cuda, int device, std::uintptr_t stream, int threads, py::function allocator,
              py::dict scene, py::dict options, py::dict backward, std::uintptr_t image, std::uintptr_t grad_image,
-             py::dict grads) {
+             py::dict grads, const pdvg::LayerLog* log) {
               pdvg::ExecutionContext context = make_context(use_cuda, device, stream, threads, allocator);
               pdvg::BackwardOptions b;
               b.boundary_density = backward["boundary_density"].cast<float>();
@@ -116,7 +124,11 @@ void register_render_bindings(py::module_& m) {
               g.background = grad("background");
               g.filter_radius = grad("filter_radius");
               pdvg::render_backward(scene_from_dict(scene), options_from_dict(options), b, pointer<const float>(image),
-                                    pointer<const float>(grad_image), g, context);
+                                    pointer<const float>(grad_image), g, context, log);
           },
-          "Accumulates scene gradients of sum(grad_image * image) (internal).");
+          py::arg("use_cuda"), py::arg("device"), py::arg("stream"), py::arg("threads"), py::arg("allocator"),
+          py::arg("scene"), py::arg("options"), py::arg("backward"), py::arg("image"), py::arg("grad_image"),
+          py::arg("grads"), py::arg("log") = nullptr,
+          "Accumulates scene gradients of sum(grad_image * image), replaying `log` when it is the forward pass's "
+          "(internal).");
 }

@@ -16,7 +16,15 @@
 #define PDVG_HAS_CUDA_COMPILER 0
 #endif
 
+// Inlines a small or hot function into every caller, whatever the
+// compiler's size heuristics decide.
+#if defined(__CUDACC__)
+#define FORCE_INLINE __forceinline__
+#elif defined(__GNUC__)
+#define FORCE_INLINE inline __attribute__((always_inline))
+#else
 #define FORCE_INLINE inline
+#endif
 
 // Keeps a rarely taken path out of its hot caller's inlined body.
 #if defined(__CUDACC__)

@@ -121,6 +121,29 @@ HOST_DEVICE inline Vec4f filtered_adjoint(const RenderOptions& o, const float* g
     return sum;
 }
 
+// shade_point from a LayerLog entry: the `count` layers `paints` that the
+// forward pass composited at this sample (each with coverage 1), replayed in
+// order. The same events reach `visit`, so the reverse sweep is unchanged.
+template <typename Visitor>
+HOST_DEVICE inline Vec4f replay_layers(const SceneView& scene, const RenderOptions& o, int b, int x, int y,
+                                       Vec2f position, const int32_t* paints, int count, Visitor& visit) {
+    Vec4f accum = background_premultiplied(o, b, x, y);
+    GroupCoverage c;
+    for (int i = 0; i < count; ++i) {
+        LayerEvent e;
+        e.paint = paints[i];
+        e.group = e.paint >> 1;
+        c.local = scene.to_shape(e.group).apply_point(position);
+        e.coverage = 1.0f;
+        e.color = evaluate_paint(scene, e.paint, c.local);
+        e.below = accum;
+        e.coverage_info = &c;
+        visit(e);
+        composite_over(accum, e.color, 1.0f);
+    }
+    return accum;
+}
+
 struct AreaContext {
     SceneView scene;
     RenderOptions o;
@@ -137,7 +160,8 @@ struct AreaContext {
 // its cell when there is one.
 template <typename Layers>
 HOST_DEVICE inline void area_sample(const AreaContext& a, int b, int x, int y, int k, Layers& layers,
-                                    float* d_radius, const CellProgram* program = nullptr) {
+                                    float* d_radius, const CellProgram* program = nullptr,
+                                    const int32_t* logged = nullptr) {
     const RenderOptions& o = a.o;
     Vec2f p = sample_position(o, b, x, y, k);
     int reach = filter_reach(o);
@@ -163,8 +187,9 @@ HOST_DEVICE inline void area_sample(const AreaContext& a, int b, int x, int y, i
     }
     layers.clear();
     RecordLayers<Layers> record{&layers};
-    Vec4f final_color = program ? shade_point(a.scene, a.grid, o, *program, b, x, y, p, record)
-                                : shade_point(a.scene, a.grid, o, b, x, y, p, record);
+    Vec4f final_color = logged ? replay_layers(a.scene, o, b, x, y, p, logged + 1, logged[0], record)
+                        : program ? shade_point(a.scene, a.grid, o, *program, b, x, y, p, record)
+                                  : shade_point(a.scene, a.grid, o, b, x, y, p, record);
     if (a.radius_gradient) {
         // pixel = Σ w_i f_i / Σ w_i  ->  ∂pixel/∂r = Σ ∂w_i/∂r (f_i - pixel) / Σ w_i
         Vec4f value = sample_output(final_color, o.premultiplied);
@@ -361,7 +386,7 @@ HOST_DEVICE inline void write_pieces(const SceneView& s, int m, Piece* out) {
 
 void render_backward(const SceneView& input_scene, const RenderOptions& options, const BackwardOptions& backward,
                      const float* image, const float* grad_image, const SceneGradients& grads,
-                     const ExecutionContext& context) {
+                     const ExecutionContext& context, const LayerLog* log) {
     const PreparedRender prepared = prepare_render(input_scene, options, context);
     const SceneView& scene = prepared.scene;
     const TileGrid& grid = prepared.grid;
@@ -409,15 +434,27 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
         } else {
             const int64_t tiles = int64_t(scene.num_scenes) * grid.tiles_per_scene;
             std::vector<double> radius_parts(size_t(tiles), 0.0);
+            // The forward pass's layer log, when it kept one for this call,
+            // replaces finding each sample's layers again.
+            const bool replay = log && log->complete && layer_log_applies(options, context) &&
+                                log->tiles.size() == size_t(tiles);
             parallel_for_host(tiles, [&](int64_t t) {
                 std::vector<LayerRecord> storage;  // per tile: no thread-local lookups per sample
                 storage.reserve(64);
                 VectorLayers layers{&storage};
                 int b = int(t / grid.tiles_per_scene);
                 float dr = 0.0f;
-                for_each_tile_pixel(s, grid, o, t, [&](const CellProgram* program, int x, int y) {
-                    for (int k = 0; k < spp; ++k) area_sample(a, b, x, y, k, layers, &dr, program);
-                });
+                if (replay) {
+                    const int32_t* cursor = log->tiles[size_t(t)].data();
+                    for_each_tile_pixel_in_order(grid, o, t, [&](int x, int y) {
+                        for (int k = 0; k < spp; ++k, cursor += 1 + cursor[0])
+                            area_sample(a, b, x, y, k, layers, &dr, nullptr, cursor);
+                    });
+                } else {
+                    for_each_tile_pixel(s, grid, o, t, [&](const CellProgram* program, int x, int y) {
+                        for (int k = 0; k < spp; ++k) area_sample(a, b, x, y, k, layers, &dr, program);
+                    });
+                }
                 radius_parts[size_t(t)] = dr;
             }, context.num_threads, 1);
             if (grads.filter_radius) {

@@ -5,6 +5,8 @@
 // Wider filters first shade all samples into a buffer, then gather.
 #include "render.h"
 
+#include <atomic>
+
 #include "../core/parallel.h"
 #include "filter.h"
 #include "pixel_samples.h"
@@ -17,17 +19,31 @@ namespace {
 
 // Colour (or signed distance) value of sample k of pixel (x, y) in scene b,
 // shaded through the program of its cell when there is one.
-HOST_DEVICE inline Vec4f sample_value(const SceneView& scene, const TileGrid& grid, const RenderOptions& o,
-                                      int b, int x, int y, Vec2f position, const CellProgram* program = nullptr) {
+// A visitor that appends each layer's paint index to a LayerLog tile.
+struct LogLayers {
+    std::vector<int32_t>* out;
+    void operator()(const LayerEvent& e) { out->push_back(e.paint); }
+};
+
+template <typename Visitor>
+HOST_DEVICE FORCE_INLINE Vec4f sample_value(const SceneView& scene, const TileGrid& grid, const RenderOptions& o,
+                                      int b, int x, int y, Vec2f position, const CellProgram* program,
+                                      Visitor& visit) {
     if (o.output_sdf) {
         float d = signed_distance_point(scene, grid, b, position).value;
         float cap = float(o.width + o.height);
         return {clamp_value(d, -cap, cap), 0, 0, 0};
     }
-    IgnoreLayers ignore;
-    Vec4f color = program ? shade_point(scene, grid, o, *program, b, x, y, position, ignore)
-                          : shade_point(scene, grid, o, b, x, y, position, ignore);
+    Vec4f color = program ? shade_point(scene, grid, o, *program, b, x, y, position, visit)
+                          : shade_point(scene, grid, o, b, x, y, position, visit);
     return sample_output(color, o.premultiplied);
+}
+
+HOST_DEVICE FORCE_INLINE Vec4f sample_value(const SceneView& scene, const TileGrid& grid, const RenderOptions& o,
+                                            int b, int x, int y, Vec2f position,
+                                            const CellProgram* program = nullptr) {
+    IgnoreLayers ignore;
+    return sample_value(scene, grid, o, b, x, y, position, program, ignore);
 }
 
 HOST_DEVICE inline void write_pixel(float* image, const RenderOptions& o, int channels, int64_t pixel, Vec4f sum,
@@ -54,7 +70,28 @@ HOST_DEVICE inline void render_pixel_direct(const SceneView& scene, const TileGr
     write_pixel(image, o, channels, pixel, sum, weight);
 }
 
-// Gathers the buffered samples of neighbouring pixels inside the filter.
+// render_pixel_direct that also appends each sample's layer count and paint
+// indices to a LayerLog tile (CPU only).
+inline void render_pixel_logged(const SceneView& scene, const TileGrid& grid, const RenderOptions& o, float* image,
+                                int channels, int64_t pixel, const CellProgram* program, std::vector<int32_t>* log) {
+    int x = int(pixel % o.width), y = int((pixel / o.width) % o.height), b = int(pixel / (int64_t(o.width) * o.height));
+    Vec4f sum;
+    float weight = 0.0f;
+    int spp = samples_per_pixel(o);
+    for (int k = 0; k < spp; ++k) {
+        Vec2f p = sample_position(o, b, x, y, k);
+        float w = filter_weight(o.filter, o.filter_radius, p.x - (float(x) + 0.5f), p.y - (float(y) + 0.5f));
+        size_t at = log->size();
+        log->push_back(0);
+        if (w == 0.0f) continue;
+        LogLayers visit{log};
+        sum += sample_value(scene, grid, o, b, x, y, p, program, visit) * w;
+        (*log)[at] = int32_t(log->size() - at - 1);
+        weight += w;
+    }
+    write_pixel(image, o, channels, pixel, sum, weight);
+}
+
 HOST_DEVICE inline void gather_pixel(const float* samples, const RenderOptions& o, float* image, int channels,
                                      int64_t pixel) {
     int x = int(pixel % o.width), y = int((pixel / o.width) % o.height), b = int(pixel / (int64_t(o.width) * o.height));
@@ -78,7 +115,7 @@ HOST_DEVICE inline void gather_pixel(const float* samples, const RenderOptions& 
 }  // namespace
 
 void render_forward(const SceneView& input_scene, const RenderOptions& options, float* image,
-                    const ExecutionContext& context) {
+                    const ExecutionContext& context, LayerLog* log) {
     const PreparedRender prepared = prepare_render(input_scene, options, context);
     const SceneView& scene = prepared.scene;
     const TileGrid& grid = prepared.grid;
@@ -96,13 +133,33 @@ void render_forward(const SceneView& input_scene, const RenderOptions& options, 
             // CPU: walk tile by tile, and within a tile cell by cell, so that
             // the samples of a cell share one walk of the tile list.
             const int64_t tiles = int64_t(scene.num_scenes) * grid.tiles_per_scene;
+            const bool logging = log && layer_log_applies(options, context);
+            if (log) {
+                log->tiles.assign(logging ? size_t(tiles) : 0, {});
+                log->complete = false;
+            }
+            // The log's budget: 64 M entries (256 MB) in all.
+            std::atomic<int64_t> logged{0};
+            const int64_t budget = int64_t(64) << 20;
             parallel_for_host(tiles, [&](int64_t t) {
                 int b = int(t / grid.tiles_per_scene);
+                std::vector<int32_t>* tile_log =
+                    logging && logged.load(std::memory_order_relaxed) <= budget ? &log->tiles[size_t(t)] : nullptr;
+                if (tile_log) tile_log->reserve(size_t(grid.tile_size) * grid.tile_size * samples_per_pixel(o) * 4);
                 for_each_tile_pixel(s, grid, o, t, [&](const CellProgram* program, int x, int y) {
-                    render_pixel_direct(s, grid, o, image, channels, (int64_t(b) * o.height + y) * o.width + x,
-                                        program);
+                    int64_t pixel = (int64_t(b) * o.height + y) * o.width + x;
+                    if (tile_log) render_pixel_logged(s, grid, o, image, channels, pixel, program, tile_log);
+                    else render_pixel_direct(s, grid, o, image, channels, pixel, program);
                 });
+                if (tile_log) logged += int64_t(tile_log->size());
             }, context.num_threads, 1);
+            if (logging) {
+                // Every tile holds pixels, so an empty tile log is one skipped past the budget.
+                bool whole = logged.load() <= budget;
+                for (int64_t t = 0; t < tiles && whole; ++t) whole = !log->tiles[size_t(t)].empty();
+                if (!whole) log->tiles.clear();
+                log->complete = whole;
+            }
         }
         return;
     }

@@ -1,15 +1,41 @@
 // Host entry points of the 2-D renderer.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "../core/context.h"
 #include "scene.h"
 
 namespace pdvg {
 
+// What the CPU forward pass composited at each sample, for the backward
+// pass's area term, which then replays those layers instead of finding them
+// again (the winding-number and stroke tests are most of its cost). Per
+// tile, in the order the tile's samples are visited, each sample's layer
+// count followed by its paint indices (2g fill, 2g + 1 stroke). Kept only
+// for sampled colour output with a filter that stays inside the pixel, and
+// dropped past a memory budget.
+struct LayerLog {
+    std::vector<std::vector<int32_t>> tiles;
+    bool complete = false;
+    size_t bytes() const {
+        size_t n = 0;
+        for (const auto& t : tiles) n += t.size() * sizeof(int32_t);
+        return n;
+    }
+};
+
+// Whether a render with these options can keep a LayerLog.
+inline bool layer_log_applies(const RenderOptions& o, const ExecutionContext& context) {
+    return !context.use_cuda && !o.prefiltering && !o.output_sdf && o.filter_radius <= 0.5f;
+}
+
 // Renders every scene of the batch into image [B, H, W, C] (C = 4 for colour,
-// 1 for SDF output).
+// 1 for SDF output). With `log` (CPU), also records the layers of every
+// sample when layer_log_applies.
 void render_forward(const SceneView& scene, const RenderOptions& options, float* image,
-                    const ExecutionContext& context);
+                    const ExecutionContext& context, LayerLog* log = nullptr);
 
 }  // namespace pdvg
 
@@ -30,8 +56,9 @@ struct BackwardOptions {
 // Accumulates into `grads` the gradient of sum(grad_image * image) with
 // respect to every differentiable input of the scene. `image` is the forward
 // output (needed for the filter-radius gradient).
+// `log`, when complete, is the forward pass's record of the same call.
 void render_backward(const SceneView& scene, const RenderOptions& options, const BackwardOptions& backward,
                      const float* image, const float* grad_image, const SceneGradients& grads,
-                     const ExecutionContext& context);
+                     const ExecutionContext& context, const LayerLog* log = nullptr);
 
 }  // namespace pdvg

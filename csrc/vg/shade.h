@@ -40,7 +40,7 @@ struct GroupCoverage {
 // `base_winding` is the winding number the group's other entries add (a
 // CellGroup's list: the entries that vary over the cell). `in_stroke_known`
 // says the point is known to lie in the group's stroke (sampling only).
-HOST_DEVICE inline GroupCoverage group_coverage(const SceneView& scene, const TileGrid& grid,
+HOST_DEVICE FORCE_INLINE GroupCoverage group_coverage(const SceneView& scene, const TileGrid& grid,
                                                 const int* pairs, int first, int last, int g,
                                                 Vec2f position, bool prefiltering, int cell,
                                                 const int* order = nullptr, int base_winding = 0,
@@ -304,6 +304,18 @@ inline void for_each_tile_pixel(const SceneView& scene, const TileGrid& grid, co
         const CellProgram* use = o.output_sdf ? nullptr : &program;
         for (int y = cy0; y < cy1; ++y)
             for (int x = cx0; x < cx1; ++x) f(use, x, y);
+    });
+}
+
+// The same pixels in the same order as for_each_tile_pixel, without the
+// cell programs: calls f(x, y).
+template <typename F>
+inline void for_each_tile_pixel_in_order(const TileGrid& grid, const RenderOptions& o, int64_t t, F&& f) {
+    int local = int(t % grid.tiles_per_scene);
+    int x0 = (local % grid.tiles_x) * grid.tile_size, y0 = (local / grid.tiles_x) * grid.tile_size;
+    for_each_cell(grid, o, x0, y0, [&](int, int cx0, int cy0, int cx1, int cy1) {
+        for (int y = cy0; y < cy1; ++y)
+            for (int x = cx0; x < cx1; ++x) f(x, y);
     });
 }
 
