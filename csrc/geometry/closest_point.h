@@ -474,6 +474,13 @@ HOST_DEVICE inline bool segment_within_distance(const Segment& s, Vec2f p, float
 constexpr int kFlatPieces = 16;
 constexpr int kFlatFloats = 2 * (kFlatPieces + 1) + kFlatPieces;
 
+// Whether p lies outside the box of chord a-b grown by `reach` (then the
+// chord is farther than reach).
+HOST_DEVICE inline bool outside_chord_box(Vec2f p, Vec2f a, Vec2f b, float reach) {
+    return p.x < min_value(a.x, b.x) - reach || p.x > max_value(a.x, b.x) + reach ||
+           p.y < min_value(a.y, b.y) - reach || p.y > max_value(a.y, b.y) + reach;
+}
+
 HOST_DEVICE inline void flatten_segment(const Segment& s, float* out) {
     const int n = s.degree;
     float* deviations = out + 2 * (kFlatPieces + 1);
@@ -500,9 +507,7 @@ HOST_DEVICE inline bool flat_within_distance(const Segment& s, const float* flat
     for (int j = 0; j < kFlatPieces; ++j) {
         Vec2f a(flat[2 * j], flat[2 * j + 1]), b(flat[2 * j + 2], flat[2 * j + 3]);
         float reach = r + deviations[j];
-        if (p.x < min_value(a.x, b.x) - reach || p.x > max_value(a.x, b.x) + reach ||
-            p.y < min_value(a.y, b.y) - reach || p.y > max_value(a.y, b.y) + reach)
-            continue;
+        if (outside_chord_box(p, a, b, reach)) continue;
         float d = distance_to_line_segment(p, a, b);
         if (d + deviations[j] <= r) return true;
         if (d > reach) continue;
@@ -530,10 +535,7 @@ HOST_DEVICE inline ClosestPoint flat_closest_point_within(const Segment& s, cons
     int piece[kFlatPieces], count = 0;
     for (int j = 0; j < kFlatPieces; ++j) {
         Vec2f a(flat[2 * j], flat[2 * j + 1]), b(flat[2 * j + 2], flat[2 * j + 3]);
-        float reach = limit + deviations[j];
-        if (p.x < min_value(a.x, b.x) - reach || p.x > max_value(a.x, b.x) + reach ||
-            p.y < min_value(a.y, b.y) - reach || p.y > max_value(a.y, b.y) + reach)
-            continue;
+        if (outside_chord_box(p, a, b, limit + deviations[j])) continue;
         bound[count] = max_value(0.0f, distance_to_line_segment(p, a, b) - deviations[j]);
         piece[count++] = j;
     }

@@ -52,10 +52,29 @@ HOST_DEVICE inline void write_pixel(float* image, const RenderOptions& o, int ch
     for (int c = 0; c < channels; ++c) image[pixel * channels + c] = sum[c] * inv;
 }
 
+// What render_pixel records per sample: nothing, or (LayerRecorder) the
+// sample's layer count and paint indices appended to a LayerLog tile.
+struct NoRecorder {
+    HOST_DEVICE IgnoreLayers start() { return {}; }
+    HOST_DEVICE void finish() {}
+};
+
+struct LayerRecorder {
+    std::vector<int32_t>* log;
+    size_t at = 0;
+    LogLayers start() {
+        at = log->size();
+        log->push_back(0);  // the count, set by finish
+        return {log};
+    }
+    void finish() { (*log)[at] = int32_t(log->size() - at - 1); }
+};
+
 // Shades and filters one pixel whose filter support holds only its own samples.
-HOST_DEVICE inline void render_pixel_direct(const SceneView& scene, const TileGrid& grid, const RenderOptions& o,
-                                            float* image, int channels, int64_t pixel,
-                                            const CellProgram* program = nullptr) {
+template <typename Recorder>
+HOST_DEVICE inline void render_pixel(const SceneView& scene, const TileGrid& grid, const RenderOptions& o,
+                                     float* image, int channels, int64_t pixel, const CellProgram* program,
+                                     Recorder& record) {
     int x = int(pixel % o.width), y = int((pixel / o.width) % o.height), b = int(pixel / (int64_t(o.width) * o.height));
     Vec4f sum;
     float weight = 0.0f;
@@ -63,33 +82,21 @@ HOST_DEVICE inline void render_pixel_direct(const SceneView& scene, const TileGr
     for (int k = 0; k < spp; ++k) {
         Vec2f p = sample_position(o, b, x, y, k);
         float w = filter_weight(o.filter, o.filter_radius, p.x - (float(x) + 0.5f), p.y - (float(y) + 0.5f));
-        if (w == 0.0f) continue;
-        sum += sample_value(scene, grid, o, b, x, y, p, program) * w;
-        weight += w;
+        auto visit = record.start();
+        if (w != 0.0f) {
+            sum += sample_value(scene, grid, o, b, x, y, p, program, visit) * w;
+            weight += w;
+        }
+        record.finish();
     }
     write_pixel(image, o, channels, pixel, sum, weight);
 }
 
-// render_pixel_direct that also appends each sample's layer count and paint
-// indices to a LayerLog tile (CPU only).
-inline void render_pixel_logged(const SceneView& scene, const TileGrid& grid, const RenderOptions& o, float* image,
-                                int channels, int64_t pixel, const CellProgram* program, std::vector<int32_t>* log) {
-    int x = int(pixel % o.width), y = int((pixel / o.width) % o.height), b = int(pixel / (int64_t(o.width) * o.height));
-    Vec4f sum;
-    float weight = 0.0f;
-    int spp = samples_per_pixel(o);
-    for (int k = 0; k < spp; ++k) {
-        Vec2f p = sample_position(o, b, x, y, k);
-        float w = filter_weight(o.filter, o.filter_radius, p.x - (float(x) + 0.5f), p.y - (float(y) + 0.5f));
-        size_t at = log->size();
-        log->push_back(0);
-        if (w == 0.0f) continue;
-        LogLayers visit{log};
-        sum += sample_value(scene, grid, o, b, x, y, p, program, visit) * w;
-        (*log)[at] = int32_t(log->size() - at - 1);
-        weight += w;
-    }
-    write_pixel(image, o, channels, pixel, sum, weight);
+HOST_DEVICE inline void render_pixel_direct(const SceneView& scene, const TileGrid& grid, const RenderOptions& o,
+                                            float* image, int channels, int64_t pixel,
+                                            const CellProgram* program = nullptr) {
+    NoRecorder none;
+    render_pixel(scene, grid, o, image, channels, pixel, program, none);
 }
 
 HOST_DEVICE inline void gather_pixel(const float* samples, const RenderOptions& o, float* image, int channels,
@@ -148,8 +155,12 @@ void render_forward(const SceneView& input_scene, const RenderOptions& options, 
                 if (tile_log) tile_log->reserve(size_t(grid.tile_size) * grid.tile_size * samples_per_pixel(o) * 4);
                 for_each_tile_pixel(s, grid, o, t, [&](const CellProgram* program, int x, int y) {
                     int64_t pixel = (int64_t(b) * o.height + y) * o.width + x;
-                    if (tile_log) render_pixel_logged(s, grid, o, image, channels, pixel, program, tile_log);
-                    else render_pixel_direct(s, grid, o, image, channels, pixel, program);
+                    if (tile_log) {
+                        LayerRecorder record{tile_log};
+                        render_pixel(s, grid, o, image, channels, pixel, program, record);
+                    } else {
+                        render_pixel_direct(s, grid, o, image, channels, pixel, program);
+                    }
                 });
                 if (tile_log) logged += int64_t(tile_log->size());
             }, context.num_threads, 1);
