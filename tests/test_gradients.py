@@ -898,11 +898,15 @@ def test_degenerate_inputs_give_finite_gradients(mode, device):
 # The forward pass's layer log
 # ----------------------------------------------------------------------------
 
-def test_layer_log_replay_matches_recomputation(monkeypatch):
+@pytest.mark.parametrize("prefiltering", [False, True])
+def test_layer_log_replay_matches_recomputation(monkeypatch, prefiltering):
     # On the CPU the backward area term replays the layers the forward pass
     # logged at each sample instead of finding them again. Replaying must give
     # exactly the gradients of finding them again: fills, strokes, both paint
     # kinds, an opaque layer, translucency, a background and a batch of two.
+    # With prefiltering the log also carries each partly covered layer's
+    # coverage and closest boundary point (circle, rect and path boundaries,
+    # a round stroke).
     import importlib
     render_module = importlib.import_module("pydiffvg.render")  # the module, not pydiffvg.render the function
 
@@ -929,7 +933,8 @@ def test_layer_log_replay_matches_recomputation(monkeypatch):
                                                                    T([0.0, 1.0]), leaf(torch.rand(2, 4))))]
             scenes.append(pydiffvg.Scene(SIZE, SIZE, shapes, groups))
         background = leaf(torch.rand(2, SIZE, SIZE, 4))
-        image = pydiffvg.render(scenes, num_samples=3, seed=FD_SEED, background=background)
+        image = pydiffvg.render(scenes, num_samples=1 if prefiltering else 3, seed=FD_SEED, background=background,
+                                use_prefiltering=prefiltering)
         (image * smooth_weights(SIZE, SIZE)).sum().backward()
         return [t.grad.clone() for t in leaves]
 
@@ -937,7 +942,9 @@ def test_layer_log_replay_matches_recomputation(monkeypatch):
     for i, (a, b) in enumerate(zip(replayed, recomputed)):
         scale = b.abs().max().item() + 1e-6
         err = (a - b).abs().max().item()
-        assert err <= 1e-5 * scale, f"leaf {i}: replayed {a.flatten()[:6].tolist()} recomputed {b.flatten()[:6].tolist()}"
+        # Rounding only: the two paths composite the same layers, but inlined
+        # at different sites the compiler may fuse a*b + c differently.
+        assert err <= 1e-4 * scale, f"leaf {i}: replayed {a.flatten()[:6].tolist()} recomputed {b.flatten()[:6].tolist()}"
 
 
 def test_layer_log_kept_only_where_it_applies():
@@ -954,10 +961,13 @@ def test_layer_log_kept_only_where_it_applies():
         _core.render_forward = spy
         pydiffvg.render([circle], [group], width=32, height=32)
         pydiffvg.render([circle], [group], width=32, height=32, use_prefiltering=True)
+        pydiffvg.render([circle], [group], width=32, height=32, filter=PixelFilter(FilterType.tent, T(1.5)))
         with torch.no_grad():
             pydiffvg.render([circle], [group], width=32, height=32)
     finally:
         _core.render_forward = original
     assert seen[0] is not None and seen[0].complete and seen[0].nbytes > 0, "sampled CPU render kept no log"
-    assert seen[1] is not None and not seen[1].complete and seen[1].nbytes == 0, "prefiltered render kept a log"
-    assert seen[2] is None, "a render without gradients asked for a log"
+    assert seen[1] is not None and seen[1].complete and seen[1].nbytes > 0, "prefiltered CPU render kept no log"
+    assert seen[2] is not None and not seen[2].complete and seen[2].nbytes == 0, \
+        "a filter wider than the pixel kept a log"
+    assert seen[3] is None, "a render without gradients asked for a log"

@@ -17,12 +17,14 @@
 // probability, which keeps the estimator unbiased). Pieces whose whole
 // neighbourhood has a zero adjoint contribute exactly zero and get no samples.
 #include <algorithm>
+#include <atomic>
 #include <vector>
 
 #include "../core/parallel.h"
 #include "../core/pcg.h"
 #include "../sampling/boundary_sampler.h"
 #include "filter.h"
+#include "layer_log.h"
 #include "pixel_samples.h"
 #include "render.h"
 #include "segment_cache.h"
@@ -121,28 +123,88 @@ HOST_DEVICE inline Vec4f filtered_adjoint(const RenderOptions& o, const float* g
     return sum;
 }
 
-// shade_point from a LayerLog entry: the `count` layers `paints` that the
-// forward pass composited at this sample (each with coverage 1), replayed in
-// order. The same events reach `visit`, so the reverse sweep is unchanged.
-template <typename Visitor>
-HOST_DEVICE inline Vec4f replay_layers(const SceneView& scene, const RenderOptions& o, int b, int x, int y,
-                                       Vec2f position, const int32_t* paints, int count, Visitor& visit) {
-    Vec4f accum = background_premultiplied(o, b, x, y);
-    GroupCoverage c;
-    for (int i = 0; i < count; ++i) {
-        LayerEvent e;
-        e.paint = paints[i];
-        e.group = e.paint >> 1;
-        c.local = scene.to_shape(e.group).apply_point(position);
-        e.coverage = 1.0f;
-        e.color = evaluate_paint(scene, e.paint, c.local);
-        e.below = accum;
-        e.coverage_info = &c;
-        visit(e);
-        composite_over(accum, e.color, 1.0f);
+// ---- Per-thread gradient copies (CPU) ----------------------------------------
+
+// Copies of the gradient buffers that samples from anywhere in the image add
+// into, one per pool thread, for the CPU's area term. A thread adds into its
+// own copy with plain adds (exclusive_gradient_adds) instead of a locked
+// compare-and-swap per add, and reduce() sums the copies into the caller's
+// buffers. The background is shared, not copied: each of its entries belongs
+// to one pixel, whose samples one tile, and so one thread, shades.
+class ThreadGradients {
+public:
+    ThreadGradients(const SceneView& scene, const SceneGradients& shared, int threads)
+        : shared_(shared), copies_(size_t(std::max(threads, 1))), id_(++last_id_) {
+        const int stops = scene.paint_stop_begin ? scene.paint_stop_begin[2 * scene.num_groups] : 0;
+        fields_ = {{&SceneGradients::shape_params, size_t(scene.num_shapes) * 4},
+                   {&SceneGradients::shape_width, size_t(scene.num_shapes)},
+                   {&SceneGradients::points, size_t(scene.num_points) * 2},
+                   {&SceneGradients::point_width, size_t(scene.num_points)},
+                   {&SceneGradients::group_to_output, size_t(scene.num_groups) * 9},
+                   {&SceneGradients::group_to_shape, size_t(scene.num_groups) * 9},
+                   {&SceneGradients::paint_params, size_t(scene.num_groups) * 8},
+                   {&SceneGradients::stop_offsets, size_t(stops)},
+                   {&SceneGradients::stop_colors, size_t(stops) * 4}};
     }
-    return accum;
-}
+
+    // This thread's copy (made on its first call), with exclusive adds on
+    // until release(). A thread beyond the expected count (the pool never
+    // runs more) would get the shared buffers and atomic adds.
+    SceneGradients acquire() {
+        thread_local uint64_t seen = 0;
+        thread_local size_t slot = 0;
+        if (seen != id_) {
+            seen = id_;
+            slot = next_slot_.fetch_add(1);
+        }
+        if (slot >= copies_.size()) return shared_;
+        Copy& c = copies_[slot];
+        if (!c.made) {
+            size_t total = 0;
+            for (const Field& f : fields_) total += shared_.*f.member ? f.count : 0;
+            c.storage.assign(total, 0.0f);
+            c.grads = shared_;
+            float* at = c.storage.data();
+            for (const Field& f : fields_)
+                if (shared_.*f.member) { c.grads.*f.member = at; at += f.count; }
+            c.made = true;
+        }
+        exclusive_gradient_adds = true;
+        return c.grads;
+    }
+    static void release() { exclusive_gradient_adds = false; }
+
+    // Sums every copy into the shared buffers (after the parallel loop).
+    void reduce() {
+        for (const Copy& c : copies_) {
+            if (!c.made) continue;
+            const float* at = c.storage.data();
+            for (const Field& f : fields_) {
+                float* out = shared_.*f.member;
+                if (!out) continue;
+                for (size_t i = 0; i < f.count; ++i) out[i] += at[i];
+                at += f.count;
+            }
+        }
+    }
+
+private:
+    struct Field {
+        float* SceneGradients::*member;
+        size_t count;
+    };
+    struct Copy {
+        bool made = false;
+        std::vector<float> storage;
+        SceneGradients grads;
+    };
+    SceneGradients shared_;
+    std::vector<Field> fields_;
+    std::vector<Copy> copies_;
+    std::atomic<size_t> next_slot_{0};
+    uint64_t id_;
+    static inline std::atomic<uint64_t> last_id_{0};
+};
 
 struct AreaContext {
     SceneView scene;
@@ -382,6 +444,40 @@ HOST_DEVICE inline void write_pieces(const SceneView& s, int m, Piece* out) {
     }
 }
 
+// The boundary term's work per drawn point: the jump in sample value across
+// the boundary there, weighted by the filtered adjoint, scattered to the
+// parameters that move the piece.
+struct BoundaryJumps {
+    SceneView s;
+    TileGrid tg;
+    RenderOptions o;
+    PieceTable2D table;
+    const float* grad_image;
+    const float* weight_sum;
+    int channels;
+    float density;    // samples per unit area
+    float inv_count;  // 1 / boundary samples drawn
+
+    HOST_DEVICE void shade(const BoundarySample& bs, const SceneGradients& gr) const {
+        Vec2f x = bs.point;
+        int cx = int(floorf(x.x)), cy = int(floorf(x.y));
+        const Piece piece = table.pieces[bs.piece];
+        int owner = s.pair_group[piece.pair];
+        int b = s.group_scene[owner];
+        // Adjoint at x: Σ_p adj_p k(x - c_p) ρ / W_p, ρ = samples per unit area.
+        bool any;
+        Vec4f adjoint = filtered_adjoint(o, grad_image, weight_sum, channels, b, cx, cy, x, density, &any);
+        if (!any) return;
+        Vec2f inner = x - bs.normal * kSideOffset, outer = x + bs.normal * kSideOffset;
+        int px = clamp_value(cx, 0, o.width - 1), py = clamp_value(cy, 0, o.height - 1);
+        const bool inner_in_stroke = inner_in_owner_stroke(s, piece, bs.t, inner);
+        Vec4f jump = shade_jump(s, tg, o, b, px, py, x, inner, outer, owner, inner_in_stroke);
+        float c = dot(adjoint, jump) * inv_count / bs.pdf;
+        if (c == 0.0f || !is_finite(c)) return;
+        scatter_piece(s, piece, bs.t, c, bs.normal, gr);
+    }
+};
+
 }  // namespace
 
 void render_backward(const SceneView& input_scene, const RenderOptions& options, const BackwardOptions& backward,
@@ -438,25 +534,30 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
             // replaces finding each sample's layers again.
             const bool replay = log && log->complete && layer_log_applies(options, context) &&
                                 log->tiles.size() == size_t(tiles);
+            ThreadGradients thread_grads(scene, grads, context.num_threads);
             parallel_for_host(tiles, [&](int64_t t) {
                 std::vector<LayerRecord> storage;  // per tile: no thread-local lookups per sample
                 storage.reserve(64);
                 VectorLayers layers{&storage};
                 int b = int(t / grid.tiles_per_scene);
                 float dr = 0.0f;
+                AreaContext mine = a;
+                mine.grads = thread_grads.acquire();
                 if (replay) {
                     const int32_t* cursor = log->tiles[size_t(t)].data();
                     for_each_tile_pixel_in_order(grid, o, t, [&](int x, int y) {
                         for (int k = 0; k < spp; ++k, cursor += 1 + cursor[0])
-                            area_sample(a, b, x, y, k, layers, &dr, nullptr, cursor);
+                            area_sample(mine, b, x, y, k, layers, &dr, nullptr, cursor);
                     });
                 } else {
                     for_each_tile_pixel(s, grid, o, t, [&](const CellProgram* program, int x, int y) {
-                        for (int k = 0; k < spp; ++k) area_sample(a, b, x, y, k, layers, &dr, program);
+                        for (int k = 0; k < spp; ++k) area_sample(mine, b, x, y, k, layers, &dr, program);
                     });
                 }
+                ThreadGradients::release();
                 radius_parts[size_t(t)] = dr;
             }, context.num_threads, 1);
+            thread_grads.reduce();
             if (grads.filter_radius) {
                 double total = 0.0;
                 for (double v : radius_parts) total += v;
@@ -559,11 +660,11 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
         std::max<int64_t>(1, int64_t(std::ceil(double(backward.boundary_density) * spp * length_budget)));
 
     const uint64_t boundary_seed = Pcg32::mix64(options.seed ^ 0x5bd1e995ULL);
-    const float* ws = weight_sum;
-    const float density = float(spp);
-    const float inv_count = 1.0f / float(num_samples);
     const SceneGradients gr = grads;
     const int reach = filter_reach(o);
+    const BoundaryJumps jumps{s, grid, o, table, grad_image, weight_sum, channels, float(spp),
+                              1.0f / float(num_samples)};
+    ThreadGradients thread_grads(scene, grads, context.use_cuda ? 0 : context.num_threads);
 
     // Samples are drawn in chunks and each chunk is shaded in tile order: a
     // counting sort by tile makes consecutive samples read the same tile list
@@ -605,27 +706,18 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
             int key = sample_tile[i];
             if (key >= 0) order[tile_start[key] + atomic_add_int(tile_cursor + key, 1)] = int(i);
         }, context, 1024);
-        // 3. Shade the jump at each kept sample and scatter its contribution.
-        parallel_for(kept, [=] HOST_DEVICE(int64_t j) {
-            const BoundarySample bs = drawn[order[j]];
-            Vec2f x = bs.point;
-            int cx = int(floorf(x.x)), cy = int(floorf(x.y));
-            const Piece piece = table.pieces[bs.piece];
-            int owner = s.pair_group[piece.pair];
-            int b = s.group_scene[owner];
-            // Adjoint at x: Σ_p adj_p k(x - c_p) ρ / W_p, ρ = samples per unit area.
-            bool any;
-            Vec4f adjoint = filtered_adjoint(o, grad_image, ws, channels, b, cx, cy, x, density, &any);
-            if (!any) return;
-            Vec2f inner = x - bs.normal * kSideOffset, outer = x + bs.normal * kSideOffset;
-            int px = clamp_value(cx, 0, o.width - 1), py = clamp_value(cy, 0, o.height - 1);
-            const bool inner_in_stroke = inner_in_owner_stroke(s, piece, bs.t, inner);
-            Vec4f jump = shade_jump(s, tg, o, b, px, py, x, inner, outer, owner, inner_in_stroke);
-            float c = dot(adjoint, jump) * inv_count / bs.pdf;
-            if (c == 0.0f || !is_finite(c)) return;
-            scatter_piece(s, piece, bs.t, c, bs.normal, gr);
-        }, context, 64);
+        // 3. Shade the jump at each kept sample and scatter its contribution
+        // (on the CPU into per-thread gradient copies, summed at the end).
+        if (context.use_cuda) {
+            parallel_for(kept, [=] HOST_DEVICE(int64_t j) { jumps.shade(drawn[order[j]], gr); }, context, 64);
+        } else {
+            parallel_for_host(kept, [&](int64_t j) {
+                jumps.shade(drawn[order[j]], thread_grads.acquire());
+                ThreadGradients::release();
+            }, context.num_threads, 64);
+        }
     }
+    if (!context.use_cuda) thread_grads.reduce();
 }
 
 }  // namespace pdvg

@@ -9,6 +9,7 @@
 
 #include "../core/parallel.h"
 #include "filter.h"
+#include "layer_log.h"
 #include "pixel_samples.h"
 #include "segment_cache.h"
 #include "shade.h"
@@ -19,10 +20,12 @@ namespace {
 
 // Colour (or signed distance) value of sample k of pixel (x, y) in scene b,
 // shaded through the program of its cell when there is one.
-// A visitor that appends each layer's paint index to a LayerLog tile.
+// A visitor that writes each layer (layer_log.h) at a cursor into a LayerLog
+// tile buffer that the recorder has made room in.
 struct LogLayers {
-    std::vector<int32_t>* out;
-    void operator()(const LayerEvent& e) { out->push_back(e.paint); }
+    int32_t* cursor;
+    bool prefiltering;
+    void operator()(const LayerEvent& e) { cursor = log_layer(e, prefiltering, cursor); }
 };
 
 template <typename Visitor>
@@ -56,18 +59,29 @@ HOST_DEVICE inline void write_pixel(float* image, const RenderOptions& o, int ch
 // sample's layer count and paint indices appended to a LayerLog tile.
 struct NoRecorder {
     HOST_DEVICE IgnoreLayers start() { return {}; }
-    HOST_DEVICE void finish() {}
+    HOST_DEVICE void finish(const IgnoreLayers&) {}
 };
 
+// Records into a per-thread buffer. Before each sample it makes room for the
+// word count and for every layer the cell program can composite (a fill and
+// a stroke per group) at its largest, so the visitor writes through a bare
+// cursor, with no capacity check per layer.
 struct LayerRecorder {
-    std::vector<int32_t>* log;
-    size_t at = 0;
+    std::vector<int32_t>* buffer;
+    bool prefiltering = false;
+    size_t used = 0;
+    int max_layers = 0;
+    int32_t* count_slot = nullptr;
     LogLayers start() {
-        at = log->size();
-        log->push_back(0);  // the count, set by finish
-        return {log};
+        size_t room = 1 + size_t(max_layers) * size_t(log_words_per_layer(prefiltering));
+        if (buffer->size() < used + room) buffer->resize(2 * (used + room));
+        count_slot = buffer->data() + used;
+        return {count_slot + 1, prefiltering};
     }
-    void finish() { (*log)[at] = int32_t(log->size() - at - 1); }
+    void finish(const LogLayers& visit) {
+        *count_slot = int32_t(visit.cursor - count_slot - 1);
+        used = size_t(visit.cursor - buffer->data());
+    }
 };
 
 // Shades and filters one pixel whose filter support holds only its own samples.
@@ -87,7 +101,7 @@ HOST_DEVICE inline void render_pixel(const SceneView& scene, const TileGrid& gri
             sum += sample_value(scene, grid, o, b, x, y, p, program, visit) * w;
             weight += w;
         }
-        record.finish();
+        record.finish(visit);
     }
     write_pixel(image, o, channels, pixel, sum, weight);
 }
@@ -150,19 +164,26 @@ void render_forward(const SceneView& input_scene, const RenderOptions& options, 
             const int64_t budget = int64_t(64) << 20;
             parallel_for_host(tiles, [&](int64_t t) {
                 int b = int(t / grid.tiles_per_scene);
-                std::vector<int32_t>* tile_log =
-                    logging && logged.load(std::memory_order_relaxed) <= budget ? &log->tiles[size_t(t)] : nullptr;
-                if (tile_log) tile_log->reserve(size_t(grid.tile_size) * grid.tile_size * samples_per_pixel(o) * 4);
+                const bool record_tile = logging && logged.load(std::memory_order_relaxed) <= budget;
+                // Each pool thread records into its own buffer, which keeps its
+                // capacity from tile to tile and call to call; the tile's log is
+                // one exact-size copy of it.
+                static thread_local std::vector<int32_t> buffer;
+                const int tile_groups = grid.tile_begin[t + 1] - grid.tile_begin[t];
+                LayerRecorder record{&buffer, o.prefiltering};
                 for_each_tile_pixel(s, grid, o, t, [&](const CellProgram* program, int x, int y) {
                     int64_t pixel = (int64_t(b) * o.height + y) * o.width + x;
-                    if (tile_log) {
-                        LayerRecorder record{tile_log};
+                    if (record_tile) {
+                        record.max_layers = 2 * (program ? program->num_groups : tile_groups);
                         render_pixel(s, grid, o, image, channels, pixel, program, record);
                     } else {
                         render_pixel_direct(s, grid, o, image, channels, pixel, program);
                     }
                 });
-                if (tile_log) logged += int64_t(tile_log->size());
+                if (record_tile) {
+                    log->tiles[size_t(t)].assign(buffer.data(), buffer.data() + record.used);
+                    logged += int64_t(record.used);
+                }
             }, context.num_threads, 1);
             if (logging) {
                 // Every tile holds pixels, so an empty tile log is one skipped past the budget.

@@ -11,11 +11,11 @@ namespace pdvg {
 
 // What the CPU forward pass composited at each sample, for the backward
 // pass's area term, which then replays those layers instead of finding them
-// again (the winding-number and stroke tests are most of its cost). Per
-// tile, in the order the tile's samples are visited, each sample's layer
-// count followed by its paint indices (2g fill, 2g + 1 stroke). Kept only
-// for sampled colour output with a filter that stays inside the pixel, and
-// dropped past a memory budget.
+// again (the winding-number, stroke and distance queries are most of its
+// cost). Per tile, in the order the tile's samples are visited, each
+// sample's entry in the format of layer_log.h. Kept only for colour output
+// with a filter that stays inside the pixel, and dropped past a memory
+// budget.
 struct LayerLog {
     std::vector<std::vector<int32_t>> tiles;
     bool complete = false;
@@ -28,7 +28,7 @@ struct LayerLog {
 
 // Whether a render with these options can keep a LayerLog.
 inline bool layer_log_applies(const RenderOptions& o, const ExecutionContext& context) {
-    return !context.use_cuda && !o.prefiltering && !o.output_sdf && o.filter_radius <= 0.5f;
+    return !context.use_cuda && !o.output_sdf && o.filter_radius <= 0.5f;
 }
 
 // Renders every scene of the batch into image [B, H, W, C] (C = 4 for colour,

@@ -29,6 +29,10 @@ struct GroupCoverage {
     float fill_distance = INFINITY;    // shape-space distance to the nearest fill boundary
     float stroke_distance = INFINITY;  // shape-space signed distance to the stroke outline
     int fill_shape = -1, stroke_shape = -1;
+    // Prefiltering: the closest boundary points behind fill_distance and (round
+    // strokes) stroke_distance, so that the backward pass need not search for
+    // them again; distance INFINITY where not known.
+    BoundaryPoint fill_point, stroke_point;
 };
 
 // Coverage of group g at output point `position`, using entries
@@ -64,15 +68,16 @@ HOST_DEVICE FORCE_INLINE GroupCoverage group_coverage(const SceneView& scene, co
         if (fill && known.fill_varies) {
             winding += shape_winding_number(scene, s, c.local);
             if (prefiltering) {
-                float d = shape_closest_boundary_point(scene, s, c.local, true,
-                                                       min_value(band, c.fill_distance)).distance;
-                if (d < c.fill_distance) { c.fill_distance = d; c.fill_shape = s; }
+                BoundaryPoint bp = shape_closest_boundary_point(scene, s, c.local, true,
+                                                                min_value(band, c.fill_distance));
+                if (bp.distance < c.fill_distance) { c.fill_distance = bp.distance; c.fill_shape = s; c.fill_point = bp; }
             }
         }
         if (stroke && known.stroke_near) {
             if (prefiltering) {
-                float d = stroke_signed_distance(scene, s, c.local, band + shape_max_width(scene, s));
-                if (d < c.stroke_distance) { c.stroke_distance = d; c.stroke_shape = s; }
+                BoundaryPoint bp;
+                float d = stroke_signed_distance(scene, s, c.local, band + shape_max_width(scene, s), &bp);
+                if (d < c.stroke_distance) { c.stroke_distance = d; c.stroke_shape = s; c.stroke_point = bp; }
             } else if (!in_stroke) {
                 in_stroke = inside_stroke(scene, s, c.local);
             }
@@ -266,7 +271,7 @@ HOST_DEVICE inline CellProgram build_cell_program(const SceneView& scene, const 
 
 // shade_point for a sample of the cell that `program` was built for.
 template <typename Visitor>
-HOST_DEVICE inline Vec4f shade_point(const SceneView& scene, const TileGrid& grid, const RenderOptions& options,
+HOST_DEVICE FORCE_INLINE Vec4f shade_point(const SceneView& scene, const TileGrid& grid, const RenderOptions& options,
                                      const CellProgram& program, int b, int x, int y, Vec2f position,
                                      Visitor& visit) {
     Vec4f accum = background_premultiplied(options, b, x, y);

@@ -70,13 +70,16 @@ HOST_DEVICE inline void curve_distance_backward(const CurveRef& r, const Boundar
 // implicit function theorem on F(t) = (x(t) - p)·x'(t) = 0:
 //   ∂t*/∂θ = -(∂F/∂θ) / F_t,   F_t = |x'|² + (x - p)·x'',
 //   ∂F/∂P_j = B_j x' + B'_j (x - p),   ∂F/∂p = -x'.
-// A caller that knows the distance already (prefiltering's forward found
-// it) passes a cutoff just above it, so that the search here is the cheap
-// bounded one rather than the quintic.
+// A caller that knows the closest point already (prefiltering's coverage
+// found it) passes it as `known`, and nothing is searched. Otherwise one that
+// knows the distance passes a cutoff just above it, so that the search is the
+// cheap bounded one rather than the quintic.
 HOST_DEVICE inline void boundary_distance_backward(const SceneView& scene, int s, Vec2f p, bool closing_line,
                                                    float d_distance, float d_width, const SceneGradients& grads,
-                                                   Vec2f* d_point, float cutoff = INFINITY) {
-    BoundaryPoint bp = shape_closest_boundary_point(scene, s, p, closing_line, cutoff);
+                                                   Vec2f* d_point, float cutoff = INFINITY,
+                                                   const BoundaryPoint* known = nullptr) {
+    BoundaryPoint bp = known && known->distance < INFINITY
+                           ? *known : shape_closest_boundary_point(scene, s, p, closing_line, cutoff);
     if (!(bp.distance > 0.0f && bp.distance < INFINITY)) return;
     int kind = scene.shape_kind[s];
     if (kind == kPath) {
@@ -219,12 +222,12 @@ HOST_DEVICE inline void styled_stroke_distance_backward(const SceneView& scene, 
 // Adjoint of stroke_signed_distance(scene, s, p) (d_value: its adjoint).
 HOST_DEVICE inline void stroke_distance_backward(const SceneView& scene, int s, Vec2f p, float d_value,
                                                  const SceneGradients& grads, Vec2f* d_point,
-                                                 float cutoff = INFINITY) {
+                                                 float cutoff = INFINITY, const BoundaryPoint* known = nullptr) {
     if (!stroke_is_round(scene, s)) {
         styled_stroke_distance_backward(scene, s, p, d_value, grads, d_point);
         return;
     }
-    boundary_distance_backward(scene, s, p, false, d_value, -d_value, grads, d_point, cutoff);
+    boundary_distance_backward(scene, s, p, false, d_value, -d_value, grads, d_point, cutoff, known);
 }
 
 // d sqrt|det A| / dA for the prefiltering distance scale, added to a 3x3.
@@ -256,7 +259,7 @@ HOST_DEVICE inline void coverage_backward(const SceneView& scene, int g, const G
         float d_signed = -d_coverage * scale;
         distance_scale_backward(scene, g, -d_coverage * signed_d, grads.group_to_output + 9 * g);
         boundary_distance_backward(scene, c.fill_shape, c.local, true, c.inside ? -d_signed : d_signed, 0.0f,
-                                   grads, d_point, just_above(c.fill_distance));
+                                   grads, d_point, just_above(c.fill_distance), &c.fill_point);
         return;
     }
     if (c.stroke_shape < 0) return;
@@ -265,7 +268,7 @@ HOST_DEVICE inline void coverage_backward(const SceneView& scene, int g, const G
     float d_sd = -d_coverage * scale;
     distance_scale_backward(scene, g, -d_coverage * c.stroke_distance, grads.group_to_output + 9 * g);
     stroke_distance_backward(scene, c.stroke_shape, c.local, d_sd, grads, d_point,
-                             just_above(c.stroke_distance + shape_max_width(scene, c.stroke_shape)));
+                             just_above(c.stroke_distance + shape_max_width(scene, c.stroke_shape)), &c.stroke_point);
 }
 
 // Adjoint of sample_output: the un-premultiplied (rgb / a, a) or the

@@ -115,11 +115,14 @@ HOST_DEVICE inline BoundaryPoint shape_closest_boundary_point(const SceneView& s
 // Signed distance to the stroke outline of shape s: negative inside. Round
 // caps and joins: the stroke is every point within the half width of the
 // closest centre-line point. Other styles: stroke_style.h (beyond `cutoff`
-// it reports INFINITY outside and -cutoff inside).
+// it reports INFINITY outside and -cutoff inside). With `closest`, a round
+// stroke also reports the closest centre-line point there (styled strokes
+// leave it untouched).
 HOST_DEVICE inline float stroke_signed_distance(const SceneView& scene, int s, Vec2f p,
-                                                float cutoff = INFINITY) {
+                                                float cutoff = INFINITY, BoundaryPoint* closest = nullptr) {
     if (!stroke_is_round(scene, s)) return styled_stroke_signed_distance(scene, s, p, cutoff);
     BoundaryPoint b = shape_closest_boundary_point(scene, s, p, false, cutoff);
+    if (closest) *closest = b;
     return b.distance - b.width;
 }
 
