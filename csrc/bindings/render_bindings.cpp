@@ -34,6 +34,7 @@ pdvg::SceneView scene_from_dict(const py::dict& d) {
     s.shape_closed = address<int>(d, "shape_closed");
     s.shape_stroke_style = address<int>(d, "shape_stroke_style");
     s.shape_miter_limit = address<float>(d, "shape_miter_limit");
+    s.num_points = count(d, "num_points");
     s.points = address<float>(d, "points");
     s.point_width = address<float>(d, "point_width");
     s.num_segments = count(d, "num_segments");

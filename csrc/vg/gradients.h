@@ -1,5 +1,6 @@
 // Gradient buffers of the packed scene, one per differentiable flat tensor
-// (same layout as the forward inputs), filled by atomic adds.
+// (same layout as the forward inputs), filled by atomic adds, or plain adds
+// into a per-thread copy on the CPU.
 #pragma once
 
 #include "../core/atomics.h"
@@ -21,12 +22,30 @@ struct SceneGradients {
     float* filter_radius = nullptr;    // [1]
 };
 
+#if !defined(__CUDA_ARCH__)
+// Set on a CPU thread while every gradient it adds lands in memory that no
+// other thread writes meanwhile (its own copy of the buffers, see
+// ThreadGradients in backward.cpp): those adds skip the atomic. Initial-exec
+// TLS, so that reading it is one load rather than a call.
+inline thread_local bool exclusive_gradient_adds __attribute__((tls_model("initial-exec"))) = false;
+#endif
+
+HOST_DEVICE FORCE_INLINE void gradient_add(float* address, float v) {
+#if !defined(__CUDA_ARCH__)
+    if (exclusive_gradient_adds) {
+        *address += v;
+        return;
+    }
+#endif
+    atomic_add(address, v);
+}
+
 HOST_DEVICE inline void add_vec2(float* base, Vec2f v) {
-    if (v.x != 0.0f) atomic_add(base, v.x);
-    if (v.y != 0.0f) atomic_add(base + 1, v.y);
+    if (v.x != 0.0f) gradient_add(base, v.x);
+    if (v.y != 0.0f) gradient_add(base + 1, v.y);
 }
 HOST_DEVICE inline void add_scalar(float* address, float v) {
-    if (v != 0.0f) atomic_add(address, v);
+    if (v != 0.0f) gradient_add(address, v);
 }
 
 // Gradient of p_out = M p + b with respect to the 2x3 affine M, given the

@@ -27,6 +27,7 @@ struct SceneView {
     const int* shape_closed = nullptr;         // [S] 1 if the path is closed
     const int* shape_stroke_style = nullptr;   // [S] cap | join << 4
     const float* shape_miter_limit = nullptr;  // [S]
+    int num_points = 0;
     const float* points = nullptr;             // [P,2]
     const float* point_width = nullptr;        // [P] stroke half width per path point
     int num_segments = 0;
