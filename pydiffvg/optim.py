@@ -19,6 +19,8 @@ Main entry points:
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Optional, Sequence
@@ -310,6 +312,31 @@ def _background_rgb(background, target: torch.Tensor) -> torch.Tensor:
     return rgb
 
 
+class _InterruptWatch:
+    """Ctrl-C during fit. The default handler raises KeyboardInterrupt
+    wherever Python happens to be, and C code that swallows exceptions (an
+    attribute probe, a finaliser) can lose it; seen as a paint run that went
+    on after Ctrl-C. While fit runs in the main thread with the default
+    handler, this one also records the request, and the loop stops at its
+    next step even if the exception was lost."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum, frame):
+        self.requested = True
+        raise KeyboardInterrupt
+
+    def close(self):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+
 def fit(shapes: list, groups: list, target: torch.Tensor, *, iters: int = 100, lr: float = 1.0,
         loss: str = "l2", what: Iterable[str] = ("points", "colors", "widths", "stops"),
         lr_per_kind: Optional[Dict[str, float]] = None, background="white", num_samples: int = 2,
@@ -376,8 +403,11 @@ def fit(shapes: list, groups: list, target: torch.Tensor, *, iters: int = 100, l
     interrupted = False
     start = time.perf_counter()
     step = 0
+    watch = _InterruptWatch()
     try:
         for step in range(iters):
+            if watch.requested:
+                raise KeyboardInterrupt
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
             image = render_rgb(seed + step)
@@ -404,6 +434,7 @@ def fit(shapes: list, groups: list, target: torch.Tensor, *, iters: int = 100, l
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        watch.close()
         if sink is not None and owns_sink:
             sink.close()
     seconds = time.perf_counter() - start

@@ -5,6 +5,7 @@ criterion (64 px, 64 paths, 150 iterations) is marked slow.
 """
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import time
@@ -215,7 +216,7 @@ def test_ctrl_c_writes_best_svg(tmp_path):
     photo, _ = _photo(tmp_path, 16)
     out = tmp_path / "int.svg"
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.Popen([sys.executable, "-m", "pydiffvg", "paint", str(photo), "-o", str(out), "--size", "16",
+    proc = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "pydiffvg", "paint", str(photo), "-o", str(out), "--size", "16",
                              "--paths", "4", "--iters", "100000", "--save-every", "1", "--quiet"],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     frames = tmp_path / "int_frames"
@@ -225,7 +226,17 @@ def test_ctrl_c_writes_best_svg(tmp_path):
             break
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
+    try:
+        stdout, stderr = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        native = open(f"/proc/{proc.pid}/status").read() if os.path.exists(f"/proc/{proc.pid}/status") else ""
+        if shutil.which("gdb"):  # every thread's native stack, where gdb exists
+            native += subprocess.run(["gdb", "-p", str(proc.pid), "-batch", "-ex", "thread apply all bt"],
+                                    capture_output=True, text=True, timeout=120).stdout
+        proc.send_signal(signal.SIGABRT)  # faulthandler prints every thread's Python stack
+        stdout, stderr = proc.communicate()
+        pytest.fail(f"no exit within 60 s of SIGINT; stdout:\n{stdout[-2000:]}\nstderr:\n{stderr[-6000:]}"
+                    f"\nnative stacks:\n{native[-12000:]}")
     assert proc.returncode == 130, stderr
     assert "interrupted" in stdout and "Traceback" not in stderr
     assert out.exists() and out.with_suffix(".png").exists()

@@ -78,10 +78,15 @@ def test_fit_lowers_loss_clamps_and_returns_best():
     assert not circle.center.requires_grad
 
 
-def test_fit_stops_on_keyboard_interrupt_with_best_so_far():
+def _grey_square_on_black():
     target = torch.zeros(8, 8, 3)
     rect = pydiffvg.Rect(p_min=torch.tensor([2.0, 2.0]), p_max=torch.tensor([6.0, 6.0]))
     group = pydiffvg.ShapeGroup(shape_ids=torch.tensor([0]), fill_color=torch.tensor([0.5, 0.5, 0.5, 1.0]))
+    return target, rect, group
+
+
+def test_fit_stops_on_keyboard_interrupt_with_best_so_far():
+    target, rect, group = _grey_square_on_black()
 
     def interrupt(step, loss, psnr, image):
         if step == 2:
@@ -89,3 +94,25 @@ def test_fit_stops_on_keyboard_interrupt_with_best_so_far():
 
     result = optim.fit([rect], [group], target, iters=50, callback=interrupt, what=["colors"])
     assert result.interrupted and result.iterations == 2 and len(result.history) == 3
+
+
+def test_fit_stops_on_ctrl_c_even_when_the_exception_is_lost():
+    # C code that swallows exceptions can eat the KeyboardInterrupt that
+    # Ctrl-C raises; fit must still stop at its next step. Here the callback
+    # receives the signal and swallows the exception itself.
+    import os
+    import signal
+    import time
+    target, rect, group = _grey_square_on_black()
+
+    def ctrl_c_swallowed(step, loss, psnr, image):
+        if step == 3:
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)  # the handler runs here
+            except KeyboardInterrupt:
+                pass
+
+    result = optim.fit([rect], [group], target, iters=50, callback=ctrl_c_swallowed, what=["colors"])
+    assert result.interrupted and result.iterations == 4, (result.interrupted, result.iterations)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "fit left its SIGINT handler installed"
