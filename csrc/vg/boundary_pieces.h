@@ -390,7 +390,6 @@ HOST_DEVICE inline void scatter_piece(const SceneView& scene, const Piece& piece
         }
         case kPieceEllipse: {
             // x = (cx + rx cos φ, cy + ry sin φ) + σ w ê⊥; m·∂x/∂rx = m.x cos φ + σ w q⊥ · ∂e'/∂rx / |e'|.
-            const float* q = scene.shape_params + 4 * s;
             float phi = 2.0f * kPi * t, cs = cosf(phi), sn = sinf(phi);
             float sigma = float(piece.side);
             float grx = m.x * cs, gry = m.y * sn;
@@ -404,7 +403,6 @@ HOST_DEVICE inline void scatter_piece(const SceneView& scene, const Piece& piece
                     add_scalar(grads.shape_width + s, c * sigma * dot(perpendicular(o.unit_tangent), m));
                 }
             }
-            (void)q;
             float* gp = grads.shape_params + 4 * s;
             add_scalar(gp + 0, c * m.x);
             add_scalar(gp + 1, c * m.y);

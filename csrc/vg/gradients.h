@@ -22,11 +22,15 @@ struct SceneGradients {
     float* filter_radius = nullptr;    // [1]
 };
 
-#if !defined(__CUDA_ARCH__)
 // Set on a CPU thread while every gradient it adds lands in memory that no
 // other thread writes meanwhile (its own copy of the buffers, see
 // ThreadGradients in backward.cpp): those adds skip the atomic. Initial-exec
-// TLS, so that reading it is one load rather than a call.
+// TLS, so that reading it is one load rather than a call (nvcc's front end
+// rejects the attribute; its CPU code is the plain build's anyway). A host
+// variable: device code never reads it.
+#if defined(__CUDACC__)
+inline thread_local bool exclusive_gradient_adds = false;
+#else
 inline thread_local bool exclusive_gradient_adds __attribute__((tls_model("initial-exec"))) = false;
 #endif
 
