@@ -40,11 +40,17 @@ constexpr float kImportanceFloor = 0.02f;
 // ---- Layer storage for the reverse sweep ---------------------------------
 
 // Growable per-thread storage on the CPU: no cap on overlapping layers.
+// Slots are reused from sample to sample (the vector only grows), so a new
+// layer costs no construction.
 struct VectorLayers {
     std::vector<LayerRecord>* v;
-    void clear() { v->clear(); }
-    void push(const LayerRecord& r) { v->push_back(r); }
-    int count() const { return int(v->size()); }
+    int n = 0;
+    void clear() { n = 0; }
+    LayerRecord* next() {
+        if (size_t(n) == v->size()) v->resize(2 * v->size() + 16);
+        return &(*v)[size_t(n++)];
+    }
+    int count() const { return n; }
     const LayerRecord& operator[](int i) const { return (*v)[size_t(i)]; }
 };
 
@@ -56,9 +62,10 @@ struct FixedLayers {
     int n = 0;
     int* overflow;
     HOST_DEVICE void clear() { n = 0; }
-    HOST_DEVICE void push(const LayerRecord& r) {
-        if (n < N) items[n++] = r;
-        else atomic_add_int(overflow, 1);
+    HOST_DEVICE LayerRecord* next() {
+        if (n < N) return &items[n++];
+        atomic_add_int(overflow, 1);
+        return nullptr;
     }
     HOST_DEVICE int count() const { return n; }
     HOST_DEVICE const LayerRecord& operator[](int i) const { return items[i]; }
@@ -73,10 +80,13 @@ struct RecordLayers {
             layers->clear();
             background_visible = false;
         }
-        LayerRecord r;
-        r.group = e.group; r.paint = e.paint; r.coverage = e.coverage;
-        r.color = e.color; r.below = e.below; r.info = *e.coverage_info;
-        layers->push(r);
+        // Filled in place, and the coverage facts copied field by field: a
+        // whole-record copy moved the unset boundary-point slots too.
+        LayerRecord* r = layers->next();
+        if (!r) return;
+        r->group = e.group; r->paint = e.paint; r->coverage = e.coverage;
+        r->color = e.color; r->below = e.below;
+        copy_coverage(r->info, *e.coverage_info);
     }
 };
 
@@ -711,10 +721,11 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
         if (context.use_cuda) {
             parallel_for(kept, [=] HOST_DEVICE(int64_t j) { jumps.shade(drawn[order[j]], gr); }, context, 64);
         } else {
-            parallel_for_host(kept, [&](int64_t j) {
-                jumps.shade(drawn[order[j]], thread_grads.acquire());
+            run_on_thread_pool(kept, 64, context.num_threads, [&](int64_t begin, int64_t end) {
+                const SceneGradients mine = thread_grads.acquire();
+                for (int64_t j = begin; j < end; ++j) jumps.shade(drawn[order[j]], mine);
                 ThreadGradients::release();
-            }, context.num_threads, 64);
+            });
         }
     }
     if (!context.use_cuda) thread_grads.reduce();

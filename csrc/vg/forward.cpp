@@ -18,16 +18,18 @@ namespace pdvg {
 
 namespace {
 
-// Colour (or signed distance) value of sample k of pixel (x, y) in scene b,
-// shaded through the program of its cell when there is one.
 // A visitor that writes each layer (layer_log.h) at a cursor into a LayerLog
-// tile buffer that the recorder has made room in.
+// tile buffer that the recorder has made room in. The output kind is a
+// template argument so that sampled output reads none of the prefiltering
+// facts (and the shading code need not keep them).
+template <bool Prefiltering>
 struct LogLayers {
     int32_t* cursor;
-    bool prefiltering;
-    void operator()(const LayerEvent& e) { cursor = log_layer(e, prefiltering, cursor); }
+    void operator()(const LayerEvent& e) { cursor = log_layer(e, Prefiltering, cursor); }
 };
 
+// Colour (or signed distance) value of sample k of pixel (x, y) in scene b,
+// shaded through the program of its cell when there is one.
 template <typename Visitor>
 HOST_DEVICE FORCE_INLINE Vec4f sample_value(const SceneView& scene, const TileGrid& grid, const RenderOptions& o,
                                       int b, int x, int y, Vec2f position, const CellProgram* program,
@@ -58,6 +60,8 @@ HOST_DEVICE inline void write_pixel(float* image, const RenderOptions& o, int ch
 // What render_pixel records per sample: nothing, or (LayerRecorder) the
 // sample's layer count and paint indices appended to a LayerLog tile.
 struct NoRecorder {
+    int max_layers = 0;
+    size_t used = 0;
     HOST_DEVICE IgnoreLayers start() { return {}; }
     HOST_DEVICE void finish(const IgnoreLayers&) {}
 };
@@ -66,19 +70,19 @@ struct NoRecorder {
 // word count and for every layer the cell program can composite (a fill and
 // a stroke per group) at its largest, so the visitor writes through a bare
 // cursor, with no capacity check per layer.
+template <bool Prefiltering>
 struct LayerRecorder {
     std::vector<int32_t>* buffer;
-    bool prefiltering = false;
-    size_t used = 0;
     int max_layers = 0;
+    size_t used = 0;
     int32_t* count_slot = nullptr;
-    LogLayers start() {
-        size_t room = 1 + size_t(max_layers) * size_t(log_words_per_layer(prefiltering));
+    LogLayers<Prefiltering> start() {
+        size_t room = 1 + size_t(max_layers) * size_t(log_words_per_layer(Prefiltering));
         if (buffer->size() < used + room) buffer->resize(2 * (used + room));
         count_slot = buffer->data() + used;
-        return {count_slot + 1, prefiltering};
+        return {count_slot + 1};
     }
-    void finish(const LogLayers& visit) {
+    void finish(const LogLayers<Prefiltering>& visit) {
         *count_slot = int32_t(visit.cursor - count_slot - 1);
         used = size_t(visit.cursor - buffer->data());
     }
@@ -170,19 +174,28 @@ void render_forward(const SceneView& input_scene, const RenderOptions& options, 
                 // one exact-size copy of it.
                 static thread_local std::vector<int32_t> buffer;
                 const int tile_groups = grid.tile_begin[t + 1] - grid.tile_begin[t];
-                LayerRecorder record{&buffer, o.prefiltering};
-                for_each_tile_pixel(s, grid, o, t, [&](const CellProgram* program, int x, int y) {
-                    int64_t pixel = (int64_t(b) * o.height + y) * o.width + x;
-                    if (record_tile) {
+                auto shade_tile = [&](auto& record) {
+                    for_each_tile_pixel(s, grid, o, t, [&](const CellProgram* program, int x, int y) {
+                        int64_t pixel = (int64_t(b) * o.height + y) * o.width + x;
                         record.max_layers = 2 * (program ? program->num_groups : tile_groups);
                         render_pixel(s, grid, o, image, channels, pixel, program, record);
-                    } else {
-                        render_pixel_direct(s, grid, o, image, channels, pixel, program);
-                    }
-                });
+                    });
+                    return record.used;
+                };
+                size_t used = 0;
+                if (!record_tile) {
+                    NoRecorder none;
+                    shade_tile(none);
+                } else if (o.prefiltering) {
+                    LayerRecorder<true> record{&buffer};
+                    used = shade_tile(record);
+                } else {
+                    LayerRecorder<false> record{&buffer};
+                    used = shade_tile(record);
+                }
                 if (record_tile) {
-                    log->tiles[size_t(t)].assign(buffer.data(), buffer.data() + record.used);
-                    logged += int64_t(record.used);
+                    log->tiles[size_t(t)].assign(buffer.data(), buffer.data() + used);
+                    logged += int64_t(used);
                 }
             }, context.num_threads, 1);
             if (logging) {

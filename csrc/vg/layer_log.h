@@ -49,7 +49,9 @@ HOST_DEVICE inline int32_t* log_layer(const LayerEvent& e, bool prefiltering, in
     const bool partial = e.coverage < 1.0f && shape >= 0;
     *out++ = e.paint | (partial ? kLogPartial : 0) | (c.inside ? kLogInside : 0);
     if (!partial) return out;
-    const BoundaryPoint& bp = stroke ? c.stroke_point : c.fill_point;
+    const LazyBoundaryPoint& known = stroke ? c.stroke_point : c.fill_point;
+    BoundaryPoint bp;  // unknown (distance INFINITY) unless set
+    if (known.known) bp = known.value;
     *out++ = float_bits(e.coverage);
     *out++ = shape;
     *out++ = float_bits(stroke ? c.stroke_distance : c.fill_distance);
@@ -90,9 +92,9 @@ HOST_DEVICE inline Vec4f replay_layers(const SceneView& scene, const RenderOptio
             bp.point = {bits_float(log[4]), bits_float(log[5])};
             log += 6;
             if (e.paint & 1) {
-                c.stroke_shape = shape; c.stroke_distance = distance; c.stroke_point = bp;
+                c.stroke_shape = shape; c.stroke_distance = distance; c.stroke_point.set(bp);
             } else {
-                c.fill_shape = shape; c.fill_distance = distance; c.fill_point = bp;
+                c.fill_shape = shape; c.fill_distance = distance; c.fill_point.set(bp);
             }
         }
         e.color = evaluate_paint(scene, e.paint, c.local);

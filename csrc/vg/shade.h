@@ -17,6 +17,16 @@ HOST_DEVICE inline bool fill_rule_inside(int winding, bool even_odd) {
     return even_odd ? (winding & 1) != 0 : winding != 0;
 }
 
+// A BoundaryPoint that stays uninitialised until set: GroupCoverage is built
+// per group per sample, and only prefiltering ever sets or reads these.
+struct LazyBoundaryPoint {
+    union { BoundaryPoint value; };
+    bool known = false;
+    HOST_DEVICE LazyBoundaryPoint() {}
+    HOST_DEVICE void set(const BoundaryPoint& p) { value = p; known = true; }
+    HOST_DEVICE const BoundaryPoint* get() const { return known ? &value : nullptr; }
+};
+
 // Coverage of a group at a point, before paint: 0/1 when sampling, or a
 // prefiltered fraction from the signed distance in output pixels. For
 // prefiltering it also names the shapes that gave the distances, which the
@@ -32,8 +42,19 @@ struct GroupCoverage {
     // Prefiltering: the closest boundary points behind fill_distance and (round
     // strokes) stroke_distance, so that the backward pass need not search for
     // them again; distance INFINITY where not known.
-    BoundaryPoint fill_point, stroke_point;
+    LazyBoundaryPoint fill_point, stroke_point;
 };
+
+// dst = src, leaving boundary-point slots that src has not set unread.
+HOST_DEVICE inline void copy_coverage(GroupCoverage& dst, const GroupCoverage& src) {
+    dst.fill = src.fill; dst.stroke = src.stroke; dst.local = src.local; dst.inside = src.inside;
+    dst.fill_distance = src.fill_distance; dst.stroke_distance = src.stroke_distance;
+    dst.fill_shape = src.fill_shape; dst.stroke_shape = src.stroke_shape;
+    dst.fill_point.known = src.fill_point.known;
+    if (src.fill_point.known) dst.fill_point.value = src.fill_point.value;
+    dst.stroke_point.known = src.stroke_point.known;
+    if (src.stroke_point.known) dst.stroke_point.value = src.stroke_point.value;
+}
 
 // Coverage of group g at output point `position`, using entries
 // [first, last) of a tile list (all belonging to g). `cell` is the tile cell
@@ -70,14 +91,14 @@ HOST_DEVICE FORCE_INLINE GroupCoverage group_coverage(const SceneView& scene, co
             if (prefiltering) {
                 BoundaryPoint bp = shape_closest_boundary_point(scene, s, c.local, true,
                                                                 min_value(band, c.fill_distance));
-                if (bp.distance < c.fill_distance) { c.fill_distance = bp.distance; c.fill_shape = s; c.fill_point = bp; }
+                if (bp.distance < c.fill_distance) { c.fill_distance = bp.distance; c.fill_shape = s; c.fill_point.set(bp); }
             }
         }
         if (stroke && known.stroke_near) {
             if (prefiltering) {
                 BoundaryPoint bp;
                 float d = stroke_signed_distance(scene, s, c.local, band + shape_max_width(scene, s), &bp);
-                if (d < c.stroke_distance) { c.stroke_distance = d; c.stroke_shape = s; c.stroke_point = bp; }
+                if (d < c.stroke_distance) { c.stroke_distance = d; c.stroke_shape = s; c.stroke_point.set(bp); }
             } else if (!in_stroke) {
                 in_stroke = inside_stroke(scene, s, c.local);
             }

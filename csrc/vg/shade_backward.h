@@ -259,7 +259,7 @@ HOST_DEVICE inline void coverage_backward(const SceneView& scene, int g, const G
         float d_signed = -d_coverage * scale;
         distance_scale_backward(scene, g, -d_coverage * signed_d, grads.group_to_output + 9 * g);
         boundary_distance_backward(scene, c.fill_shape, c.local, true, c.inside ? -d_signed : d_signed, 0.0f,
-                                   grads, d_point, just_above(c.fill_distance), &c.fill_point);
+                                   grads, d_point, just_above(c.fill_distance), c.fill_point.get());
         return;
     }
     if (c.stroke_shape < 0) return;
@@ -268,7 +268,7 @@ HOST_DEVICE inline void coverage_backward(const SceneView& scene, int g, const G
     float d_sd = -d_coverage * scale;
     distance_scale_backward(scene, g, -d_coverage * c.stroke_distance, grads.group_to_output + 9 * g);
     stroke_distance_backward(scene, c.stroke_shape, c.local, d_sd, grads, d_point,
-                             just_above(c.stroke_distance + shape_max_width(scene, c.stroke_shape)), &c.stroke_point);
+                             just_above(c.stroke_distance + shape_max_width(scene, c.stroke_shape)), c.stroke_point.get());
 }
 
 // Adjoint of sample_output: the un-premultiplied (rgb / a, a) or the
