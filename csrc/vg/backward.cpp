@@ -136,11 +136,12 @@ HOST_DEVICE inline Vec4f filtered_adjoint(const RenderOptions& o, const float* g
 // ---- Per-thread gradient copies (CPU) ----------------------------------------
 
 // Copies of the gradient buffers that samples from anywhere in the image add
-// into, one per pool thread, for the CPU's area term. A thread adds into its
-// own copy with plain adds (exclusive_gradient_adds) instead of a locked
-// compare-and-swap per add, and reduce() sums the copies into the caller's
-// buffers. The background is shared, not copied: each of its entries belongs
-// to one pixel, whose samples one tile, and so one thread, shades.
+// into, one per pool thread, for the CPU's area and boundary terms. A thread
+// adds into its own copy with plain adds (exclusive_gradient_adds) instead of
+// a locked compare-and-swap per add, and reduce() sums the copies into the
+// caller's buffers. The background is shared, not copied: only the area term adds to
+// it, and each of its entries belongs to one pixel, whose samples one tile,
+// and so one thread, shades.
 class ThreadGradients {
 public:
     ThreadGradients(const SceneView& scene, const SceneGradients& shared, int threads)

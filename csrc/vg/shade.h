@@ -45,7 +45,8 @@ struct GroupCoverage {
     LazyBoundaryPoint fill_point, stroke_point;
 };
 
-// dst = src, leaving boundary-point slots that src has not set unread.
+// dst = src, leaving boundary-point slots that src has not set unread (keep
+// in step with GroupCoverage's fields).
 HOST_DEVICE inline void copy_coverage(GroupCoverage& dst, const GroupCoverage& src) {
     dst.fill = src.fill; dst.stroke = src.stroke; dst.local = src.local; dst.inside = src.inside;
     dst.fill_distance = src.fill_distance; dst.stroke_distance = src.stroke_distance;
