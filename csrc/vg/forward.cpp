@@ -58,7 +58,8 @@ HOST_DEVICE inline void write_pixel(float* image, const RenderOptions& o, int ch
 }
 
 // What render_pixel records per sample: nothing, or (LayerRecorder) the
-// sample's layer count and paint indices appended to a LayerLog tile.
+// sample's entry in a LayerLog tile (layer_log.h). NoRecorder carries the
+// recorder's fields too, so that one tile loop drives either.
 struct NoRecorder {
     int max_layers = 0;
     size_t used = 0;

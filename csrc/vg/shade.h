@@ -41,7 +41,8 @@ struct GroupCoverage {
     int fill_shape = -1, stroke_shape = -1;
     // Prefiltering: the closest boundary points behind fill_distance and (round
     // strokes) stroke_distance, so that the backward pass need not search for
-    // them again; distance INFINITY where not known.
+    // them again. Unset otherwise; a styled stroke sets one of distance
+    // INFINITY, which the backward pass treats as unknown.
     LazyBoundaryPoint fill_point, stroke_point;
 };
 
