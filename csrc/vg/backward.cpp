@@ -296,11 +296,12 @@ HOST_DEVICE inline void area_sample(const AreaContext& a, int b, int x, int y, i
 // walk stops. Compared with shading both sides in full this halves the work
 // per boundary sample and skips most of it where the boundary is hidden.
 //
-// `inner_in_stroke` says the inner point is known to lie in the owner's
-// stroke (inner_in_owner_stroke), which skips its stroke test there.
+// `in_stroke_side` names the side point known to lie in the owner's stroke
+// (side_in_owner_stroke: +1 inner, -1 outer, 0 neither), which skips its
+// stroke test there.
 HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid, const RenderOptions& o, int b,
                                     int px, int py, Vec2f x, Vec2f inner, Vec2f outer, int owner,
-                                    bool inner_in_stroke) {
+                                    int in_stroke_side) {
     Vec4f accum = background_premultiplied(o, b, px, py);  // the outer branch
     Vec4f delta;                                            // inner branch minus outer branch
     bool passed_owner = false;
@@ -311,8 +312,9 @@ HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid
     for (int g; (g = next_group_run(scene, grid, end, x, &i, &last)) >= 0; i = last) {
         if (g == owner) {
             GroupCoverage ci = group_coverage(scene, grid, pairs, i, last, g, inner, false, cell, nullptr, 0,
-                                              inner_in_stroke);
-            GroupCoverage co = group_coverage(scene, grid, pairs, i, last, g, outer, false, cell);
+                                              in_stroke_side > 0);
+            GroupCoverage co = group_coverage(scene, grid, pairs, i, last, g, outer, false, cell, nullptr, 0,
+                                              in_stroke_side < 0);
             Vec4f accum_in = accum + delta;
             for (int layer = 0; layer < 2; ++layer) {
                 float cov_in = layer == 0 ? ci.fill : ci.stroke, cov_out = layer == 0 ? co.fill : co.stroke;
@@ -337,28 +339,34 @@ HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid
     return sample_output(accum + delta, o.premultiplied) - sample_output(accum, o.premultiplied);
 }
 
-// Whether `inner` (output space), the inner side of a boundary point at
-// parameter t of `piece`, lies in the owner's stroke whatever the rest of the
-// scene does. For a path with a constant-width round stroke, membership is
-// "some centre-line point within w", and the piece's own centre-line point
-// (the segment point at t for a side, the vertex for a cap or join) is one
-// when it is within w of `inner`, which is checked directly. Fills, variable
-// widths (membership then uses the width at the closest point only), styled
-// strokes and the other shapes answer false and are tested as usual.
-HOST_DEVICE inline bool inner_in_owner_stroke(const SceneView& scene, const Piece& piece, float t, Vec2f inner) {
-    if (piece.type != kPieceStrokeSide && piece.type != kPieceCap && piece.type != kPieceJoin) return false;
+// Which side point of a boundary point at parameter t of `piece` lies in the
+// owner's stroke whatever the rest of the scene does: +1 `inner`, -1 `outer`
+// (output space), 0 unknown. The sample's normal follows the piece's
+// direction, not the stroke's outside, so for one offset side of a segment
+// the stroke lies on the "outer" side. For a path with a constant-width round
+// stroke, membership is "some centre-line point within w", and the piece's own
+// centre-line point (the segment point at t for a side, the vertex for a cap
+// or join) is one when it is within w of a side point, which is checked
+// directly. Fills, variable widths (membership then uses the width at the
+// closest point only), styled strokes and the other shapes answer 0 and both
+// sides are tested as usual.
+HOST_DEVICE inline int side_in_owner_stroke(const SceneView& scene, const Piece& piece, float t, Vec2f inner,
+                                            Vec2f outer) {
+    if (piece.type != kPieceStrokeSide && piece.type != kPieceCap && piece.type != kPieceJoin) return 0;
     int shape = scene.pair_shape[piece.pair];
-    if (!stroke_is_round(scene, shape)) return false;
+    if (!stroke_is_round(scene, shape)) return 0;
     int begin = scene.shape_segment_begin[shape], end = scene.shape_segment_begin[shape + 1];
     float w = scene.point_width[scene.segment_points[4 * begin]];
     for (int k = begin; k < end; ++k)
         for (int j = 0; j <= scene.segment_degree[k]; ++j)
-            if (scene.point_width[scene.segment_points[4 * k + j]] != w) return false;
+            if (scene.point_width[scene.segment_points[4 * k + j]] != w) return 0;
     Segment seg = scene.segment(piece.index);
     Vec2f centre = piece.type == kPieceStrokeSide ? evaluate(seg, t)
                    : (piece.type == kPieceCap && piece.side == 0) ? seg.p[0] : seg.p[seg.degree];
-    Vec2f local = scene.to_shape(scene.pair_group[piece.pair]).apply_point(inner);
-    return length_squared(local - centre) < w * w;
+    const Affine2 to_shape = scene.to_shape(scene.pair_group[piece.pair]);
+    if (length_squared(to_shape.apply_point(inner) - centre) < w * w) return 1;
+    if (length_squared(to_shape.apply_point(outer) - centre) < w * w) return -1;
+    return 0;
 }
 
 // ---- Boundary pieces ----------------------------------------------------------
@@ -481,8 +489,8 @@ struct BoundaryJumps {
         if (!any) return;
         Vec2f inner = x - bs.normal * kSideOffset, outer = x + bs.normal * kSideOffset;
         int px = clamp_value(cx, 0, o.width - 1), py = clamp_value(cy, 0, o.height - 1);
-        const bool inner_in_stroke = inner_in_owner_stroke(s, piece, bs.t, inner);
-        Vec4f jump = shade_jump(s, tg, o, b, px, py, x, inner, outer, owner, inner_in_stroke);
+        const int in_stroke_side = side_in_owner_stroke(s, piece, bs.t, inner, outer);
+        Vec4f jump = shade_jump(s, tg, o, b, px, py, x, inner, outer, owner, in_stroke_side);
         float c = dot(adjoint, jump) * inv_count / bs.pdf;
         if (c == 0.0f || !is_finite(c)) return;
         scatter_piece(s, piece, bs.t, c, bs.normal, gr);
