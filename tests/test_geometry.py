@@ -306,6 +306,41 @@ def test_within_distance_matches_dense_distance(degree, seed):
     assert not wrong, f"{len(wrong)} wrong answers, e.g. (test, p, r, dense distance, answer) {wrong[:3]}"
 
 
+@pytest.mark.parametrize("degree", [2, 3])
+@pytest.mark.parametrize("seed", range(4))
+def test_within_distance_just_off_the_offset_curve(degree, seed):
+    # The boundary term asks whether a point 1e-3 outside (or inside) a
+    # stroke's outline is in the stroke: the point lies on the normal through
+    # a curve point, where the distance is stationary and chords cannot decide.
+    # Tight bends (radii down to below the width) and random widths; the
+    # reference is the distance to a dense sampling, refined.
+    rng = np.random.default_rng(1700 + 10 * degree + seed)
+    points = rng.uniform(0, 12, (degree + 1, 2))
+    dense_t = np.linspace(0.0, 1.0, 200001)
+    dense = bezier(points, dense_t)
+    velocity = np.gradient(dense, dense_t, axis=0)
+    wrong, checked = [], 0
+    for _ in range(150):
+        i = int(rng.integers(1, len(dense) - 1))
+        speed = float(np.hypot(*velocity[i]))
+        if speed < 1e-3:
+            continue
+        normal = np.array([-velocity[i][1], velocity[i][0]]) / speed * (1 if rng.uniform() < 0.5 else -1)
+        r = float(rng.uniform(0.3, 3.0))
+        for offset in (-2e-3, 2e-3):
+            p = dense[i] + normal * (r + offset)
+            _, d = refine_min(lambda t: np.sqrt(((bezier(points, t) - p) ** 2).sum(1)), 0.0, 1.0)
+            if abs(d - r) < 5e-4:
+                continue
+            checked += 1
+            for test in (geometry.within_distance, geometry.within_distance_flat):
+                got = test(points.tolist(), tuple(p), r)
+                if got != (d <= r):
+                    wrong.append((test.__name__, p.tolist(), r, d, got))
+    assert checked > 100
+    assert not wrong, f"{len(wrong)} wrong answers, e.g. (test, p, r, reference distance, answer) {wrong[:3]}"
+
+
 @pytest.mark.parametrize(
     "points",
     [

@@ -52,3 +52,17 @@ template <typename T>
 HOST_DEVICE FORCE_INLINE T square(T a) { return a * a; }
 
 }  // namespace pdvg
+
+namespace pdvg {
+
+// A fixed-size array whose elements are left uninitialised (a stack of
+// points or segments, whose default constructors would zero every slot on
+// every call). Only for element types with trivial destructors.
+template <typename T, int N>
+struct UninitialisedArray {
+    union { T items[N]; };
+    HOST_DEVICE UninitialisedArray() {}
+    HOST_DEVICE T& operator[](int i) { return items[i]; }
+};
+
+}  // namespace pdvg

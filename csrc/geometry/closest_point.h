@@ -86,16 +86,11 @@ HOST_DEVICE inline void ellipse_first_quadrant(double e0, double e1, double y0, 
 }
 
 // How a Bézier piece sits on its chord: the largest distance of its inner
-// control points from the chord's line (`deviation`), and whether their
-// projections onto the chord come in order (`monotone`: the Bernstein
-// coefficients of the projection increase, so the piece does not fold back
-// along the chord). A piece with coincident ends reports the largest
-// distance of its points from the start, and counts as monotone only when
-// it is a single point.
+// control points from the chord's line (`deviation`). A piece with
+// coincident ends reports the largest distance of its points from the start.
 struct ChordFit {
     Vec2f chord;
     float chord2 = 0.0f, deviation = 0.0f;
-    bool monotone = true;
 };
 
 HOST_DEVICE inline ChordFit fit_chord(const Segment& g) {
@@ -103,37 +98,63 @@ HOST_DEVICE inline ChordFit fit_chord(const Segment& g) {
     const int n = g.degree;
     f.chord = g.p[n] - g.p[0];
     f.chord2 = dot(f.chord, f.chord);
-    float chord_length = sqrtf(f.chord2), previous = 0.0f;
-    for (int k = 1; k <= n; ++k) {
+    float chord_length = sqrtf(f.chord2);
+    for (int k = 1; k < n; ++k) {
         Vec2f d = g.p[k] - g.p[0];
-        if (!(chord_length > 0.0f)) {  // coincident ends: unimodal only as a single point
-            f.deviation = max_value(f.deviation, length(d));
-            f.monotone = f.deviation == 0.0f;
-            continue;
-        }
-        float along = dot(d, f.chord) / chord_length;
-        f.monotone = f.monotone && along >= previous - 1e-6f * chord_length;
-        previous = along;
-        if (k < n) f.deviation = max_value(f.deviation, fabsf(cross(f.chord, d)) / chord_length);
+        f.deviation = max_value(f.deviation, chord_length > 0.0f ? fabsf(cross(f.chord, d)) / chord_length : length(d));
     }
     return f;
 }
 
-// Whether the distance from p to the piece has a single minimum along it,
-// given `reach`, a bound on p's distance to every point of the piece. Along
-// arc length s, d^2/ds^2 (|c - p|^2 / 2) = 1 + (c - p) . kappa N, which stays
-// positive while |c - p| < 1 / kappa: the squared distance is then convex.
-// The piece must not fold back, and the curvature its bend implies,
-// about 8 deviation / chord^2, times the reach must stay below 1/4 (a margin
-// of 4 for curvature that varies along the piece).
-HOST_DEVICE inline bool distance_is_unimodal(const ChordFit& f, float reach) {
-    return f.monotone && 32.0f * reach * f.deviation <= f.chord2;
+// How convex the squared distance from p to piece g is along its arc
+// length: a lower bound m on f'' for f = |c - p|^2 / 2 over the piece, given
+// `reach`, a bound on p's distance to every point of it. Where m > 0 the
+// distance has a single minimum along the piece (at an end or at the one
+// stationary point), and no point of it is nearer p than
+// sqrt(|c0 - p|^2 - g^2 / (m |c'|^2)) for any point c0 of it, g = (c0 - p) . c'
+// (unimodal_within_distance). Returns 0 when no bound holds.
+//
+// Along arc length f'' = 1 + (c - p) . kappa N >= 1 - kappa_max * reach. The
+// curvature is bounded from the control-point differences a, b (and c):
+//   quadratic: c' = 2((1-t) a + t b),               c' x c'' = 4 (a x b);
+//   cubic:     c' = 3((1-t)^2 a + 2t(1-t) b + t^2 c),
+//              c' x c'' = 18 ((1-t)^2 (a x b) + t(1-t) (a x c) + t^2 (b x c)),
+// whose size is at most the largest Bernstein coefficient (a x c counts half
+// in the cubic: its basis function is 2t(1-t)). And |c'| >= c' . u for the
+// chord direction u, which is at least `degree` times the smallest of the
+// differences' components along u (c' is a Bernstein blend of them); when
+// that is not positive the piece may fold back or stop, and no bound holds.
+HOST_DEVICE inline float distance_convexity(const Segment& g, const ChordFit& f, float reach) {
+    const int n = g.degree;
+    if (n < 2) return 1.0f;  // a line: kappa = 0
+    if (!(f.chord2 > 0.0f)) return f.deviation == 0.0f ? 1.0f : 0.0f;  // a point, or a piece that returns
+    const Vec2f u = f.chord * (1.0f / sqrtf(f.chord2));
+    const Vec2f a = g.p[1] - g.p[0], b = g.p[2] - g.p[1];
+    float along = min_value(dot(a, u), dot(b, u)), bend;
+    if (n == 2) {
+        bend = 4.0f * fabsf(cross(a, b));
+    } else {
+        const Vec2f c = g.p[3] - g.p[2];
+        along = min_value(along, dot(c, u));
+        bend = 18.0f * max_value(max_value(fabsf(cross(a, b)), fabsf(cross(b, c))), 0.5f * fabsf(cross(a, c)));
+    }
+    if (!(along > 0.0f)) return 0.0f;
+    const float speed = float(n) * along;
+    const float m = 1.0f - bend * reach / (speed * speed * speed);
+    return m > 0.0f ? m : 0.0f;
 }
 
-// A bound on the distance from p to every point of piece g: to its start,
-// plus the size of its hull (chord plus twice the deviation on either side).
-HOST_DEVICE inline float piece_reach(const Segment& g, const ChordFit& f, Vec2f p) {
-    return length(p - g.p[0]) + sqrtf(f.chord2) + 2.0f * f.deviation;
+// Pieces whose convexity bound is below this are split further (the bound is
+// then too weak to be worth using).
+constexpr float kMinConvexity = 0.125f;
+
+// A bound on the distance from p to every point of piece g: the piece lies
+// in the hull of its control points and the distance to p is convex, so its
+// largest value over the hull is at a control point.
+HOST_DEVICE inline float piece_reach(const Segment& g, Vec2f p) {
+    float farthest = 0.0f;
+    for (int k = 0; k <= g.degree; ++k) farthest = max_value(farthest, length_squared(g.p[k] - p));
+    return sqrtf(farthest);
 }
 
 // The minimum over [lo, hi] of the distance from p to the polynomial curve
@@ -144,8 +165,10 @@ HOST_DEVICE inline float piece_reach(const Segment& g, const ChordFit& f, Vec2f 
 // is none (the minimum is then at an end). Where the velocity vanishes, as at
 // a doubled control point, g is 0 at the end itself and the sign of g' there
 // tells which way it goes. Newton's method starts at `start`, with bisection
-// whenever a step leaves the bracket or the slope is not positive.
-HOST_DEVICE inline double unimodal_stationary_point(const Vec2d c[4], double lo, double hi, double start) {
+// whenever a step leaves the bracket or the slope is not positive, until a
+// step is below `tolerance` (in t).
+HOST_DEVICE inline double unimodal_stationary_point(const Vec2d c[4], double lo, double hi, double start,
+                                                    double tolerance = 1e-15) {
     auto stationarity = [&](double at, double* slope) {
         Vec2d value = ((c[3] * at + c[2]) * at + c[1]) * at + c[0];
         Vec2d d1 = (c[3] * (3.0 * at) + c[2] * 2.0) * at + c[1];
@@ -166,10 +189,38 @@ HOST_DEVICE inline double unimodal_stationary_point(const Vec2d c[4], double lo,
         if (value < 0.0) lo = t; else hi = t;
         double next = slope > 0.0 ? t - value / slope : lo - 1.0;
         if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
-        if (fabs(next - t) <= 1e-15 || hi - lo <= 1e-15) return next;
+        if (fabs(next - t) <= tolerance || hi - lo <= 1e-15) return next;
         t = next;
     }
     return t;
+}
+
+// Whether a piece whose squared distance from p is convex along it (lower
+// bound m on f'', distance_convexity) comes within sqrt(r2) of p, decided
+// from a few Newton iterates instead of the converged stationary point: 1
+// yes, 0 no, -1 undecided. `c` is the piece in power basis with p
+// subtracted, `start` a first guess in [0, 1].
+//
+// A function with f'' >= m on an interval stays above f(s0) - f'(s0)^2 / (2 m)
+// there. With f = |c - p|^2 / 2 along arc length, f'(s0) = g / |c'| for
+// g = (c - p) . c' (d/ds = d/dt / |c'|), so over the whole piece
+//   min |c - p|^2 >= |c0 - p|^2 - g^2 / (m |c'|^2),
+// which rules the piece out once the iterate is near enough the minimum.
+// An iterate within reach of p rules it in.
+HOST_DEVICE inline int unimodal_within_distance(const Vec2d c[4], double r2, double m, double start) {
+    double t = start;
+    for (int iteration = 0; iteration < 3; ++iteration) {
+        Vec2d value = ((c[3] * t + c[2]) * t + c[1]) * t + c[0];
+        Vec2d d1 = (c[3] * (3.0 * t) + c[2] * 2.0) * t + c[1];
+        double d2 = dot(value, value);
+        if (d2 <= r2) return 1;
+        double g = dot(value, d1), speed2 = dot(d1, d1);
+        if (speed2 > 0.0 && d2 - g * g / (m * speed2) > r2) return 0;
+        double slope = speed2 + dot(value, c[3] * (6.0 * t) + c[2] * 2.0);
+        if (!(slope > 0.0)) return -1;
+        t = clamp_value(t - g / slope, 0.0, 1.0);
+    }
+    return -1;
 }
 
 }  // namespace closest_detail
@@ -242,7 +293,7 @@ HOST_DEVICE inline BoundedSearch start_bounded_search(const Segment& s, Vec2f p,
 HOST_DEVICE inline bool search_bounded_piece(const Segment& s, Vec2f p, const Segment& piece, float t0, float t1,
                                              BoundedSearch& b) {
     struct Piece { Segment seg; float t0, t1; };
-    Piece stack[20];
+    UninitialisedArray<Piece, 20> stack;
     int top = 0, visits = 0;
     stack[top++] = {piece, t0, t1};
     while (top > 0) {
@@ -258,7 +309,7 @@ HOST_DEVICE inline bool search_bounded_piece(const Segment& s, Vec2f p, const Se
         // Leaf: flat within the tolerance, and the distance along it unimodal
         // for points within the limit.
         ChordFit fit = fit_chord(g);
-        bool leaf = fit.deviation <= b.tolerance && distance_is_unimodal(fit, piece_reach(g, fit, p));
+        bool leaf = fit.deviation <= b.tolerance && distance_convexity(g, fit, piece_reach(g, p)) >= kMinConvexity;
         if (!leaf && top + 2 <= 20) {
             Segment left, right;
             split(g, 0.5f, &left, &right);
@@ -400,7 +451,7 @@ HOST_DEVICE inline float distance_to_line_segment(Vec2f p, Vec2f a, Vec2f b) {
 // halvings, far less work than the quintic of closest_point_on_segment.
 HOST_DEVICE inline bool segment_within_distance(const Segment& s, Vec2f p, float r, float flatness = 1e-4f) {
     const float r2 = r * r;
-    Segment stack[24];
+    UninitialisedArray<Segment, 24> stack;
     int top = 0;
     stack[top++] = s;
     while (top > 0) {
@@ -439,13 +490,23 @@ HOST_DEVICE inline bool segment_within_distance(const Segment& s, Vec2f p, float
         if (chord_length > 0.0f && fabsf(cross(chord, p - c.p[0])) / chord_length - deviation > r) continue;
         // Where the distance along the piece is unimodal, its minimum is an
         // end (tested above) or the stationary point between, found by Newton
-        // in double: the answer is exact. Elsewhere the halves go on,
+        // in double: the answer is exact. A few iterates with a bound on the
+        // rest usually settle it first. Elsewhere the halves go on,
         // `deviation` shrinking fourfold per halving.
-        if (closest_detail::distance_is_unimodal(fit, closest_detail::piece_reach(c, fit, p))) {
+        const float convexity = closest_detail::distance_convexity(c, fit, closest_detail::piece_reach(c, p));
+        if (convexity >= closest_detail::kMinConvexity) {
             Vec2d pc[4];
             power_basis(c, pc);
             pc[0] = pc[0] - Vec2d(p);
-            double t = closest_detail::unimodal_stationary_point(pc, 0.0, 1.0, double(u));
+            int quick = closest_detail::unimodal_within_distance(pc, double(r) * double(r), double(convexity),
+                                                                 double(u));
+            if (quick >= 0) {
+                if (quick == 1) return true;
+                continue;
+            }
+            // Only the distance matters here, and it is stationary in t: a
+            // step of 1e-9 moves it by far less than float resolution.
+            double t = closest_detail::unimodal_stationary_point(pc, 0.0, 1.0, double(u), 1e-9);
             if (t < 0.0) continue;
             Vec2d at = ((pc[3] * t + pc[2]) * t + pc[1]) * t + pc[0];
             if (dot(at, at) <= double(r) * double(r)) return true;
