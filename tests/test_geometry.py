@@ -299,7 +299,7 @@ def test_within_distance_matches_dense_distance(degree, seed):
         d = float(np.sqrt(((dense - p) ** 2).sum(1)).min())
         if abs(d - r) < 1e-3:
             continue
-        for test in (geometry.within_distance, geometry.within_distance_flat):
+        for test in (geometry.within_distance, geometry.within_distance_flat, geometry.within_distance_cached):
             got = test(points.tolist(), tuple(p), r)
             if got != (d <= r):
                 wrong.append((test.__name__, p.tolist(), r, d, got))
@@ -333,7 +333,7 @@ def test_within_distance_just_off_the_offset_curve(degree, seed):
             if abs(d - r) < 5e-4:
                 continue
             checked += 1
-            for test in (geometry.within_distance, geometry.within_distance_flat):
+            for test in (geometry.within_distance, geometry.within_distance_flat, geometry.within_distance_cached):
                 got = test(points.tolist(), tuple(p), r)
                 if got != (d <= r):
                     wrong.append((test.__name__, p.tolist(), r, d, got))

@@ -45,6 +45,30 @@ py::tuple closest_to_tuple(const pdvg::ClosestPoint& c) {
     return py::make_tuple(c.t, to_tuple(c.point), c.distance);
 }
 
+// A one-segment scene whose per-call segment caches are built as a render
+// builds them.
+struct OneSegmentScene {
+    Segment segment;
+    std::vector<float> xy, monotone, boxes, flat;
+    int indices[4];
+    pdvg::SceneView scene;
+
+    explicit OneSegmentScene(const Segment& s)
+        : segment(s), monotone(pdvg::kSegmentMonotoneFloats), boxes(16), flat(pdvg::kFlatFloats) {
+        for (int k = 0; k <= s.degree; ++k) { xy.push_back(s.p[k].x); xy.push_back(s.p[k].y); }
+        for (int j = 0; j < 4; ++j) indices[j] = std::min(j, s.degree);
+        scene.points = xy.data();
+        scene.segment_degree = &segment.degree;
+        scene.segment_points = indices;
+        pdvg::build_segment_cache(scene, 0, monotone.data(), boxes.data(), flat.data());
+        scene.segment_monotone = monotone.data();
+        scene.segment_boxes = boxes.data();
+        scene.segment_flat = flat.data();
+    }
+    OneSegmentScene(const OneSegmentScene&) = delete;
+    OneSegmentScene& operator=(const OneSegmentScene&) = delete;
+};
+
 }  // namespace
 
 void register_geometry_bindings(py::module_& m) {
@@ -119,21 +143,16 @@ void register_geometry_bindings(py::module_& m) {
     }, py::arg("points"), py::arg("p"), "Signed crossings of the ray from p toward +x with one segment.");
 
     g.def("winding_contribution_cached", [](const std::vector<Point>& points, Point p) {
-        // A one-segment scene, whose per-call ray-casting cache is built as a render builds it.
-        Segment s = to_segment("winding_contribution_cached", points);
-        std::vector<float> xy;
-        for (int k = 0; k <= s.degree; ++k) { xy.push_back(s.p[k].x); xy.push_back(s.p[k].y); }
-        int indices[4];
-        for (int j = 0; j < 4; ++j) indices[j] = std::min(j, s.degree);
-        pdvg::SceneView scene;
-        scene.points = xy.data();
-        scene.segment_degree = &s.degree;
-        scene.segment_points = indices;
-        std::vector<float> monotone(pdvg::kSegmentMonotoneFloats), boxes(16), flat(pdvg::kFlatFloats);
-        pdvg::build_segment_cache(scene, 0, monotone.data(), boxes.data(), flat.data());
-        scene.segment_monotone = monotone.data();
-        return pdvg::cached_winding_contribution(scene, 0, to_vec(p));
+        OneSegmentScene one(to_segment("winding_contribution_cached", points));
+        return pdvg::cached_winding_contribution(one.scene, 0, to_vec(p));
     }, py::arg("points"), py::arg("p"), "winding_contribution through the per-call cache that renders use.");
+
+    g.def("within_distance_cached", [](const std::vector<Point>& points, Point p, float r) {
+        OneSegmentScene one(to_segment("within_distance_cached", points));
+        unsigned quarters = pdvg::cached_quarters_within(one.scene, 0, to_vec(p), r * r);
+        return quarters != 0 && pdvg::cached_within_distance(one.scene, 0, to_vec(p), r, quarters);
+    }, py::arg("points"), py::arg("p"), py::arg("r"),
+       "within_distance through the per-call cache (quarter boxes, then chords) that stroke sampling uses.");
 
     g.def("winding_number_path", [](const std::vector<std::vector<Point>>& segments, Point p) {
         std::vector<Segment> converted;

@@ -523,7 +523,9 @@ HOST_DEVICE inline bool segment_within_distance(const Segment& s, Vec2f p, float
 // A curve flattened into kFlatPieces chords of equal parameter steps: the
 // chord end points (kFlatPieces + 1 points, x and y), then each chord's
 // deviation, the largest distance of its piece's control points from the
-// chord segment (plus rounding slack).
+// chord segment (plus rounding slack), then each piece's inner control points
+// (two points; a quadratic's one is stored twice), so that a piece that needs
+// a closer look is read rather than split out of the curve again.
 //
 // The piece lies within its deviation of the chord (its hull does, and the
 // deviation's neighbourhood of a segment is convex). And as the piece runs
@@ -533,7 +535,22 @@ HOST_DEVICE inline bool segment_within_distance(const Segment& s, Vec2f p, float
 // <= r proves some curve point within r, d - deviation > r proves none in
 // that piece, and only a piece in between needs subdividing.
 constexpr int kFlatPieces = 16;
-constexpr int kFlatFloats = 2 * (kFlatPieces + 1) + kFlatPieces;
+constexpr int kFlatInnerOffset = 2 * (kFlatPieces + 1) + kFlatPieces;
+constexpr int kFlatFloats = kFlatInnerOffset + 4 * kFlatPieces;
+
+// Piece j of the curve s from its flattening: the chord ends and the stored
+// inner control points. The ends are the shared chord points, which may
+// differ from the piece's own by rounding (the deviations allow for it).
+HOST_DEVICE inline Segment flat_piece(const Segment& s, const float* flat, int j) {
+    Segment g;
+    g.degree = s.degree;
+    const float* inner = flat + kFlatInnerOffset + 4 * j;
+    g.p[0] = Vec2f(flat[2 * j], flat[2 * j + 1]);
+    g.p[1] = Vec2f(inner[0], inner[1]);
+    g.p[2] = Vec2f(inner[2], inner[3]);
+    g.p[s.degree] = Vec2f(flat[2 * j + 2], flat[2 * j + 3]);
+    return g;
+}
 
 // Whether p lies outside the box of chord a-b grown by `reach` (then the
 // chord is farther than reach).
@@ -558,22 +575,30 @@ HOST_DEVICE inline void flatten_segment(const Segment& s, float* out) {
         for (int i = 1; i < n; ++i) deviation = max_value(deviation, distance_to_line_segment(piece.p[i], a, b));
         float slack = 1e-5f * (fabsf(a.x) + fabsf(a.y) + fabsf(b.x) + fabsf(b.y) + 1.0f);
         deviations[j] = deviation + slack;
+        float* inner = out + kFlatInnerOffset + 4 * j;
+        const Vec2f second = n == 3 ? piece.p[2] : piece.p[1];
+        inner[0] = piece.p[1].x; inner[1] = piece.p[1].y;
+        inner[2] = second.x; inner[3] = second.y;
     }
 }
 
 // segment_within_distance from a flattening of s (flatten_segment): chords
 // decide their pieces where they can, and only the others are subdivided.
-HOST_DEVICE inline bool flat_within_distance(const Segment& s, const float* flat, Vec2f p, float r) {
+// Bit q of `quarters` clear says no point of the quarter [q/4, (q+1)/4] of s
+// is within r (its cached box is farther), which skips its four chords.
+HOST_DEVICE inline bool flat_within_distance(const Segment& s, const float* flat, Vec2f p, float r,
+                                             unsigned quarters = 0xFu) {
+    static_assert(kFlatPieces == 16, "four chords per quarter");
     const float* deviations = flat + 2 * (kFlatPieces + 1);
     for (int j = 0; j < kFlatPieces; ++j) {
+        if (!(quarters >> (j >> 2) & 1u)) { j |= 3; continue; }
         Vec2f a(flat[2 * j], flat[2 * j + 1]), b(flat[2 * j + 2], flat[2 * j + 3]);
         float reach = r + deviations[j];
         if (outside_chord_box(p, a, b, reach)) continue;
         float d = distance_to_line_segment(p, a, b);
         if (d + deviations[j] <= r) return true;
         if (d > reach) continue;
-        if (segment_within_distance(sub_segment(s, float(j) / kFlatPieces, float(j + 1) / kFlatPieces), p, r))
-            return true;
+        if (segment_within_distance(flat_piece(s, flat, j), p, r)) return true;
     }
     return false;
 }
@@ -610,7 +635,7 @@ HOST_DEVICE inline ClosestPoint flat_closest_point_within(const Segment& s, cons
         bound[nearest] = bound[--count];
         piece[nearest] = piece[count];
         float t0 = float(next) / kFlatPieces, t1 = float(next + 1) / kFlatPieces;
-        if (!search_bounded_piece(s, p, sub_segment(s, t0, t1), t0, t1, search)) {
+        if (!search_bounded_piece(s, p, flat_piece(s, flat, next), t0, t1, search)) {
             ClosestPoint c = closest_point_on_segment(s, p);  // pathological: the quintic settles it
             return c.distance < limit ? c : no_point_within(p);
         }

@@ -134,10 +134,12 @@ HOST_DEVICE inline void build_segment_cache(const SceneView& scene, int k, float
 }
 
 // Whether some point of segment k lies within r of p, from its flattening.
-HOST_DEVICE inline bool cached_within_distance(const SceneView& scene, int k, Vec2f p, float r) {
+// `quarters` as in flat_within_distance (cached_quarters_within).
+HOST_DEVICE inline bool cached_within_distance(const SceneView& scene, int k, Vec2f p, float r,
+                                               unsigned quarters = 0xFu) {
     Segment s = scene.segment(k);
     if (s.degree == 1 || !scene.segment_flat) return segment_within_distance(s, p, r);
-    return flat_within_distance(s, scene.segment_flat + kFlatFloats * k, p, r);
+    return flat_within_distance(s, scene.segment_flat + kFlatFloats * k, p, r, quarters);
 }
 
 // closest_point_on_segment_within for segment k (whose control points are
@@ -185,6 +187,18 @@ HOST_DEVICE inline float cached_distance_squared_bound(const SceneView& scene, i
         best = min_value(best, box.distance_squared(p));
     }
     return best;
+}
+
+// Bit q set for each quarter of segment k whose cached box lies within
+// squared distance r2 of p (the others hold no point that near).
+HOST_DEVICE inline unsigned cached_quarters_within(const SceneView& scene, int k, Vec2f p, float r2) {
+    const float* b = scene.segment_boxes + 16 * k;
+    unsigned quarters = 0;
+    for (int i = 0; i < 4; ++i, b += kBoxStride) {
+        BBox2 box{Vec2f(b[0], b[1]), Vec2f(b[2], b[3])};
+        if (box.distance_squared(p) <= r2) quarters |= 1u << i;
+    }
+    return quarters;
 }
 
 // Returns a copy of `scene` with its segment caches built (scratch from the

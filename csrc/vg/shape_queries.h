@@ -146,9 +146,11 @@ HOST_DEVICE inline bool inside_stroke(const SceneView& scene, int s, Vec2f p) {
             wmin = min_value(wmin, w);
         }
         float reach = min_value(best, wmax);
+        unsigned quarters = 0xFu;  // the quarters of the segment that may come within reach
         if (scene.segment_boxes) {
             // The cached quarter boxes bound the distance more tightly than the hull.
-            if (cached_distance_squared_bound(scene, k, p) > reach * reach) continue;
+            quarters = cached_quarters_within(scene, k, p, reach * reach);
+            if (!quarters) continue;
         } else {
             BBox2 hull = BBox2::empty();
             for (int j = 0; j <= degree; ++j) hull.expand(scene.point(idx[j]));
@@ -157,7 +159,7 @@ HOST_DEVICE inline bool inside_stroke(const SceneView& scene, int s, Vec2f p) {
         // Constant width along the segment: membership is "some curve point
         // within w", answered by subdivision without solving for the closest point.
         if (wmin == wmax && !(best < INFINITY)) {
-            if (cached_within_distance(scene, k, p, wmax)) return true;
+            if (cached_within_distance(scene, k, p, wmax, quarters)) return true;
             continue;
         }
         ClosestPoint c = closest_point_on_segment(scene.segment(k), p);
