@@ -323,7 +323,13 @@ HOST_DEVICE inline bool search_bounded_piece(const Segment& s, Vec2f p, const Se
         }
         float u = fit.chord2 > 0.0f ? dot(p - g.p[0], fit.chord) / fit.chord2 : 0.5f;
         double start = at.t0 + (at.t1 - at.t0) * double(u);
-        double candidates[3] = {at.t0, at.t1, unimodal_stationary_point(b.c, at.t0, at.t1, start)};
+        // The distance is unimodal over the leaf: an interior stationary point
+        // is its minimum there, and otherwise the minimum is at an end. A step
+        // of 1e-9 in t leaves the distance (stationary in t) and the point's
+        // use by the backward pass unchanged at float precision.
+        const double stationary = unimodal_stationary_point(b.c, at.t0, at.t1, start, 1e-9);
+        double candidates[2] = {stationary, -1.0};
+        if (stationary < 0.0) { candidates[0] = at.t0; candidates[1] = at.t1; }
         for (double t : candidates) {
             if (t < 0.0) continue;
             Vec2d point = evaluate_double(s, t);
