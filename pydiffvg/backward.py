@@ -11,7 +11,7 @@ from .scene import FLOAT_FIELDS
 
 # Module-level knobs, for tests and benchmarks; see BackwardOptions in
 # csrc/vg/render.h.
-BACKWARD_OPTIONS = {"boundary_density": 1.0, "boundary_term": True, "area_term": True}
+BACKWARD_OPTIONS = {"boundary_density": 1.0, "boundary_term": True, "area_term": True, "cell_programs": True}
 
 
 def render_backward(ctx, grad_image):

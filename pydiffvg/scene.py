@@ -78,7 +78,8 @@ def _path_structure(num_control_points, num_points, closed, where):
     share few distinct structures, so the answers are cached.
     """
     if isinstance(num_control_points, (torch.Tensor, np.ndarray)):
-        counts = tuple(num_control_points.reshape(-1).tolist())
+        flat = num_control_points if num_control_points.ndim == 1 else num_control_points.reshape(-1)
+        counts = tuple(flat.tolist())
     else:
         counts = tuple(np.asarray(num_control_points).reshape(-1).tolist())
     key = (counts, num_points, bool(closed))
@@ -252,7 +253,7 @@ def pack_scenes(scenes, width, height, device):
                 ids = torch.as_tensor(ids)
             if ids.is_floating_point():
                 raise TypeError(f"{where}.shape_ids must be an integer tensor, got {ids.dtype}")
-            ids = ids.reshape(-1).tolist()  # integer tensors carry no gradient
+            ids = (ids if ids.dim() == 1 else ids.reshape(-1)).tolist()  # integer tensors carry no gradient
             if ids and (min(ids) < 0 or max(ids) >= len(shapes)):
                 _fail(f"{where}.shape_ids {ids} out of range for {len(shapes)} shapes")
             g = len(even_odd)
@@ -417,7 +418,11 @@ def _paint_rows(rows, f32):
         if r is None:
             out.append(zero)
         elif isinstance(r, tuple):
-            out.append(torch.cat([r[0].to(**f32).reshape(2), r[1].to(**f32).reshape(2)]))
+            a, b = r
+            if not (a.shape == (2,) and b.shape == (2,) and a.device == dev and b.device == dev and
+                    a.dtype == torch.float32 and b.dtype == torch.float32):
+                a, b = a.to(**f32).reshape(2), b.to(**f32).reshape(2)
+            out.append(torch.cat([a, b]))
         elif r.shape == (4,) and r.device == dev and r.dtype == torch.float32:
             out.append(r)
         else:

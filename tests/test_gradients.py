@@ -947,6 +947,60 @@ def test_layer_log_replay_matches_recomputation(monkeypatch, prefiltering):
         assert err <= 1e-4 * scale, f"leaf {i}: replayed {a.flatten()[:6].tolist()} recomputed {b.flatten()[:6].tolist()}"
 
 
+@pytest.mark.parametrize("box_filter", [True, False])
+def test_boundary_cell_programs_match_tile_walk(box_filter):
+    # On the CPU the boundary term shades each boundary sample through the
+    # program of its 4x4-pixel cell (groups whose bounds reach the cell,
+    # constant entries folded) rather than by walking its tile's list. Both
+    # must give the same jumps, so the same gradients up to summation order:
+    # shapes across tile and cell borders, a two-shape even-odd group (the
+    # hole's cells lie wholly inside the circle, whose winding is folded), round
+    # strokes, both gradient kinds, translucency, a rotated group, a
+    # background, and a filter wider than a pixel.
+    def grads(cell_programs):
+        torch.manual_seed(5)
+        leaves = []
+
+        def leaf(t):
+            t = t.clone().requires_grad_(True)
+            leaves.append(t)
+            return t
+        angle = 0.3
+        rotation = T([[math.cos(angle), -math.sin(angle), 14.0], [math.sin(angle), math.cos(angle), -6.0],
+                      [0.0, 0.0, 1.0]])
+        shapes = [Circle(leaf(T(13.0)), leaf(T([17.0, 15.5]))),
+                  Rect(leaf(T([12.0, 20.0])), leaf(T([40.0, 33.0]))),
+                  Polygon(leaf(T([[3.0, 44.0], [31.5, 2.0], [45.0, 30.0], [16.0, 16.0]])), True,
+                          stroke_width=leaf(T(1.5))),
+                  Ellipse(leaf(T([6.0, 4.0])), leaf(T([19.0, 17.0]))),  # a hole in the circle
+                  Path(T([2, 2]), leaf(T([[4.0, 8.0], [20.0, -4.0], [30.0, 20.0], [44.0, 12.0], [40.0, 40.0],
+                                         [24.0, 46.0], [10.0, 36.0]])), False, stroke_width=leaf(T(2.5)))]
+        groups = [ShapeGroup(T([0, 3]), fill_color=leaf(T([0.9, 0.2, 0.1, 0.8])), use_even_odd_rule=True),
+                  ShapeGroup(T([1]), fill_color=LinearGradient(leaf(T([0.0, 0.0])), leaf(T([48.0, 40.0])),
+                                                               T([0.0, 1.0]), leaf(torch.rand(2, 4))),
+                             shape_to_canvas=rotation),
+                  ShapeGroup(T([2]), fill_color=leaf(T([0.2, 0.7, 0.3, 0.5])),
+                             stroke_color=RadialGradient(leaf(T([24.0, 24.0])), leaf(T([20.0, 14.0])),
+                                                         T([0.0, 1.0]), leaf(torch.rand(2, 4))),
+                             use_even_odd_rule=False),
+                  ShapeGroup(T([4]), fill_color=None, stroke_color=leaf(T([0.1, 0.3, 0.9, 1.0])))]
+        background = leaf(torch.rand(SIZE, SIZE, 4))
+        kw = {} if box_filter else {"filter": PixelFilter(FilterType.tent, T(1.5))}
+        with BackwardOptions(area_term=False, cell_programs=cell_programs, boundary_density=4.0):
+            image = pydiffvg.render(shapes, groups, width=SIZE, height=SIZE, num_samples=2, seed=FD_SEED,
+                                    background=background, **kw)
+            (image * smooth_weights(SIZE, SIZE)).sum().backward()
+        return [t.grad.clone() for t in leaves]
+
+    programs, walks = grads(True), grads(False)
+    assert any(b.abs().max().item() > 0 for b in walks[:-1]), "the boundary term gave no gradient at all"
+    for i, (a, b) in enumerate(zip(programs, walks)):
+        scale = b.abs().max().item() + 1e-6
+        err = (a - b).abs().max().item()
+        assert err <= 1e-5 * scale, \
+            f"leaf {i}: programs {a.flatten()[:6].tolist()} tile walks {b.flatten()[:6].tolist()}"
+
+
 def test_layer_log_kept_only_where_it_applies():
     from pydiffvg import _core
     seen = []

@@ -106,6 +106,7 @@ void register_render_bindings(py::module_& m) {
               b.boundary_density = backward["boundary_density"].cast<float>();
               b.boundary_term = backward["boundary_term"].cast<bool>();
               b.area_term = backward["area_term"].cast<bool>();
+              if (backward.contains("cell_programs")) b.cell_programs = backward["cell_programs"].cast<bool>();
               if (!(b.boundary_density > 0.0f) || b.boundary_density > 1e6f)
                   throw pdvg::InvalidArgument("render: boundary_density must be in (0, 1e6]");
               auto grad = [&](const char* key) -> float* {

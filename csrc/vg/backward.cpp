@@ -284,7 +284,7 @@ HOST_DEVICE inline void area_sample(const AreaContext& a, int b, int x, int y, i
 // ---- The jump across a boundary point --------------------------------------
 
 // Sample value just inside minus just outside the boundary of group `owner`
-// at output point x, in one walk of the tile list.
+// at output point x, in one walk over the groups that may hold x.
 //
 // Only the owner's coverage changes between the two sides (another group's
 // boundary passing within kSideOffset of x has probability ~0), so every
@@ -295,48 +295,99 @@ HOST_DEVICE inline void area_sample(const AreaContext& a, int b, int x, int y, i
 // on both sides, or an opaque layer on top) the jump is exactly zero and the
 // walk stops. Compared with shading both sides in full this halves the work
 // per boundary sample and skips most of it where the boundary is hidden.
-//
+struct JumpAccumulator {
+    Vec4f accum;  // the outer branch
+    Vec4f delta;  // inner branch minus outer branch
+    bool passed_owner = false;
+
+    // The owner, covered by ci on the inner side and co on the outer.
+    HOST_DEVICE void owner(const SceneView& scene, int g, const GroupCoverage& ci, const GroupCoverage& co) {
+        Vec4f accum_in = accum + delta;
+        for (int layer = 0; layer < 2; ++layer) {
+            float cov_in = layer == 0 ? ci.fill : ci.stroke, cov_out = layer == 0 ? co.fill : co.stroke;
+            if (cov_in > 0.0f) composite_over(accum_in, evaluate_paint(scene, 2 * g + layer, ci.local), cov_in);
+            if (cov_out > 0.0f) composite_over(accum, evaluate_paint(scene, 2 * g + layer, co.local), cov_out);
+        }
+        delta = accum_in - accum;
+        passed_owner = true;
+    }
+    // Any other group, covering c at x.
+    HOST_DEVICE void other(const SceneView& scene, int g, const GroupCoverage& c) {
+        for (int layer = 0; layer < 2; ++layer) {
+            float coverage = layer == 0 ? c.fill : c.stroke;
+            if (!(coverage > 0.0f)) continue;
+            Vec4f color = evaluate_paint(scene, 2 * g + layer, c.local);
+            composite_over(accum, color, coverage);
+            delta = delta * (1.0f - color.w * coverage);
+        }
+    }
+    // Whether nothing further up can change the (zero) jump.
+    HOST_DEVICE bool settled() const {
+        return passed_owner && delta.x == 0.0f && delta.y == 0.0f && delta.z == 0.0f && delta.w == 0.0f;
+    }
+    HOST_DEVICE Vec4f jump(bool premultiplied) const {
+        if (settled()) return Vec4f();
+        return sample_output(accum + delta, premultiplied) - sample_output(accum, premultiplied);
+    }
+};
+
+// The jump by a walk of the tile list of pixel (px, py).
 // `in_stroke_side` names the side point known to lie in the owner's stroke
 // (side_in_owner_stroke: +1 inner, -1 outer, 0 neither), which skips its
 // stroke test there.
 HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid, const RenderOptions& o, int b,
                                     int px, int py, Vec2f x, Vec2f inner, Vec2f outer, int owner,
                                     int in_stroke_side) {
-    Vec4f accum = background_premultiplied(o, b, px, py);  // the outer branch
-    Vec4f delta;                                            // inner branch minus outer branch
-    bool passed_owner = false;
+    JumpAccumulator j;
+    j.accum = background_premultiplied(o, b, px, py);
     int tile = grid.tile_of(b, float(px), float(py));
     int i = grid.tile_begin[tile], end = grid.tile_begin[tile + 1], last = i;
     const int* pairs = grid.tile_pairs;
     const int cell = grid.cell_of(tile, x);
     for (int g; (g = next_group_run(scene, grid, end, x, &i, &last)) >= 0; i = last) {
         if (g == owner) {
-            GroupCoverage ci = group_coverage(scene, grid, pairs, i, last, g, inner, false, cell, nullptr, 0,
-                                              in_stroke_side > 0);
-            GroupCoverage co = group_coverage(scene, grid, pairs, i, last, g, outer, false, cell, nullptr, 0,
-                                              in_stroke_side < 0);
-            Vec4f accum_in = accum + delta;
-            for (int layer = 0; layer < 2; ++layer) {
-                float cov_in = layer == 0 ? ci.fill : ci.stroke, cov_out = layer == 0 ? co.fill : co.stroke;
-                if (cov_in > 0.0f) composite_over(accum_in, evaluate_paint(scene, 2 * g + layer, ci.local), cov_in);
-                if (cov_out > 0.0f) composite_over(accum, evaluate_paint(scene, 2 * g + layer, co.local), cov_out);
-            }
-            delta = accum_in - accum;
-            passed_owner = true;
+            j.owner(scene, g,
+                    group_coverage(scene, grid, pairs, i, last, g, inner, false, cell, nullptr, 0, in_stroke_side > 0),
+                    group_coverage(scene, grid, pairs, i, last, g, outer, false, cell, nullptr, 0, in_stroke_side < 0));
         } else {
-            GroupCoverage c = group_coverage(scene, grid, pairs, i, last, g, x, false, cell);
-            for (int layer = 0; layer < 2; ++layer) {
-                float coverage = layer == 0 ? c.fill : c.stroke;
-                if (!(coverage > 0.0f)) continue;
-                Vec4f color = evaluate_paint(scene, 2 * g + layer, c.local);
-                composite_over(accum, color, coverage);
-                delta = delta * (1.0f - color.w * coverage);
-            }
+            j.other(scene, g, group_coverage(scene, grid, pairs, i, last, g, x, false, cell));
         }
-        if (passed_owner && delta.x == 0.0f && delta.y == 0.0f && delta.z == 0.0f && delta.w == 0.0f)
-            return Vec4f();
+        if (j.settled()) return Vec4f();
     }
-    return sample_output(accum + delta, o.premultiplied) - sample_output(accum, o.premultiplied);
+    return j.jump(o.premultiplied);
+}
+
+// The same jump through the program of the cell holding x and both side
+// points (build_cell_program over the cell grown by kEntryMargin): groups
+// whose bounds miss the cell are not visited at all, and entries constant
+// over it are already folded in. The colours are shade_point's, so the jump
+// is the tile walk's.
+HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid, const RenderOptions& o,
+                                    const CellProgram& program, int b, int px, int py, Vec2f x, Vec2f inner,
+                                    Vec2f outer, int owner, int in_stroke_side) {
+    JumpAccumulator j;
+    j.accum = background_premultiplied(o, b, px, py);
+    const int* pairs = grid.tile_pairs;
+    auto coverage = [&](const CellGroup& cg, Vec2f at, bool in_stroke_known) {
+        if (cg.last > cg.first)
+            return group_coverage(scene, grid, pairs, cg.first, cg.last, cg.group, at, false, program.cell,
+                                  program.entries, cg.base_winding, in_stroke_known);
+        GroupCoverage c;
+        c.local = scene.to_shape(cg.group).apply_point(at);
+        c.fill = cg.fill;
+        c.stroke = cg.stroke;
+        c.inside = cg.fill > 0.0f;
+        return c;
+    };
+    for (int n = 0; n < program.num_groups; ++n) {
+        const CellGroup& cg = program.groups[n];
+        if (cg.group == owner)
+            j.owner(scene, owner, coverage(cg, inner, in_stroke_side > 0), coverage(cg, outer, in_stroke_side < 0));
+        else
+            j.other(scene, cg.group, coverage(cg, x, false));
+        if (j.settled()) return Vec4f();
+    }
+    return j.jump(o.premultiplied);
 }
 
 // Which side point of a boundary point at parameter t of `piece` lies in the
@@ -477,7 +528,20 @@ struct BoundaryJumps {
     float density;    // samples per unit area
     float inv_count;  // 1 / boundary samples drawn
 
-    HOST_DEVICE void shade(const BoundarySample& bs, const SceneGradients& gr) const {
+    // The tile whose list shades sample bs (that of its pixel, clamped into
+    // the image) and the cell of that tile holding it (-1: none, the point
+    // lies off the tile).
+    HOST_DEVICE void locate(const BoundarySample& bs, int* tile, int* cell) const {
+        int b = s.group_scene[s.pair_group[table.pieces[bs.piece].pair]];
+        int px = clamp_value(int(floorf(bs.point.x)), 0, o.width - 1);
+        int py = clamp_value(int(floorf(bs.point.y)), 0, o.height - 1);
+        *tile = tg.tile_of(b, float(px), float(py));
+        *cell = tg.cell_of(*tile, bs.point);
+    }
+
+    // `program`, when given, is that of the cell holding the sample (locate).
+    HOST_DEVICE void shade(const BoundarySample& bs, const SceneGradients& gr,
+                           const CellProgram* program = nullptr) const {
         Vec2f x = bs.point;
         int cx = int(floorf(x.x)), cy = int(floorf(x.y));
         const Piece piece = table.pieces[bs.piece];
@@ -490,7 +554,8 @@ struct BoundaryJumps {
         Vec2f inner = x - bs.normal * kSideOffset, outer = x + bs.normal * kSideOffset;
         int px = clamp_value(cx, 0, o.width - 1), py = clamp_value(cy, 0, o.height - 1);
         const int in_stroke_side = side_in_owner_stroke(s, piece, bs.t, inner, outer);
-        Vec4f jump = shade_jump(s, tg, o, b, px, py, x, inner, outer, owner, in_stroke_side);
+        Vec4f jump = program ? shade_jump(s, tg, o, *program, b, px, py, x, inner, outer, owner, in_stroke_side)
+                             : shade_jump(s, tg, o, b, px, py, x, inner, outer, owner, in_stroke_side);
         float c = dot(adjoint, jump) * inv_count / bs.pdf;
         if (c == 0.0f || !is_finite(c)) return;
         scatter_piece(s, piece, bs.t, c, bs.normal, gr);
@@ -685,24 +750,28 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
                               1.0f / float(num_samples)};
     ThreadGradients thread_grads(scene, grads, context.use_cuda ? 0 : context.num_threads);
 
-    // Samples are drawn in chunks and each chunk is shaded in tile order: a
-    // counting sort by tile makes consecutive samples read the same tile list
-    // and the same shapes, where drawing order would jump across the image
-    // at every sample. The set of samples, and so the estimate, is the same.
+    // Samples are drawn in chunks and each chunk is shaded in tile and cell
+    // order: a counting sort by (tile, cell) makes consecutive samples read
+    // the same tile list and the same shapes, where drawing order would jump
+    // across the image at every sample, and on the CPU lets a cell's run of
+    // samples share one cell program. The set of samples, and so the
+    // estimate, is the same.
     const int64_t chunk = std::min<int64_t>(num_samples, int64_t(1) << 20);
     const size_t sample_floats = (sizeof(BoundarySample) + sizeof(float) - 1) / sizeof(float);
     BoundarySample* drawn = reinterpret_cast<BoundarySample*>(context.allocate<float>(size_t(chunk) * sample_floats));
-    int* sample_tile = context.allocate<int>(size_t(chunk));
+    const int cells_total = tiles_total * kCells;
+    int* sample_cell = context.allocate<int>(size_t(chunk));
     int* order = context.allocate<int>(size_t(chunk));
-    int* tile_start = context.allocate<int>(size_t(tiles_total) + 1);
-    int* tile_cursor = context.allocate<int>(size_t(tiles_total));
+    int* cell_start = context.allocate<int>(size_t(cells_total) + 1);
+    int* cell_cursor = context.allocate<int>(size_t(cells_total));
     for (int64_t first = 0; first < num_samples; first += chunk) {
         const int64_t count = std::min<int64_t>(chunk, num_samples - first);
-        parallel_for(tiles_total + 1, [=] HOST_DEVICE(int64_t t) {
-            tile_start[t] = 0;
-            if (t < tiles_total) tile_cursor[t] = 0;
-        }, context, 1024);
-        // 1. Draw, cull points whose filter support misses the image, key by tile.
+        parallel_for(cells_total + 1, [=] HOST_DEVICE(int64_t k) {
+            cell_start[k] = 0;
+            if (k < cells_total) cell_cursor[k] = 0;
+        }, context, 4096);
+        // 1. Draw, cull points whose filter support misses the image, key by
+        //    tile and cell.
         parallel_for(count, [=] HOST_DEVICE(int64_t i) {
             Pcg32 rng(boundary_seed, uint64_t(first + i));
             float u0 = rng.next_float(), u1 = rng.next_float();
@@ -711,28 +780,54 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
             if (bs.piece >= 0) {
                 int cx = int(floorf(bs.point.x)), cy = int(floorf(bs.point.y));
                 if (cx >= -reach - 1 && cy >= -reach - 1 && cx <= o.width + reach && cy <= o.height + reach) {
-                    int b = s.group_scene[s.pair_group[table.pieces[bs.piece].pair]];
-                    key = tg.tile_of(b, float(clamp_value(cx, 0, o.width - 1)), float(clamp_value(cy, 0, o.height - 1)));
-                    atomic_add_int(tile_start + key, 1);
+                    int tile, cell;
+                    jumps.locate(bs, &tile, &cell);
+                    key = tile * kCells + max_value(cell, 0);
+                    atomic_add_int(cell_start + key, 1);
                 }
             }
             drawn[i] = bs;
-            sample_tile[i] = key;
+            sample_cell[i] = key;
         }, context, 256);
-        // 2. Counting sort of the kept samples by tile.
-        const int kept = int(exclusive_scan_inplace(tile_start, tiles_total + 1, context));
+        // 2. Counting sort of the kept samples by tile and cell.
+        const int kept = int(exclusive_scan_inplace(cell_start, cells_total + 1, context));
         parallel_for(count, [=] HOST_DEVICE(int64_t i) {
-            int key = sample_tile[i];
-            if (key >= 0) order[tile_start[key] + atomic_add_int(tile_cursor + key, 1)] = int(i);
+            int key = sample_cell[i];
+            if (key >= 0) order[cell_start[key] + atomic_add_int(cell_cursor + key, 1)] = int(i);
         }, context, 1024);
         // 3. Shade the jump at each kept sample and scatter its contribution
-        // (on the CPU into per-thread gradient copies, summed at the end).
+        // (on the CPU into per-thread gradient copies, summed at the end,
+        // and through the program of the sample's cell, built once for the
+        // cell's run of samples).
         if (context.use_cuda) {
             parallel_for(kept, [=] HOST_DEVICE(int64_t j) { jumps.shade(drawn[order[j]], gr); }, context, 64);
         } else {
             run_on_thread_pool(kept, 64, context.num_threads, [&](int64_t begin, int64_t end) {
                 const SceneGradients mine = thread_grads.acquire();
-                for (int64_t j = begin; j < end; ++j) jumps.shade(drawn[order[j]], mine);
+                std::vector<CellGroup> groups;
+                std::vector<int> entries;
+                CellProgram program;
+                int program_tile = -1;
+                for (int64_t j = begin; j < end; ++j) {
+                    const BoundarySample& bs = drawn[order[j]];
+                    int tile, cell;
+                    jumps.locate(bs, &tile, &cell);
+                    if (cell < 0 || !backward.cell_programs) {
+                        jumps.shade(bs, mine);
+                        continue;
+                    }
+                    if (tile != program_tile || cell != program.cell) {
+                        const int n = grid.tile_begin[tile + 1] - grid.tile_begin[tile];
+                        groups.resize(size_t(n) + 1);
+                        entries.resize(size_t(n) + 1);
+                        const Vec2f margin(kEntryMargin, kEntryMargin);
+                        program = build_cell_program(s, grid, tile, cell, cell_lo(grid, tile, cell) - margin,
+                                                     cell_hi(grid, tile, cell) + margin, groups.data(),
+                                                     entries.data());
+                        program_tile = tile;
+                    }
+                    jumps.shade(bs, mine, &program);
+                }
                 ThreadGradients::release();
             });
         }

@@ -51,6 +51,9 @@ struct BackwardOptions {
     float boundary_density = 1.0f;
     bool boundary_term = true;     // off only for tests that show it matters
     bool area_term = true;
+    // CPU: shade boundary samples through the cell programs of their cells
+    // rather than tile-list walks (off only for the test that they agree).
+    bool cell_programs = true;
 };
 
 // Accumulates into `grads` the gradient of sum(grad_image * image) with

@@ -57,6 +57,18 @@ struct TileGrid {
     }
 };
 
+// Output-space corners of cell `cell` (TileGrid::cell_of) of tile `tile`.
+HOST_DEVICE inline Vec2f cell_lo(const TileGrid& grid, int tile, int cell) {
+    int local = tile % grid.tiles_per_scene;
+    float side = float(grid.tile_size / kCellsPerSide);
+    return Vec2f(float((local % grid.tiles_x) * grid.tile_size) + side * float(cell % kCellsPerSide),
+                 float((local / grid.tiles_x) * grid.tile_size) + side * float(cell / kCellsPerSide));
+}
+HOST_DEVICE inline Vec2f cell_hi(const TileGrid& grid, int tile, int cell) {
+    float side = float(grid.tile_size / kCellsPerSide);
+    return cell_lo(grid, tile, cell) + Vec2f(side, side);
+}
+
 HOST_DEVICE inline int TileGrid::cell_of(int tile, Vec2f p) const {
     int local = tile % tiles_per_scene;
     float x0 = float((local % tiles_x) * tile_size), y0 = float((local / tiles_x) * tile_size);
