@@ -361,3 +361,37 @@ def test_huge_coordinates(prefilter):
     assert float(img[..., 3].min()) >= 0.5 - 1e-6
     sdf = render(shapes[3:], [group()], output_type=OutputType.sdf, **kw)
     assert_finite(sdf)
+
+
+_FORK_SCRIPT = r"""
+import os, sys, torch, pydiffvg
+torch.set_num_threads(2)
+shapes = [pydiffvg.Circle(torch.tensor(80.0), torch.tensor([128.0, 120.0]))]
+groups = [pydiffvg.ShapeGroup(torch.tensor([0]), fill_color=torch.tensor([0.2, 0.5, 0.9, 1.0]))]
+
+def render():
+    # numpy sums: torch's own CPU ops may hang in a fork child (libgomp), which is not ours to test
+    image = pydiffvg.render(shapes, groups, width=256, height=256, num_samples=2)  # big enough for 2 threads
+    return float(image.numpy()[..., 3].sum())
+
+parent = render()
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if abs(render() - parent) < 1e-3 else 3)
+_, status = os.waitpid(pid, 0)
+print("child exit", os.waitstatus_to_exitcode(status), "parent again", abs(render() - parent) < 1e-3)
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_render_in_a_fork_child_after_rendering_in_the_parent():
+    # The parent's worker threads do not exist in a fork child: the render
+    # there must start its own instead of waiting on them forever.
+    import subprocess
+    import sys
+    try:
+        result = subprocess.run([sys.executable, "-c", _FORK_SCRIPT], capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("rendering in a fork child hung")
+    assert result.returncode == 0, result.stderr
+    assert "child exit 0 parent again True" in result.stdout, result.stdout + result.stderr

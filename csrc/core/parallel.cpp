@@ -1,5 +1,14 @@
-// The CPU thread pool behind parallel_for, and the host side of the
-// execution context.
+// The CPU threads behind parallel_for, and the host side of the execution
+// context.
+//
+// Where the build has OpenMP, chunks run in an OpenMP team. torch's CPU ops
+// use OpenMP too, and the library is shared (one libgomp.so.1 per process),
+// so a render right after torch work (a loss's backward, say) is picked up by
+// team threads that are still spinning after that work, instead of competing
+// with them for the cores: on 2 cores the spin cost the gradients64 backward
+// pass about a sixth of its time. Otherwise, and in a process forked after
+// the library was loaded (libgomp cannot start a team in a fork child of a
+// process that had one), a persistent pool of our own threads does the work.
 #include "parallel.h"
 
 #include <algorithm>
@@ -9,6 +18,11 @@
 #include <thread>
 #include <vector>
 
+#include <pthread.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace pdvg {
 
 namespace {
@@ -17,10 +31,20 @@ namespace {
 // that a render call does not pay for thread creation.
 class ThreadPool {
 public:
+    // The process's pool. A fork child starts a new one: the parent's
+    // workers do not exist there, and its mutexes may have been held at the
+    // fork. The old pool is leaked, never destroyed (its threads cannot be
+    // joined).
     static ThreadPool& instance() {
-        static ThreadPool pool;
-        return pool;
+        ThreadPool* pool = current_.load();
+        if (!pool) {
+            ThreadPool* made = new ThreadPool;
+            if (current_.compare_exchange_strong(pool, made)) pool = made;
+            else delete made;
+        }
+        return *pool;
     }
+    static void forget_after_fork() { current_.store(nullptr); }
 
     void run(int64_t n, int64_t grain, int num_threads,
              const std::function<void(int64_t, int64_t)>& chunk) {
@@ -55,17 +79,9 @@ public:
         job_ = nullptr;
     }
 
-    ~ThreadPool() {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            stopping_ = true;
-            ++generation_;
-        }
-        wake_.notify_all();
-        for (auto& t : workers_) t.join();
-    }
-
 private:
+    static inline std::atomic<ThreadPool*> current_{nullptr};
+
     // Called before the job's generation is published, so a new worker that
     // starts late still sees the job: it begins from the generation current
     // at its creation, not at its start.
@@ -86,8 +102,7 @@ private:
             std::function<void()>* job = nullptr;
             {
                 std::unique_lock<std::mutex> lock(mutex_);
-                wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-                if (stopping_) return;
+                wake_.wait(lock, [&] { return generation_ != seen; });
                 seen = generation_;
                 if (index >= active_helpers_) continue;
                 job = job_;
@@ -108,15 +123,45 @@ private:
     int active_helpers_ = 0;
     int pending_ = 0;
     uint64_t generation_ = 0;
-    bool stopping_ = false;
 };
+
+// Whether chunks may run in an OpenMP team: not in a fork child.
+std::atomic<bool> openmp_usable{true};
+
+void after_fork_in_child() {
+    openmp_usable.store(false);
+    ThreadPool::forget_after_fork();
+}
+
+const bool fork_handler_registered = pthread_atfork(nullptr, nullptr, after_fork_in_child) == 0;
 
 }  // namespace
 
 void run_on_thread_pool(int64_t n, int64_t grain, int num_threads,
                         const std::function<void(int64_t, int64_t)>& chunk) {
     if (n <= 0) return;
-    ThreadPool::instance().run(n, std::max<int64_t>(grain, 1), num_threads, chunk);
+    grain = std::max<int64_t>(grain, 1);
+#ifdef _OPENMP
+    if (openmp_usable.load(std::memory_order_relaxed) && !omp_in_parallel()) {
+        const int64_t chunks = (n + grain - 1) / grain;
+        const int threads = int(std::min<int64_t>(std::max(num_threads, 1), chunks));
+        if (threads <= 1) {
+            chunk(0, n);
+            return;
+        }
+        // Chunks are taken dynamically, as by the pool.
+        std::atomic<int64_t> next{0};
+#pragma omp parallel num_threads(threads)
+        {
+            for (int64_t c; (c = next.fetch_add(1)) < chunks;) {
+                const int64_t begin = c * grain;
+                chunk(begin, std::min(n, begin + grain));
+            }
+        }
+        return;
+    }
+#endif
+    ThreadPool::instance().run(n, grain, num_threads, chunk);
 }
 
 int64_t exclusive_scan_inplace(int* values, int64_t count, const ExecutionContext& context) {
