@@ -616,9 +616,11 @@ HOST_DEVICE inline bool flat_within_distance(const Segment& s, const float* flat
 // splitting s, and the bounded search starts at the piece whose bound is
 // smallest, which tightens the best distance soonest. The answer is the same
 // as closest_point_on_segment_within's, up to float rounding of the pieces'
-// control points (the stationary points are solved on s itself).
+// control points (the stationary points are solved on s itself). Bit q of
+// `quarters` clear says no point of the quarter [q/4, (q+1)/4] of s is nearer
+// than the limit, which skips its four chords.
 HOST_DEVICE inline ClosestPoint flat_closest_point_within(const Segment& s, const float* flat, Vec2f p,
-                                                          float limit) {
+                                                          float limit, unsigned quarters = 0xFu) {
     using namespace closest_detail;
     if (s.degree < 3 || !(limit > 0.0f) || !(limit < INFINITY)) return closest_point_on_segment_within(s, p, limit);
     const float* deviations = flat + 2 * (kFlatPieces + 1);
@@ -626,6 +628,7 @@ HOST_DEVICE inline ClosestPoint flat_closest_point_within(const Segment& s, cons
     float bound[kFlatPieces];
     int piece[kFlatPieces], count = 0;
     for (int j = 0; j < kFlatPieces; ++j) {
+        if (!(quarters >> (j >> 2) & 1u)) { j |= 3; continue; }
         Vec2f a(flat[2 * j], flat[2 * j + 1]), b(flat[2 * j + 2], flat[2 * j + 3]);
         if (outside_chord_box(p, a, b, limit + deviations[j])) continue;
         bound[count] = max_value(0.0f, distance_to_line_segment(p, a, b) - deviations[j]);

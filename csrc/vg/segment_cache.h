@@ -144,10 +144,11 @@ HOST_DEVICE inline bool cached_within_distance(const SceneView& scene, int k, Ve
 
 // closest_point_on_segment_within for segment k (whose control points are
 // s), from its flattening.
+// `quarters` as in flat_within_distance (cached_quarters_within).
 HOST_DEVICE inline ClosestPoint cached_closest_point_within(const SceneView& scene, int k, const Segment& s, Vec2f p,
-                                                            float limit) {
+                                                            float limit, unsigned quarters = 0xFu) {
     if (s.degree < 3 || !scene.segment_flat) return closest_point_on_segment_within(s, p, limit);
-    return flat_closest_point_within(s, scene.segment_flat + kFlatFloats * k, p, limit);
+    return flat_closest_point_within(s, scene.segment_flat + kFlatFloats * k, p, limit, quarters);
 }
 
 // Signed crossings of the ray from p toward +x with segment k, from the cache.

@@ -80,9 +80,17 @@ HOST_DEVICE inline BoundaryPoint shape_closest_boundary_point(const SceneView& s
     }
     int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
     for (int k = begin; k < end; ++k) {
-        // Skip segments whose bounds are farther than the best distance so far.
-        if (scene.segment_boxes && cached_distance_squared_bound(scene, k, p) >= best.distance * best.distance)
-            continue;
+        // Skip segments whose bounds are farther than the best distance so
+        // far, and with a cutoff, the quarters of a segment that are.
+        unsigned quarters = 0xFu;
+        if (scene.segment_boxes) {
+            if (cutoff < INFINITY) {
+                quarters = cached_quarters_within(scene, k, p, best.distance * best.distance);
+                if (!quarters) continue;
+            } else if (cached_distance_squared_bound(scene, k, p) >= best.distance * best.distance) {
+                continue;
+            }
+        }
         Segment seg = scene.segment(k);
         if (!scene.segment_boxes) {
             BBox2 hull = BBox2::empty();
@@ -91,7 +99,7 @@ HOST_DEVICE inline BoundaryPoint shape_closest_boundary_point(const SceneView& s
         }
         // With a cutoff (prefiltering's band) most of a curve is far: the
         // bounded search prunes it. Without one the quintic is cheaper.
-        ClosestPoint c = cutoff < INFINITY ? cached_closest_point_within(scene, k, seg, p, best.distance)
+        ClosestPoint c = cutoff < INFINITY ? cached_closest_point_within(scene, k, seg, p, best.distance, quarters)
                                            : closest_point_on_segment(seg, p);
         if (c.distance < best.distance) {
             best.distance = c.distance; best.t = c.t; best.point = c.point; best.segment = k;
