@@ -79,6 +79,18 @@ def random_weights(height, width, channels=4, seed=2):
     return torch.rand(height, width, channels, generator=gen)
 
 
+def leaf_maker():
+    """(leaves, leaf): leaf(t) returns a copy of t that requires grad and
+    appends it to leaves, so a test can compare the gradients of every input."""
+    leaves = []
+
+    def leaf(t):
+        t = t.clone().requires_grad_(True)
+        leaves.append(t)
+        return t
+    return leaves, leaf
+
+
 class BackwardOptions:
     """Temporarily overrides pydiffvg.backward.BACKWARD_OPTIONS."""
 
@@ -913,12 +925,7 @@ def test_layer_log_replay_matches_recomputation(monkeypatch, prefiltering):
     def grads(keep_log):
         monkeypatch.setattr(render_module, "KEEP_LAYER_LOG", keep_log)
         torch.manual_seed(3)
-        leaves = []
-
-        def leaf(t):
-            t = t.clone().requires_grad_(True)
-            leaves.append(t)
-            return t
+        leaves, leaf = leaf_maker()
         scenes = []
         for b in range(2):
             shapes = [Circle(leaf(T(9.0 + b)), leaf(T([20.0, 22.0]))),
@@ -959,12 +966,7 @@ def test_boundary_cell_programs_match_tile_walk(box_filter):
     # background, and a filter wider than a pixel.
     def grads(cell_programs):
         torch.manual_seed(5)
-        leaves = []
-
-        def leaf(t):
-            t = t.clone().requires_grad_(True)
-            leaves.append(t)
-            return t
+        leaves, leaf = leaf_maker()
         angle = 0.3
         rotation = T([[math.cos(angle), -math.sin(angle), 14.0], [math.sin(angle), math.cos(angle), -6.0],
                       [0.0, 0.0, 1.0]])
