@@ -81,15 +81,11 @@ HOST_DEVICE inline BoundaryPoint shape_closest_boundary_point(const SceneView& s
     int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
     for (int k = begin; k < end; ++k) {
         // Skip segments whose bounds are farther than the best distance so
-        // far, and with a cutoff, the quarters of a segment that are.
+        // far, and (bounded search) the quarters of a segment that are.
         unsigned quarters = 0xFu;
         if (scene.segment_boxes) {
-            if (cutoff < INFINITY) {
-                quarters = cached_quarters_within(scene, k, p, best.distance * best.distance);
-                if (!quarters) continue;
-            } else if (cached_distance_squared_bound(scene, k, p) >= best.distance * best.distance) {
-                continue;
-            }
+            quarters = cached_quarters_within(scene, k, p, best.distance * best.distance);
+            if (!quarters) continue;
         }
         Segment seg = scene.segment(k);
         if (!scene.segment_boxes) {
