@@ -367,24 +367,13 @@ HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid
                                     Vec2f outer, int owner, int in_stroke_side) {
     JumpAccumulator j;
     j.accum = background_premultiplied(o, b, px, py);
-    const int* pairs = grid.tile_pairs;
-    auto coverage = [&](const CellGroup& cg, Vec2f at, bool in_stroke_known) {
-        if (cg.last > cg.first)
-            return group_coverage(scene, grid, pairs, cg.first, cg.last, cg.group, at, false, program.cell,
-                                  program.entries, cg.base_winding, in_stroke_known);
-        GroupCoverage c;
-        c.local = scene.to_shape(cg.group).apply_point(at);
-        c.fill = cg.fill;
-        c.stroke = cg.stroke;
-        c.inside = cg.fill > 0.0f;
-        return c;
-    };
     for (int n = 0; n < program.num_groups; ++n) {
         const CellGroup& cg = program.groups[n];
         if (cg.group == owner)
-            j.owner(scene, owner, coverage(cg, inner, in_stroke_side > 0), coverage(cg, outer, in_stroke_side < 0));
+            j.owner(scene, owner, cell_group_coverage(scene, grid, program, cg, inner, false, in_stroke_side > 0),
+                    cell_group_coverage(scene, grid, program, cg, outer, false, in_stroke_side < 0));
         else
-            j.other(scene, cg.group, coverage(cg, x, false));
+            j.other(scene, cg.group, cell_group_coverage(scene, grid, program, cg, x, false));
         if (j.settled()) return Vec4f();
     }
     return j.jump(o.premultiplied);

@@ -292,6 +292,24 @@ HOST_DEVICE inline CellProgram build_cell_program(const SceneView& scene, const 
     return program;
 }
 
+// Coverage of program group cg at `position` in the program's cell: from
+// its varying entries, or the cell's constant coverage when it has none.
+// `in_stroke_known` as for group_coverage.
+HOST_DEVICE FORCE_INLINE GroupCoverage cell_group_coverage(const SceneView& scene, const TileGrid& grid,
+                                                     const CellProgram& program, const CellGroup& cg,
+                                                     Vec2f position, bool prefiltering,
+                                                     bool in_stroke_known = false) {
+    if (cg.last > cg.first)
+        return group_coverage(scene, grid, grid.tile_pairs, cg.first, cg.last, cg.group, position, prefiltering,
+                              program.cell, program.entries, cg.base_winding, in_stroke_known);
+    GroupCoverage c;
+    c.local = scene.to_shape(cg.group).apply_point(position);
+    c.fill = cg.fill;
+    c.stroke = cg.stroke;
+    c.inside = cg.fill > 0.0f;
+    return c;
+}
+
 // shade_point for a sample of the cell that `program` was built for.
 template <typename Visitor>
 HOST_DEVICE FORCE_INLINE Vec4f shade_point(const SceneView& scene, const TileGrid& grid, const RenderOptions& options,
@@ -300,16 +318,7 @@ HOST_DEVICE FORCE_INLINE Vec4f shade_point(const SceneView& scene, const TileGri
     Vec4f accum = background_premultiplied(options, b, x, y);
     for (int n = 0; n < program.num_groups; ++n) {
         const CellGroup& cg = program.groups[n];
-        GroupCoverage c;
-        if (cg.last > cg.first) {
-            c = group_coverage(scene, grid, grid.tile_pairs, cg.first, cg.last, cg.group, position,
-                               options.prefiltering, program.cell, program.entries, cg.base_winding);
-        } else {
-            c.local = scene.to_shape(cg.group).apply_point(position);
-            c.fill = cg.fill;
-            c.stroke = cg.stroke;
-            c.inside = cg.fill > 0.0f;
-        }
+        GroupCoverage c = cell_group_coverage(scene, grid, program, cg, position, options.prefiltering);
         composite_group(scene, cg.group, c, accum, visit);
     }
     return accum;
