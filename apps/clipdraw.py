@@ -3,7 +3,7 @@
 Random open cubic strokes are optimised so that CLIP's embedding of
 augmented renders matches the prompt's text embedding (Frans et al. 2021);
 --style IMAGE adds a StyleCLIPDraw-like style loss (Gram matrices of CLIP's
-own intermediate vision features; see pydiffvg.clipdraw).
+own intermediate vision features; see pydiffvg.apps.clipdraw).
 
     python apps/clipdraw.py "a drawing of a cat" -o cat.svg
     python apps/clipdraw.py "a lighthouse" --style starry.png -o lighthouse.svg --frames frames/
@@ -28,7 +28,7 @@ pull torchvision and another torch build):
     pip install --no-deps open-clip-torch==3.3.0
     pip install ftfy regex tqdm huggingface_hub safetensors
 open_clip imports torchvision at import time for its PIL preprocessing, which
-this app does not use; without torchvision, pydiffvg.clipdraw provides a
+this app does not use; without torchvision, pydiffvg.apps.clipdraw provides a
 minimal stand-in during that import only (an installed torchvision is used
 as is).
 """
@@ -79,7 +79,7 @@ def run(args):
     from tqdm import tqdm
 
     import pydiffvg
-    from pydiffvg import clipdraw
+    from pydiffvg.apps import clipdraw
     from pydiffvg.cli import CLIError, load_image, resolve_device
 
     if args.threads:
@@ -136,7 +136,7 @@ def run(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    from pydiffvg import clipdraw
+    from pydiffvg.apps import clipdraw
     from pydiffvg.cli import CLIError
     try:
         return run(args)

@@ -3,7 +3,7 @@
 Each round renders the scene, carves --seams-per-round vertical seams out of
 the raster (gradient-magnitude energy, dynamic programming), warps the
 shapes by the same seams and optimises their geometry toward the carved
-raster on the narrower canvas (see pydiffvg.seam).
+raster on the narrower canvas (see pydiffvg.apps.seam).
 
     python apps/seam_carving.py in.svg --width 120 -o out.svg [--frames frames/]
 
@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import pydiffvg  # noqa: E402
-from pydiffvg import seam  # noqa: E402
+from pydiffvg.apps import seam  # noqa: E402
 
 
 def parse_args(argv=None):

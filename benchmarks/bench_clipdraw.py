@@ -7,7 +7,7 @@ random strokes, one render per step and --views augmented views.
                                         [--steps 5] [--threads 2] [--device cpu]
 
 Prints one JSON line: median seconds per step after one warm-up step, and
-the renderer's forward and backward share of the step (pydiffvg.generative.StepTimer).
+the renderer's forward and backward share of the step (pydiffvg.apps.generative.StepTimer).
 """
 import argparse
 import json
@@ -18,7 +18,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pydiffvg import clipdraw  # noqa: E402
+from pydiffvg.apps import clipdraw  # noqa: E402
 
 
 def main():

@@ -9,6 +9,7 @@ from .render import render
 from .scene_types import Scene
 from .svg import SVGError, load_svg, save_svg, svg_to_scene
 from . import optim
+from .apps import install_old_names as _install_old_names
 from .shapes import (Circle, Ellipse, FilterType, LinearGradient, LineCap, LineJoin, OutputType, Path,
                      PixelFilter, Polygon, RadialGradient, Rect, ShapeGroup)
 
@@ -19,3 +20,4 @@ __all__ = [
     "optim",
 ]
 __version__ = "0.1.0"
+_install_old_names()  # pydiffvg.clipdraw, .seam, .generative: moved to pydiffvg.apps

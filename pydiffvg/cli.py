@@ -5,8 +5,10 @@
     pydiffvg optimize drawing.svg photo.png -o fitted.svg
 
 Every subcommand takes ``--device cpu|cuda|auto``, ``--seed`` and ``--debug``
-(show tracebacks). Progress goes to stderr; the one-line summary of each fit
-goes to stdout. Failures exit non-zero with one line on stderr. Ctrl-C during
+(show tracebacks). Progress goes to stderr; the one-line summary of each fit,
+naming every file it wrote, goes to stdout. Failures exit non-zero with one
+line on stderr and leave no output file behind (outputs are checked for
+writability before any work and written whole or not at all). Ctrl-C during
 a fit writes the best SVG so far and exits with status 130.
 """
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import os
 import pathlib
 import sys
+import tempfile
 import time
 import warnings
 
@@ -22,6 +25,15 @@ import torch
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 EXIT_INTERRUPTED = 130
+#: Target images: each side at least this many pixels (the losses compare
+#: neighbourhoods, and a fit to fewer pixels says nothing about the shapes).
+MIN_IMAGE_SIDE = 4
+#: Largest image read, in pixels, checked from the file's header before it is
+#: decoded (a 30000 x 30000 PNG would need 2.7 GB as bytes, 11 GB as floats).
+MAX_IMAGE_PIXELS = 8192 * 8192
+#: Largest target ``optimize`` fits at full size (it renders, and keeps
+#: gradients, at the target's resolution: about 1 GB of buffers at this size).
+MAX_FIT_PIXELS = 4096 * 4096
 
 
 class CLIError(Exception):
@@ -62,6 +74,7 @@ def _bounded_number(parse, accept, description):
 _positive_int = _bounded_number(int, lambda n: n >= 1, "a positive integer")
 _non_negative_int = _bounded_number(int, lambda n: n >= 0, "an integer >= 0")
 _positive_float = _bounded_number(float, lambda n: n > 0 and n != float("inf"), "a positive number")
+_non_negative_float = _bounded_number(float, lambda n: 0 <= n < float("inf"), "a number >= 0")
 
 
 def _hex_color(text: str):
@@ -114,13 +127,29 @@ def _add_common(parser):
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
 
 
-def _add_fit_options(parser, iters, what_default):
-    from .optim import LOSSES
+def _add_fit_options(parser, iters, what_default, min_width):
+    from .optim import DEFAULT_STEPS, LOSSES, SCHEDULES
     parser.add_argument("--iters", type=_non_negative_int, default=iters,
                         help=f"optimisation steps (default {iters})")
     parser.add_argument("--lr", type=_positive_float, default=1.0,
-                        help="multiplier of the step sizes (points 1 px per step at 256 px, colours 0.01, "
-                             "widths 0.1); default 1")
+                        help="multiplier of every step size below (default 1)")
+    if what_default is not None:  # optimize: its own step sizes; paint's grow with the image
+        steps = parser.add_argument_group("step sizes (Adam's first steps are about this large)")
+        steps.add_argument("--point-step", type=_positive_float, default=DEFAULT_STEPS["points"], metavar="PX",
+                           help=f"points, centres, radii, corners, gradient geometry, in output pixels "
+                                f"(default {DEFAULT_STEPS['points']})")
+        steps.add_argument("--color-step", type=_positive_float, default=DEFAULT_STEPS["colors"], metavar="V",
+                           help=f"RGBA channels in [0, 1] (default {DEFAULT_STEPS['colors']})")
+        steps.add_argument("--width-step", type=_positive_float, default=2 * DEFAULT_STEPS["widths"], metavar="PX",
+                           help=f"stroke-width, in output pixels (default {2 * DEFAULT_STEPS['widths']})")
+        steps.add_argument("--stop-step", type=_positive_float, default=DEFAULT_STEPS["stops"], metavar="V",
+                           help=f"gradient stop colours and offsets (default {DEFAULT_STEPS['stops']})")
+    parser.add_argument("--schedule", choices=SCHEDULES, default="cosine",
+                        help="step-size schedule: cosine (a short warm-up, then down to a tenth at the last "
+                             "step; the default) or constant")
+    parser.add_argument("--min-width", type=_non_negative_float, default=min_width, metavar="PX",
+                        help=f"smallest stroke-width after each step, in output pixels (default {min_width:g}"
+                             + (": only negative widths are clamped" if min_width == 0 else "") + ")")
     parser.add_argument("--loss", choices=LOSSES, default="l2", help="image loss (default l2)")
     parser.add_argument("--samples", type=_positive_int, default=2,
                         help="samples per pixel per axis while fitting (default 2)")
@@ -155,14 +184,18 @@ def build_parser() -> argparse.ArgumentParser:
     optimize = sub.add_parser(
         "optimize", help="fit an SVG to images, keeping its structure",
         description="Fit the parameters of IN.svg to each target image, keeping its shapes and groups. "
-                    "With several targets (or a folder), OUT is a folder that receives one SVG per target.")
+                    "The SVG written is the best step, judged against the input by one render of each with "
+                    "the same samples: never worse than IN.svg (then step 0, the input itself). Only invalid "
+                    "values are clamped (negative widths, colours outside [0, 1]) unless --min-width says "
+                    "otherwise. With several targets (or a folder), OUT is a folder that receives one SVG "
+                    "per target.")
     optimize.add_argument("svg", metavar="IN.svg")
     optimize.add_argument("targets", nargs="+", metavar="TARGET", help="image files or folders of images")
     optimize.add_argument("-o", "--output", required=True, metavar="OUT.svg|DIR")
     optimize.add_argument("--background", type=_fit_background, default=(1.0, 1.0, 1.0),
                           help="colour the render is composited over for the loss (white, black, mean, "
                                "#rrggbb; default white); transparent targets are composited over it too")
-    _add_fit_options(optimize, iters=100, what_default=["points", "colors", "widths", "stops"])
+    _add_fit_options(optimize, iters=100, what_default=["points", "colors", "widths", "stops"], min_width=0.0)
     _add_common(optimize)
 
     paint = sub.add_parser(
@@ -187,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     paint.add_argument("--background", type=_fit_background, default="mean",
                        help="canvas colour under the paths: mean (the target's mean colour; default), white, "
                             "black or #rrggbb; written into the SVG")
-    _add_fit_options(paint, iters=100, what_default=None)
+    _add_fit_options(paint, iters=100, what_default=None, min_width=1.0)
     _add_common(paint)
     return parser
 
@@ -227,15 +260,38 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def load_image(path, background=(1.0, 1.0, 1.0)) -> torch.Tensor:
+def _image_size(file: pathlib.Path):
+    """(width, height) from the image's header, without decoding it; None
+    when Pillow does not know the format (imageio may still read it)."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return None
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # only the header is read; the size check is ours (MAX_IMAGE_PIXELS)
+    try:
+        with Image.open(file) as image:
+            return image.size
+    except Exception:  # not an image Pillow knows; imageio decides below
+        return None
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+def load_image(path, background=(1.0, 1.0, 1.0), max_pixels: int = MAX_IMAGE_PIXELS) -> torch.Tensor:
     """Reads an image file as float (H, W, 3) in [0, 1] (its stored sRGB
     values). Transparent images are composited over ``background`` (RGB, or
-    'mean': the mean colour of the opaque pixels)."""
+    'mean': the mean colour of the opaque pixels). Images with a side under
+    ``MIN_IMAGE_SIDE`` or more than ``max_pixels`` pixels are refused, the
+    latter before decoding."""
     try:
         import imageio.v3 as iio
     except ImportError:
         raise CLIError("reading images needs imageio: pip install imageio") from None
     file = _check_file(path, "image")
+    size = _image_size(file)
+    if size is not None:
+        _check_image_size(path, *size, max_pixels)
     try:
         data = iio.imread(file)
     except Exception as exc:  # imageio raises many kinds for non-images
@@ -247,6 +303,7 @@ def load_image(path, background=(1.0, 1.0, 1.0)) -> torch.Tensor:
         array = array[:, :, None]
     if array.dim() != 3 or array.shape[2] not in (1, 2, 3, 4) or min(array.shape[:2]) < 1:
         raise CLIError(f"{path}: not a readable image (unexpected shape {tuple(array.shape)})")
+    _check_image_size(path, array.shape[1], array.shape[0], max_pixels)
     if array.dtype == torch.uint8:
         image = array.float() / 255.0
     elif array.dtype in (torch.int16, torch.int32) or str(array.dtype) == "torch.uint16":
@@ -268,6 +325,15 @@ def load_image(path, background=(1.0, 1.0, 1.0)) -> torch.Tensor:
             bg = torch.tensor(background, dtype=torch.float32)
         image = image * alpha + bg * (1.0 - alpha)
     return image.contiguous()
+
+
+def _check_image_size(path, width, height, max_pixels):
+    if min(width, height) < MIN_IMAGE_SIDE:
+        raise CLIError(f"{path}: image is {width}x{height} pixels; targets need at least "
+                       f"{MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE}")
+    if width * height > max_pixels:
+        raise CLIError(f"{path}: image is {width}x{height} pixels, more than the limit of {max_pixels:,} "
+                       f"pixels; resize it first")
 
 
 def resize_longest(image: torch.Tensor, size: int) -> torch.Tensor:
@@ -322,9 +388,21 @@ def _output_paths(output, names, default_name):
 
 
 def _check_writable(path: pathlib.Path):
-    parent = path.resolve().parent
+    """Fails now, before any work, if ``path`` could not be written later:
+    its folder is missing or read-only, or the file itself is read-only or a
+    folder. Outputs are then written whole (a temporary file, renamed)."""
+    parent = path.absolute().parent
     if not parent.is_dir():
         raise CLIError(f"{path}: folder {parent} does not exist")
+    if path.is_dir():
+        raise CLIError(f"{path}: is a folder, not a file")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise CLIError(f"{path}: file is read-only")
+    try:  # the folder's permissions, a read-only file system, quotas: only a real write tells
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".pydiffvg-write-check-"):
+            pass
+    except OSError as exc:
+        raise CLIError(f"{path}: cannot write in folder {parent} ({exc.strerror or exc})") from None
 
 
 def _video_path(video, out_svg, several):
@@ -385,12 +463,15 @@ def _frame_writer(out_svg: pathlib.Path):
     return write
 
 
-def _summary(command, out, result, loss_name):
+def _summary(command, files, result, loss_name):
+    """The closing line of a fit: every file written, then the chosen step."""
     status = " (interrupted)" if result.interrupted else ""
     per_step = result.seconds / result.iterations if result.iterations else 0.0
-    print(f"pydiffvg {command}: {out}: {result.iterations} iterations in {result.seconds:.1f} s "
-          f"({per_step:.3f} s/it), loss {result.loss:.6f} ({loss_name}), PSNR {result.psnr:.2f} dB{status}",
-          flush=True)
+    chosen = f"step {result.best_step} of {result.iterations}" + (
+        " (the input: no step beat it)" if result.best_step == 0 and result.iterations else "")
+    print(f"pydiffvg {command}: wrote {', '.join(str(f) for f in files)}: best {chosen}, "
+          f"loss {result.loss:.6f} ({loss_name}), PSNR {result.psnr:.2f} dB (input {result.initial_psnr:.2f} dB); "
+          f"{result.iterations} iterations in {result.seconds:.1f} s ({per_step:.3f} s/it){status}", flush=True)
 
 
 # ----------------------------------------------------------------------------- subcommands
@@ -405,6 +486,16 @@ def _load_svg(path):
     except UnicodeDecodeError:
         raise CLIError(f"{path}: not a valid SVG (not text)") from None
     return width, height, shapes, groups
+
+
+def _straight_alpha(premultiplied: torch.Tensor) -> torch.Tensor:
+    """Premultiplied RGBA -> the straight alpha a PNG stores. A pixel half
+    covered by opaque red is (1, 0, 0, 0.5), which any viewer composites
+    correctly; diffvg's default average of un-premultiplied samples would
+    give (0.5, 0, 0, 0.5), a dark fringe at every edge over transparency."""
+    alpha = premultiplied[..., 3:4]
+    rgb = torch.where(alpha > 0, premultiplied[..., :3] / alpha.clamp(min=1e-12), torch.zeros_like(alpha))
+    return torch.cat([rgb.clamp(0, 1), alpha], dim=-1)
 
 
 def command_render(args) -> int:
@@ -434,9 +525,11 @@ def command_render(args) -> int:
     with torch.no_grad():
         image = render(shapes, groups, width=width, height=height, canvas_width=canvas_w, canvas_height=canvas_h,
                        num_samples=samples, seed=args.seed, background=background,
-                       use_prefiltering=args.prefilter, device=device)
+                       use_prefiltering=args.prefilter, device=device, premultiplied=True)
     if args.background is not None:
         image = image[..., :3]
+    else:
+        image = _straight_alpha(image)
     imwrite(image, str(out), gamma=1.0)
     sys.stderr.write(f"pydiffvg render: wrote {out} ({width}x{height}, {len(shapes)} shapes, "
                      f"{time.perf_counter() - start:.2f} s)\n")
@@ -449,16 +542,23 @@ def command_optimize(args) -> int:
     device = resolve_device(args.device)
     _load_svg(args.svg)  # fail early on a bad SVG
     targets = _expand_targets(args.targets)
+    for target_path in targets:  # every target's size, from its header, before the first fit
+        size = _image_size(target_path)
+        if size is not None:
+            _check_image_size(target_path, *size, MAX_FIT_PIXELS)
     outputs = _output_paths(args.output, [str(t) for t in targets], None)
     for out in outputs:
         _check_writable(out)
     videos = [_video_path(args.video, out, len(outputs) > 1) for out in outputs]
+    steps = {"points": args.point_step, "colors": args.color_step, "widths": args.width_step / 2.0,
+             "stops": args.stop_step}
     for target_path, out, video in zip(targets, outputs, videos):
         canvas_w, canvas_h, shapes, groups = _load_svg(args.svg)
-        target = load_image(target_path, args.background).to(device)
+        target = load_image(target_path, args.background, MAX_FIT_PIXELS).to(device)
         progress = _Progress(args.iters, f"optimize {target_path.name}", args.quiet)
         try:
-            result = fit(shapes, groups, target, iters=args.iters, lr=args.lr, loss=args.loss, what=args.what,
+            result = fit(shapes, groups, target, iters=args.iters, lr=args.lr, lr_per_kind=steps,
+                         schedule=args.schedule, loss=args.loss, what=args.what, min_width=args.min_width / 2.0,
                          background=args.background, num_samples=args.samples, seed=args.seed, device=device,
                          callback=progress, save_every=args.save_every,
                          frame_callback=_frame_writer(out) if args.save_every else None, video=video,
@@ -467,7 +567,7 @@ def command_optimize(args) -> int:
         finally:
             progress.close()
         save_svg(str(out), canvas_w, canvas_h, result.shapes, result.groups)
-        _summary("optimize", out, result, args.loss)
+        _summary("optimize", [out], result, args.loss)
         if result.interrupted:
             sys.stderr.write(f"pydiffvg optimize: interrupted; wrote the best SVG so far to {out}\n")
             return EXIT_INTERRUPTED
@@ -497,7 +597,10 @@ def command_paint(args) -> int:
     outputs = _output_paths(args.output, names, pathlib.Path(names[0]).stem + ".svg")
     for out in outputs:
         _check_writable(out)
+        _check_writable(out.with_suffix(".png"))
     videos = [_video_path(args.video, out, len(outputs) > 1) for out in outputs]
+    if args.min_width > args.max_width:
+        raise CLIError(f"--min-width {args.min_width:g} is larger than --max-width {args.max_width:g}")
     closed = bool(args.closed)
     for target_path, name, out, video in zip(targets, names, outputs, videos):
         image = _default_photo() if target_path is None else load_image(target_path, args.background)
@@ -506,7 +609,8 @@ def command_paint(args) -> int:
         progress = _Progress(args.iters, f"paint {pathlib.Path(name).name}", args.quiet)
         try:
             result = paint(target, args.paths, num_segments=args.segments, closed=closed, iters=args.iters,
-                           max_width=args.max_width / 2.0, background=args.background, stages=args.stages,
+                           min_width=args.min_width / 2.0, max_width=args.max_width / 2.0,
+                           background=args.background, stages=args.stages, schedule=args.schedule,
                            seed=args.seed, loss=args.loss, lr=args.lr, num_samples=args.samples,
                            callback=progress, save_every=args.save_every,
                            frame_callback=_frame_writer(out) if args.save_every else None, video=video,
@@ -519,9 +623,9 @@ def command_paint(args) -> int:
         save_svg(str(out), width, height, result.shapes, result.groups, background=rgba)
         with torch.no_grad():
             final = composite(render(result.shapes, result.groups, width=width, height=height, num_samples=4,
-                                     seed=args.seed), background)
+                                     seed=args.seed, premultiplied=True), background, premultiplied=True)
         imwrite(final, str(out.with_suffix(".png")), gamma=1.0)
-        _summary("paint", out, result, args.loss)
+        _summary("paint", [out, out.with_suffix(".png")], result, args.loss)
         if result.interrupted:
             sys.stderr.write(f"pydiffvg paint: interrupted; wrote the best SVG so far to {out}\n")
             return EXIT_INTERRUPTED

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import pydiffvg
-from pydiffvg import seam
+from pydiffvg.apps import seam
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -63,7 +63,7 @@ def test_seam_carving_beats_horizontal_scaling(tmp_path):
 
 # ----------------------------------------------------------------------------- generative models
 
-from pydiffvg import generative as gen  # noqa: E402
+from pydiffvg.apps import generative as gen  # noqa: E402
 
 
 def test_digits_are_mnist_sized():

@@ -1,4 +1,4 @@
-"""CLIP-guided drawing (pydiffvg.clipdraw, apps/clipdraw.py).
+"""CLIP-guided drawing (pydiffvg.apps.clipdraw, apps/clipdraw.py).
 
 A tiny open_clip architecture (registered from a config file, random
 weights) goes through the same loading code as a real one; no weights are
@@ -17,7 +17,7 @@ import pydiffvg
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("open_clip") is None,
                                 reason="open-clip-torch is not installed (see README: CLIP drawing)")
 
-from pydiffvg import clipdraw  # noqa: E402
+from pydiffvg.apps import clipdraw  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "apps", "clipdraw.py")

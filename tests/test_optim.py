@@ -70,10 +70,11 @@ def test_fit_lowers_loss_clamps_and_returns_best():
     circle = pydiffvg.Circle(radius=torch.tensor(3.0), center=torch.tensor([6.0, 9.0]))
     group = pydiffvg.ShapeGroup(shape_ids=torch.tensor([0]), fill_color=torch.tensor([0.9, 0.1, 0.1, 1.0]))
     seen = []
-    result = optim.fit([circle], [group], target, iters=25, lr=2.0,
+    result = optim.fit([circle], [group], target, iters=50, lr=2.0,
                        callback=lambda step, loss, psnr, image: seen.append((step, loss)))
-    assert [s for s, _ in seen] == list(range(25)) and result.iterations == 25
-    assert result.loss == min(result.history) and result.loss < 0.5 * result.history[0]
+    assert [s for s, _ in seen] == list(range(50)) and result.iterations == 50
+    assert result.best_step > 0 and result.history[result.best_step] == min(result.history)
+    assert result.loss < 0.5 * result.initial_loss, (result.loss, result.initial_loss)
     assert 0.0 <= float(group.fill_color.min()) and float(group.fill_color.max()) <= 1.0
     assert not circle.center.requires_grad
 
@@ -116,3 +117,93 @@ def test_fit_stops_on_ctrl_c_even_when_the_exception_is_lost():
     result = optim.fit([rect], [group], target, iters=50, callback=ctrl_c_swallowed, what=["colors"])
     assert result.interrupted and result.iterations == 4, (result.interrupted, result.iterations)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "fit left its SIGINT handler installed"
+
+
+# ----------------------------------------------------------------------------- step sizes, schedule, never worse
+
+def test_lr_schedule_warms_up_then_decays_to_a_tenth():
+    steps = 100
+    factors = [optim.lr_factor("cosine", i, steps) for i in range(steps)]
+    warmup = round(optim.WARMUP_FRACTION * steps)
+    assert factors[0] == pytest.approx(1.0 / warmup) and factors[warmup - 1] == pytest.approx(1.0, abs=0.01)
+    assert all(a >= b for a, b in zip(factors[warmup:], factors[warmup + 1:])), "not decreasing after the warm-up"
+    assert factors[-1] == pytest.approx(optim.FINAL_LR_FACTOR)
+    assert factors[steps // 2] == pytest.approx(optim.FINAL_LR_FACTOR + (1 - optim.FINAL_LR_FACTOR) * 0.5, abs=0.02)
+    assert [optim.lr_factor("constant", i, steps) for i in (0, 50, 99)] == [1.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        optim.fit([], [], torch.ones(8, 8, 3), iters=1, schedule="linear")
+
+
+def test_step_sizes_are_in_output_pixels():
+    """A point step of 0.5 px moves a point by 0.5 output pixels, whatever
+    the group's transform and the canvas-to-image scale: in user units it
+    is 0.5 / (group scale x image scale)."""
+    path = pydiffvg.Path(num_control_points=torch.tensor([0, 0]), points=torch.tensor([[0., 0.], [4., 0.], [4., 4.]]),
+                         is_closed=False, stroke_width=torch.tensor(1.0))
+    group = pydiffvg.ShapeGroup(shape_ids=torch.tensor([0]), fill_color=None,
+                                stroke_color=torch.tensor([0., 0., 0., 1.]),
+                                shape_to_canvas=torch.tensor([[4., 0., 0.], [0., 4., 0.], [0., 0., 1.]]))
+    groups = optim.parameter_groups([path], [group], ["points", "widths", "colors"],
+                                    lr={"points": 0.5, "widths": 0.2}, pixels_per_unit=0.5)
+    rates = {g["name"]: g["lr"] for g in groups}
+    assert rates["points"] == pytest.approx(0.5 / (4 * 0.5))
+    assert rates["widths"] == pytest.approx(0.2 / (4 * 0.5))
+    assert rates["colors"] == pytest.approx(optim.DEFAULT_STEPS["colors"])
+    with pytest.raises(ValueError, match="lr has unknown kind 'radius'"):
+        optim.parameter_groups([path], [group], ["points"], lr={"radius": 1.0})
+
+
+def test_clamp_changes_only_invalid_values():
+    """Thin strokes stay thin: only negative widths and radii and colours
+    outside [0, 1] are clamped (fit once clamped every half width under 0.5
+    up to 0.5 before its first step)."""
+    thin = pydiffvg.Path(num_control_points=torch.tensor([0]), points=torch.tensor([[0., 0.], [8., 8.]]),
+                         is_closed=False, stroke_width=torch.tensor(0.1))
+    bad = pydiffvg.Circle(radius=torch.tensor(-1.0), center=torch.tensor([4., 4.]))
+    bad.stroke_width = torch.tensor(-0.3)
+    groups = [pydiffvg.ShapeGroup(shape_ids=torch.tensor([0]), fill_color=None,
+                                  stroke_color=torch.tensor([0.2, 0.3, 0.4, 1.0])),
+              pydiffvg.ShapeGroup(shape_ids=torch.tensor([1]), fill_color=torch.tensor([1.2, -0.1, 0.5, 1.0]),
+                                  stroke_color=torch.tensor([0., 0., 0., 1.]))]
+    optim.parameter_groups([thin, bad], groups, optim.PARAMETER_KINDS)
+    optim.clamp_scene([thin, bad], groups)
+    assert float(thin.stroke_width.detach()) == pytest.approx(0.1)
+    assert float(bad.stroke_width.detach()) == 0.0 and float(bad.radius.detach()) == 0.0
+    assert groups[0].stroke_color.detach().tolist() == pytest.approx([0.2, 0.3, 0.4, 1.0])
+    assert groups[1].fill_color.detach().tolist() == pytest.approx([1.0, 0.0, 0.5, 1.0])
+    optim.clamp_scene([thin, bad], groups, min_width=0.5, pixel_scales=[2.0, 1.0])
+    assert float(thin.stroke_width.detach()) == pytest.approx(0.25), "0.5 px at 2 px per unit is 0.25 units"
+
+
+def test_fit_to_its_own_render_returns_a_scene_no_worse():
+    """Thin strokes and a small circle fitted to their own render (other
+    samples): the result is the input or better by fit's own measure, and
+    the fit's returned tensors are exactly the chosen step's."""
+    path = pydiffvg.Path(num_control_points=torch.tensor([2]), points=torch.tensor([[4., 20.], [10., 2.], [20., 30.], [28., 8.]]),
+                         is_closed=False, stroke_width=torch.tensor(0.3))
+    circle = pydiffvg.Circle(radius=torch.tensor(2.5), center=torch.tensor([22.0, 22.0]))
+    groups = [pydiffvg.ShapeGroup(shape_ids=torch.tensor([0]), fill_color=None,
+                                  stroke_color=torch.tensor([0.1, 0.2, 0.6, 1.0])),
+              pydiffvg.ShapeGroup(shape_ids=torch.tensor([1]), fill_color=torch.tensor([0.8, 0.3, 0.1, 1.0]))]
+    with torch.no_grad():
+        target = optim.composite(pydiffvg.render([path, circle], groups, width=32, height=32, num_samples=8, seed=5,
+                                                 premultiplied=True), torch.ones(3), premultiplied=True)
+    start = [path.points.clone(), float(path.stroke_width), circle.center.clone()]
+    result = optim.fit([path, circle], groups, target, iters=30)
+    print(f"input {result.initial_psnr:.2f} dB, result {result.psnr:.2f} dB at step {result.best_step}")
+    assert result.initial_psnr >= 35.0
+    assert result.psnr >= result.initial_psnr and result.loss <= result.initial_loss
+    if result.best_step == 0:
+        assert torch.equal(path.points, start[0]) and float(path.stroke_width) == start[1]
+        assert torch.equal(circle.center, start[2])
+    assert float(path.stroke_width) > 0.2, "the thin stroke was widened or lost"
+
+
+def test_old_app_module_names_still_import_with_a_warning():
+    import importlib
+    import sys
+    from pydiffvg.apps import seam
+    sys.modules.pop("pydiffvg.seam", None)
+    with pytest.warns(DeprecationWarning, match="pydiffvg.seam moved to pydiffvg.apps.seam"):
+        old = importlib.import_module("pydiffvg.seam")
+    assert old is seam

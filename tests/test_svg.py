@@ -20,7 +20,8 @@ from pydiffvg.svg.writer import svg_text
 
 HERE = os.path.dirname(__file__)
 DATA = os.path.join(HERE, "data", "resvg")
-FIXTURES = "/work/shared/fixtures/resvg"
+# ../shared beside the project root (the developers' and CI's layout).
+FIXTURES = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "fixtures", "resvg"))
 
 
 def svg(body, attrs='width="100" height="100"'):
@@ -787,10 +788,14 @@ def test_fuzz_mutated_svg(mutations):
 # The whole resvg fixture folder
 # ----------------------------------------------------------------------------
 
+#: Share of the fixtures that load (the rest raise SVGError, never anything else).
+LOAD_RATE = 0.97
+
+
 @pytest.mark.skipif(not os.path.isdir(FIXTURES), reason="resvg fixtures not available")
 def test_all_resvg_fixtures_load_or_fail_cleanly():
     files = sorted(glob.glob(os.path.join(FIXTURES, "**", "*.svg"), recursive=True))
-    assert len(files) == 397
+    assert len(files) >= 100, f"only {len(files)} SVGs under {FIXTURES}"
     loaded = 0
     for path in files:
         with warnings.catch_warnings():
@@ -800,7 +805,8 @@ def test_all_resvg_fixtures_load_or_fail_cleanly():
                 loaded += 1
             except SVGError:
                 pass
-    assert loaded >= 370, loaded
+    rate = loaded / len(files)
+    assert rate >= LOAD_RATE, f"{loaded} of {len(files)} fixtures load ({rate:.1%}; need {LOAD_RATE:.0%})"
 
 
 def test_save_svg_file_gets_default_permissions(tmp_path):

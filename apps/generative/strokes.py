@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 import pydiffvg  # noqa: E402
-from pydiffvg import generative as gen  # noqa: E402
+from pydiffvg.apps import generative as gen  # noqa: E402
 
 
 def add_model_args(p):

@@ -74,17 +74,9 @@ def parse_xml(data: bytes):
     _internal_entities_are_safe). Raises SVGError with line/column for
     malformed XML."""
     import xml.etree.ElementTree as std_et
+    import defusedxml.ElementTree as safe_et  # a core dependency (pyproject.toml)
+    from defusedxml import DefusedXmlException
     try:
-        import defusedxml.ElementTree as safe_et
-        from defusedxml import DefusedXmlException
-    except ImportError:  # refuse any DTD before the standard parser sees it
-        if re.search(rb"<!\s*(DOCTYPE|ENTITY)", data, re.IGNORECASE):
-            raise SVGError("SVG with a DOCTYPE or ENTITY declaration refused "
-                           "(install defusedxml to accept plain DOCTYPEs)") from None
-        safe_et, DefusedXmlException = std_et, ()
-    try:
-        if safe_et is std_et:
-            return std_et.fromstring(data)
         return safe_et.fromstring(data, forbid_dtd=False,
                                   forbid_entities=not _internal_entities_are_safe(data),
                                   forbid_external=True)

@@ -60,8 +60,8 @@ import torch
 import torch.nn.functional as F
 
 from .generative import StepTimer
-from .render import render
-from .shapes import Path, ShapeGroup
+from ..render import render
+from ..shapes import Path, ShapeGroup
 
 __all__ = ["WeightsNotFoundError", "OpenClipMissingError", "import_open_clip", "ClipModel", "load_clip",
            "Strokes", "init_strokes", "random_views", "homography", "gram_matrix", "ClipDrawLoss", "DrawResult",
@@ -90,7 +90,7 @@ class OpenClipMissingError(ImportError):
 def _unavailable_class(module_name: str, name: str) -> type:
     def __init__(self, *args, **kwargs):
         raise ImportError(f"{module_name}.{name} is a stand-in (torchvision is not installed); "
-                          "pydiffvg.clipdraw does not use open_clip's torchvision preprocessing")
+                          "pydiffvg.apps.clipdraw does not use open_clip's torchvision preprocessing")
     return type(name, (), {"__init__": __init__, "__module__": module_name})
 
 
@@ -130,7 +130,7 @@ def _torchvision_stand_in() -> dict:
     modules = {}
     for name in ("torchvision", "torchvision.transforms", "torchvision.transforms.functional", "torchvision.ops",
                  "torchvision.ops.misc"):
-        module = types.ModuleType(name, "pydiffvg.clipdraw stand-in: torchvision is not installed")
+        module = types.ModuleType(name, "pydiffvg.apps.clipdraw stand-in: torchvision is not installed")
         module.__getattr__ = _stand_in_getattr(name)
         modules[name] = module
     for module_name, names in _TORCHVISION_NAMES.items():

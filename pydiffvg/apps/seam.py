@@ -20,8 +20,8 @@ from typing import Callable, List, Optional, Sequence
 import numpy as np
 import torch
 
-from .render import render
-from .shapes import Circle, Ellipse, Path, Polygon, Rect
+from ..render import render
+from ..shapes import Circle, Ellipse, Path, Polygon, Rect
 
 __all__ = ["composite_rgb", "gradient_energy", "find_vertical_seam", "remove_vertical_seam",
            "carve_image", "warp_scene_by_seams", "scale_scene_horizontally", "geometry_tensors",

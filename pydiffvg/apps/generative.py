@@ -23,9 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .render import render
-from .scene_types import Scene
-from .shapes import Path, ShapeGroup
+from ..render import render
+from ..scene_types import Scene
+from ..shapes import Path, ShapeGroup
 
 __all__ = ["load_digits_28", "load_mnist", "StrokeDecoder", "Encoder", "Critic", "strokes_to_scenes",
            "render_strokes", "StepTimer", "StrokeVAE", "vae_step", "reconstruction_loss", "critic_step", "generator_step",
