@@ -270,8 +270,17 @@ def test_ctrl_c_writes_best_svg(tmp_path):
 SELF_FIT_SVGS = ["shapes_path_M-C-S.svg", "painting_stroke-dasharray_even-count.svg"]
 
 
+def main_in_process(capsys, *args):
+    """`pydiffvg ARGS` through cli.main in this process (the code path of the
+    command, without a second torch import); returns (status, stdout)."""
+    from pydiffvg import cli
+    capsys.readouterr()
+    status = cli.main([str(a) for a in args])
+    return status, capsys.readouterr().out
+
+
 @pytest.mark.parametrize("name", SELF_FIT_SVGS)
-def test_optimize_never_makes_an_svg_worse(tmp_path, name):
+def test_optimize_never_makes_an_svg_worse(tmp_path, capsys, name):
     """Fitted to its own render (other samples than the fit's) for 50 steps,
     an SVG comes back at least as good: the closing line's PSNR is the
     input's or better, and so is an independent render of the written SVG.
@@ -279,13 +288,14 @@ def test_optimize_never_makes_an_svg_worse(tmp_path, name):
     under 0.5 was clamped to 0.5, and Adam's first steps moved every point.)"""
     svg = REPO / "tests" / "data" / "resvg" / name
     target = tmp_path / "target.png"
-    assert run_cli("render", svg, "-o", target, "--samples", 8, "--seed", 1).returncode == 0
+    assert main_in_process(capsys, "render", svg, "-o", target, "--samples", 8, "--seed", 1)[0] == 0
     out = tmp_path / "fit.svg"
-    proc = run_cli("optimize", svg, target, "-o", out, "--iters", 50, "--quiet", "--device", "cpu")
-    assert proc.returncode == 0, proc.stderr
-    line = proc.stdout.strip().splitlines()[-1]
-    match = re.search(r"wrote (\S+): best step (\d+) of 50(?: \(the input: no step beat it\))?, loss ([0-9.e-]+) \(l2\), "
-                      r"PSNR ([0-9.]+) dB \(input ([0-9.]+) dB\)", line)
+    status, stdout = main_in_process(capsys, "optimize", svg, target, "-o", out, "--iters", 50, "--quiet",
+                                     "--device", "cpu")
+    assert status == 0
+    line = stdout.strip().splitlines()[-1]
+    match = re.search(r"wrote (\S+): best step (\d+) of 50(?: \(the input: no step beat it\))?, loss ([0-9.e-]+) "
+                      r"\(l2\), PSNR ([0-9.]+) dB \(input ([0-9.]+) dB\)", line)
     assert match, line
     assert match.group(1) == str(out)
     final, initial = float(match.group(4)), float(match.group(5))
@@ -295,7 +305,7 @@ def test_optimize_never_makes_an_svg_worse(tmp_path, name):
     checks = {}
     for label, path in (("input", svg), ("fit", out)):
         png = tmp_path / f"{label}.png"
-        assert run_cli("render", path, "-o", png, "--samples", 8, "--seed", 2).returncode == 0
+        assert main_in_process(capsys, "render", path, "-o", png, "--samples", 8, "--seed", 2)[0] == 0
         checks[label] = 10 * np.log10(1.0 / _mse(_over_white(_read(png)), _over_white(_read(target))))
     print(f"independent render vs target: input {checks['input']:.2f} dB, fit {checks['fit']:.2f} dB")
     assert checks["fit"] >= checks["input"] - 0.05, checks

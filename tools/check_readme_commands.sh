@@ -16,6 +16,8 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/pydiffvg-readme.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
 git clone --quiet --no-hardlinks "$repo" "$work/clone"
+# The tests read ../shared beside the project root, as in this checkout.
+[ -d "$repo/../shared" ] && ln -s "$(cd "$repo/../shared" && pwd)" "$work/shared"
 git -C "$work/clone" checkout --quiet "$rev"
 python3 -m venv "$work/venv"
 # shellcheck disable=SC1091
