@@ -52,7 +52,6 @@ SCHEDULES = ("cosine", "constant")
 # strokes, small shapes), colours large enough to travel half their range in
 # a hundred steps; ``lr`` in fit() scales them all.
 DEFAULT_STEPS = {"points": 0.25, "colors": 0.01, "widths": 0.05, "stops": 0.01}
-DEFAULT_LR = DEFAULT_STEPS  # the name before 0.2
 
 #: Warm-up length of the "cosine" schedule, as a fraction of the steps, and
 #: the factor it decays to at the last step.

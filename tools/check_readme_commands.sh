@@ -5,12 +5,19 @@
 # of the check (the second command builds again, editable, into the same
 # build folder), and so is the default run of the first command.
 #
-#   bash tools/check_readme_commands.sh [REV]    # default HEAD
+#   bash tools/check_readme_commands.sh [--then COMMAND] [REV]    # default HEAD
 #
-# Exits non-zero when either command fails, or when the README no longer
-# holds exactly two commands in that block.
+# --then runs COMMAND afterwards in the same clone and venv (CI runs the
+# tests that need packages the README does not install there).
+# Exits non-zero when a command fails, or when the README no longer holds
+# exactly two commands in that block.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
+then_command=""
+if [ "${1:-}" = "--then" ]; then
+  then_command="$2"
+  shift 2
+fi
 rev="${1:-HEAD}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/pydiffvg-readme.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
@@ -68,3 +75,7 @@ assert pixels.shape == (2, 2, 4) and (pixels == [0, 128, 0, 255]).all(), pixels
 print("== an SVG with a DOCTYPE renders after the first command")
 PY
 run_command 1
+if [ -n "$then_command" ]; then
+  echo "== then, in the same venv: $then_command"
+  bash -c "$then_command"
+fi
