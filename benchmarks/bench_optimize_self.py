@@ -2,8 +2,9 @@
 make an SVG worse (issue: the tiger fell from 19 to 15 dB in 5 steps).
 
 For each SVG, through the command line as a user runs it:
-  1. ``pydiffvg render IN.svg -o target.png --samples 8 --seed 1`` (the
-     target: the SVG's own render, with other samples than the fit's);
+  1. ``pydiffvg render IN.svg -o target.png --samples 8 --seed 1`` at a
+     longer side of at most 512 px (the target: the SVG's own render, with
+     other samples than the fit's, which runs at the target's size);
   2. ``pydiffvg optimize IN.svg target.png -o out.svg --iters 50``;
   3. both IN.svg and out.svg rendered again with a third seed, and each
      compared with the target (an independent check of the closing line).
@@ -49,9 +50,13 @@ def psnr_over_white(a_png, b_png):
     return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
 
 
-def run(svg: pathlib.Path, iters: int, folder: pathlib.Path) -> dict:
+def run(svg: pathlib.Path, iters: int, folder: pathlib.Path, size: int) -> dict:
+    from pydiffvg.svg import svg_to_scene
+    width, height = svg_to_scene(str(svg))[:2]
+    scale = min(1.0, size / max(width, height))
+    dims = ["--width", max(1, round(width * scale)), "--height", max(1, round(height * scale))]
     target, out = folder / f"{svg.stem}_target.png", folder / f"{svg.stem}_fit.svg"
-    cli("render", svg, "-o", target, "--samples", 8, "--seed", 1, "--device", "cpu")
+    cli("render", svg, "-o", target, "--samples", 8, "--seed", 1, "--device", "cpu", *dims)
     start = time.perf_counter()
     closing = cli("optimize", svg, target, "-o", out, "--iters", iters, "--quiet", "--device", "cpu").stdout
     seconds = time.perf_counter() - start
@@ -61,9 +66,9 @@ def run(svg: pathlib.Path, iters: int, folder: pathlib.Path) -> dict:
     checks = {}
     for name, path in (("input", svg), ("fit", out)):
         png = folder / f"{svg.stem}_{name}_check.png"
-        cli("render", path, "-o", png, "--samples", 8, "--seed", 2, "--device", "cpu")
+        cli("render", path, "-o", png, "--samples", 8, "--seed", 2, "--device", "cpu", *dims)
         checks[name] = psnr_over_white(png, target)
-    return {"file": svg.name, "iters": iters, "best_step": int(match.group(1)),
+    return {"file": svg.name, "size": dims[1::2], "iters": iters, "best_step": int(match.group(1)),
             "psnr_input": float(match.group(3)), "psnr_final": float(match.group(2)),
             "check_psnr_input": round(checks["input"], 3), "check_psnr_fit": round(checks["fit"], 3),
             "seconds": round(seconds, 2)}
@@ -73,10 +78,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=pathlib.Path, default=DEFAULT_FILES)
     parser.add_argument("--iters", type=int, default=50)
+    parser.add_argument("--size", type=int, default=512, help="longest side of the target, pixels (default 512)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         for svg in args.files:
-            print(json.dumps(run(svg, args.iters, pathlib.Path(folder))), flush=True)
+            print(json.dumps(run(svg, args.iters, pathlib.Path(folder), args.size)), flush=True)
 
 
 if __name__ == "__main__":
