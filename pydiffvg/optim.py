@@ -32,9 +32,9 @@ import torch.nn.functional as F
 from .render import render
 from .shapes import LinearGradient, Path, RadialGradient, ShapeGroup
 
-__all__ = ["LOSSES", "PARAMETER_KINDS", "SCHEDULES", "DEFAULT_STEPS", "FitResult", "lr_factor", "fit", "paint", "init_paths", "image_loss", "ssim", "psnr",
-           "composite", "scene_to", "VideoWriter", "parameter_groups", "clamp_scene", "shape_pixel_scales",
-           "paint_steps"]
+__all__ = ["LOSSES", "PARAMETER_KINDS", "SCHEDULES", "DEFAULT_STEPS", "FitResult", "fit", "paint", "init_paths",
+           "image_loss", "ssim", "psnr", "composite", "scene_to", "VideoWriter", "parameter_groups", "clamp_scene",
+           "shape_pixel_scales", "lr_factor", "paint_steps"]
 
 LOSSES = ("l2", "l1", "ssim", "multiscale")
 PARAMETER_KINDS = ("points", "colors", "widths", "stops")
