@@ -3,10 +3,29 @@ pointers, and scratch memory is allocated as torch tensors on the caller's
 device (so it comes from torch's caching allocator, on the current stream)."""
 from __future__ import annotations
 
+import contextlib
+import functools
+
 import numpy as np
 import torch
 
 from . import _core
+
+
+def float32_under_autocast(fn):
+    """Runs ``fn`` with autocast off on the CPU and CUDA. The kernels compute
+    in float32 whatever autocast asks for, so the packing of the scene (whose
+    transforms autocast would turn into bfloat16 or float16 matrix products)
+    and the op stay in float32, and the image comes back as float32. Gradients
+    reach each leaf in its own dtype through the packer's conversions."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with contextlib.ExitStack() as stack:
+            for device_type in ("cpu", "cuda"):
+                if torch.is_autocast_enabled(device_type):
+                    stack.enter_context(torch.autocast(device_type, enabled=False))
+            return fn(*args, **kwargs)
+    return wrapper
 
 
 class CallScope:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import torch
 
 from . import _core
-from ._native import CallScope, ptr, zeros
+from ._native import CallScope, float32_under_autocast, ptr, zeros
 from .scene import FLOAT_FIELDS, pack_scenes
 from .scene_types import Scene
 from .shapes import FilterType, OutputType, PixelFilter
@@ -134,6 +134,10 @@ def render(scene, shape_groups=None, *, width=None, height=None, canvas_width=No
 
     Returns:
         float32 tensor (H, W, C) for one scene, (B, H, W, C) for a list.
+        Leaf tensors may be float16, bfloat16, float32 or float64; the kernels
+        compute in float32 and each leaf's gradient comes back in its own
+        dtype. Under ``torch.autocast`` (CPU or CUDA) the render still runs,
+        and returns, in float32.
     """
     scenes, batched = _as_scene_list(scene, shape_groups, width, height, canvas_width, canvas_height)
     cw, ch = scenes[0][0], scenes[0][1]
@@ -173,6 +177,7 @@ def _sample_counts(num_samples):
     return pair
 
 
+@float32_under_autocast
 def render_packed(scenes, width, height, nx, ny, seed, filt, background, premultiplied, use_prefiltering,
                   output_type, device):
     """Packs and renders; shared by render() and the diffvg compat layer."""

@@ -50,9 +50,15 @@ class LineJoin(enum.IntEnum):
 
 
 def _as_float_tensor(value, name, owner):
+    """A tensor argument as given when it is floating point (any float dtype:
+    the packer converts to float32 and gradients come back in the leaf's own
+    dtype); Python numbers and sequences become float32. Integer, boolean
+    and complex tensors are refused: they cannot carry gradients, and a
+    silent conversion would drop the imaginary part or the caller's intent."""
     if isinstance(value, torch.Tensor):
         if not value.is_floating_point():
-            value = value.float()
+            raise TypeError(f"{owner}: '{name}' must be a floating-point tensor (float16, bfloat16, float32 or "
+                            f"float64), got {value.dtype}")
         return value
     try:
         return torch.as_tensor(value, dtype=torch.float32)

@@ -133,13 +133,17 @@ def test_shape_ids_out_of_range_in_batch_names_scene():
     expect_error(ValueError, [r"scenes\[1\]", "shape_ids"], lambda: pydiffvg.render(scenes))
 
 
-def test_float64_and_int_geometry_are_converted():
+def test_float64_geometry_is_converted_and_int_or_complex_tensors_refused():
     ref = render([circle()], [group()])
     f64 = Circle(radius=t(5.0, torch.float64), center=t([8.0, 8.0], torch.float64))
-    ints = Circle(radius=torch.tensor(5), center=torch.tensor([8, 8]))
     assert torch.equal(render([f64], [group()]), ref)
-    assert torch.equal(render([ints], [group()]), ref)
     assert render([f64], [group()]).dtype == torch.float32
+    assert torch.equal(render([Circle(radius=5, center=[8, 8])], [group()]), ref), "Python numbers are fine"
+    for bad in (torch.tensor(5), torch.tensor(5.0 + 0j), torch.tensor(True)):
+        with pytest.raises(TypeError, match=rf"Circle: 'radius' must be a floating-point tensor .*got {bad.dtype}"):
+            Circle(radius=bad, center=t([8.0, 8.0]))
+    with pytest.raises(TypeError, match="Circle: 'center' must be a floating-point tensor"):
+        Circle(radius=t(5.0), center=torch.tensor([8, 8]))
 
 
 # ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import torch
 
 from .. import _core
-from .._native import CallScope, ptr
+from .._native import CallScope, float32_under_autocast, ptr
 from .scene import CameraType, Scene, channels as Channels
 
 __all__ = ["render_pathtracing", "render_g_buffer", "last_timings"]
@@ -148,6 +148,7 @@ class _RenderFunction(torch.autograd.Function):
                 grads["specular"], grads["roughness"], grads["light_intensity"])
 
 
+@float32_under_autocast
 def render_pathtracing(scene: Scene, num_samples: Union[int, Tuple[int, int]] = 4, max_bounces: int = 1,
                        seed: int = 0, *, _edge_sampling=True) -> torch.Tensor:
     """Path-traces ``scene``; differentiable.
@@ -166,7 +167,8 @@ def render_pathtracing(scene: Scene, num_samples: Union[int, Tuple[int, int]] = 
             A pair (primary, secondary) switches the two kinds separately.
 
     Returns:
-        (H, W, 3) float32 linear radiance on the scene's device, box-filtered.
+        (H, W, 3) float32 linear radiance on the scene's device, box-filtered,
+        also under ``torch.autocast``.
     """
     if isinstance(num_samples, (tuple, list)):
         if len(num_samples) != 2:
