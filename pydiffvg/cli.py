@@ -120,6 +120,24 @@ def _what(value: str):
     return kinds
 
 
+def _shard(value: str):
+    parts = value.split("/")
+    try:
+        index, count = (int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K/N with 0 <= K < N, got {value!r}") from None
+    if not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"expected K/N with 0 <= K < N, got {value!r}")
+    return index, count
+
+
+def _add_shard_option(parser):
+    parser.add_argument("--shard", type=_shard, default=None, metavar="K/N",
+                        help="with several targets, fit only those whose position in the sorted list is K "
+                             "modulo N (0-based), so that N processes share a batch and write each output once; "
+                             "default: under torchrun, RANK/WORLD_SIZE, otherwise all")
+
+
 def _add_common(parser):
     parser.add_argument("--device", type=_device, default="auto",
                         help="cpu, cuda[:N] or auto (cuda when available); default auto")
@@ -196,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="colour the render is composited over for the loss (white, black, mean, "
                                "#rrggbb; default white); transparent targets are composited over it too")
     _add_fit_options(optimize, iters=100, what_default=["points", "colors", "widths", "stops"], min_width=0.0)
+    _add_shard_option(optimize)
     _add_common(optimize)
 
     paint = sub.add_parser(
@@ -221,18 +240,29 @@ def build_parser() -> argparse.ArgumentParser:
                        help="canvas colour under the paths: mean (the target's mean colour; default), white, "
                             "black or #rrggbb; written into the SVG")
     _add_fit_options(paint, iters=100, what_default=None, min_width=1.0)
+    _add_shard_option(paint)
     _add_common(paint)
     return parser
 
 
 # ----------------------------------------------------------------------------- helpers
 
+def _local_cuda(name: str) -> str:
+    """'cuda' under torchrun (LOCAL_RANK set) -> this process's own GPU."""
+    local_rank = os.environ.get("LOCAL_RANK", "")
+    if name == "cuda" and local_rank.isdigit() and torch.cuda.device_count() > 0:
+        return f"cuda:{int(local_rank) % torch.cuda.device_count()}"
+    return name
+
+
 def resolve_device(name: str) -> torch.device:
-    """'auto' -> cuda when torch sees a GPU and pydiffvg was built with CUDA."""
+    """'auto' -> cuda when torch sees a GPU and pydiffvg was built with CUDA;
+    under torchrun, 'auto' and 'cuda' mean the GPU of this LOCAL_RANK."""
     from . import _core
     cuda_ok = torch.cuda.is_available() and _core.built_with_cuda()
     if name == "auto":
-        return torch.device("cuda" if cuda_ok else "cpu")
+        return torch.device(_local_cuda("cuda") if cuda_ok else "cpu")
+    name = _local_cuda(name)
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
             raise CLIError(f"--device {name}: no CUDA device is available to torch")
@@ -385,6 +415,28 @@ def _output_paths(output, names, default_name):
         stems[stem] = stems.get(stem, 0) + 1
         paths.append(folder / (stem + (f"_{stems[stem]}" if stems[stem] > 1 else "") + ".svg"))
     return paths
+
+
+def shard_of_process(explicit=None):
+    """(K, N): this process fits the targets at positions K, K + N, ...
+    ``--shard`` wins; under torchrun (or any launcher that sets RANK and
+    WORLD_SIZE) the rank and world size; otherwise (0, 1), all of them."""
+    if explicit is not None:
+        return explicit
+    try:
+        rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    except ValueError:
+        raise CLIError(f"RANK={os.environ.get('RANK')!r} and WORLD_SIZE={os.environ.get('WORLD_SIZE')!r} "
+                       f"must be integers") from None
+    if not 0 <= rank < world:
+        raise CLIError(f"RANK={rank} must be in [0, WORLD_SIZE={world})")
+    return rank, world
+
+
+def _take_shard(shard, *lists):
+    """Every list cut to this process's positions (the same ones in each)."""
+    index, count = shard
+    return [items[index::count] for items in lists]
 
 
 def _check_writable(path: pathlib.Path):
@@ -547,9 +599,11 @@ def command_optimize(args) -> int:
         if size is not None:
             _check_image_size(target_path, *size, MAX_FIT_PIXELS)
     outputs = _output_paths(args.output, [str(t) for t in targets], None)
+    several = len(outputs) > 1
+    targets, outputs = _take_shard(shard_of_process(args.shard), targets, outputs)
     for out in outputs:
         _check_writable(out)
-    videos = [_video_path(args.video, out, len(outputs) > 1) for out in outputs]
+    videos = [_video_path(args.video, out, several) for out in outputs]
     steps = {"points": args.point_step, "colors": args.color_step, "widths": args.width_step / 2.0,
              "stops": args.stop_step}
     for target_path, out, video in zip(targets, outputs, videos):
@@ -595,10 +649,12 @@ def command_paint(args) -> int:
     else:
         targets, names = [None], ["astronaut.png"]
     outputs = _output_paths(args.output, names, pathlib.Path(names[0]).stem + ".svg")
+    several = len(outputs) > 1
+    targets, names, outputs = _take_shard(shard_of_process(args.shard), targets, names, outputs)
     for out in outputs:
         _check_writable(out)
         _check_writable(out.with_suffix(".png"))
-    videos = [_video_path(args.video, out, len(outputs) > 1) for out in outputs]
+    videos = [_video_path(args.video, out, several) for out in outputs]
     if args.min_width > args.max_width:
         raise CLIError(f"--min-width {args.min_width:g} is larger than --max-width {args.max_width:g}")
     closed = bool(args.closed)

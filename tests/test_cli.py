@@ -411,3 +411,62 @@ def test_min_width_keeps_strokes_wide(scene_svg, tmp_path):
     widths = [2 * float(shapes[int(i)].stroke_width) for g in groups if g.stroke_color is not None
               for i in g.shape_ids]
     assert widths and min(widths) >= 12.0 - 1e-3, widths
+
+
+# ----------------------------------------------------------------------------- batch mode across processes
+
+def _three_targets(tmp_path):
+    folder = tmp_path / "targets"
+    folder.mkdir()
+    rng = np.random.default_rng(4)
+    for name in ("a.png", "b.png", "c.png"):
+        iio.imwrite(folder / name, rng.integers(0, 255, (16, 16, 3), dtype=np.uint8))
+    return folder
+
+
+def _svg_numbers(path):
+    return [float(x) for x in re.findall(r"-?\d+\.?\d*(?:e-?\d+)?", path.read_text())]
+
+
+def _assert_same_outputs(single, sharded):
+    names = sorted(p.name for p in single.iterdir())
+    assert names == ["a.svg", "b.svg", "c.svg"], names
+    assert sorted(p.name for p in sharded.iterdir()) == names
+    for name in names:  # the same fit: equal up to float summation order in the gradients
+        a, b = _svg_numbers(single / name), _svg_numbers(sharded / name)
+        assert len(a) == len(b) and np.allclose(a, b, rtol=1e-4, atol=1e-4), name
+
+
+def test_optimize_shards_a_batch_across_processes(scene_svg, tmp_path):
+    """--shard K/N: N processes share a folder of targets, each fitting the
+    targets at positions K, K + N, ...; together they write the files of a
+    single run, each once."""
+    folder = _three_targets(tmp_path)
+    common = ["--iters", 3, "--quiet", "--device", "cpu"]
+    assert run_cli("optimize", scene_svg, folder, "-o", tmp_path / "single", *common).returncode == 0
+    outputs = []
+    for shard in ("0/2", "1/2"):
+        proc = run_cli("optimize", scene_svg, folder, "-o", tmp_path / "sharded", "--shard", shard, *common)
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(re.findall(r"wrote (\S+\.svg)", proc.stdout))
+    assert [len(o) for o in outputs] == [2, 1], outputs
+    assert set(outputs[0]).isdisjoint(outputs[1])
+    _assert_same_outputs(tmp_path / "single", tmp_path / "sharded")
+    bad = run_cli("optimize", scene_svg, folder, "-o", tmp_path / "x", "--shard", "2/2")
+    assert bad.returncode == 2 and "expected K/N with 0 <= K < N" in bad.stderr
+
+
+def test_optimize_under_torchrun_writes_each_output_once(scene_svg, tmp_path):
+    """`torchrun --nproc-per-node 2 -m pydiffvg optimize IN.svg FOLDER -o OUT/`:
+    each rank (RANK, WORLD_SIZE from torchrun) takes its share."""
+    folder = _three_targets(tmp_path)
+    common = ["--iters", 3, "--quiet", "--device", "cpu"]
+    assert run_cli("optimize", scene_svg, folder, "-o", tmp_path / "single", *common).returncode == 0
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                           "-m", "pydiffvg", "optimize", str(scene_svg), str(folder), "-o", str(tmp_path / "ranks"),
+                           *map(str, common)], cwd=REPO, env=env, capture_output=True, text=True, timeout=170)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    written = re.findall(r"wrote (\S+\.svg)", proc.stdout)
+    assert sorted(written) == sorted(set(written)) and len(written) == 3, proc.stdout
+    _assert_same_outputs(tmp_path / "single", tmp_path / "ranks")

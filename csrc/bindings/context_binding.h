@@ -16,8 +16,9 @@ namespace pybind11_pdvg {
 
 namespace py = pybind11;
 
+// `allocator` must outlive the context: it is the binding's own argument.
 inline pdvg::ExecutionContext make_context(bool use_cuda, int device_index, std::uintptr_t stream,
-                                           int num_threads, py::function allocator) {
+                                           int num_threads, const py::function& allocator) {
     if (use_cuda && !pdvg::built_with_cuda())
         throw pdvg::Unsupported("a CUDA tensor was given, but this build of pydiffvg has no CUDA support; "
                                 "reinstall with PYDIFFVG_CUDA=1 pip install .");
@@ -26,12 +27,26 @@ inline pdvg::ExecutionContext make_context(bool use_cuda, int device_index, std:
     c.device_index = device_index;
     c.stream = reinterpret_cast<void*>(stream);
     c.num_threads = num_threads > 0 ? num_threads : 1;
-    // Scratch allocations happen on the calling thread, which holds the GIL.
-    c.allocate_bytes = [allocator](size_t nbytes) -> void* {
-        py::object address = allocator(nbytes);
+    // Kernels run with the GIL released (without_gil), so a scratch
+    // allocation takes it back for the Python call. The context keeps a plain
+    // pointer to the callable: copying the context then copies no Python
+    // object, which would need the GIL.
+    const py::function* callable = &allocator;
+    c.allocate_bytes = [callable](size_t nbytes) -> void* {
+        py::gil_scoped_acquire gil;
+        py::object address = (*callable)(nbytes);
         return reinterpret_cast<void*>(address.cast<std::uintptr_t>());
     };
     return c;
+}
+
+// Runs `kernel` with the GIL released, so that renders from several Python
+// threads (and other Python work) run at once. Everything read from Python
+// objects must be read before: the kernel sees plain C++ values only.
+template <typename Kernel>
+inline void without_gil(Kernel&& kernel) {
+    py::gil_scoped_release release;
+    kernel();
 }
 
 template <typename T>

@@ -91,8 +91,9 @@ void register_render_bindings(py::module_& m) {
           [](bool use_cuda, int device, std::uintptr_t stream, int threads, py::function allocator,
              py::dict scene, py::dict options, std::uintptr_t image, pdvg::LayerLog* log) {
               pdvg::ExecutionContext context = make_context(use_cuda, device, stream, threads, allocator);
-              pdvg::render_forward(scene_from_dict(scene), options_from_dict(options), pointer<float>(image),
-                                   context, log);
+              auto packed = scene_from_dict(scene);
+              auto settings = options_from_dict(options);
+              without_gil([&] { pdvg::render_forward(packed, settings, pointer<float>(image), context, log); });
           },
           py::arg("use_cuda"), py::arg("device"), py::arg("stream"), py::arg("threads"), py::arg("allocator"),
           py::arg("scene"), py::arg("options"), py::arg("image"), py::arg("log") = nullptr,
@@ -125,8 +126,12 @@ void register_render_bindings(py::module_& m) {
               g.stop_colors = grad("stop_colors");
               g.background = grad("background");
               g.filter_radius = grad("filter_radius");
-              pdvg::render_backward(scene_from_dict(scene), options_from_dict(options), b, pointer<const float>(image),
-                                    pointer<const float>(grad_image), g, context, log);
+              auto packed = scene_from_dict(scene);
+              auto settings = options_from_dict(options);
+              without_gil([&] {
+                  pdvg::render_backward(packed, settings, b, pointer<const float>(image),
+                                        pointer<const float>(grad_image), g, context, log);
+              });
           },
           py::arg("use_cuda"), py::arg("device"), py::arg("stream"), py::arg("threads"), py::arg("allocator"),
           py::arg("scene"), py::arg("options"), py::arg("backward"), py::arg("image"), py::arg("grad_image"),

@@ -12,6 +12,7 @@
 namespace py = pybind11;
 using pybind11_pdvg::make_context;
 using pybind11_pdvg::pointer;
+using pybind11_pdvg::without_gil;
 
 namespace {
 
@@ -98,8 +99,12 @@ void register_rt_bindings(py::module_& m) {
              py::dict scene, std::uintptr_t camera, py::dict options, std::uintptr_t image) {
               auto context = make_context(use_cuda, device_index, stream, num_threads, allocator);
               pdvg::rt::RenderTimings timings;
-              pdvg::rt::render_forward(scene_from_dict(scene), pointer<const float>(camera), options_from_dict(options),
-                                       pointer<float>(image), context, &timings);
+              auto packed = scene_from_dict(scene);
+              auto settings = options_from_dict(options);
+              without_gil([&] {
+                  pdvg::rt::render_forward(packed, pointer<const float>(camera), settings, pointer<float>(image),
+                                           context, &timings);
+              });
               return timings_dict(timings);
           });
     m.def("rt_render_backward",
@@ -115,9 +120,12 @@ void register_rt_bindings(py::module_& m) {
               g.roughness = pointer<float>(get_address(grads, "roughness", false));
               g.light_intensity = pointer<float>(get_address(grads, "light_intensity", false));
               pdvg::rt::RenderTimings timings;
-              pdvg::rt::render_backward(scene_from_dict(scene), pointer<const float>(camera),
-                                        options_from_dict(options), pointer<const float>(d_image), g, context,
-                                        &timings);
+              auto packed = scene_from_dict(scene);
+              auto settings = options_from_dict(options);
+              without_gil([&] {
+                  pdvg::rt::render_backward(packed, pointer<const float>(camera), settings,
+                                            pointer<const float>(d_image), g, context, &timings);
+              });
               return timings_dict(timings);
           });
     m.def("rt_render_gbuffer",
