@@ -6,6 +6,7 @@ from collections.abc import Sequence
 import torch
 
 from . import _core
+from . import op
 from ._native import CallScope, float32_under_autocast, ptr, zeros
 from .scene import FLOAT_FIELDS, pack_scenes
 from .scene_types import Scene
@@ -47,6 +48,18 @@ def _scene_dict(packed, floats):
     return d
 
 
+def native_forward(settings, packed, floats, filter_radius, background, log=None):
+    """The kernel's forward pass over detached, contiguous float32 tensors:
+    a new image (B, H, W, C)."""
+    channels = 1 if settings.output_sdf else 4
+    image = zeros((packed.counts["num_scenes"], settings.height, settings.width, channels), torch.float32,
+                  packed.device)
+    scope = CallScope(packed.device)
+    _core.render_forward(*scope.context_args(), _scene_dict(packed, floats),
+                         settings.as_dict(filter_radius, background), ptr(image), log)
+    return image
+
+
 class _Render2D(torch.autograd.Function):
     """Private autograd op over the packed flat tensors."""
 
@@ -54,16 +67,11 @@ class _Render2D(torch.autograd.Function):
     def forward(ctx, settings, packed, filter_radius, background, *floats):
         floats = [f.detach().contiguous() for f in floats]
         bg = background.detach().contiguous() if background is not None else None
-        channels = 1 if settings.output_sdf else 4
-        image = zeros((packed.counts["num_scenes"], settings.height, settings.width, channels), torch.float32,
-                      packed.device)
-        scope = CallScope(packed.device)
         # On the CPU the forward pass keeps what it composited at each sample
         # when a backward pass may follow (the kernel decides where it applies).
         log = _core.LayerLog() if KEEP_LAYER_LOG and packed.device.type == "cpu" and any(ctx.needs_input_grad) \
             else None
-        _core.render_forward(*scope.context_args(), _scene_dict(packed, floats),
-                             settings.as_dict(filter_radius, bg), ptr(image), log)
+        image = native_forward(settings, packed, floats, float(filter_radius), bg, log)
         ctx.log = log
         ctx.settings, ctx.packed = settings, packed
         ctx.filter_radius = float(filter_radius)
@@ -152,7 +160,9 @@ def render(scene, shape_groups=None, *, width=None, height=None, canvas_width=No
     if not isinstance(filt, PixelFilter):
         raise TypeError(f"render: filter must be a pydiffvg.PixelFilter, got {type(filt).__name__}")
     dev = _device_of(scenes, device)
-    image = render_packed(scenes, width, height, nx, ny, seed, filt, background, premultiplied,
+    # torch.compile traces the op (see pydiffvg/op.py); eager code packs once.
+    run = op.render_op if torch.compiler.is_compiling() else render_packed
+    image = run(scenes, width, height, nx, ny, seed, filt, background, premultiplied,
                           use_prefiltering, output_type, dev)
     return image if batched else image[0]
 
@@ -181,6 +191,16 @@ def _sample_counts(num_samples):
 def render_packed(scenes, width, height, nx, ny, seed, filt, background, premultiplied, use_prefiltering,
                   output_type, device):
     """Packs and renders; shared by render() and the diffvg compat layer."""
+    settings, packed, radius, bg = prepare_render(scenes, width, height, nx, ny, seed, filt, background,
+                                                  premultiplied, use_prefiltering, output_type, device)
+    return _Render2D.apply(settings, packed, radius, bg, *[packed.floats[k] for k in FLOAT_FIELDS])
+
+
+def prepare_render(scenes, width, height, nx, ny, seed, filt, background, premultiplied, use_prefiltering,
+                   output_type, device):
+    """Checks the arguments and packs the scenes: (RenderSettings, PackedScene,
+    filter radius tensor, float32 background (B, H, W, 4) or None). Each
+    tensor is differentiable back to the caller's."""
     if width <= 0 or height <= 0:
         raise ValueError(f"render: width and height must be positive, got {width}x{height}")
     packed = pack_scenes(scenes, width, height, device)
@@ -205,4 +225,4 @@ def render_packed(scenes, width, height, nx, ny, seed, filt, background, premult
     settings = RenderSettings(width, height, nx, ny, seed, filt.type, use_prefiltering, premultiplied,
                               output_type == OutputType.sdf)
     radius_t = radius if isinstance(radius, torch.Tensor) else torch.tensor(radius_value)
-    return _Render2D.apply(settings, packed, radius_t, bg, *[packed.floats[k] for k in FLOAT_FIELDS])
+    return settings, packed, radius_t, bg

@@ -1,0 +1,284 @@
+"""The 2-D renderer as torch.library operators, for torch.compile.
+
+``torch.ops.pydiffvg.render2d`` takes a scene as a flat list of its tensors
+and a string that says where each one goes (the *spec*). Both are built by
+``flatten_scenes`` from the Python objects with attribute reads, isinstance
+checks and string formatting only, which dynamo traces without a graph break;
+the spec is a constant of the graph, so scenes of one structure share one
+compiled graph and only a new structure recompiles.
+
+Why the packing stays inside the op, on purpose: packing reads integer
+structure from tensors (``num_control_points``, ``shape_ids``) to build index
+tables, and checks values (finite, ascending stops). Traced, each read is a
+data-dependent guard (``Eq(u0, 1)``) and a recompilation or a graph break.
+Inside the op the same packer and the same checks run on real tensors, so
+compiled code raises the same errors as eager code.
+
+The cost is in the backward op: a custom op cannot hand Python objects from
+its forward to its backward, so ``render2d_backward`` packs the scene again,
+with autograd switched back on inside it, runs the kernel's backward pass
+over the packed tensors and carries those gradients through the packing to
+the leaves with ``torch.autograd.grad``. That is one more pack per step
+(about 1.5 ms for 64 paths on this project's 2-core machine); eager code
+keeps ``pydiffvg.render``'s autograd.Function, which packs once and keeps
+the CPU layer log between its passes. Both paths run the same packer and
+kernels, and the tests compare them.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+from torch.library import custom_op
+
+from .scene import FLOAT_FIELDS
+from .shapes import (Circle, Ellipse, LinearGradient, OutputType, Path, PixelFilter, Polygon, RadialGradient,
+                     Rect, ShapeGroup)
+
+__all__ = ["flatten_scenes", "unflatten_scenes", "render_op"]
+
+# Tensor attributes of each class, in the order they are flattened.
+_SHAPE_KINDS = (  # isinstance order: code, class, tensor attributes
+    ("C", Circle, ("radius", "center", "stroke_width")),
+    ("E", Ellipse, ("radius", "center", "stroke_width")),
+    ("R", Rect, ("p_min", "p_max", "stroke_width")),
+    ("P", Path, ("num_control_points", "points", "stroke_width")),
+    ("Y", Polygon, ("points", "stroke_width")),
+)
+_SHAPE_CLASSES = {code: (cls, names) for code, cls, names in _SHAPE_KINDS}
+_GRADIENT_FIELDS = {"L": (LinearGradient, ("begin", "end", "offsets", "stop_colors")),
+                    "Q": (RadialGradient, ("center", "radius", "offsets", "stop_colors"))}
+_INTEGER_FIELDS = ("num_control_points", "shape_ids")
+
+
+def _slot(value, name, tensors):
+    """Appends a tensor attribute to ``tensors``; returns its spec letter:
+    't' a tensor, 'n' None. Array-likes become tensors here, as the packer
+    would convert them."""
+    if value is None:
+        return "n"
+    if not isinstance(value, torch.Tensor):
+        value = torch.as_tensor(value, dtype=torch.int32 if name in _INTEGER_FIELDS else torch.float32)
+    tensors.append(value)
+    return "t"
+
+
+def _paint_token(paint, where, tensors):
+    if paint is None:
+        return "n"
+    if isinstance(paint, LinearGradient) or isinstance(paint, RadialGradient):
+        code = "L" if isinstance(paint, LinearGradient) else "Q"
+        return code + "".join(_slot(getattr(paint, n), n, tensors) for n in _GRADIENT_FIELDS[code][1])
+    if isinstance(paint, torch.Tensor):
+        tensors.append(paint)
+        return "t"
+    raise TypeError(f"{where} must be None, an RGBA tensor, LinearGradient or RadialGradient, "
+                    f"got {type(paint).__name__}")
+
+
+def flatten_scenes(scenes, filter_radius, background):
+    """(tensors, spec) of a list of (canvas_width, canvas_height, shapes,
+    groups), the filter radius tensor and the background (or None).
+
+    Spec grammar, tokens joined by ';': ``v1,B`` (B: 1 with a background),
+    then per scene ``S,width,height``, then a token per shape
+    ``code slots cap join miter closed`` and per group
+    ``G slots even_odd fill stroke``. Slots are one letter per tensor
+    attribute; the tensors follow in the same order, after the radius and
+    the background."""
+    tensors = [filter_radius]
+    if background is not None:
+        tensors.append(background)
+    tokens = [f"v1,{1 if background is not None else 0}"]
+    for b, (canvas_width, canvas_height, shapes, groups) in enumerate(scenes):
+        prefix = f"scenes[{b}]." if len(scenes) > 1 else ""
+        tokens.append(f"S,{float(canvas_width)!r},{float(canvas_height)!r}")
+        for i, shape in enumerate(shapes):
+            code, names = None, ()
+            for kind_code, cls, kind_names in _SHAPE_KINDS:
+                if isinstance(shape, cls):
+                    code, names = kind_code, kind_names
+                    break
+            if code is None:
+                raise TypeError(f"{prefix}shapes[{i}] must be a Circle, Ellipse, Rect, Path or Polygon, "
+                                f"got {type(shape).__name__}")
+            slots = "".join(_slot(getattr(shape, n, None), n, tensors) for n in names)
+            cap, join = int(getattr(shape, "line_cap", 0)), int(getattr(shape, "line_join", 0))
+            miter = float(getattr(shape, "miter_limit", 4.0))
+            closed = 1 if getattr(shape, "is_closed", True) else 0
+            tokens.append(f"{code},{slots},{cap},{join},{miter!r},{closed}")
+        for j, group in enumerate(groups):
+            where = f"{prefix}shape_groups[{j}]"
+            if not isinstance(group, ShapeGroup):
+                raise TypeError(f"{where} must be a ShapeGroup, got {type(group).__name__}")
+            slots = _slot(group.shape_ids, "shape_ids", tensors) + _slot(group.shape_to_canvas, "shape_to_canvas",
+                                                                        tensors)
+            fill = _paint_token(group.fill_color, f"{where}.fill_color", tensors)
+            stroke = _paint_token(group.stroke_color, f"{where}.stroke_color", tensors)
+            tokens.append(f"G,{slots},{1 if group.use_even_odd_rule else 0},{fill},{stroke}")
+    return tensors, ";".join(tokens)
+
+
+def unflatten_scenes(tensors, spec):
+    """The inverse of flatten_scenes: (scenes, filter_radius, background),
+    with new shape and group objects that hold the given tensors."""
+    tokens = spec.split(";")
+    version, has_background = tokens[0].split(",")
+    if version != "v1":
+        raise ValueError(f"pydiffvg::render2d: unknown scene spec version {version!r}")
+    feed = iter(tensors)
+    radius = next(feed)
+    background = next(feed) if has_background == "1" else None
+
+    def take(slots, names, obj):
+        for letter, name in zip(slots, names):
+            setattr(obj, name, next(feed) if letter == "t" else None)
+
+    def paint(token):
+        if token == "n":
+            return None
+        if token == "t":
+            return next(feed)
+        cls, names = _GRADIENT_FIELDS[token[0]]
+        gradient = cls.__new__(cls)
+        take(token[1:], names, gradient)
+        return gradient
+
+    scenes = []
+    for token in tokens[1:]:
+        fields = token.split(",")
+        if fields[0] == "S":
+            scenes.append((float(fields[1]), float(fields[2]), [], []))
+        elif fields[0] == "G":
+            group = ShapeGroup.__new__(ShapeGroup)
+            take(fields[1], ("shape_ids", "shape_to_canvas"), group)
+            group.use_even_odd_rule = fields[2] == "1"
+            group.fill_color, group.stroke_color = paint(fields[3]), paint(fields[4])
+            group.id = ""
+            scenes[-1][3].append(group)
+        else:
+            cls, names = _SHAPE_CLASSES[fields[0]]
+            shape = cls.__new__(cls)
+            take(fields[1], names, shape)
+            shape.line_cap, shape.line_join = int(fields[2]), int(fields[3])
+            shape.miter_limit = float(fields[4])
+            shape.is_closed = fields[5] == "1"
+            shape.id, shape.use_distance_approx = "", False
+            scenes[-1][2].append(shape)
+    return [(int(w) if w == int(w) else w, int(h) if h == int(h) else h, s, g) for w, h, s, g in scenes], \
+        radius, background
+
+
+def _prepare(tensors, spec, width, height, samples_x, samples_y, seed, filter_type, prefiltering, premultiplied,
+             output_sdf, device):
+    from .render import prepare_render  # render.py imports this module
+    scenes, radius, background = unflatten_scenes(tensors, spec)
+    return prepare_render(scenes, width, height, samples_x, samples_y, seed & 0xFFFFFFFFFFFFFFFF,
+                          PixelFilter(filter_type, radius), background, premultiplied, prefiltering,
+                          OutputType.sdf if output_sdf else OutputType.color, device)
+
+
+@custom_op("pydiffvg::render2d", mutates_args=(), device_types=("cpu", "cuda"))
+def render2d(tensors: list[torch.Tensor], spec: str, width: int, height: int, samples_x: int, samples_y: int,
+             seed: int, filter_type: int, prefiltering: bool, premultiplied: bool, output_sdf: bool,
+             device: torch.device) -> torch.Tensor:
+    """The image (B, H, W, C) of the scenes in (tensors, spec); float32."""
+    settings, packed, radius, background = _prepare(tensors, spec, width, height, samples_x, samples_y, seed,
+                                                    filter_type, prefiltering, premultiplied, output_sdf, device)
+    from .render import native_forward
+    floats = [packed.floats[k].detach().contiguous() for k in FLOAT_FIELDS]
+    bg = background.detach().contiguous() if background is not None else None
+    return native_forward(settings, packed, floats, float(radius.detach()), bg)
+
+
+@render2d.register_fake
+def _render2d_fake(tensors, spec, width, height, samples_x, samples_y, seed, filter_type, prefiltering,
+                   premultiplied, output_sdf, device):
+    num_scenes = spec.count(";S,")
+    return torch.empty((num_scenes, height, width, 1 if output_sdf else 4), dtype=torch.float32, device=device)
+
+
+@contextlib.contextmanager
+def _autograd_inside_an_op():
+    """Autograd, inside an operator's implementation. The dispatcher runs a
+    custom op's kernel with the autograd keys excluded, so tensor ops there
+    record no graph even under enable_grad; this restores the keys (and
+    keeps autocast excluded, so the packing stays in float32)."""
+    autocast = torch._C.DispatchKeySet(torch._C.DispatchKey.AutocastCPU) | \
+        torch._C.DispatchKeySet(torch._C.DispatchKey.AutocastCUDA)
+    with torch._C._ForceDispatchKeyGuard(torch._C._dispatch_tls_local_include_set(), autocast), \
+            torch.enable_grad():
+        yield
+
+
+@custom_op("pydiffvg::render2d_backward", mutates_args=(), device_types=("cpu", "cuda"))
+def render2d_backward(grad_image: torch.Tensor, image: torch.Tensor, tensors: list[torch.Tensor],
+                      needs_grad: list[bool], spec: str, width: int, height: int, samples_x: int, samples_y: int,
+                      seed: int, filter_type: int, prefiltering: bool, premultiplied: bool, output_sdf: bool,
+                      device: torch.device) -> list[torch.Tensor]:
+    """The gradient for each of ``tensors`` (in its dtype) where ``needs_grad``
+    says so, an empty tensor for the others."""
+    from .backward import native_backward
+    with _autograd_inside_an_op():
+        leaves = [t.detach().requires_grad_(True) if need else t.detach() for t, need in zip(tensors, needs_grad)]
+        settings, packed, radius, background = _prepare(leaves, spec, width, height, samples_x, samples_y, seed,
+                                                        filter_type, prefiltering, premultiplied, output_sdf,
+                                                        device)
+        floats = [packed.floats[k] for k in FLOAT_FIELDS]
+        grad_radius, grad_bg, grad_floats = native_backward(
+            settings, packed, [f.detach().contiguous() for f in floats], float(radius.detach()),
+            background.detach().contiguous() if background is not None else None, image, grad_image,
+            want_radius=radius.requires_grad, want_background=background is not None and background.requires_grad)
+        outputs, adjoints = [], []
+        for value, adjoint in zip(floats + [radius, background], grad_floats + [grad_radius, grad_bg]):
+            if value is not None and adjoint is not None and value.requires_grad:
+                outputs.append(value)
+                adjoints.append(adjoint.reshape(value.shape).to(value.dtype))
+        wanted = [leaf for leaf, need in zip(leaves, needs_grad) if need]
+        grads = iter(torch.autograd.grad(outputs, wanted, adjoints, allow_unused=True) if outputs and wanted
+                     else [None] * len(wanted))
+    result = []
+    for leaf, need in zip(leaves, needs_grad):
+        g = next(grads) if need else None
+        if need and g is None:
+            g = torch.zeros_like(leaf)
+        # A copy: autograd may hand back one tensor for two leaves, or an
+        # adjoint itself, and a custom op's outputs may alias nothing.
+        result.append(g.clone(memory_format=torch.contiguous_format) if need else torch.empty(0, device=leaf.device))
+    return result
+
+
+@render2d_backward.register_fake
+def _render2d_backward_fake(grad_image, image, tensors, needs_grad, spec, width, height, samples_x, samples_y, seed,
+                            filter_type, prefiltering, premultiplied, output_sdf, device):
+    return [torch.empty_like(t) if need else torch.empty(0, device=t.device) for t, need in zip(tensors, needs_grad)]
+
+
+def _setup_context(ctx, inputs, output):
+    tensors, *settings = inputs
+    ctx.settings = settings
+    ctx.needs_grad = [t.requires_grad and t.is_floating_point() for t in tensors]
+    ctx.save_for_backward(output, *tensors)
+
+
+def _backward(ctx, grad_image):
+    image, *tensors = ctx.saved_tensors
+    grads = render2d_backward(grad_image, image, tensors, ctx.needs_grad, *ctx.settings)
+    return ([g if need else None for g, need in zip(grads, ctx.needs_grad)],) + (None,) * len(ctx.settings)
+
+
+render2d.register_autograd(_backward, setup_context=_setup_context)
+
+
+def render_op(scenes, width, height, nx, ny, seed, filt, background, premultiplied, use_prefiltering, output_type,
+              device):
+    """render_packed through torch.ops.pydiffvg.render2d: what pydiffvg.render
+    calls under torch.compile."""
+    radius = filt.radius if isinstance(filt.radius, torch.Tensor) else torch.tensor(float(filt.radius))
+    tensors, spec = flatten_scenes(scenes, radius, background)
+    seed = int(seed) & 0xFFFFFFFFFFFFFFFF
+    if seed >= 1 << 63:  # the schema's int is int64; the kernel reads the same 64 bits
+        seed -= 1 << 64
+    return render2d(tensors, spec, int(width), int(height), int(nx), int(ny), seed, int(filt.type),
+                    bool(use_prefiltering), bool(premultiplied), output_type == OutputType.sdf,
+                    torch.device(device))
