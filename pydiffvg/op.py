@@ -14,15 +14,14 @@ data-dependent guard (``Eq(u0, 1)``) and a recompilation or a graph break.
 Inside the op the same packer and the same checks run on real tensors, so
 compiled code raises the same errors as eager code.
 
-The cost is in the backward op: a custom op cannot hand Python objects from
-its forward to its backward, so ``render2d_backward`` packs the scene again,
-with autograd switched back on inside it, runs the kernel's backward pass
-over the packed tensors and carries those gradients through the packing to
-the leaves with ``torch.autograd.grad``. That is one more pack per step
-(about 1.5 ms for 64 paths on this project's 2-core machine); eager code
-keeps ``pydiffvg.render``'s autograd.Function, which packs once and keeps
-the CPU layer log between its passes. Both paths run the same packer and
-kernels, and the tests compare them.
+The forward op packs with autograd switched back on inside it, from
+detached views of its inputs, and hands the packed scene (and the CPU
+layer log) to its backward op (see _HANDOVER). The backward op runs the
+kernel's backward pass over the packed tensors and carries those gradients
+through the packing to the inputs with ``torch.autograd.grad``. Eager code
+keeps ``pydiffvg.render``'s autograd.Function, which does the same work
+without the op boundary. Both paths run the same packer and kernels, and
+the tests compare them.
 """
 from __future__ import annotations
 
@@ -30,7 +29,9 @@ import contextlib
 
 import torch
 from torch.library import custom_op
+from torch.multiprocessing.reductions import StorageWeakRef
 
+from . import _core
 from .scene import FLOAT_FIELDS
 from .shapes import (Circle, Ellipse, LinearGradient, OutputType, Path, PixelFilter, Polygon, RadialGradient,
                      Rect, ShapeGroup)
@@ -178,21 +179,75 @@ def _prepare(tensors, spec, width, height, samples_x, samples_y, seed, filter_ty
                           OutputType.sdf if output_sdf else OutputType.color, device)
 
 
+# What a forward call hands to its backward call: the packed scene with its
+# autograd graph back to detached views of the inputs, and on the CPU the
+# layer log of the forward pass, so that the backward pass neither packs
+# again nor re-composites what the forward pass did. Entries are keyed by
+# the address of the image the forward returned, which autograd saves for
+# the backward, and hold a weak reference to that image's storage (the C++
+# object, which outlives any Python object of the image): a backward takes
+# the entry only if its image lies in that very storage. Entries whose
+# storage is gone are swept out at the next forward; beyond
+# _HANDOVER_LIMIT live ones (images kept without a backward), the oldest
+# go. A backward that finds none (evicted, a second backward with
+# retain_graph, or a compiler that copied the image) packs again, with the
+# same result.
+_HANDOVER: dict = {}
+_HANDOVER_LIMIT = 32
+
+
+def _hand_over(image, entry):
+    for key in [k for k, e in _HANDOVER.items() if e[0].expired()]:
+        del _HANDOVER[key]
+    while len(_HANDOVER) >= _HANDOVER_LIMIT:
+        del _HANDOVER[next(iter(_HANDOVER))]
+    _HANDOVER[image.data_ptr()] = (StorageWeakRef(image.untyped_storage()),) + entry
+
+
+def _take_over(image):
+    entry = _HANDOVER.get(image.data_ptr())
+    if entry is None or entry[0].expired() or entry[0] != StorageWeakRef(image.untyped_storage()):
+        return None
+    del _HANDOVER[image.data_ptr()]
+    return entry[1:]
+
+
+def _prepare_differentiable(tensors, needs_grad, settings_args):
+    """(leaves, prepared scene) with autograd on from ``leaves`` (detached
+    copies of ``tensors``, requiring grad where asked) to the packed tensors."""
+    with _autograd_inside_an_op():
+        leaves = [t.detach().requires_grad_(True) if need else (t.detach() if t.requires_grad else t)
+                  for t, need in zip(tensors, needs_grad)]
+        return leaves, _prepare(leaves, *settings_args)
+
+
 @custom_op("pydiffvg::render2d", mutates_args=(), device_types=("cpu", "cuda"))
-def render2d(tensors: list[torch.Tensor], spec: str, width: int, height: int, samples_x: int, samples_y: int,
-             seed: int, filter_type: int, prefiltering: bool, premultiplied: bool, output_sdf: bool,
-             device: torch.device) -> torch.Tensor:
-    """The image (B, H, W, C) of the scenes in (tensors, spec); float32."""
-    settings, packed, radius, background = _prepare(tensors, spec, width, height, samples_x, samples_y, seed,
-                                                    filter_type, prefiltering, premultiplied, output_sdf, device)
-    from .render import native_forward
+def render2d(tensors: list[torch.Tensor], needs_grad: list[bool], spec: str, width: int, height: int,
+             samples_x: int, samples_y: int, seed: int, filter_type: int, prefiltering: bool, premultiplied: bool,
+             output_sdf: bool, device: torch.device) -> torch.Tensor:
+    """The image (B, H, W, C) float32 of the scenes in (tensors, spec).
+    ``needs_grad`` says which tensors a backward pass will want gradients
+    for; with none, nothing is handed over to it."""
+    from .render import KEEP_LAYER_LOG, native_forward
+    settings_args = (spec, width, height, samples_x, samples_y, seed, filter_type, prefiltering, premultiplied,
+                     output_sdf, device)
+    differentiable = any(needs_grad)
+    if differentiable:
+        leaves, prepared = _prepare_differentiable(tensors, needs_grad, settings_args)
+    else:
+        prepared = _prepare(tensors, *settings_args)
+    settings, packed, radius, background = prepared
     floats = [packed.floats[k].detach().contiguous() for k in FLOAT_FIELDS]
     bg = background.detach().contiguous() if background is not None else None
-    return native_forward(settings, packed, floats, float(radius.detach()), bg)
+    log = _core.LayerLog() if differentiable and KEEP_LAYER_LOG and packed.device.type == "cpu" else None
+    image = native_forward(settings, packed, floats, float(radius.detach()), bg, log)
+    if differentiable:
+        _hand_over(image, (leaves, prepared, log))
+    return image
 
 
 @render2d.register_fake
-def _render2d_fake(tensors, spec, width, height, samples_x, samples_y, seed, filter_type, prefiltering,
+def _render2d_fake(tensors, needs_grad, spec, width, height, samples_x, samples_y, seed, filter_type, prefiltering,
                    premultiplied, output_sdf, device):
     num_scenes = spec.count(";S,")
     return torch.empty((num_scenes, height, width, 1 if output_sdf else 4), dtype=torch.float32, device=device)
@@ -212,59 +267,73 @@ def _autograd_inside_an_op():
 
 
 @custom_op("pydiffvg::render2d_backward", mutates_args=(), device_types=("cpu", "cuda"))
-def render2d_backward(grad_image: torch.Tensor, image: torch.Tensor, tensors: list[torch.Tensor],
-                      needs_grad: list[bool], spec: str, width: int, height: int, samples_x: int, samples_y: int,
-                      seed: int, filter_type: int, prefiltering: bool, premultiplied: bool, output_sdf: bool,
-                      device: torch.device) -> list[torch.Tensor]:
-    """The gradient for each of ``tensors`` (in its dtype) where ``needs_grad``
-    says so, an empty tensor for the others."""
+def render2d_backward(grad_image: torch.Tensor, image: torch.Tensor, tensors: list[torch.Tensor], needs_grad: list[bool], spec: str, width: int, height: int,
+                      samples_x: int, samples_y: int, seed: int, filter_type: int, prefiltering: bool,
+                      premultiplied: bool, output_sdf: bool, device: torch.device) -> torch.Tensor:
+    """The gradients of the ``tensors`` for which ``needs_grad`` is true, in
+    their order, flattened and concatenated (see _flat_dtype)."""
     from .backward import native_backward
+    settings_args = (spec, width, height, samples_x, samples_y, seed, filter_type, prefiltering, premultiplied,
+                     output_sdf, device)
+    entry = _take_over(image)
+    if entry is None:
+        leaves, prepared = _prepare_differentiable(tensors, needs_grad, settings_args)
+        log = None
+    else:
+        leaves, prepared, log = entry
+    settings, packed, radius, background = prepared
     with _autograd_inside_an_op():
-        leaves = [t.detach().requires_grad_(True) if need else t.detach() for t, need in zip(tensors, needs_grad)]
-        settings, packed, radius, background = _prepare(leaves, spec, width, height, samples_x, samples_y, seed,
-                                                        filter_type, prefiltering, premultiplied, output_sdf,
-                                                        device)
         floats = [packed.floats[k] for k in FLOAT_FIELDS]
         grad_radius, grad_bg, grad_floats = native_backward(
             settings, packed, [f.detach().contiguous() for f in floats], float(radius.detach()),
             background.detach().contiguous() if background is not None else None, image, grad_image,
-            want_radius=radius.requires_grad, want_background=background is not None and background.requires_grad)
+            want_radius=radius.requires_grad, want_background=background is not None and background.requires_grad,
+            log=log)
         outputs, adjoints = [], []
         for value, adjoint in zip(floats + [radius, background], grad_floats + [grad_radius, grad_bg]):
             if value is not None and adjoint is not None and value.requires_grad:
                 outputs.append(value)
                 adjoints.append(adjoint.reshape(value.shape).to(value.dtype))
         wanted = [leaf for leaf, need in zip(leaves, needs_grad) if need]
-        grads = iter(torch.autograd.grad(outputs, wanted, adjoints, allow_unused=True) if outputs and wanted
-                     else [None] * len(wanted))
-    result = []
-    for leaf, need in zip(leaves, needs_grad):
-        g = next(grads) if need else None
-        if need and g is None:
-            g = torch.zeros_like(leaf)
-        # A copy: autograd may hand back one tensor for two leaves, or an
-        # adjoint itself, and a custom op's outputs may alias nothing.
-        result.append(g.clone(memory_format=torch.contiguous_format) if need else torch.empty(0, device=leaf.device))
-    return result
+        grads = (torch.autograd.grad(outputs, wanted, adjoints, allow_unused=True) if outputs and wanted
+                 else [None] * len(wanted))
+    # One flat output, split into the leaves' gradients by the caller
+    # (views, in the traced graph): a custom op's outputs may not alias each
+    # other, and autograd hands back views of one buffer (the backward of a
+    # stack), so separate outputs would each need a copy.
+    flat_dtype = _flat_dtype(needs_grad, tensors)
+    parts = [(g if g is not None else torch.zeros_like(leaf)).reshape(-1).to(flat_dtype)
+             for leaf, g in zip(wanted, grads)]
+    return torch.cat(parts) if parts else torch.zeros(0, dtype=flat_dtype, device=image.device)
+
+
+def _flat_dtype(needs_grad, tensors):
+    """float64 when a wanted tensor is float64 (no gradient loses precision
+    in the flat buffer), float32 otherwise."""
+    return torch.float64 if any(need and t.dtype == torch.float64 for t, need in zip(tensors, needs_grad)) \
+        else torch.float32
 
 
 @render2d_backward.register_fake
-def _render2d_backward_fake(grad_image, image, tensors, needs_grad, spec, width, height, samples_x, samples_y, seed,
-                            filter_type, prefiltering, premultiplied, output_sdf, device):
-    return [torch.empty_like(t) if need else torch.empty(0, device=t.device) for t, need in zip(tensors, needs_grad)]
+def _render2d_backward_fake(grad_image, image, tensors, needs_grad, spec, width, height, samples_x,
+                            samples_y, seed, filter_type, prefiltering, premultiplied, output_sdf, device):
+    size = sum(t.numel() for t, need in zip(tensors, needs_grad) if need)
+    return image.new_empty((size,), dtype=_flat_dtype(needs_grad, tensors))
 
 
 def _setup_context(ctx, inputs, output):
-    tensors, *settings = inputs
-    ctx.settings = settings
-    ctx.needs_grad = [t.requires_grad and t.is_floating_point() for t in tensors]
+    tensors, needs_grad, *settings = inputs
+    ctx.needs_grad, ctx.settings = needs_grad, settings
     ctx.save_for_backward(output, *tensors)
 
 
 def _backward(ctx, grad_image):
     image, *tensors = ctx.saved_tensors
-    grads = render2d_backward(grad_image, image, tensors, ctx.needs_grad, *ctx.settings)
-    return ([g if need else None for g, need in zip(grads, ctx.needs_grad)],) + (None,) * len(ctx.settings)
+    flat = render2d_backward(grad_image, image, tensors, ctx.needs_grad, *ctx.settings)
+    wanted = [t for t, need in zip(tensors, ctx.needs_grad) if need]
+    pieces = iter(torch.split(flat, [t.numel() for t in wanted]))
+    grads = [next(pieces).view(t.shape).to(t.dtype) if need else None for t, need in zip(tensors, ctx.needs_grad)]
+    return (grads,) + (None,) * (len(ctx.settings) + 1)
 
 
 render2d.register_autograd(_backward, setup_context=_setup_context)
@@ -279,6 +348,9 @@ def render_op(scenes, width, height, nx, ny, seed, filt, background, premultipli
     seed = int(seed) & 0xFFFFFFFFFFFFFFFF
     if seed >= 1 << 63:  # the schema's int is int64; the kernel reads the same 64 bits
         seed -= 1 << 64
-    return render2d(tensors, spec, int(width), int(height), int(nx), int(ny), seed, int(filt.type),
-                    bool(use_prefiltering), bool(premultiplied), output_type == OutputType.sdf,
-                    torch.device(device))
+    # Which tensors a backward pass will want: known when tracing, so the
+    # list is a constant of the graph.
+    grad_on = torch.is_grad_enabled()
+    needs_grad = [grad_on and t.requires_grad and t.is_floating_point() for t in tensors]
+    return render2d(tensors, needs_grad, spec, int(width), int(height), int(nx), int(ny), seed, int(filt.type),
+                    bool(use_prefiltering), bool(premultiplied), output_type == OutputType.sdf, torch.device(device))

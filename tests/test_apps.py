@@ -97,7 +97,7 @@ def test_staged_backward_matches_plain_backward():
         model.zero_grad()
         torch.manual_seed(2)
         if staged:
-            gen.vae_step(model, torch.optim.SGD(model.parameters(), lr=0.0), images, seed=5)
+            gen.vae_step(model, torch.optim.SGD(model.parameters(), lr=0.0), images, seed=5, timer=gen.StepTimer())
         else:
             mu, logvar = model.encoder(images)
             z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)

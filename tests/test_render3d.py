@@ -17,7 +17,7 @@ import pydiffvg
 import pydiffvg.render3d as r3
 from pydiffvg import _core
 from pydiffvg._native import CallScope, ptr
-from pydiffvg.render3d.render import _options, _Packed
+from pydiffvg.render3d.render import _Packed, scene_options
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -123,7 +123,7 @@ def test_cube_silhouette_count(position, expected):
                            packed.intensity)
     weights = torch.zeros(64)
     _core.rt_primary_edge_weights(*CallScope("cpu").context_args(), sd, ptr(packed.camera_params),
-                                  _options(scene, 1, 1, 0, True), False, ptr(weights), 64)
+                                  scene_options(scene, 1, 1, 0, True), False, ptr(weights), 64)
     assert int((weights > 0).sum()) == expected
 
 
@@ -137,7 +137,7 @@ def test_camera_projection_closed_form(camera_type):
     pts = np.random.default_rng(1).uniform(-1, 1, (100, 3)).astype(np.float32)
     out = torch.zeros(100, 2)
     params, points = cam.packed(), torch.from_numpy(pts)  # keep the buffers alive during the call
-    _core.rt_project_points(*CallScope("cpu").context_args(), ptr(params), _options(scene, 1, 1, 0, True),
+    _core.rt_project_points(*CallScope("cpu").context_args(), ptr(params), scene_options(scene, 1, 1, 0, True),
                             ptr(points), 100, ptr(out))
     f = (look - pos) / np.linalg.norm(look - pos)
     r = np.cross(f, up); r /= np.linalg.norm(r)

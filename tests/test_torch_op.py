@@ -181,7 +181,8 @@ def test_opcheck_accepts_the_registrations():
     tensors, spec = op.flatten_scenes([(48, 48, shapes, groups)], radius, background)
     # Leaves: opcheck runs several backward passes over the same inputs.
     tensors = [t.detach().requires_grad_(t.is_floating_point()) for t in tensors]
-    args = (tensors, spec, 24, 24, 2, 2, 0, 0, False, True, False, torch.device("cpu"))
+    args = (tensors, [t.requires_grad for t in tensors], spec, 24, 24, 2, 2, 0, 0, False, True, False,
+            torch.device("cpu"))
     results = torch.library.opcheck(torch.ops.pydiffvg.render2d.default, args)
     assert all(v == "SUCCESS" for v in results.values()), results
 
@@ -200,3 +201,83 @@ def test_flatten_and_unflatten_round_trip_the_scene():
     assert isinstance(groups2[1].stroke_color, pydiffvg.LinearGradient)
     assert isinstance(groups2[2].fill_color, pydiffvg.RadialGradient) and not groups2[2].use_even_odd_rule
     assert groups2[1].fill_color is None
+
+
+# ----------------------------------------------------------------- the 3-D path tracer
+
+def _scene3d(z):
+    import pydiffvg.render3d as r3
+    camera = r3.Camera(torch.tensor([0.0, 0.0, 3.0]), torch.zeros(3), torch.tensor([0.0, 1.0, 0.0]), 45.0,
+                       resolution=(12, 16))
+    quad = torch.tensor([[-1.0, -1.0, 0.0], [1.0, -1.0, 0.0], [1.0, 1.0, 0.0], [-1.0, 1.0, 0.0]])
+    light = torch.tensor([[-0.4, -0.4, 1.5], [0.4, -0.4, 1.5], [0.0, 0.5, 1.5]])
+    tri = torch.stack([torch.tensor([-0.5, -0.3, 0.0]), torch.tensor([0.6, -0.2, 0.0]),
+                       torch.tensor([0.0, 0.6, 0.0])]) + torch.stack([torch.zeros(3), torch.zeros(3), z])
+    shapes = [r3.Shape(quad, torch.tensor([[0, 1, 2], [0, 2, 3]], dtype=torch.int32), 0),
+              r3.Shape(tri, torch.tensor([[0, 1, 2]], dtype=torch.int32), 1),
+              r3.Shape(light, torch.tensor([[0, 2, 1]], dtype=torch.int32), 0)]
+    materials = [r3.Material(torch.tensor([0.6, 0.6, 0.6])), r3.Material(torch.tensor([0.8, 0.2, 0.1]))]
+    return r3.Scene(camera, shapes, materials, [r3.AreaLight(2, torch.tensor([4.0, 4.0, 4.0]), two_sided=True)])
+
+
+def test_pathtrace_is_a_registered_op_that_opcheck_accepts():
+    from pydiffvg.render3d.render import _Packed
+    packed = _Packed(_scene3d(torch.tensor([0.0, 0.0, 0.3])))
+    floats = [t.detach().requires_grad_(True) for t in (packed.vertices, packed.camera_params, packed.diffuse,
+                                                          packed.specular, packed.roughness, packed.intensity)]
+    vertices, camera, diffuse, specular, roughness, intensity = floats
+    args = (vertices, None, camera, diffuse, specular, roughness, intensity, *packed.structure(), 16, 12, 2, 2, 1,
+            0, False, 0.01, True, True)
+    results = torch.library.opcheck(torch.ops.pydiffvg.pathtrace.default, args)
+    assert all(v == "SUCCESS" for v in results.values()), results
+
+
+def test_compiled_path_tracing_equals_eager():
+    import pydiffvg.render3d as r3
+
+    def loss_fn(z):
+        return r3.render_pathtracing(_scene3d(z), num_samples=2, max_bounces=1, seed=3)[..., 0].sum()
+
+    z = torch.tensor([0.0, 0.0, 0.3], requires_grad=True)
+    eager = loss_fn(z)
+    eager_grad, = torch.autograd.grad(eager, z)
+    compiled = torch.compile(loss_fn, backend="aot_eager")
+    loss = compiled(z)
+    grad, = torch.autograd.grad(loss, z)
+    assert torch.allclose(loss, eager, rtol=1e-5), (float(loss), float(eager))
+    assert torch.allclose(grad, eager_grad, rtol=1e-4, atol=1e-5), (grad, eager_grad)
+    assert float(grad.abs().sum()) > 0
+
+
+def test_the_hand_over_from_forward_to_backward_never_changes_a_gradient():
+    """Two forwards before one backward, and a second backward with
+    retain_graph (which finds nothing handed over and packs again), give
+    the eager gradients; entries go with their images."""
+    center, color, width = _leaves()
+    shapes, groups = _scene(center, color, width)
+    reference = torch.autograd.grad(_loss(center, color, width), [center, color, width])
+
+    def through_op(seed):
+        shapes, groups = _scene(center, color, width)
+        image = op.render_op([(48, 48, shapes, groups)], 48, 48, 2, 2, seed, pydiffvg.PixelFilter(0), None, False,
+                             False, pydiffvg.OutputType.color, torch.device("cpu"))[0]
+        return image[:, :40].sum() + (image[..., 3] * torch.linspace(0, 1, 48)).sum()
+
+    first, second = through_op(5), through_op(6)
+    assert len(op._HANDOVER) >= 2
+    expected_second = torch.autograd.grad(_loss_with_seed(center, color, width, 6), [center, color, width])
+    both = torch.autograd.grad(first + second, [center, color, width], retain_graph=True)
+    again = torch.autograd.grad(first + second, [center, color, width])
+    for b, a, r, s in zip(both, again, reference, expected_second):
+        assert torch.allclose(b, r + s, rtol=1e-4, atol=1e-4), (b, r + s)
+        assert torch.allclose(a, b, rtol=1e-5, atol=1e-6), (a, b)
+    del first, second, both, again
+    through_op(7)  # forwards sweep out the entries of dead images: only the last is left
+    through_op(8)
+    assert len(op._HANDOVER) == 1, f"{len(op._HANDOVER)} entries outlived their images"
+
+
+def _loss_with_seed(center, color, width, seed):
+    shapes, groups = _scene(center, color, width)
+    image = pydiffvg.render(shapes, groups, width=48, height=48, num_samples=2, seed=seed)
+    return image[:, :40].sum() + (image[..., 3] * torch.linspace(0, 1, 48)).sum()

@@ -422,6 +422,22 @@ def homography(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.cat([h, torch.ones_like(h[:, :1])], 1).view(-1, 3, 3)
 
 
+@torch.compiler.disable
+def _view_draws(num_views, distortion, crop_scale, crop_ratio, generator):
+    """The random numbers of random_views, drawn from ``generator`` in one
+    place: torch.compile cannot trace a draw from a Generator, and one
+    excluded function costs one graph break instead of one per draw.
+    Returns the corner shifts (V, 4, 2) in [0, distortion], crop areas,
+    log aspect ratios and the crop centres' positions in [-1, 1] (V each)."""
+    def uniform(*shape, low=0.0, high=1.0):
+        return low + (high - low) * torch.rand(*shape, generator=generator)
+
+    shift = uniform(num_views, 4, 2, high=distortion)
+    area = uniform(num_views, low=crop_scale[0], high=crop_scale[1])
+    log_ratio = uniform(num_views, low=math.log(crop_ratio[0]), high=math.log(crop_ratio[1]))
+    return shift, area, log_ratio, uniform(num_views, low=-1.0, high=1.0), uniform(num_views, low=-1.0, high=1.0)
+
+
 def random_views(image: torch.Tensor, num_views: int, size: Tuple[int, int], *, distortion: float = 0.5,
                  crop_scale: Tuple[float, float] = (0.7, 0.9), crop_ratio: Tuple[float, float] = (3 / 4, 4 / 3),
                  fill: float = 1.0, generator: Optional[torch.Generator] = None) -> torch.Tensor:
@@ -449,25 +465,22 @@ def random_views(image: torch.Tensor, num_views: int, size: Tuple[int, int], *, 
     if chw.shape[-2] > pre_h and chw.shape[-1] > pre_w:
         chw = F.interpolate(chw, size=(pre_h, pre_w), mode="bilinear", align_corners=False, antialias=True)
 
-    def uniform(*shape, low=0.0, high=1.0):
-        return low + (high - low) * torch.rand(*shape, generator=generator)
-
+    shift, area, log_ratio, along_x, along_y = _view_draws(num_views, distortion, crop_scale, crop_ratio, generator)
     corners = torch.tensor([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
     inward = -corners  # direction towards the centre, per axis
-    moved = corners + inward * uniform(num_views, 4, 2, high=distortion)
+    moved = corners + inward * shift
     warp = homography(moved.double(), corners.expand(num_views, 4, 2).double()).float()
 
     # RandomResizedCrop: area fraction s and pixel aspect ratio r give a crop
     # of sqrt(s r W H) x sqrt(s W H / r) pixels, i.e. half extents
     # sqrt(s r H / W) and sqrt(s W / (r H)) in normalised units (clamped to
     # the image instead of torchvision's retries).
-    area = uniform(num_views, low=crop_scale[0], high=crop_scale[1])
-    ratio = torch.exp(uniform(num_views, low=math.log(crop_ratio[0]), high=math.log(crop_ratio[1])))
+    ratio = torch.exp(log_ratio)
     in_h, in_w = image.shape[0], image.shape[1]
     half_w = torch.sqrt(area * ratio * in_h / in_w).clamp(max=1.0)
     half_h = torch.sqrt(area / ratio * in_w / in_h).clamp(max=1.0)
-    centre_x = (1.0 - half_w) * uniform(num_views, low=-1.0, high=1.0)
-    centre_y = (1.0 - half_h) * uniform(num_views, low=-1.0, high=1.0)
+    centre_x = (1.0 - half_w) * along_x
+    centre_y = (1.0 - half_h) * along_y
 
     # Output pixel centres (align_corners=False) -> crop -> perspective.
     ys = (torch.arange(out_h) + 0.5) / out_h * 2 - 1

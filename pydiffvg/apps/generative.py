@@ -28,7 +28,7 @@ from ..scene_types import Scene
 from ..shapes import Path, ShapeGroup
 
 __all__ = ["load_digits_28", "load_mnist", "StrokeDecoder", "Encoder", "Critic", "strokes_to_scenes",
-           "render_strokes", "StepTimer", "StrokeVAE", "vae_step", "reconstruction_loss", "critic_step", "generator_step",
+           "render_strokes", "StepTimer", "StrokeVAE", "vae_loss", "vae_step", "reconstruction_loss", "critic_step", "generator_step",
            "image_grid"]
 
 
@@ -128,13 +128,22 @@ class Critic(nn.Module):
 
 
 class StrokeVAE(nn.Module):
-    """Encoder + StrokeDecoder."""
+    """Encoder + StrokeDecoder. Calling it encodes, samples z and decodes in
+    one forward pass, which is what DistributedDataParallel wraps."""
 
     def __init__(self, latent_dim: int = 8, num_paths: int = 4, num_segments: int = 1, hidden: int = 128,
                  canvas: int = 28):
         super().__init__()
         self.encoder = Encoder(latent_dim, hidden, canvas)
         self.decoder = StrokeDecoder(latent_dim, num_paths, num_segments, hidden, canvas)
+
+    def forward(self, images: torch.Tensor, noise: Optional[torch.Tensor] = None):
+        """images (B, H, W) -> (strokes, mu, logvar); z = mu + noise * sigma
+        with ``noise`` ~ N(0, I) drawn here unless given (B, latent_dim)."""
+        mu, logvar = self.encoder(images)
+        if noise is None:
+            noise = torch.randn_like(mu)
+        return self.decoder(mu + noise * torch.exp(0.5 * logvar)), mu, logvar
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -210,29 +219,48 @@ def _staged_backward(strokes: Dict[str, torch.Tensor], loss_of_image, timer: Opt
     return loss.detach(), image.detach()
 
 
-def vae_step(model: StrokeVAE, optimizer, images: torch.Tensor, *, beta: float = 1.0, num_samples: int = 2,
-             seed: int = 0, timer: Optional[StepTimer] = None):
-    """One VAE step on images (B, H, W). Loss per image: summed squared
-    error + beta * KL(q(z|x) || N(0, I)). Returns (reconstruction loss, KL)
-    as floats (per image)."""
+def vae_loss(model, images: torch.Tensor, *, beta: float = 1.0, num_samples: int = 2, seed: int = 0,
+             noise: Optional[torch.Tensor] = None):
+    """(loss, reconstruction, KL) of a batch of images (B, H, W), each a
+    tensor per image: summed squared error + beta * KL(q(z|x) || N(0, I)).
+    ``model`` is a StrokeVAE or a wrapper that calls it (DDP)."""
+    strokes, mu, logvar = model(images, noise)
+    kl = -0.5 * (1 + logvar - mu ** 2 - logvar.exp()).sum(1).mean()
+    image = render_strokes(strokes["points"], strokes["widths"], strokes["colors"], canvas=images.shape[-1],
+                           num_samples=num_samples, seed=seed)
+    recon = ((image - images) ** 2).sum((1, 2)).mean()
+    return recon + beta * kl, recon, kl
+
+
+def vae_step(model, optimizer, images: torch.Tensor, *, beta: float = 1.0, num_samples: int = 2, seed: int = 0,
+             timer: Optional[StepTimer] = None, noise: Optional[torch.Tensor] = None):
+    """One VAE step on images (B, H, W) (see vae_loss); ``model`` may be
+    wrapped in DistributedDataParallel. With a timer the backward pass runs
+    in stages to time the renderer's part (not under DDP, which allows one
+    backward pass per forward). Returns (reconstruction loss, KL) as floats
+    (per image)."""
     start = time.perf_counter()
     optimizer.zero_grad()
-    mu, logvar = model.encoder(images)
-    z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-    kl = -0.5 * (1 + logvar - mu ** 2 - logvar.exp()).sum(1).mean()
-    parts = {}
+    if timer is None:
+        loss, recon, kl = vae_loss(model, images, beta=beta, num_samples=num_samples, seed=seed, noise=noise)
+        loss.backward()
+    else:
+        strokes, mu, logvar = model(images, noise)
+        kl = -0.5 * (1 + logvar - mu ** 2 - logvar.exp()).sum(1).mean()
+        parts = {}
 
-    def loss_of_image(image):
-        parts["recon"] = ((image - images) ** 2).sum((1, 2)).mean()
-        return parts["recon"] + beta * kl
+        def loss_of_image(image):
+            parts["recon"] = ((image - images) ** 2).sum((1, 2)).mean()
+            return parts["recon"] + beta * kl
 
-    _staged_backward(model.decoder(z), loss_of_image, timer, canvas=images.shape[-1], num_samples=num_samples,
-                     seed=seed)
+        _staged_backward(strokes, loss_of_image, timer, canvas=images.shape[-1], num_samples=num_samples,
+                         seed=seed)
+        recon = parts["recon"]
     optimizer.step()
     if timer is not None:
         timer.step += time.perf_counter() - start
         timer.steps += 1
-    return float(parts["recon"].detach()), float(kl.detach())
+    return float(recon.detach()), float(kl.detach())
 
 
 @torch.no_grad()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
+from torch.library import custom_op
 
 from .. import _core
 from .._native import CallScope, float32_under_autocast, ptr
@@ -78,74 +79,146 @@ class _Packed:
         self.device = device
 
     def scene_dict(self, vertices, normals, diffuse, specular, roughness, intensity) -> dict:
-        return {
-            "vertices": ptr(vertices), "normals": ptr(normals) if normals is not None else None,
-            "indices": ptr(self.indices), "face_material": ptr(self.face_material),
-            "face_light": ptr(self.face_light), "face_two_sided": ptr(self.face_two_sided),
-            "diffuse": ptr(diffuse), "specular": ptr(specular), "roughness": ptr(roughness),
-            "light_intensity": ptr(intensity), "light_two_sided": ptr(self.light_two_sided),
-            "emissive_faces": ptr(self.emissive_faces) if self.emissive_faces.numel() else None,
-            "num_vertices": int(vertices.shape[0]), "num_faces": int(self.indices.shape[0]),
-            "num_materials": int(diffuse.shape[0]), "num_lights": self.num_lights,
-            "num_emissive_faces": int(self.emissive_faces.numel()),
-        }
+        return _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, *self.structure())
+
+    def structure(self):
+        """The integer tensors and light count the op takes with the floats."""
+        return (self.indices, self.face_material, self.face_light, self.face_two_sided, self.light_two_sided,
+                self.emissive_faces, self.num_lights)
 
 
-def _options(scene: Scene, samples: int, max_bounces: int, seed: int, edge_sampling) -> dict:
-    camera = scene.camera
-    if isinstance(edge_sampling, (tuple, list)):
-        primary, secondary = (bool(v) for v in edge_sampling)
-    else:
-        primary = secondary = bool(edge_sampling)
-    height, width = camera.resolution
+def _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, indices, face_material, face_light,
+                face_two_sided, light_two_sided, emissive_faces, num_lights) -> dict:
+    return {
+        "vertices": ptr(vertices), "normals": ptr(normals) if normals is not None else None,
+        "indices": ptr(indices), "face_material": ptr(face_material),
+        "face_light": ptr(face_light), "face_two_sided": ptr(face_two_sided),
+        "diffuse": ptr(diffuse), "specular": ptr(specular), "roughness": ptr(roughness),
+        "light_intensity": ptr(intensity), "light_two_sided": ptr(light_two_sided),
+        "emissive_faces": ptr(emissive_faces) if emissive_faces.numel() else None,
+        "num_vertices": int(vertices.shape[0]), "num_faces": int(indices.shape[0]),
+        "num_materials": int(diffuse.shape[0]), "num_lights": int(num_lights),
+        "num_emissive_faces": int(emissive_faces.numel()),
+    }
+
+
+def _options(width, height, samples, max_bounces, seed, orthographic, clip_near, primary, secondary) -> dict:
     return {"width": width, "height": height, "samples_per_pixel": int(samples), "max_bounces": int(max_bounces),
-            "seed": int(seed) & 0xFFFFFFFFFFFFFFFF, "orthographic": camera.camera_type == CameraType.orthographic,
-            "clip_near": camera.clip_near, "primary_edges": primary, "secondary_edges": secondary}
+            "seed": int(seed) & 0xFFFFFFFFFFFFFFFF, "orthographic": bool(orthographic), "clip_near": clip_near,
+            "primary_edges": bool(primary), "secondary_edges": bool(secondary)}
 
 
-class _RenderFunction(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, packed: _Packed, options_fwd: dict, options_bwd: dict, vertices, normals, camera_params,
-                diffuse, specular, roughness, intensity):
-        vertices, camera_params = vertices.contiguous(), camera_params.contiguous()
-        diffuse, specular, roughness = diffuse.contiguous(), specular.contiguous(), roughness.contiguous()
-        intensity = intensity.contiguous()
-        normals = normals.contiguous() if normals is not None else None
-        height, width = options_fwd["height"], options_fwd["width"]
-        image = torch.zeros((height, width, 3), dtype=torch.float32, device=vertices.device)
-        scope = CallScope(vertices.device)
-        timings = _core.rt_render_forward(*scope.context_args(),
-                                          packed.scene_dict(vertices, normals, diffuse, specular, roughness, intensity),
-                                          ptr(camera_params), options_fwd, ptr(image))
-        last_timings["forward"] = dict(timings)
-        ctx.packed = packed
-        ctx.options = options_bwd
-        ctx.has_normals = normals is not None
-        ctx.save_for_backward(vertices, normals if normals is not None else torch.empty(0), camera_params, diffuse,
-                              specular, roughness, intensity)
-        return image
+def scene_options(scene: Scene, samples: int, max_bounces: int, seed: int, edge_sampling) -> dict:
+    """The kernel options of ``scene``'s camera; edge_sampling a bool or a
+    pair (primary, secondary)."""
+    primary, secondary = _edge_kinds(edge_sampling)
+    height, width = scene.camera.resolution
+    return _options(width, height, samples, max_bounces, seed, scene.camera.camera_type == CameraType.orthographic,
+                    scene.camera.clip_near, primary, secondary)
 
-    @staticmethod
-    def backward(ctx, d_image):
-        vertices, normals, camera_params, diffuse, specular, roughness, intensity = ctx.saved_tensors
-        if not ctx.has_normals:
-            normals = None
-        d_image = d_image.contiguous().float()
-        grads = {
-            "vertices": torch.zeros_like(vertices), "normals": torch.zeros_like(normals) if normals is not None else None,
-            "camera": torch.zeros_like(camera_params), "diffuse": torch.zeros_like(diffuse),
-            "specular": torch.zeros_like(specular), "roughness": torch.zeros_like(roughness),
-            "light_intensity": torch.zeros_like(intensity),
-        }
-        scope = CallScope(vertices.device)
-        timings = _core.rt_render_backward(
-            *scope.context_args(),
-            ctx.packed.scene_dict(vertices, normals, diffuse, specular, roughness, intensity),
-            ptr(camera_params), ctx.options, ptr(d_image),
-            {k: (ptr(v) if v is not None else None) for k, v in grads.items()})
-        last_timings["backward"] = dict(timings)
-        return (None, None, None, grads["vertices"], grads["normals"], grads["camera"], grads["diffuse"],
-                grads["specular"], grads["roughness"], grads["light_intensity"])
+
+def _edge_kinds(edge_sampling):
+    if isinstance(edge_sampling, (tuple, list)):
+        return tuple(bool(v) for v in edge_sampling)
+    return bool(edge_sampling), bool(edge_sampling)
+
+
+# The path tracer as torch.library operators: pydiffvg::pathtrace over the
+# packed flat tensors (the packing above is plain torch ops, so autograd
+# carries the op's gradients to the user's tensors), and its backward.
+# ``settings`` is (width, height, spp_forward, spp_backward, max_bounces,
+# seed, orthographic, clip_near, primary_edges, secondary_edges).
+
+@custom_op("pydiffvg::pathtrace", mutates_args=(), device_types=("cpu", "cuda"))
+def pathtrace(vertices: torch.Tensor, normals: Optional[torch.Tensor], camera: torch.Tensor, diffuse: torch.Tensor,
+              specular: torch.Tensor, roughness: torch.Tensor, intensity: torch.Tensor, indices: torch.Tensor,
+              face_material: torch.Tensor, face_light: torch.Tensor, face_two_sided: torch.Tensor,
+              light_two_sided: torch.Tensor, emissive_faces: torch.Tensor, num_lights: int, width: int, height: int,
+              spp_forward: int, spp_backward: int, max_bounces: int, seed: int, orthographic: bool,
+              clip_near: float, primary_edges: bool, secondary_edges: bool) -> torch.Tensor:
+    """(H, W, 3) float32 radiance of the packed scene."""
+    floats = [t.contiguous() if t is not None else None
+              for t in (vertices, normals, camera, diffuse, specular, roughness, intensity)]
+    vertices, normals, camera, diffuse, specular, roughness, intensity = floats
+    image = torch.zeros((height, width, 3), dtype=torch.float32, device=vertices.device)
+    scope = CallScope(vertices.device)
+    timings = _core.rt_render_forward(
+        *scope.context_args(),
+        _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, indices, face_material, face_light,
+                    face_two_sided, light_two_sided, emissive_faces, num_lights),
+        ptr(camera), _options(width, height, spp_forward, max_bounces, seed, orthographic, clip_near,
+                              primary_edges, secondary_edges), ptr(image))
+    last_timings["forward"] = dict(timings)
+    return image
+
+
+@pathtrace.register_fake
+def _pathtrace_fake(vertices, normals, camera, diffuse, specular, roughness, intensity, *structure_and_settings):
+    height, width = structure_and_settings[8], structure_and_settings[7]
+    return vertices.new_empty((height, width, 3), dtype=torch.float32)
+
+
+@custom_op("pydiffvg::pathtrace_backward", mutates_args=(), device_types=("cpu", "cuda"))
+def pathtrace_backward(d_image: torch.Tensor, vertices: torch.Tensor, normals: Optional[torch.Tensor],
+                       camera: torch.Tensor, diffuse: torch.Tensor, specular: torch.Tensor, roughness: torch.Tensor,
+                       intensity: torch.Tensor, indices: torch.Tensor, face_material: torch.Tensor,
+                       face_light: torch.Tensor, face_two_sided: torch.Tensor, light_two_sided: torch.Tensor,
+                       emissive_faces: torch.Tensor, num_lights: int, width: int, height: int, spp_forward: int,
+                       spp_backward: int, max_bounces: int, seed: int, orthographic: bool, clip_near: float,
+                       primary_edges: bool, secondary_edges: bool) -> list[torch.Tensor]:
+    """Gradients for (vertices, normals, camera, diffuse, specular,
+    roughness, intensity); an empty tensor for absent normals. The backward
+    pass draws its own samples: with the forward's random numbers, a loss
+    such as MSE(image, target) would correlate the image's noise with the
+    gradient's and bias it."""
+    floats = [t.contiguous() if t is not None else None
+              for t in (vertices, normals, camera, diffuse, specular, roughness, intensity)]
+    vertices, normals, camera, diffuse, specular, roughness, intensity = floats
+    grads = {"vertices": torch.zeros_like(vertices),
+             "normals": torch.zeros_like(normals) if normals is not None else None,
+             "camera": torch.zeros_like(camera), "diffuse": torch.zeros_like(diffuse),
+             "specular": torch.zeros_like(specular), "roughness": torch.zeros_like(roughness),
+             "light_intensity": torch.zeros_like(intensity)}
+    scope = CallScope(vertices.device)
+    timings = _core.rt_render_backward(
+        *scope.context_args(),
+        _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, indices, face_material, face_light,
+                    face_two_sided, light_two_sided, emissive_faces, num_lights),
+        ptr(camera), _options(width, height, spp_backward, max_bounces, (seed & 0xFFFFFFFFFFFFFFFF) ^ 0x5EED0BAC,
+                              orthographic, clip_near, primary_edges, secondary_edges),
+        ptr(d_image.contiguous().float()), {k: (ptr(v) if v is not None else None) for k, v in grads.items()})
+    last_timings["backward"] = dict(timings)
+    if grads["normals"] is None:
+        grads["normals"] = vertices.new_empty(0)
+    return list(grads.values())
+
+
+@pathtrace_backward.register_fake
+def _pathtrace_backward_fake(d_image, vertices, normals, camera, diffuse, specular, roughness, intensity,
+                             *structure_and_settings):
+    return [torch.empty_like(vertices), torch.empty_like(normals) if normals is not None else vertices.new_empty(0),
+            torch.empty_like(camera), torch.empty_like(diffuse), torch.empty_like(specular),
+            torch.empty_like(roughness), torch.empty_like(intensity)]
+
+
+def _pathtrace_setup(ctx, inputs, output):
+    ctx.rest = inputs[7:]  # structure tensors and settings
+    ctx.has_normals = inputs[1] is not None
+    ctx.save_for_backward(*[t if t is not None else inputs[0].new_empty(0) for t in inputs[:7]], *inputs[7:13])
+
+
+def _pathtrace_grad(ctx, d_image):
+    saved = ctx.saved_tensors
+    floats = list(saved[:7])
+    if not ctx.has_normals:
+        floats[1] = None
+    grads = pathtrace_backward(d_image, *floats, *saved[7:13], *ctx.rest[6:])
+    if not ctx.has_normals:
+        grads[1] = None
+    return (*grads,) + (None,) * len(ctx.rest)
+
+
+pathtrace.register_autograd(_pathtrace_grad, setup_context=_pathtrace_setup)
 
 
 @float32_under_autocast
@@ -182,14 +255,16 @@ def render_pathtracing(scene: Scene, num_samples: Union[int, Tuple[int, int]] = 
     if not 0 <= int(max_bounces) <= 6:
         raise ValueError(f"render_pathtracing(): max_bounces must be in [0, 6], got {max_bounces}")
     packed = _Packed(scene)
-    options_fwd = _options(scene, spp_forward, max_bounces, seed, _edge_sampling)
-    # The backward pass draws its own samples: with the forward's random
-    # numbers, a loss such as MSE(image, target) would correlate the image's
-    # noise with the gradient's and bias it.
-    options_bwd = _options(scene, spp_backward, max_bounces, int(seed) ^ 0x5EED0BAC, _edge_sampling)
-    return _RenderFunction.apply(packed, options_fwd, options_bwd, packed.vertices, packed.normals,
-                                 packed.camera_params, packed.diffuse, packed.specular, packed.roughness,
-                                 packed.intensity)
+    camera = scene.camera
+    primary, secondary = _edge_kinds(_edge_sampling)
+    height, width = camera.resolution
+    seed = int(seed) & 0xFFFFFFFFFFFFFFFF
+    if seed >= 1 << 63:  # the schema's int is int64; the kernel reads the same 64 bits
+        seed -= 1 << 64
+    return pathtrace(packed.vertices, packed.normals, packed.camera_params, packed.diffuse, packed.specular,
+                     packed.roughness, packed.intensity, *packed.structure(), width, height, spp_forward,
+                     spp_backward, int(max_bounces), seed, camera.camera_type == CameraType.orthographic,
+                     float(camera.clip_near), primary, secondary)
 
 
 def render_g_buffer(scene: Scene, channels: Sequence[Channels], num_samples: int = 1, seed: int = 0) -> torch.Tensor:
@@ -208,9 +283,9 @@ def render_g_buffer(scene: Scene, channels: Sequence[Channels], num_samples: int
     if not ids:
         raise ValueError("render_g_buffer(): 'channels' must not be empty")
     packed = _Packed(scene)
-    options = _options(scene, int(num_samples), 0, seed, False)
-    width_total = sum(_core.rt_gbuffer_channel_width(c) for c in ids)
     height, width = scene.camera.resolution
+    options = scene_options(scene, int(num_samples), 0, seed, False)
+    width_total = sum(_core.rt_gbuffer_channel_width(c) for c in ids)
     with torch.no_grad():
         out = torch.zeros((height, width, width_total), dtype=torch.float32, device=packed.device)
         scope = CallScope(packed.device)
