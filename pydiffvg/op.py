@@ -67,7 +67,7 @@ def _slot(value, name, tensors):
 def _paint_token(paint, where, tensors):
     if paint is None:
         return "n"
-    if isinstance(paint, LinearGradient) or isinstance(paint, RadialGradient):
+    if isinstance(paint, (LinearGradient, RadialGradient)):
         code = "L" if isinstance(paint, LinearGradient) else "Q"
         return code + "".join(_slot(getattr(paint, n), n, tensors) for n in _GRADIENT_FIELDS[code][1])
     if isinstance(paint, torch.Tensor):
