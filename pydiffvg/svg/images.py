@@ -1,11 +1,369 @@
-"""The SVG ``image`` element -> a ``pydiffvg.Layer`` drawing a raster.
+"""The SVG ``image`` element (and feImage's rasters) -> ``pydiffvg.Layer``.
 
-Placeholder: images are not implemented yet; ``emit_image`` warns once.
+A raster (PNG, JPEG, GIF, WebP; from a ``data:`` URL, base64 or percent-
+encoded, or from a file relative to the SVG) decodes with Pillow into a
+premultiplied sRGB float tensor, and a :class:`PlacedImage` filter draws it:
+its ``apply`` ignores the (empty) layer content and resamples the raster
+into the canvas with ``grid_sample`` (bilinear; nearest for
+image-rendering optimizeSpeed / pixelated / crisp-edges), through
+
+    image pixels --viewBox transform (preserveAspectRatio)--> viewport (x, y, w, h)
+                 --ctm--> canvas,
+
+clipped to the viewport. ``x`` and ``y`` are tensors: gradients flow to the
+placement through the sampling grid.
+
+A nested ``.svg`` image is read with our own ``svg_to_scene``; its shapes
+join the scene (ids re-indexed, ``shape_to_canvas`` premultiplied by the
+placement) inside a Layer clipped to the viewport.
+
+A missing or undecodable image warns once and is skipped (strict mode:
+SVGError). Rasters larger than ``MAX_IMAGE_PIXELS`` are refused the same way.
 """
 from __future__ import annotations
+
+import base64
+import gzip
+import io
+import math
+import os
+import urllib.parse
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .errors import SVGError
+from .units import UnitError, parse_aspect_ratio, translate, viewbox_transform
+
+MAX_IMAGE_PIXELS = 8192 * 8192
+MAX_NESTED_DEPTH = 4
+
+__all__ = ["PlacedImage", "emit_image", "load_href", "decode_raster", "feimage_painter"]
+
+
+# ----------------------------------------------------------------------------
+# Reading
+# ----------------------------------------------------------------------------
+
+def decode_raster(data: bytes) -> torch.Tensor:
+    """PNG/JPEG/GIF/WebP bytes -> (H, W, 4) float32 premultiplied sRGB in [0, 1].
+    Raises ValueError when Pillow cannot decode it."""
+    from PIL import Image as PILImage
+    try:
+        with PILImage.open(io.BytesIO(data)) as pil:
+            if pil.width * pil.height > MAX_IMAGE_PIXELS:
+                raise ValueError(f"image of {pil.width} x {pil.height} px exceeds "
+                                 f"MAX_IMAGE_PIXELS = {MAX_IMAGE_PIXELS}")
+            pil.seek(0)
+            rgba = np.asarray(pil.convert("RGBA"), dtype=np.float32) / 255.0
+    except (OSError, SyntaxError, PILImage.DecompressionBombError) as exc:
+        raise ValueError(f"cannot decode image: {exc}") from None
+    img = torch.from_numpy(rgba.copy())
+    return torch.cat([img[..., :3] * img[..., 3:4], img[..., 3:4]], dim=-1)
+
+
+def _is_svg(data: bytes, mime: str = "", name: str = "") -> bool:
+    if mime.startswith("image/svg"):
+        return True
+    if name.lower().endswith((".svg", ".svgz")):
+        return True
+    head = data[:512].lstrip()
+    return head.startswith(b"<") and (b"<svg" in data[:4096] or b"<?xml" in head[:8])
+
+
+def load_href(loader, href: str):
+    """('raster', tensor) | ('svg', bytes, base_dir) | None for an image href."""
+    cache = loader.__dict__.setdefault("_image_cache", {})
+    if href in cache:
+        return cache[href]
+    result = None
+    href = href.strip()
+    name, mime = "", ""
+    data = None
+    base_dir = getattr(loader, "base_dir", None) or os.getcwd()
+    if href.startswith("data:"):
+        header, _, payload = href[5:].partition(",")
+        parts = [p.strip() for p in header.split(";")]
+        mime = parts[0].lower() if parts else ""
+        try:
+            if "base64" in [p.lower() for p in parts[1:]]:
+                data = base64.b64decode("".join(payload.split()) + "===", validate=False)
+            else:
+                data = urllib.parse.unquote_to_bytes(payload)
+        except ValueError:
+            data = None
+    elif href and not href.startswith("#"):
+        path = href[7:] if href.startswith("file://") else href
+        path = urllib.parse.unquote(path)
+        path = path if os.path.isabs(path) else os.path.join(base_dir, path)
+        name = path
+        try:
+            if os.path.getsize(path) <= 256 * 1024 * 1024:
+                with open(path, "rb") as handle:
+                    data = handle.read()
+        except OSError:
+            data = None
+    if data:
+        if data[:2] == b"\x1f\x8b":
+            try:
+                data = gzip.decompress(data)
+                result = ("svg", data, os.path.dirname(name) or base_dir)
+            except OSError:
+                result = None
+        elif _is_svg(data, mime, name):
+            result = ("svg", data, os.path.dirname(name) or base_dir)
+        else:
+            try:
+                result = ("raster", decode_raster(data))
+            except ValueError:
+                result = None
+    cache[href] = result
+    return result
+
+
+# ----------------------------------------------------------------------------
+# Placement
+# ----------------------------------------------------------------------------
+
+def _as_tensor(value):
+    return value if isinstance(value, torch.Tensor) else torch.tensor(float(value))
+
+
+class PlacedImage:
+    """A raster drawn into the canvas; a filter object (see pydiffvg/layers.py)
+    whose ``apply`` ignores its source.
+
+    raster: (h, w, 4) premultiplied sRGB float tensor.
+    x, y: viewport position in user units (floats or 0-d tensors; gradients
+        flow to them). width, height: viewport size in user units.
+    aspect: (align, "meet" | "slice") as parse_aspect_ratio returns.
+    ctm: (3, 3) numpy user-to-canvas matrix. smooth: bilinear if True, else nearest.
+    clip: clip to the viewport (SVG does for images; always harmless for meet).
+    """
+
+    def __init__(self, raster, x, y, width, height, aspect=("xmidymid", "meet"), ctm=None,
+                 smooth=True, clip=True):
+        self.raster = raster
+        self.x, self.y = _as_tensor(x), _as_tensor(y)
+        self.width, self.height = float(width), float(height)
+        self.aspect = aspect
+        self.ctm = np.eye(3) if ctm is None else np.asarray(ctm, dtype=np.float64)
+        self.smooth = bool(smooth)
+        self.clip = bool(clip)
+        corners = np.array([[0, 0, 1], [self.width, 0, 1], [0, self.height, 1],
+                            [self.width, self.height, 1]], dtype=np.float64)
+        offset = np.array([float(self.x.detach()), float(self.y.detach()), 0.0])
+        pts = (corners + offset) @ self.ctm.T
+        self.region = (math.floor(pts[:, 0].min()), math.floor(pts[:, 1].min()),
+                       math.ceil(pts[:, 0].max()), math.ceil(pts[:, 1].max()))
+
+    def render(self, height, width, origin, scale, dtype=torch.float32, device=None):
+        """(height, width, 4) premultiplied sRGB image of the raster over the
+        grid whose pixel (0, 0) has its top-left corner at canvas ``origin``."""
+        ih, iw = self.raster.shape[:2]
+        vb = viewbox_transform((0.0, 0.0, float(iw), float(ih)), self.width, self.height,
+                               self.aspect)
+        inv_ctm = np.linalg.inv(self.ctm)
+        cols = (np.arange(width) + 0.5) / scale[0] + origin[0]
+        rows = (np.arange(height) + 0.5) / scale[1] + origin[1]
+        px, py = np.meshgrid(cols, rows)
+        # canvas -> user (constant), then user -> viewport-relative -> image pixels
+        ux = inv_ctm[0, 0] * px + inv_ctm[0, 1] * py + inv_ctm[0, 2]
+        uy = inv_ctm[1, 0] * px + inv_ctm[1, 1] * py + inv_ctm[1, 2]
+        ux = torch.tensor(ux, dtype=dtype, device=device)
+        uy = torch.tensor(uy, dtype=dtype, device=device)
+        vx = ux - self.x.to(dtype=dtype, device=device)
+        vy = uy - self.y.to(dtype=dtype, device=device)
+        qx = (vx - vb[0, 2]) / vb[0, 0]
+        qy = (vy - vb[1, 2]) / vb[1, 1]
+        grid = torch.stack([qx / iw * 2 - 1, qy / ih * 2 - 1], dim=-1).unsqueeze(0)
+        source = self.raster.to(dtype=dtype, device=device).permute(2, 0, 1).unsqueeze(0)
+        out = F.grid_sample(source, grid, mode="bilinear" if self.smooth else "nearest",
+                            padding_mode="zeros", align_corners=False)
+        out = out.squeeze(0).permute(1, 2, 0)
+        if self.clip:
+            inside = (vx >= 0) & (vx <= self.width) & (vy >= 0) & (vy <= self.height)
+            out = out * inside.unsqueeze(-1).to(dtype)
+        return out
+
+    def apply(self, source, origin=(0.0, 0.0), scale=(1.0, 1.0), render_layer=None):
+        h, w = source.shape[:2]
+        return self.render(h, w, origin, scale, source.dtype, source.device)
+
+
+def _placement(loader, elem, viewport):
+    x = loader.length(elem, "x", viewport[0])
+    y = loader.length(elem, "y", viewport[1])
+    return x, y
+
+
+def _size(loader, elem, name, percent_of):
+    text = elem.get(name)
+    if text is None or text.strip() in ("", "auto"):
+        return None
+    return loader.length(elem, name, percent_of)
+
+
+def _smooth(style, elem):
+    value = (style.get("image-rendering") if style else None) or elem.get("image-rendering") or ""
+    return value.strip() not in ("optimizeSpeed", "pixelated", "crisp-edges")
+
+
+def _href(elem):
+    for key, value in elem.attrib.items():
+        if key == "href" or key.endswith("}href"):
+            return value
+    return None
+
+
+def _fail(loader, elem, kind, message):
+    message = f"{loader.describe(elem)}: {message}"
+    if loader.strict:
+        raise SVGError(message)
+    loader.warn("image:" + kind, message + " (skipped)")
+
+
+_DEPTH = [0]
+
+
+def _read_nested(data, base_dir):
+    """svg_to_scene of a nested SVG image (depth-limited: images of images)."""
+    from . import parser
+    if _DEPTH[0] >= MAX_NESTED_DEPTH:
+        raise SVGError(f"images nested deeper than {MAX_NESTED_DEPTH}")
+    _DEPTH[0] += 1
+    try:
+        return parser.svg_to_scene(data, strict=False, base_dir=base_dir)
+    finally:
+        _DEPTH[0] -= 1
+
+
+def _nested_layer(loader, shapes, groups, placement, clip_box):
+    """Layer of a nested SVG image's shapes and groups; ``placement`` maps
+    its canvas to ours; clipped to the viewport ``clip_box``."""
+    from ..layers import Layer
+    from ..shapes import Rect, ShapeGroup
+    offset = len(loader.shapes)
+    loader.shapes.extend(shapes)
+    matrix = torch.tensor(placement, dtype=torch.float32)
+    seen = set()
+
+    def fix(group):
+        if id(group) in seen:
+            return
+        seen.add(id(group))
+        group.shape_ids = group.shape_ids + offset
+        group.shape_to_canvas = matrix @ group.shape_to_canvas
+
+    for item in groups:
+        if isinstance(item, ShapeGroup):
+            fix(item)
+        else:
+            for group in item.groups():
+                fix(group)
+    cx, cy, cw, ch, clip_ctm = clip_box
+    loader.shapes.append(Rect(torch.tensor([cx, cy], dtype=torch.float32),
+                              torch.tensor([cx + cw, cy + ch], dtype=torch.float32)))
+    clip_group = ShapeGroup(torch.tensor([len(loader.shapes) - 1], dtype=torch.int32),
+                            torch.tensor([1.0, 1.0, 1.0, 1.0]),
+                            shape_to_canvas=torch.tensor(clip_ctm, dtype=torch.float32))
+    return Layer(groups, clip_path=Layer([clip_group]))
 
 
 def emit_image(loader, elem, style, ctm, viewport):
     """Appends what an ``<image>`` draws to ``loader.groups`` (the current
     container: a Layer, or nothing when the image cannot be drawn)."""
-    loader.warn("image", f"SVG element <image> is not supported; skipped (first: {loader.describe(elem)})")
+    from ..layers import Layer
+    href = _href(elem)
+    if href is None or not href.strip():
+        return
+    if style and style.get("visibility", "visible").strip() in ("hidden", "collapse"):
+        return
+    loaded = load_href(loader, href)
+    if loaded is None:
+        _fail(loader, elem, "unreadable", f"cannot read image '{href[:60]}'")
+        return
+    ctm = np.asarray(ctm, dtype=np.float64)
+    x, y = _placement(loader, elem, viewport)
+    if loaded[0] == "raster":
+        raster = loaded[1]
+        natural = (float(raster.shape[1]), float(raster.shape[0]))
+    else:
+        try:
+            width, height, shapes, groups = _read_nested(loaded[1], loaded[2])
+        except SVGError as exc:
+            _fail(loader, elem, "svg", f"nested SVG image cannot be read: {exc}")
+            return
+        natural = (float(width), float(height))
+    w = _size(loader, elem, "width", viewport[0])
+    h = _size(loader, elem, "height", viewport[1])
+    if w is None and h is None:
+        w, h = natural
+    elif w is None:
+        w = h * natural[0] / natural[1]
+    elif h is None:
+        h = w * natural[1] / natural[0]
+    if w <= 0 or h <= 0:
+        return
+    aspect = parse_aspect_ratio(elem.get("preserveAspectRatio"))
+    if loaded[0] == "raster":
+        placed = PlacedImage(raster, x, y, w, h, aspect, ctm, smooth=_smooth(style, elem))
+        loader.groups.append(Layer([], filter=placed, id=elem.get("id") or ""))
+        return
+    vb = viewbox_transform((0.0, 0.0, natural[0], natural[1]), w, h, aspect)
+    placement = ctm @ translate(x, y) @ vb
+    loader.groups.append(_nested_layer(loader, shapes, groups, placement, (x, y, w, h, ctm)))
+
+
+def feimage_painter(env, child, sub):
+    """A painter(ctx) for feImage (see pydiffvg.filters.Image), or None."""
+    loader = env.loader
+    href = _href(child)
+    if href is None:
+        return None
+    href = href.strip()
+    if href.startswith("#"):
+        return _element_painter(env, child, href[1:])
+    loaded = load_href(loader, href)
+    if loaded is None or loaded[0] != "raster":
+        loader.warn("feImage:unreadable", f"{loader.describe(child)}: cannot read '{href[:60]}'")
+        return None
+    aspect = parse_aspect_ratio(child.get("preserveAspectRatio"))
+    placed = PlacedImage(loaded[1], sub[0], sub[1], sub[2], sub[3], aspect, env.ctm,
+                         smooth=_smooth(None, child))
+
+    def paint(ctx):
+        return placed.render(ctx.height, ctx.width, ctx.origin, ctx.scale, ctx.dtype, ctx.device)
+    return paint
+
+
+def _element_painter(env, child, ident):
+    """feImage referencing an element: the element drawn in the filtered
+    element's user space, through ``render_layer`` of the filter protocol."""
+    from ..layers import Layer
+    loader = env.loader
+    target = loader.ids.get(ident)
+    if target is None:
+        return None
+    saved = loader.groups
+    loader.groups = []
+    try:
+        parent = loader.parent.get(id(target))
+        parent_style = loader.document_style(parent) if parent is not None else {}
+        loader.walk(target, parent_style, env.ctm, env.viewport, 1.0, ())
+        groups = loader.groups
+    except (TypeError, AttributeError, RecursionError) as exc:
+        loader.warn("feImage:element", f"{loader.describe(child)}: cannot draw #{ident}: {exc}")
+        groups = []
+    finally:
+        loader.groups = saved
+    if not groups:
+        return None
+    layer = Layer(groups)
+
+    def paint(ctx):
+        if ctx.render_layer is None:
+            return None
+        return ctx.render_layer(layer, ctx.origin, ctx.scale, (ctx.height, ctx.width))
+    return paint

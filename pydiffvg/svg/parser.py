@@ -934,7 +934,17 @@ def _canvas_background(loader: _Loader, root, width: float, height: float):
     loader.group_boxes.append(([(0.0, 0.0, width, height)], False))
 
 
-def svg_to_scene(path_or_text, strict: bool = True):
+def _source_dir(path_or_text):
+    """[images] The folder of an SVG given by filename, else None."""
+    import os
+    import pathlib
+    if isinstance(path_or_text, pathlib.PurePath) or (
+            isinstance(path_or_text, str) and not path_or_text.lstrip().startswith("<")):
+        return os.path.dirname(os.path.abspath(str(path_or_text)))
+    return None
+
+
+def svg_to_scene(path_or_text, strict: bool = True, base_dir=None):
     """Read an SVG into diffvg's scene lists.
 
     path_or_text: a filename (str), a pathlib.Path, bytes, or SVG text that
@@ -943,6 +953,8 @@ def svg_to_scene(path_or_text, strict: bool = True):
         (bad path data, ``use`` cycles, negative sizes of inner elements)
         raise SVGError; when False they warn and the element is skipped (path
         data is kept up to the error).
+    base_dir: folder that relative image references resolve against
+        (default: the file's folder, or the working directory for text).
 
     Returns (canvas_width: int, canvas_height: int, shapes: list,
     shape_groups: list). Geometry is in each element's user units; each
@@ -954,6 +966,8 @@ def svg_to_scene(path_or_text, strict: bool = True):
     if split_tag(root.tag) != (SVG_NS, "svg") and split_tag(root.tag) != (None, "svg"):
         raise SVGError(f"root element is <{split_tag(root.tag)[1]}>, expected <svg>")
     loader = _Loader(root, strict)
+    # [images] relative hrefs of <image>/feImage resolve against base_dir
+    loader.base_dir = base_dir if base_dir is not None else _source_dir(path_or_text)
     width, height, box = _root_size(loader, root)
     ctm = np.eye(3)
     viewport = (width, height)
