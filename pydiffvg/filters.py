@@ -227,6 +227,15 @@ def shift_image(img: torch.Tensor, dx, dy) -> torch.Tensor:
     return out
 
 
+def _offset_pixels(img, dx, dy):
+    """Offsets of feOffset/feDropShadow: whole pixels (truncated toward zero,
+    as resvg does) unless dx or dy require grad; then bilinear (see shift_image)."""
+    if (isinstance(dx, torch.Tensor) and dx.requires_grad) or \
+            (isinstance(dy, torch.Tensor) and dy.requires_grad):
+        return shift_image(img, dx, dy)
+    return _shift_int(img, int(_f(dx)), int(_f(dy)))
+
+
 def _over(top: torch.Tensor, bottom: torch.Tensor) -> torch.Tensor:
     return top + bottom * (1.0 - top[..., 3:4])
 
@@ -409,6 +418,9 @@ class Primitive:
 
     #: the colour space the output is tagged with (None: ``color_space``)
     output_space = None
+    #: True for colour-neutral primitives (feOffset, feTile): the input is not
+    #: converted and the output keeps the input's colour space, as in resvg
+    passthrough = False
 
     def run(self, ctx: FilterContext, images: List[torch.Tensor], rects) -> torch.Tensor:
         raise NotImplementedError
@@ -434,14 +446,15 @@ class GaussianBlur(Primitive):
 
 
 class Offset(Primitive):
-    """feOffset: dx, dy in canvas units."""
+    """feOffset: dx, dy in canvas units (whole pixels unless they require grad)."""
+    passthrough = True
 
     def __init__(self, dx=0.0, dy=0.0, **kw):
         super().__init__(**kw)
         self.dx, self.dy = _tensor(dx), _tensor(dy)
 
     def run(self, ctx, images, rects):
-        return shift_image(images[0], self.dx * ctx.scale[0], self.dy * ctx.scale[1])
+        return _offset_pixels(images[0], self.dx * ctx.scale[0], self.dy * ctx.scale[1])
 
 
 class Flood(Primitive):
@@ -453,12 +466,11 @@ class Flood(Primitive):
         super().__init__(**kw)
         self.color = _tensor(color)
 
+    output_space = "sRGB"  # the colour as given; converted where it is used
+
     def run(self, ctx, images, rects):
         color = self.color.to(ctx.dtype)
-        rgb = color[:3]
-        if self.color_space == "linearRGB":
-            rgb = srgb_to_linear(rgb)
-        pixel = torch.cat([rgb * color[3], color[3:4]])
+        pixel = torch.cat([color[:3] * color[3], color[3:4]])
         return pixel.expand(ctx.height, ctx.width, 4)
 
 
@@ -611,7 +623,7 @@ class Morphology(Primitive):
 
 class Tile(Primitive):
     """feTile: the input's subregion repeated over the whole region."""
-    output_space = "sRGB"  # as resvg tags it (its data is not converted)
+    passthrough = True
 
     def run(self, ctx, images, rects):
         img = images[0]
@@ -660,7 +672,7 @@ class DropShadow(Primitive):
         rgb = srgb_to_linear(color[:3]) if self.color_space == "linearRGB" else color[:3]
         a = alpha * color[3]
         shadow = torch.cat([rgb * a, a], dim=-1)
-        shadow = shift_image(shadow, self.dx * ctx.scale[0], self.dy * ctx.scale[1])
+        shadow = _offset_pixels(shadow, self.dx * ctx.scale[0], self.dy * ctx.scale[1])
         return _over(img, shadow)
 
 
@@ -854,7 +866,12 @@ class FilterGraph:
                     entries.append(results[name])
                 else:  # unset or unknown: the previous result (resvg, usvg)
                     entries.append(previous if previous is not None else standard["SourceGraphic"])
-            images = [convert_space(img, space, prim.color_space) for img, space, _ in entries]
+            if prim.passthrough:   # colour-neutral: keeps its input's colour space
+                images = [img for img, _, _ in entries]
+                out_space = entries[0][1]
+            else:
+                images = [convert_space(img, space, prim.color_space) for img, space, _ in entries]
+                out_space = prim.output_space or prim.color_space
             rects = [rect for _, _, rect in entries]
             out = prim.run(ctx, images, rects)
             rect = ctx.pixel_rect(prim.subregion)
@@ -864,7 +881,7 @@ class FilterGraph:
                     rect = results[prim.inputs[0]][2]
             elif rect != full:
                 out = out * ctx.rect_mask(rect)
-            previous = (out, prim.output_space or prim.color_space, rect)
+            previous = (out, out_space, rect)
             if prim.result:
                 results[prim.result] = previous
         out, space, _ = previous

@@ -176,7 +176,7 @@ def draw_layer(shapes, layer, origin, size, k, samples=2):
     return img * opacity
 
 
-def render_svg(source, width=None, samples=2):
+def render_svg(source, width=None, samples=4):
     """(H, W, 4) straight RGBA float of an SVG through the harness."""
     with patched_loader():
         cw, ch, shapes, groups = pydiffvg.svg_to_scene(source, strict=False)

@@ -730,6 +730,9 @@ def build_filter(loader, value, elem, bbox, ctm, viewport):
     text = (value or "").strip()
     if not text or text == "none":
         return None
+    from .images import _ELEMENT_DEPTH
+    if _ELEMENT_DEPTH[0] > 0:   # drawn by feImage: filters are ignored there (resvg)
+        return None
     items = _parse_list(text)
     if items is None:
         loader.warn("filter:syntax", f"{loader.describe(elem)}: cannot parse filter '{text}'; "

@@ -180,8 +180,17 @@ class PlacedImage:
         grid = torch.stack([qx / iw * 2 - 1, qy / ih * 2 - 1], dim=-1).unsqueeze(0)
         source = self.raster.to(dtype=dtype, device=device).permute(2, 0, 1).unsqueeze(0)
         out = F.grid_sample(source, grid, mode="bilinear" if self.smooth else "nearest",
-                            padding_mode="zeros", align_corners=False)
+                            padding_mode="border", align_corners=False)
         out = out.squeeze(0).permute(1, 2, 0)
+        # coverage of each pixel by the image rectangle [0, iw] x [0, ih]: the
+        # overlap of the pixel's footprint (its size in image pixels along
+        # each axis, d) with the rectangle, smooth in the placement x, y
+        lin = np.linalg.inv(self.ctm[:2, :2])
+        dx = max(1e-6, float(np.hypot(lin[0, 0], lin[1, 0])) / scale[0] / abs(vb[0, 0]))
+        dy = max(1e-6, float(np.hypot(lin[0, 1], lin[1, 1])) / scale[1] / abs(vb[1, 1]))
+        cover_x = ((torch.clamp(qx + dx / 2, max=iw) - torch.clamp(qx - dx / 2, min=0)) / dx).clamp(0, 1)
+        cover_y = ((torch.clamp(qy + dy / 2, max=ih) - torch.clamp(qy - dy / 2, min=0)) / dy).clamp(0, 1)
+        out = out * (cover_x * cover_y).unsqueeze(-1)
         if self.clip:
             inside = (vx >= 0) & (vx <= self.width) & (vy >= 0) & (vy <= self.height)
             out = out * inside.unsqueeze(-1).to(dtype)
@@ -316,21 +325,49 @@ def emit_image(loader, elem, style, ctm, viewport):
     loader.groups.append(_nested_layer(loader, shapes, groups, placement, (x, y, w, h, ctm)))
 
 
+def _feimage_matrix(env, sub):
+    """resvg's placement for feImage: the referenced content in user units,
+    scaled by the ctm's scale factors (no rotation), with its origin at the
+    top-left pixel of the primitive subregion."""
+    corners = np.array([[sub[0], sub[1], 1.0], [sub[0] + sub[2], sub[1], 1.0],
+                        [sub[0], sub[1] + sub[3], 1.0], [sub[0] + sub[2], sub[1] + sub[3], 1.0]])
+    pts = corners @ env.ctm.T
+    x0 = math.floor(pts[:, 0].min() + 1e-4)
+    y0 = math.floor(pts[:, 1].min() + 1e-4)
+    return np.array([[env.sx, 0.0, x0], [0.0, env.sy, y0], [0.0, 0.0, 1.0]])
+
+
 def feimage_painter(env, child, sub):
-    """A painter(ctx) for feImage (see pydiffvg.filters.Image), or None."""
+    """A painter(ctx) for feImage (see pydiffvg.filters.Image), or None.
+    sub: the primitive subregion (x, y, w, h) in user units."""
     loader = env.loader
     href = _href(child)
     if href is None:
         return None
     href = href.strip()
+    matrix = _feimage_matrix(env, sub)
     if href.startswith("#"):
-        return _element_painter(env, child, href[1:])
+        return _element_painter(env, child, href[1:], matrix)
     loaded = load_href(loader, href)
-    if loaded is None or loaded[0] != "raster":
+    if loaded is None:
         loader.warn("feImage:unreadable", f"{loader.describe(child)}: cannot read '{href[:60]}'")
         return None
     aspect = parse_aspect_ratio(child.get("preserveAspectRatio"))
-    placed = PlacedImage(loaded[1], sub[0], sub[1], sub[2], sub[3], aspect, env.ctm,
+    if loaded[0] == "svg":
+        try:
+            width, height, shapes, groups = _read_nested(loaded[1], loaded[2])
+        except SVGError as exc:
+            loader.warn("feImage:svg", f"{loader.describe(child)}: nested SVG: {exc}")
+            return None
+        vb = viewbox_transform((0.0, 0.0, float(width), float(height)), sub[2], sub[3], aspect)
+        layer = _nested_layer(loader, shapes, groups, matrix @ vb, (0.0, 0.0, sub[2], sub[3], matrix))
+
+        def paint_svg(ctx):
+            if ctx.render_layer is None:
+                return None
+            return ctx.render_layer(layer, ctx.origin, ctx.scale, (ctx.height, ctx.width))
+        return paint_svg
+    placed = PlacedImage(loaded[1], 0.0, 0.0, sub[2], sub[3], aspect, matrix,
                          smooth=_smooth(None, child))
 
     def paint(ctx):
@@ -338,25 +375,32 @@ def feimage_painter(env, child, sub):
     return paint
 
 
-def _element_painter(env, child, ident):
-    """feImage referencing an element: the element drawn in the filtered
-    element's user space, through ``render_layer`` of the filter protocol."""
+_ELEMENT_DEPTH = [0]
+
+
+def _element_painter(env, child, ident, matrix):
+    """feImage referencing an element: the element drawn through ``matrix``
+    (see _feimage_matrix), via ``render_layer`` of the filter protocol."""
     from ..layers import Layer
     loader = env.loader
     target = loader.ids.get(ident)
-    if target is None:
+    if target is None or _ELEMENT_DEPTH[0] >= MAX_NESTED_DEPTH:
         return None
+    # filters of what feImage draws are ignored (as resvg does), so an
+    # element that references itself through feImage cannot recurse
     saved = loader.groups
     loader.groups = []
+    _ELEMENT_DEPTH[0] += 1
     try:
         parent = loader.parent.get(id(target))
         parent_style = loader.document_style(parent) if parent is not None else {}
-        loader.walk(target, parent_style, env.ctm, env.viewport, 1.0, ())
+        loader.walk(target, parent_style, matrix, env.viewport, 1.0, ())
         groups = loader.groups
     except (TypeError, AttributeError, RecursionError) as exc:
         loader.warn("feImage:element", f"{loader.describe(child)}: cannot draw #{ident}: {exc}")
         groups = []
     finally:
+        _ELEMENT_DEPTH[0] -= 1
         loader.groups = saved
     if not groups:
         return None
