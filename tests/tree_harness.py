@@ -154,12 +154,15 @@ def draw_layer(shapes, layer, origin, size, k, samples=2):
         return draw(shapes, sub.children, sub_origin, sub_size, scale[0], samples)
 
     if f is not None and f.region is not None:
-        x0, y0, x1, y1 = f.region
-        pw, ph = int(round((x1 - x0) * k)), int(round((y1 - y0) * k))
+        # the region on this grid's pixels, rounded outwards
+        gx0, gy0 = math.floor((f.region[0] - origin[0]) * k), math.floor((f.region[1] - origin[1]) * k)
+        gx1, gy1 = math.ceil((f.region[2] - origin[0]) * k), math.ceil((f.region[3] - origin[1]) * k)
+        pw, ph = gx1 - gx0, gy1 - gy0
+        x0, y0 = origin[0] + gx0 / k, origin[1] + gy0 / k
         content = draw(shapes, layer.children, (x0, y0), (ph, pw), k, samples)
         result = f.apply(content, (x0, y0), (k, k), render_layer)
         img = torch.zeros(size[0], size[1], 4)
-        ox, oy = int(round((x0 - origin[0]) * k)), int(round((y0 - origin[1]) * k))
+        ox, oy = gx0, gy0
         sx0, sy0 = max(0, -ox), max(0, -oy)
         dx0, dy0 = max(0, ox), max(0, oy)
         wcopy = min(pw - sx0, size[1] - dx0)

@@ -4,7 +4,7 @@ A raster (PNG, JPEG, GIF, WebP; from a ``data:`` URL, base64 or percent-
 encoded, or from a file relative to the SVG) decodes with Pillow into a
 premultiplied sRGB float tensor, and a :class:`PlacedImage` filter draws it:
 its ``apply`` ignores the (empty) layer content and resamples the raster
-into the canvas with ``grid_sample`` (bilinear; nearest for
+into the canvas with ``grid_sample`` (Mitchell bicubic, as Skia's smooth images; nearest for
 image-rendering optimizeSpeed / pixelated / crisp-edges), through
 
     image pixels --viewBox transform (preserveAspectRatio)--> viewport (x, y, w, h)
@@ -38,6 +38,7 @@ from .units import UnitError, parse_aspect_ratio, translate, viewbox_transform
 
 MAX_IMAGE_PIXELS = 8192 * 8192
 MAX_NESTED_DEPTH = 4
+_DEPTH = [0]   # nesting depth of SVG documents read as images
 
 __all__ = ["PlacedImage", "emit_image", "load_href", "decode_raster", "feimage_painter"]
 
@@ -75,7 +76,7 @@ def _is_svg(data: bytes, mime: str = "", name: str = "") -> bool:
 def load_href(loader, href: str):
     """('raster', tensor) | ('svg', bytes, base_dir) | None for an image href."""
     cache = loader.__dict__.setdefault("_image_cache", {})
-    if href in cache:
+    if href in cache and _DEPTH[0] == 0:
         return cache[href]
     result = None
     href = href.strip()
@@ -93,6 +94,8 @@ def load_href(loader, href: str):
                 data = urllib.parse.unquote_to_bytes(payload)
         except ValueError:
             data = None
+    elif href and not href.startswith("#") and _DEPTH[0] > 0:
+        data = None   # an SVG drawn as an image loads no external files (as resvg)
     elif href and not href.startswith("#"):
         path = href[7:] if href.startswith("file://") else href
         path = urllib.parse.unquote(path)
@@ -128,6 +131,42 @@ def load_href(loader, href: str):
 
 def _as_tensor(value):
     return value if isinstance(value, torch.Tensor) else torch.tensor(float(value))
+
+
+def _coverage(center, size, low, high):
+    """Fraction of [center - size/2, center + size/2] inside [low, high]."""
+    overlap = torch.clamp(center + size / 2, max=high) - torch.clamp(center - size / 2, min=low)
+    return (overlap / size).clamp(0.0, 1.0)
+
+
+def _mitchell(t):
+    """Mitchell-Netravali cubic (B = C = 1/3), the filter of Skia's and
+    tiny-skia's bicubic sampling: for |x| < 1, 7/6|x|^3 - 2|x|^2 + 8/9; for
+    1 <= |x| < 2, -7/18|x|^3 + 2|x|^2 - 10/3|x| + 16/9."""
+    x = t.abs()
+    near = 7.0 / 6.0 * x ** 3 - 2.0 * x ** 2 + 8.0 / 9.0
+    far = -7.0 / 18.0 * x ** 3 + 2.0 * x ** 2 - 10.0 / 3.0 * x + 16.0 / 9.0
+    return torch.where(x < 1, near, torch.where(x < 2, far, torch.zeros_like(x)))
+
+
+def _sample_mitchell(raster, qx, qy):
+    """raster (h, w, C) sampled at image coordinates (qx, qy) (pixel corners
+    at integers, centres at +0.5) with the Mitchell filter, edges clamped.
+    Differentiable in qx and qy through the weights."""
+    h, w = raster.shape[:2]
+    cx, cy = qx - 0.5, qy - 0.5
+    x0, y0 = torch.floor(cx.detach()), torch.floor(cy.detach())
+    tx, ty = cx - x0, cy - y0
+    flat = raster.reshape(h * w, -1)
+    out = 0.0
+    for j in range(-1, 3):
+        wy = _mitchell(ty - j)
+        row = (y0 + j).clamp(0, h - 1).long()
+        for i in range(-1, 3):
+            wx = _mitchell(tx - i)
+            col = (x0 + i).clamp(0, w - 1).long()
+            out = out + flat[row * w + col] * (wx * wy).unsqueeze(-1)
+    return out
 
 
 class PlacedImage:
@@ -177,24 +216,27 @@ class PlacedImage:
         vy = uy - self.y.to(dtype=dtype, device=device)
         qx = (vx - vb[0, 2]) / vb[0, 0]
         qy = (vy - vb[1, 2]) / vb[1, 1]
-        grid = torch.stack([qx / iw * 2 - 1, qy / ih * 2 - 1], dim=-1).unsqueeze(0)
-        source = self.raster.to(dtype=dtype, device=device).permute(2, 0, 1).unsqueeze(0)
-        out = F.grid_sample(source, grid, mode="bilinear" if self.smooth else "nearest",
-                            padding_mode="border", align_corners=False)
-        out = out.squeeze(0).permute(1, 2, 0)
+        raster = self.raster.to(dtype=dtype, device=device)
+        if self.smooth:
+            out = _sample_mitchell(raster, qx, qy)
+        else:
+            grid = torch.stack([qx / iw * 2 - 1, qy / ih * 2 - 1], dim=-1).unsqueeze(0)
+            out = F.grid_sample(raster.permute(2, 0, 1).unsqueeze(0), grid, mode="nearest",
+                                padding_mode="border", align_corners=False)
+            out = out.squeeze(0).permute(1, 2, 0)
+        alpha = out[..., 3:4].clamp(0, 1)   # bicubic overshoots; keep a valid premultiplied image
+        out = torch.cat([torch.minimum(out[..., :3].clamp_min(0), alpha), alpha], dim=-1)
         # coverage of each pixel by the image rectangle [0, iw] x [0, ih]: the
         # overlap of the pixel's footprint (its size in image pixels along
         # each axis, d) with the rectangle, smooth in the placement x, y
         lin = np.linalg.inv(self.ctm[:2, :2])
         dx = max(1e-6, float(np.hypot(lin[0, 0], lin[1, 0])) / scale[0] / abs(vb[0, 0]))
         dy = max(1e-6, float(np.hypot(lin[0, 1], lin[1, 1])) / scale[1] / abs(vb[1, 1]))
-        cover_x = ((torch.clamp(qx + dx / 2, max=iw) - torch.clamp(qx - dx / 2, min=0)) / dx).clamp(0, 1)
-        cover_y = ((torch.clamp(qy + dy / 2, max=ih) - torch.clamp(qy - dy / 2, min=0)) / dy).clamp(0, 1)
-        out = out * (cover_x * cover_y).unsqueeze(-1)
-        if self.clip:
-            inside = (vx >= 0) & (vx <= self.width) & (vy >= 0) & (vy <= self.height)
-            out = out * inside.unsqueeze(-1).to(dtype)
-        return out
+        cover = _coverage(qx, dx, 0.0, iw) * _coverage(qy, dy, 0.0, ih)
+        if self.clip:  # the viewport, in user units (footprints d * |vb scale|)
+            cover = cover * _coverage(vx, dx * abs(vb[0, 0]), 0.0, self.width) * \
+                _coverage(vy, dy * abs(vb[1, 1]), 0.0, self.height)
+        return out * cover.unsqueeze(-1)
 
     def apply(self, source, origin=(0.0, 0.0), scale=(1.0, 1.0), render_layer=None):
         h, w = source.shape[:2]
@@ -231,9 +273,6 @@ def _fail(loader, elem, kind, message):
     if loader.strict:
         raise SVGError(message)
     loader.warn("image:" + kind, message + " (skipped)")
-
-
-_DEPTH = [0]
 
 
 def _read_nested(data, base_dir):
