@@ -123,7 +123,8 @@ def _noise2(channel, vx, vy, selector, gradient, stitch):
 
 def turbulence_values(px, py, base_x, base_y, octaves, seed, stitch_tile, fractal):
     """(..., 4) straight RGBA in [0, 1] at user points (px, py) (numpy arrays).
-    stitch_tile: None or (x, y, w, h) of the tile in user units."""
+    stitch_tile: None or (x, y, w, h) of the tile (x and y may be arrays
+    shaped like px)."""
     selector, gradient = _lattice(seed)
     stitch = None
     if stitch_tile is not None:
@@ -138,8 +139,8 @@ def turbulence_values(px, py, base_x, base_y, octaves, seed, stitch_tile, fracta
             base_y = lo if lo > 0 and base_y / lo < hi / base_y else hi
         width = int(tile_w * base_x + 0.5)
         height = int(tile_h * base_y + 0.5)
-        stitch = [width, height, int(tile_x * base_x + _PERLIN_N + width),
-                  int(tile_y * base_y + _PERLIN_N + height)]
+        stitch = [width, height, np.trunc(tile_x * base_x + _PERLIN_N + width).astype(np.int64),
+                  np.trunc(tile_y * base_y + _PERLIN_N + height).astype(np.int64)]
     out = np.zeros(px.shape + (4,))
     for channel in range(4):
         total = np.zeros(px.shape)
@@ -169,8 +170,13 @@ def turbulence_image(prim, ctx):
     ux = m[0, 0] * cx + m[0, 1] * cy + m[0, 2]
     uy = m[1, 0] * cx + m[1, 1] * cy + m[1, 2]
     fx, fy = prim.base_frequency
-    values = turbulence_values(ux, uy, fx, fy, prim.num_octaves, prim.seed,
-                               prim.tile if prim.stitch else None, prim.fractal)
+    tile = None
+    if prim.stitch:
+        # resvg's tile: x, y = the pixel itself, w, h = the region in pixels
+        # (what its reference images show)
+        tile = (np.broadcast_to(cols[None, :], (h, w)), np.broadcast_to(rows[:, None], (h, w)),
+                float(w), float(h))
+    values = turbulence_values(ux, uy, fx, fy, prim.num_octaves, prim.seed, tile, prim.fractal)
     img = torch.tensor(values, dtype=ctx.dtype, device=ctx.device)
     return torch.cat([img[..., :3] * img[..., 3:4], img[..., 3:4]], dim=-1)
 

@@ -366,16 +366,17 @@ class FilterContext:
         self.dtype, self.device = dtype, device
 
     def pixel_rect(self, rect) -> Tuple[int, int, int, int]:
-        """Canvas rectangle (x0, y0, x1, y1) -> pixel rectangle rounded
-        outwards and clipped to the image; None -> the whole image."""
+        """Canvas rectangle (x0, y0, x1, y1) -> pixel rectangle (origin
+        floored, size ceiled) clipped to the image; None -> the whole image."""
         if rect is None:
             return 0, 0, self.width, self.height
         ox, oy = self.origin
         sx, sy = self.scale
+        # tiny-skia's to_int_rect (resvg): floor the origin, ceil the size
         x0 = math.floor((rect[0] - ox) * sx + 1e-4)
         y0 = math.floor((rect[1] - oy) * sy + 1e-4)
-        x1 = math.ceil((rect[2] - ox) * sx - 1e-4)
-        y1 = math.ceil((rect[3] - oy) * sy - 1e-4)
+        x1 = x0 + math.ceil((rect[2] - rect[0]) * sx - 1e-4)
+        y1 = y0 + math.ceil((rect[3] - rect[1]) * sy - 1e-4)
         x0, x1 = max(0, min(self.width, x0)), max(0, min(self.width, x1))
         y0, y1 = max(0, min(self.height, y0)), max(0, min(self.height, y1))
         return x0, y0, max(x0, x1), max(y0, y1)

@@ -10,7 +10,7 @@ are in canvas units.
 Conversions (as resvg, whose PNGs are the reference): the filter region and
 the primitive subregions are user-space rectangles mapped through the
 element's ctm to their canvas bounding box; lengths (stdDeviation, dx, dy,
-radius, scale) scale by the ctm's column norms; in primitiveUnits
+radius, scale) scale by the norms of the ctm's rows (resvg's get_scale); in primitiveUnits
 objectBoundingBox they first scale by the element's bbox size.
 
 Bad input, as browsers and resvg do: an unknown ``in`` (including a result
@@ -94,8 +94,9 @@ def _canvas_box(ctm, x, y, w, h):
 
 
 def _round_out(box):
-    return (math.floor(box[0] + 1e-4), math.floor(box[1] + 1e-4), math.ceil(box[2] - 1e-4),
-            math.ceil(box[3] - 1e-4))
+    """Whole pixels as tiny-skia's Rect::to_int_rect: floor the origin, ceil the size."""
+    x0, y0 = math.floor(box[0] + 1e-4), math.floor(box[1] + 1e-4)
+    return (x0, y0, x0 + math.ceil(box[2] - box[0] - 1e-4), y0 + math.ceil(box[3] - box[1] - 1e-4))
 
 
 class _Env:
@@ -103,8 +104,9 @@ class _Env:
 
     def __init__(self, loader, elem, bbox, ctm, viewport):
         self.loader, self.elem, self.bbox, self.ctm, self.viewport = loader, elem, bbox, ctm, viewport
-        self.sx = math.hypot(ctm[0, 0], ctm[1, 0])
-        self.sy = math.hypot(ctm[0, 1], ctm[1, 1])
+        # resvg's Transform::get_scale: the norms of the matrix rows
+        self.sx = math.hypot(ctm[0, 0], ctm[0, 1])
+        self.sy = math.hypot(ctm[1, 0], ctm[1, 1])
 
     # -- properties that the style module does not list ----------------------
     def prop(self, elem, name, inherited=False):
@@ -136,8 +138,10 @@ class _Env:
 
     def user_length(self, text, axis):
         """A CSS length (filter functions) in user units; None if invalid."""
+        font_px = getattr(self.loader, "_element_font_px", {}).get(id(self.elem), 16.0)
         try:
-            return parse_length(text, self.viewport[0] if axis == 0 else self.viewport[1])
+            return parse_length(text, self.viewport[0] if axis == 0 else self.viewport[1], font_px,
+                                getattr(self.loader, "root_font_px", 16.0))
         except UnitError:
             return None
 
@@ -439,9 +443,12 @@ def _primitive(env, child, tag, common, resolve_input, obb, sub):
         seed = int(math.trunc(_float(child.get("seed"), 0.0)))
         kind = (child.get("type") or "turbulence").strip() == "fractalNoise"
         stitch = (child.get("stitchTiles") or "").strip() == "stitch"
+        # canvas -> user as resvg maps it: (X - tx) / sx, (Y - ty) / sy
+        ctm = env.ctm
+        to_user = np.array([[1.0 / env.sx, 0.0, -ctm[0, 2] / env.sx],
+                            [0.0, 1.0 / env.sy, -ctm[1, 2] / env.sy], [0.0, 0.0, 1.0]])
         return fx.Turbulence(fxy, int(round(octaves)), seed, stitch, kind,
-                             canvas_to_user=np.linalg.inv(env.ctm), tile=sub,
-                             inputs=(), **common)
+                             canvas_to_user=to_user, inputs=(), **common)
     if tag == "feDropShadow":
         a, b = _std_dev(child, "2 2")
         color = env.color(child, "flood-color", "flood-opacity", (0, 0, 0, 1))
