@@ -173,15 +173,36 @@ def _box_axis(img: torch.Tensor, width: torch.Tensor, dim: int) -> torch.Tensor:
     return (out / width.to(img.dtype)).movedim(-1, dim)
 
 
+def _box_width(sigma: torch.Tensor) -> torch.Tensor:
+    """Width w of the fractional box (see _box_axis) whose variance is
+    sigma^2 / 3, so that three passes have variance sigma^2.
+
+    With r ones on each side of the centre and end weights f, the variance is
+    V = (r (r + 1) (2r + 1) / 3 + 2 f (r + 1)^2) / (2r + 1 + 2f). At f = 0 it
+    is r (r + 1) / 3, so r is the largest integer with r (r + 1) / 3 <= T,
+    T = sigma^2 / 3, and V = T solves to
+    f = (T (2r + 1) - r (r + 1) (2r + 1) / 3) / (2 ((r + 1)^2 - T))."""
+    target = sigma * sigma / 3.0
+    t = _f(target)
+    r = int(math.floor((-1.0 + math.sqrt(1.0 + 12.0 * t)) / 2.0))
+    while r > 0 and r * (r + 1) / 3.0 > t:
+        r -= 1
+    while (r + 1) * (r + 2) / 3.0 <= t:
+        r += 1
+    ones = 2 * r + 1
+    frac = (target * ones - r * (r + 1) * ones / 3.0) / (2.0 * ((r + 1) ** 2 - target))
+    return ones + 2.0 * frac
+
+
 def gaussian_blur(img: torch.Tensor, sigma_x, sigma_y) -> torch.Tensor:
     """Separable Gaussian blur of (H, W, C) by standard deviations in pixels
     (floats or 0-d tensors). An axis with sigma < 0.05 px is not blurred.
 
     From sigma = 2 px on, as the Filter Effects spec allows (and resvg does),
-    the Gaussian is three successive box blurs of width
-    w = sqrt(12 sigma^2 / 3 + 1) (three boxes of variance (w^2 - 1) / 12 add
-    up to sigma^2), each truncated at the image border, with the fractional
-    box of ``_box_axis`` so that the result stays differentiable in sigma.
+    the Gaussian is three successive box blurs, each of variance sigma^2 / 3
+    and truncated at the image border (as resvg's are), with the fractional
+    box of ``_box_axis`` (width from ``_box_width``) so that the result stays
+    differentiable in sigma.
     Cost: O(H W) for any sigma (a 1e6 px radius included)."""
     out = img
     for sigma, dim in ((sigma_x, 1), (sigma_y, 0)):
@@ -192,7 +213,7 @@ def gaussian_blur(img: torch.Tensor, sigma_x, sigma_y) -> torch.Tensor:
         if value < BOX_BLUR_SIGMA:
             out = _blur_axis(out, sigma, dim)
             continue
-        width = torch.sqrt(4.0 * sigma * sigma + 1.0)
+        width = _box_width(sigma)
         for _ in range(3):
             out = _box_axis(out, width, dim)
     return out
