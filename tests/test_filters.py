@@ -469,7 +469,7 @@ def test_fixture_pass_rate(folder, rate):
         ref = np.asarray(Image.open(path[:-4] + ".png").convert("RGBA"), dtype=np.float64) / 255
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            img = th.render_svg(path, width=ref.shape[1], samples=2).detach().numpy()
+            img = th.render_svg(path, width=ref.shape[1], samples=4).detach().numpy()
         value = th.psnr_over_white(img, ref) if img.shape == ref.shape else 0.0
         passed += value >= 30.0
         if value < 30.0:
