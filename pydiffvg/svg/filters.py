@@ -758,6 +758,10 @@ def build_filter(loader, value, elem, bbox, ctm, viewport):
                 invalid = True
                 continue
             graph = _filter_element(env, target)
+            if getattr(env, "self_reference", False):
+                loader.warn("filter:self-reference", f"{loader.describe(elem)}: feImage draws the "
+                                                     f"filtered element itself; drawn unfiltered")
+                return None
             if graph is None:
                 invalid = True
                 continue

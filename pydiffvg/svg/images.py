@@ -425,8 +425,15 @@ def _element_painter(env, child, ident, matrix):
     target = loader.ids.get(ident)
     if target is None or _ELEMENT_DEPTH[0] >= MAX_NESTED_DEPTH:
         return None
-    # filters of what feImage draws are ignored (as resvg does), so an
-    # element that references itself through feImage cannot recurse
+    # filters of what feImage draws are ignored (as resvg does), so nothing
+    # recurses; an feImage of the filtered element itself (or of an
+    # ancestor) makes resvg draw the element unfiltered
+    node = env.elem
+    while node is not None:
+        if node is target:
+            env.self_reference = True
+            return None
+        node = loader.parent.get(id(node))
     saved = loader.groups
     loader.groups = []
     _ELEMENT_DEPTH[0] += 1
