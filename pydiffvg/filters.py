@@ -163,12 +163,13 @@ def _box_axis(img: torch.Tensor, width: torch.Tensor, dim: int) -> torch.Tensor:
     pad = reach + 2
     padded = F.pad(moved.to(torch.float64), (pad, pad))
     sums = torch.cat([torch.zeros_like(padded[..., :1]), padded.cumsum(-1)], dim=-1)
-    index = torch.arange(n, device=img.device) + pad
-    # sum of padded[i - reach .. i + reach] = sums[i + reach + 1] - sums[i - reach]
-    center = sums[..., index + reach + 1] - sums[..., index - reach]
+    # output i sits at padded index i + pad; the sum of
+    # padded[i + pad - reach .. i + pad + reach] = sums[i + pad + reach + 1] - sums[i + pad - reach]
+    hi, lo = pad + reach + 1, pad - reach
+    center = sums[..., hi:hi + n] - sums[..., lo:lo + n]
     out = center.to(img.dtype)
     if r < n:
-        ends = padded[..., index + reach + 1] + padded[..., index - reach - 1]
+        ends = padded[..., hi:hi + n] + padded[..., lo - 1:lo - 1 + n]
         out = out + frac.to(img.dtype) * ends.to(img.dtype)
     return (out / width.to(img.dtype)).movedim(-1, dim)
 
