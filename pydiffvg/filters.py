@@ -40,10 +40,12 @@ from .filter_effects import (turbulence_image, lighting_image, DistantLight, Poi
                              SpotLight)
 
 MAX_FILTER_PIXELS = 4096 * 4096
+#: primitives x region pixels of one filter (the SVG importer refuses more)
+MAX_FILTER_WORK = 16 * MAX_FILTER_PIXELS
 SPACES = ("linearRGB", "sRGB")
 _EPS = 1e-8
 
-__all__ = ["MAX_FILTER_PIXELS", "FilterGraph", "FilterContext", "GaussianBlur", "Offset", "Flood",
+__all__ = ["MAX_FILTER_PIXELS", "MAX_FILTER_WORK", "FilterGraph", "FilterContext", "GaussianBlur", "Offset", "Flood",
            "ColorMatrix", "ComponentTransfer", "Composite", "Blend", "Merge", "Morphology", "Tile",
            "Image", "DropShadow", "Turbulence", "ConvolveMatrix", "DisplacementMap",
            "DiffuseLighting", "SpecularLighting", "DistantLight", "PointLight", "SpotLight",

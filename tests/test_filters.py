@@ -475,3 +475,26 @@ def test_fixture_pass_rate(folder, rate):
         if value < 30.0:
             failed.append(f"{os.path.basename(path)}: {value:.1f} dB")
     assert passed >= rate * len(paths), f"{folder}: {passed}/{len(paths)} pass; failures: {failed}"
+
+
+def test_hostile_primitive_parameters_are_bounded():
+    prims = ('<feTurbulence baseFrequency="0.05" numOctaves="1000000000"/>'
+             '<feConvolveMatrix order="40" kernelMatrix="' + " ".join(["1"] * 1600) + '"/>')
+    svg = doc(f'<filter id="f">{prims}</filter>', '<rect id="r" x="10" y="10" width="20" height="20"/>')
+    loader, root = _loader(svg)
+    with pytest.warns(UserWarning, match="entries"):
+        graph = build_filter(loader, "url(#f)", _elem(loader, root, "r"), (10, 10, 30, 30),
+                             np.eye(3), (120, 100))
+    turbulence, convolve = graph.primitives
+    assert turbulence.num_octaves == 32
+    assert isinstance(convolve, fx.Flood) and float(convolve.color[3]) == 0.0
+
+
+def test_many_primitives_over_a_large_region_are_refused():
+    prims = '<feOffset dx="1"/>' * 40
+    svg = doc(f'<filter id="f" filterUnits="userSpaceOnUse" x="0" y="0" width="4000" height="4000">'
+              f'{prims}</filter>', '<rect id="r" width="10" height="10"/>', 4000, 4000)
+    loader, root = _loader(svg, strict=True)
+    with pytest.raises(pydiffvg.SVGError, match="MAX_FILTER_WORK"):
+        build_filter(loader, "url(#f)", _elem(loader, root, "r"), (0, 0, 10, 10), np.eye(3),
+                     (4000, 4000))

@@ -19,8 +19,11 @@ to a missing or invalid filter hides the element; a zero-sized region
 hides it; a malformed filter function list leaves the element unfiltered;
 a primitive with invalid parameters yields a transparent result. A filter
 region larger than ``pydiffvg.filters.MAX_FILTER_PIXELS`` after clipping to
-the canvas (extended by two canvas sizes each way) is refused: SVGError
+the canvas (extended by two canvas sizes each way), or one whose
+primitives times pixels exceed ``MAX_FILTER_WORK``, is refused: SVGError
 in strict mode, else a warning and the element drawn unfiltered.
+feConvolveMatrix kernels over MAX_KERNEL_ENTRIES give a transparent result;
+numOctaves is capped at MAX_OCTAVES.
 """
 from __future__ import annotations
 
@@ -34,6 +37,9 @@ from ..layers import BLEND_MODES
 from .colors import ColorSyntaxError, parse_color
 from .errors import SVGError
 from .units import UnitError, parse_length, parse_number_list
+
+MAX_KERNEL_ENTRIES = 1024   # feConvolveMatrix order x order; larger -> transparent + warning
+MAX_OCTAVES = 32             # feTurbulence numOctaves cap
 
 _FUNC = re.compile(r"\s*([a-zA-Z-]+)\(([^()]*(?:\([^()]*\)[^()]*)*)\)\s*")
 _URL = re.compile(r"\s*url\(\s*(['\"]?)#([^'\")]*)\1\s*\)\s*")
@@ -439,7 +445,8 @@ def _primitive(env, child, tag, common, resolve_input, obb, sub):
         fxy = (freq[0], freq[0]) if len(freq) == 1 else (tuple(freq) if len(freq) == 2 else (0.0, 0.0))
         if fxy[0] < 0 or fxy[1] < 0:
             fxy = (0.0, 0.0)
-        octaves = max(0.0, _float(child.get("numOctaves"), 1.0))
+        # octaves past 32 add less than 2^-32 each: capped (a 1e9 would hang)
+        octaves = min(MAX_OCTAVES, max(0.0, _float(child.get("numOctaves"), 1.0)))
         seed = int(math.trunc(_float(child.get("seed"), 0.0)))
         kind = (child.get("type") or "turbulence").strip() == "fractalNoise"
         stitch = (child.get("stitchTiles") or "").strip() == "stitch"
@@ -471,6 +478,8 @@ def _convolve(child, common, one):
     values = _numbers(child.get("kernelMatrix")) or []
     if len(values) != ox * oy:
         return _dummy(common)
+    if ox * oy > MAX_KERNEL_ENTRIES:
+        raise ValueError(f"kernel of {ox} x {oy} exceeds {MAX_KERNEL_ENTRIES} entries")
     total = round(sum(values) * 1e6) / 1e6
     if abs(total) < 1e-12:
         total = 1.0
@@ -703,16 +712,26 @@ def _canvas_size(loader):
 
 def _limit(loader, elem, graph):
     """Clip the region to the canvas (extended by two canvas sizes each way,
-    as resvg does) and refuse regions over MAX_FILTER_PIXELS."""
+    as resvg does) and refuse regions over MAX_FILTER_PIXELS, or graphs whose
+    primitives times region pixels exceed MAX_FILTER_WORK (each primitive's
+    image is kept for the backward pass)."""
     w, h = _canvas_size(loader)
     x0, y0, x1, y1 = graph.region
     x0, y0 = max(x0, -2 * math.ceil(w)), max(y0, -2 * math.ceil(h))
     x1, y1 = min(x1, 3 * math.ceil(w)), min(y1, 3 * math.ceil(h))
     if x1 <= x0 or y1 <= y0:
         return "hide"
-    if (x1 - x0) * (y1 - y0) > fx.MAX_FILTER_PIXELS:
+    pixels = (x1 - x0) * (y1 - y0)
+    work = pixels * len(graph.primitives)
+    message = None
+    if pixels > fx.MAX_FILTER_PIXELS:
         message = (f"{loader.describe(elem)}: filter region of {x1 - x0} x {y1 - y0} px exceeds "
                    f"MAX_FILTER_PIXELS = {fx.MAX_FILTER_PIXELS}")
+    elif work > fx.MAX_FILTER_WORK:
+        message = (f"{loader.describe(elem)}: {len(graph.primitives)} primitives over "
+                   f"{x1 - x0} x {y1 - y0} px exceed MAX_FILTER_WORK = {fx.MAX_FILTER_WORK} "
+                   f"pixel-primitives")
+    if message is not None:
         if loader.strict:
             raise SVGError(message)
         loader.warn("filter:too-large", message + "; drawn unfiltered")
