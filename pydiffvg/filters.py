@@ -147,7 +147,8 @@ def _blur_axis(img: torch.Tensor, sigma: torch.Tensor, dim: int) -> torch.Tensor
     return out.movedim(-2, dim)
 
 
-BOX_BLUR_SIGMA = 2.0  # from this sigma (px) on, three box blurs replace the Gaussian
+BOX_BLUR_SIGMA = 2.0  # from this sigma (px) on, box blurs replace the Gaussian
+BOX_BLUR_PASSES = 5   # as resvg (its reference PNGs show the border losses of 5 passes)
 
 
 def _box_axis(img: torch.Tensor, width: torch.Tensor, dim: int) -> torch.Tensor:
@@ -176,18 +177,16 @@ def _box_axis(img: torch.Tensor, width: torch.Tensor, dim: int) -> torch.Tensor:
     return (out / width.to(img.dtype)).movedim(-1, dim)
 
 
-def _box_width(sigma: torch.Tensor) -> torch.Tensor:
-    """Width w of the fractional box (see _box_axis) whose variance is
-    sigma^2 / 3, so that three passes have variance sigma^2.
+def _fractional_box_width(target: torch.Tensor) -> torch.Tensor:
+    """Width w of the fractional box (see _box_axis) whose variance is ``target``.
 
     With r ones on each side of the centre and end weights f, the variance is
     V = (r (r + 1) (2r + 1) / 3 + 2 f (r + 1)^2) / (2r + 1 + 2f). At f = 0 it
     is r (r + 1) / 3, so r is the largest integer with r (r + 1) / 3 <= T,
-    T = sigma^2 / 3, and V = T solves to
+    and V = T solves to
     f = (T (2r + 1) - r (r + 1) (2r + 1) / 3) / (2 ((r + 1)^2 - T))."""
-    target = sigma * sigma / 3.0
     t = _f(target)
-    r = int(math.floor((-1.0 + math.sqrt(1.0 + 12.0 * t)) / 2.0))
+    r = int(math.floor((-1.0 + math.sqrt(1.0 + 12.0 * max(t, 0.0))) / 2.0))
     while r > 0 and r * (r + 1) / 3.0 > t:
         r -= 1
     while (r + 1) * (r + 2) / 3.0 <= t:
@@ -197,15 +196,40 @@ def _box_width(sigma: torch.Tensor) -> torch.Tensor:
     return ones + 2.0 * frac
 
 
+def _box_widths(sigma: torch.Tensor):
+    """Widths of the BOX_BLUR_PASSES boxes for ``sigma`` (px).
+
+    The first passes use the odd integer widths of the classic "boxes for
+    Gauss" split that resvg uses (wl = the odd floor of sqrt(12 s^2 / n + 1),
+    wu = wl + 2, m passes of wl); the last pass is a fractional box whose
+    width makes the total variance exactly sigma^2, which keeps the blur
+    differentiable in sigma (and equal to resvg's boxes up to that last
+    width)."""
+    n = BOX_BLUR_PASSES
+    s = _f(sigma)
+    ideal = math.sqrt(12.0 * s * s / n + 1.0)
+    wl = int(math.floor(ideal))
+    wl -= 1 if wl % 2 == 0 else 0
+    wu = wl + 2
+    m = int(round((12.0 * s * s - n * wl * wl - 4.0 * n * wl - 3.0 * n) / (-4.0 * wl - 4.0)))
+    sizes = [wl if i < m else wu for i in range(n)]
+    rest = sigma * sigma - sum((w * w - 1) / 12.0 for w in sizes[:-1])
+    if _f(rest) <= 0.0:   # cannot happen for sigma >= 2; equal boxes then
+        width = _fractional_box_width(sigma * sigma / n)
+        return [width] * n
+    return [torch.tensor(float(w), dtype=sigma.dtype, device=sigma.device) for w in sizes[:-1]] + \
+        [_fractional_box_width(rest)]
+
+
 def gaussian_blur(img: torch.Tensor, sigma_x, sigma_y) -> torch.Tensor:
     """Separable Gaussian blur of (H, W, C) by standard deviations in pixels
     (floats or 0-d tensors). An axis with sigma < 0.05 px is not blurred.
 
     From sigma = 2 px on, as the Filter Effects spec allows (and resvg does),
-    the Gaussian is three successive box blurs, each of variance sigma^2 / 3
-    and truncated at the image border (as resvg's are), with the fractional
-    box of ``_box_axis`` (width from ``_box_width``) so that the result stays
-    differentiable in sigma.
+    the Gaussian is five successive box blurs (widths from ``_box_widths``:
+    resvg's, with the last made fractional so that the variance is exactly
+    sigma^2 and the result differentiable in sigma), each truncated at the
+    image border as resvg's are.
     Cost: O(H W) for any sigma (a 1e6 px radius included)."""
     out = img
     for sigma, dim in ((sigma_x, 1), (sigma_y, 0)):
@@ -216,8 +240,7 @@ def gaussian_blur(img: torch.Tensor, sigma_x, sigma_y) -> torch.Tensor:
         if value < BOX_BLUR_SIGMA:
             out = _blur_axis(out, sigma, dim)
             continue
-        width = _box_width(sigma)
-        for _ in range(3):
+        for width in _box_widths(sigma):
             out = _box_axis(out, width, dim)
     return out
 

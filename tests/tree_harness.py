@@ -155,8 +155,11 @@ def draw_layer(shapes, layer, origin, size, k, samples=2):
 
     if f is not None and f.region is not None:
         # the region on this grid's pixels, rounded outwards
-        gx0, gy0 = math.floor((f.region[0] - origin[0]) * k), math.floor((f.region[1] - origin[1]) * k)
-        gx1, gy1 = math.ceil((f.region[2] - origin[0]) * k), math.ceil((f.region[3] - origin[1]) * k)
+        gx0 = math.floor((f.region[0] - origin[0]) * k + 1e-6)
+        gy0 = math.floor((f.region[1] - origin[1]) * k + 1e-6)
+        # tiny-skia's to_int_rect: floor the origin, ceil the size
+        gx1 = gx0 + math.ceil((f.region[2] - f.region[0]) * k - 1e-6)
+        gy1 = gy0 + math.ceil((f.region[3] - f.region[1]) * k - 1e-6)
         pw, ph = gx1 - gx0, gy1 - gy0
         x0, y0 = origin[0] + gx0 / k, origin[1] + gy0 / k
         content = draw(shapes, layer.children, (x0, y0), (ph, pw), k, samples)

@@ -241,7 +241,7 @@ def _filter_element(env, target):
             break
     if holder is None:
         return None
-    region = _round_out(_canvas_box(env.ctm, *user_region))
+    region = _canvas_box(env.ctm, *user_region)   # rounded to pixels where it is drawn
     primitives = _primitives(env, holder, prim_units, user_region)
     if not primitives:
         return None
@@ -671,7 +671,7 @@ def _function_filter(env, name, args):
         prim = _function_primitive(env, name, args, common)
     else:
         prim = _function_primitive(env, name, args, common)
-    return fx.FilterGraph([prim], region=_round_out(box))
+    return fx.FilterGraph([prim], region=box)
 
 
 def _parse_list(text):
@@ -721,15 +721,15 @@ def _limit(loader, elem, graph):
     x1, y1 = min(x1, 3 * math.ceil(w)), min(y1, 3 * math.ceil(h))
     if x1 <= x0 or y1 <= y0:
         return "hide"
-    pixels = (x1 - x0) * (y1 - y0)
+    pixels = math.ceil(x1 - x0) * math.ceil(y1 - y0)
     work = pixels * len(graph.primitives)
     message = None
     if pixels > fx.MAX_FILTER_PIXELS:
-        message = (f"{loader.describe(elem)}: filter region of {x1 - x0} x {y1 - y0} px exceeds "
+        message = (f"{loader.describe(elem)}: filter region of {x1 - x0:g} x {y1 - y0:g} px exceeds "
                    f"MAX_FILTER_PIXELS = {fx.MAX_FILTER_PIXELS}")
     elif work > fx.MAX_FILTER_WORK:
         message = (f"{loader.describe(elem)}: {len(graph.primitives)} primitives over "
-                   f"{x1 - x0} x {y1 - y0} px exceed MAX_FILTER_WORK = {fx.MAX_FILTER_WORK} "
+                   f"{x1 - x0:g} x {y1 - y0:g} px exceed MAX_FILTER_WORK = {fx.MAX_FILTER_WORK} "
                    f"pixel-primitives")
     if message is not None:
         if loader.strict:
