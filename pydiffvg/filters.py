@@ -31,7 +31,7 @@ extent (nothing further can reach a pixel) and long kernels run by FFT.
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -473,9 +473,6 @@ class Primitive:
     def run(self, ctx: FilterContext, images: List[torch.Tensor], rects) -> torch.Tensor:
         raise NotImplementedError
 
-    def canvas_scale(self, ctx):
-        return ctx.scale
-
 
 class GaussianBlur(Primitive):
     """feGaussianBlur: std_x, std_y in canvas units (float or 0-d tensor)."""
@@ -726,12 +723,13 @@ class DropShadow(Primitive):
 
 class Turbulence(Primitive):
     """feTurbulence (the spec's reference Perlin noise): base_frequency (fx, fy)
-    per user unit, canvas_to_user (3, 3) numpy matrix, stitch tile given as
-    the user-space subregion (x, y, w, h)."""
+    per user unit; canvas_to_user (3, 3) numpy matrix maps canvas points to
+    the user space the noise is evaluated in; stitch: stitchTiles="stitch"
+    (the tile as resvg takes it, see filter_effects.turbulence_image)."""
     n_inputs = 0
 
     def __init__(self, base_frequency=(0.0, 0.0), num_octaves=1, seed=0, stitch=False,
-                 fractal=False, canvas_to_user=None, tile=None, **kw):
+                 fractal=False, canvas_to_user=None, **kw):
         kw.setdefault("inputs", ())
         super().__init__(**kw)
         self.base_frequency = (float(base_frequency[0]), float(base_frequency[1]))
@@ -740,7 +738,6 @@ class Turbulence(Primitive):
         self.stitch = bool(stitch)
         self.fractal = bool(fractal)
         self.canvas_to_user = canvas_to_user
-        self.tile = tile
 
     def run(self, ctx, images, rects):
         return turbulence_image(self, ctx)

@@ -99,12 +99,6 @@ def _canvas_box(ctm, x, y, w, h):
             float(pts[:, 1].max()))
 
 
-def _round_out(box):
-    """Whole pixels as tiny-skia's Rect::to_int_rect: floor the origin, ceil the size."""
-    x0, y0 = math.floor(box[0] + 1e-4), math.floor(box[1] + 1e-4)
-    return (x0, y0, x0 + math.ceil(box[2] - box[0] - 1e-4), y0 + math.ceil(box[3] - box[1] - 1e-4))
-
-
 class _Env:
     """What converting one filtered element needs."""
 

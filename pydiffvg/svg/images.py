@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from .errors import SVGError
-from .units import UnitError, parse_aspect_ratio, translate, viewbox_transform
+from .units import parse_aspect_ratio, translate, viewbox_transform
 
 MAX_IMAGE_PIXELS = 8192 * 8192
 MAX_NESTED_DEPTH = 4
