@@ -498,3 +498,20 @@ def test_many_primitives_over_a_large_region_are_refused():
     with pytest.raises(pydiffvg.SVGError, match="MAX_FILTER_WORK"):
         build_filter(loader, "url(#f)", _elem(loader, root, "r"), (0, 0, 10, 10), np.eye(3),
                      (4000, 4000))
+
+
+def test_inverse_rendering_recovers_a_blur_std_deviation():
+    circle = pydiffvg.Circle(radius=torch.tensor(14.0), center=torch.tensor([32.0, 30.0]))
+    group = pydiffvg.ShapeGroup(shape_ids=torch.tensor([0]), fill_color=torch.tensor([0.2, 0.5, 0.8, 1.0]))
+    content = pydiffvg.render([circle], [group], width=64, height=64, num_samples=2,
+                              premultiplied=True).detach()
+    target = fx.FilterGraph([fx.GaussianBlur(4.0)]).apply(content).detach()
+    sigma = torch.tensor(2.6, requires_grad=True)
+    optimizer = torch.optim.Adam([sigma], lr=0.1)
+    for _ in range(80):
+        optimizer.zero_grad()
+        loss = ((fx.FilterGraph([fx.GaussianBlur(sigma)]).apply(content) - target) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+    found = float(sigma.detach())
+    assert abs(found - 4.0) < 0.05, f"recovered stdDeviation {found:.4f}, expected 4.0"
