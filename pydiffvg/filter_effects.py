@@ -219,11 +219,11 @@ def lighting_image(prim, ctx, source: torch.Tensor, specular: bool) -> torch.Ten
         return torch.zeros_like(source)
     dtype, device = source.dtype, source.device
     alpha = source[..., 3]
-    ss = prim.surface_scale.to(dtype)
+    ss = prim.surface_scale.to(device=device, dtype=dtype)
     nx, ny = _surface_normal(alpha, ss)
     normal = torch.stack([nx, ny, torch.ones_like(nx)], dim=-1)
     normal = normal / normal.norm(dim=-1, keepdim=True)
-    color = prim.color.to(dtype).view(1, 1, 3).expand(h, w, 3)
+    color = prim.color.to(device=device, dtype=dtype).view(1, 1, 3).expand(h, w, 3)
     light = prim.light
     mean_scale = math.sqrt((ctx.scale[0] ** 2 + ctx.scale[1] ** 2) / 2.0)
     if isinstance(light, (PointLight, SpotLight)):
@@ -248,12 +248,12 @@ def lighting_image(prim, ctx, source: torch.Tensor, specular: bool) -> torch.Ten
         az, el = math.radians(light.azimuth), math.radians(light.elevation)
         to_light = torch.tensor([math.cos(az) * math.cos(el), math.sin(az) * math.cos(el),
                                  math.sin(el)], dtype=dtype, device=device).expand(h, w, 3)
-    constant = prim.constant.to(dtype)
+    constant = prim.constant.to(device=device, dtype=dtype)
     if specular:
         half = to_light + torch.tensor([0.0, 0.0, 1.0], dtype=dtype, device=device)
         half = half / half.norm(dim=-1, keepdim=True).clamp_min(1e-12)
         n_dot_h = (normal * half).sum(-1, keepdim=True).clamp_min(0)
-        rgb = (constant * n_dot_h ** prim.exponent.to(dtype) * color).clamp(0, 1)
+        rgb = (constant * n_dot_h ** prim.exponent.to(device=device, dtype=dtype) * color).clamp(0, 1)
         a = rgb.max(dim=-1, keepdim=True).values
         return torch.cat([rgb, a], dim=-1)
     n_dot_l = (normal * to_light).sum(-1, keepdim=True)

@@ -514,7 +514,7 @@ class Flood(Primitive):
     output_space = "sRGB"  # the colour as given; converted where it is used
 
     def run(self, ctx, images, rects):
-        color = self.color.to(ctx.dtype)
+        color = self.color.to(device=ctx.device, dtype=ctx.dtype)
         pixel = torch.cat([color[:3] * color[3], color[3:4]])
         return pixel.expand(ctx.height, ctx.width, 4)
 
@@ -530,7 +530,7 @@ class ColorMatrix(Primitive):
     def run(self, ctx, images, rects):
         rgb, alpha = unpremultiply(images[0])
         straight = torch.cat([rgb, alpha], dim=-1)
-        m = self.matrix.to(ctx.dtype)
+        m = self.matrix.to(device=ctx.device, dtype=ctx.dtype)
         out = straight @ m[:, :4].T + m[:, 4]
         out = out.clamp(0.0, 1.0)
         return premultiply(out[..., :3], out[..., 3:4])
@@ -605,7 +605,7 @@ class Composite(Primitive):
             return a * ab + b * (1 - aa)
         if op == "xor":
             return a * (1 - ab) + b * (1 - aa)
-        k = self.k.to(ctx.dtype)
+        k = self.k.to(device=ctx.device, dtype=ctx.dtype)
         return _clamp_premultiplied(k[0] * a * b + k[1] * a + k[2] * b + k[3])
 
 
@@ -713,7 +713,7 @@ class DropShadow(Primitive):
         sx, sy = self.std_x * ctx.scale[0], self.std_y * ctx.scale[1]
         if _f(sx) > 0 or _f(sy) > 0:
             alpha = gaussian_blur(alpha, sx.clamp_min(0), sy.clamp_min(0))
-        color = self.color.to(ctx.dtype)
+        color = self.color.to(device=ctx.device, dtype=ctx.dtype)
         rgb = srgb_to_linear(color[:3]) if self.color_space == "linearRGB" else color[:3]
         a = alpha * color[3]
         shadow = torch.cat([rgb * a, a], dim=-1)
@@ -780,10 +780,11 @@ class ConvolveMatrix(Primitive):
             x = x[:, :, ys][:, :, :, xs]
         else:
             x = F.pad(x, pad, mode=mode) if mode != "constant" else F.pad(x, pad, value=0.0)
-        kernel = torch.flip(self.kernel.to(ctx.dtype), dims=(0, 1))
+        kernel = torch.flip(self.kernel.to(device=ctx.device, dtype=ctx.dtype), dims=(0, 1))
         weight = kernel.view(1, 1, rows, cols).expand(4, 1, rows, cols)
         out = F.conv2d(x, weight, groups=4).squeeze(0).permute(1, 2, 0)
-        divisor, bias = self.divisor.to(ctx.dtype), self.bias.to(ctx.dtype)
+        divisor = self.divisor.to(device=ctx.device, dtype=ctx.dtype)
+        bias = self.bias.to(device=ctx.device, dtype=ctx.dtype)
         if self.preserve_alpha:
             alpha = img[..., 3:4]
             rgb = (out[..., :3] / divisor + bias * alpha).clamp(0, 1) * alpha
