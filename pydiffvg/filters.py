@@ -875,9 +875,6 @@ class FilterGraph:
             raise ValueError(f"FilterGraph.apply: source must have shape (H, W, 4), "
                              f"got {tuple(source.shape)}")
         h, w = source.shape[:2]
-        if h * w > MAX_FILTER_PIXELS:
-            raise ValueError(f"FilterGraph.apply: the filter region has {h}x{w} pixels, more than "
-                             f"MAX_FILTER_PIXELS = {MAX_FILTER_PIXELS}")
         if not self.primitives or h == 0 or w == 0:
             return torch.zeros_like(source)
         if self.region is not None:
@@ -896,6 +893,9 @@ class FilterGraph:
 
     def _run(self, source, origin, scale, render_layer):
         h, w = source.shape[:2]
+        if h * w > MAX_FILTER_PIXELS:
+            raise ValueError(f"FilterGraph.apply: the filter region has {h}x{w} pixels, more than "
+                             f"MAX_FILTER_PIXELS = {MAX_FILTER_PIXELS}")
         ctx = FilterContext(h, w, origin, scale, render_layer, source.dtype, source.device)
         full = (0, 0, w, h)
         standard = {"SourceGraphic": (source, "sRGB", full)}

@@ -151,7 +151,8 @@ def draw_layer(shapes, layer, origin, size, k, samples=2):
     f = layer.filter
 
     def render_layer(sub, sub_origin, scale, sub_size):
-        return draw(shapes, sub.children, sub_origin, sub_size, scale[0], samples)
+        # the protocol's size is (width, height), as pydiffvg/layers.py takes it
+        return draw(shapes, sub.children, sub_origin, (sub_size[1], sub_size[0]), scale[0], samples)
 
     if f is not None and f.region is not None:
         # the region on this grid's pixels, rounded outwards

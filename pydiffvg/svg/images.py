@@ -404,7 +404,7 @@ def feimage_painter(env, child, sub):
         def paint_svg(ctx):
             if ctx.render_layer is None:
                 return None
-            return ctx.render_layer(layer, ctx.origin, ctx.scale, (ctx.height, ctx.width))
+            return ctx.render_layer(layer, ctx.origin, ctx.scale, (ctx.width, ctx.height))
         return paint_svg
     placed = PlacedImage(loaded[1], 0.0, 0.0, sub[2], sub[3], aspect, matrix,
                          smooth=_smooth(None, child))
@@ -455,5 +455,5 @@ def _element_painter(env, child, ident, matrix):
     def paint(ctx):
         if ctx.render_layer is None:
             return None
-        return ctx.render_layer(layer, ctx.origin, ctx.scale, (ctx.height, ctx.width))
+        return ctx.render_layer(layer, ctx.origin, ctx.scale, (ctx.width, ctx.height))
     return paint
