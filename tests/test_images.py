@@ -178,3 +178,13 @@ def test_fixture_pass_rate():
         if value < 30.0:
             failed.append(f"{os.path.basename(path)}: {value:.1f} dB")
     assert passed >= 0.9 * len(paths), f"{passed}/{len(paths)} pass; failures: {failed}"
+
+
+def test_image_rendering_is_inherited():
+    data = base64.b64encode(png_bytes(pattern_png())).decode()
+    body = f'<image x="0" y="0" width="96" height="64" xlink:href="data:image/png;base64,{data}"/>'
+    flat = ours_rgba(doc(f'<g style="image-rendering: pixelated">{body}</g>'), 120)
+    smooth = ours_rgba(doc(f'<g>{body}</g>'), 120)
+    block = (slice(16 + 3, 32 - 3), slice(32 + 3, 48 - 3), slice(0, 3))
+    assert np.ptp(flat[block], axis=(0, 1)).max() < 1e-6
+    assert np.ptp(smooth[block], axis=(0, 1)).max() > 1e-3

@@ -256,9 +256,17 @@ def _size(loader, elem, name, percent_of):
     return loader.length(elem, name, percent_of)
 
 
-def _smooth(style, elem):
-    value = (style.get("image-rendering") if style else None) or elem.get("image-rendering") or ""
-    return value.strip() not in ("optimizeSpeed", "pixelated", "crisp-edges")
+def _smooth(loader, style, elem):
+    """False for image-rendering optimizeSpeed / pixelated / crisp-edges (an
+    inherited property: the nearest ancestor that sets it decides)."""
+    value = style.get("image-rendering") if style else None
+    node = elem
+    while value is None and node is not None and isinstance(node.tag, str):
+        value = loader.specified(node).get("image-rendering", node.get("image-rendering"))
+        if value is not None and value.strip() == "inherit":
+            value = None
+        node = loader.parent.get(id(node))
+    return (value or "").strip() not in ("optimizeSpeed", "pixelated", "crisp-edges")
 
 
 def _href(elem):
@@ -356,7 +364,7 @@ def emit_image(loader, elem, style, ctm, viewport):
         return
     aspect = parse_aspect_ratio(elem.get("preserveAspectRatio"))
     if loaded[0] == "raster":
-        placed = PlacedImage(raster, x, y, w, h, aspect, ctm, smooth=_smooth(style, elem))
+        placed = PlacedImage(raster, x, y, w, h, aspect, ctm, smooth=_smooth(loader, style, elem))
         loader.groups.append(Layer([], filter=placed, id=elem.get("id") or ""))
         return
     vb = viewbox_transform((0.0, 0.0, natural[0], natural[1]), w, h, aspect)
@@ -407,7 +415,7 @@ def feimage_painter(env, child, sub):
             return ctx.render_layer(layer, ctx.origin, ctx.scale, (ctx.width, ctx.height))
         return paint_svg
     placed = PlacedImage(loaded[1], 0.0, 0.0, sub[2], sub[3], aspect, matrix,
-                         smooth=_smooth(None, child))
+                         smooth=_smooth(loader, None, child))
 
     def paint(ctx):
         return placed.render(ctx.height, ctx.width, ctx.origin, ctx.scale, ctx.dtype, ctx.device)
