@@ -102,6 +102,14 @@ struct RenderOptions {
     bool output_sdf = false;
     const float* background = nullptr;  // [B,H,W,4] straight RGBA or null
     int tile_size = 16;
+    // Random streams: by default pixel (x, y) of scene b draws the stream of
+    // its own place. A layer's image (pydiffvg/layers.py) covers a frame of
+    // a larger image instead; with stream_origin [B,3] = (scene, x0, y0) per
+    // scene, its pixel (x, y) draws the stream of pixel (x0 + x, y0 + y) of
+    // that scene in a stream_width x stream_height image, so a layer samples
+    // exactly where the whole canvas would.
+    const int* stream_origin = nullptr;
+    int stream_width = 0, stream_height = 0;
 };
 
 }  // namespace pdvg

@@ -18,12 +18,6 @@ What each element becomes
 
 Approximations
 --------------
-* Group opacity (``opacity`` on ``g``, ``svg``, ``use``, ``symbol`` or a
-  shape) is multiplied into the paint alpha of every shape below it. That is
-  exact when nothing below overlaps; where content may overlap (two groups'
-  canvas boxes meet, or one shape has both fill and stroke) it differs from
-  SVG's layer compositing, which draws the group opaque and then fades it as
-  a whole, and a warning says so.
 * Dashes are cut at load time into open subpaths; the pattern restarts at
   every subpath.
 * A stroked path whose caps or joins are not both round has its flat
@@ -43,12 +37,19 @@ A stroke entirely inside or outside is kept or dropped; a stroke that
 crosses the edge cannot be cut by the renderer and is drawn unclipped, with
 a warning.
 
-Unsupported elements (``text``, ``image``, ``filter``, ``mask``,
-``clipPath``, ``pattern``, ``marker``, ``foreignObject``, ``switch`` and the
-SVG 2 elements listed in UNSUPPORTED) are skipped with one warning per kind
-per load ("... is not supported"), as are the ``clip-path``, ``mask``,
-``filter`` and ``marker-*`` properties. An element SVG does not define is not
-rendered, with its subtree, as SVG 1.1 prescribes (one warning per name).
+Layers
+------
+An element with ``opacity`` below 1, a ``clip-path``, a ``mask``, a
+``filter``, a ``mix-blend-mode`` or ``isolation: isolate`` draws its content
+into a ``pydiffvg.Layer`` (see masking.py and pydiffvg/layers.py); a single
+shape with one paint is faded on its paint instead, which is exact.
+``image`` elements go through images.py and ``filter`` through filters.py.
+
+Unsupported elements (``text``, ``marker``, ``foreignObject``, ``switch`` and
+the SVG 2 elements listed in UNSUPPORTED) are skipped with one warning per
+kind per load ("... is not supported"), as are the ``marker-*`` properties.
+An element SVG does not define is not rendered, with its subtree, as SVG 1.1
+prescribes (one warning per name).
 
 The root element's ``background-color`` paints the whole canvas (CSS 2.1
 14.2), as a canvas-sized Rect in the first group.
@@ -68,14 +69,15 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
+from ..layers import Layer
 from ..scene_types import Scene
 from ..shapes import Circle, Ellipse, LineCap, LineJoin, Path, Polygon, Rect, ShapeGroup
-from . import paints
+from . import images, masking, paints, patterns
 from .colors import ColorSyntaxError, parse_color
 from .errors import SVGError
 from .paths import (Subpath, TooManyDashes, bbox_side, clip_subpaths, dash_subpaths,
                     ellipse_subpath, parse_path_data, rounded_rect_subpath,
-                    straighten_flat_curves, subpath_segments, subpaths_bbox)
+                    straighten_flat_curves, subpaths_bbox)
 from .style import (INHERITED_PROPERTIES, INITIAL_VALUES, parse_stylesheet, selector_matches,
                     cascade)
 from .xmlsource import parse_xml, read_source, split_tag
@@ -92,13 +94,13 @@ MAX_ELEMENTS = 200_000          # elements in the document
 MAX_USE_EXPANDED = 10_000       # elements instantiated through ``use``
 MAX_NESTING = 256               # element nesting depth (keeps recursion bounded)
 
-UNSUPPORTED = {"text", "image", "filter", "mask", "clipPath", "pattern", "marker",
-               "foreignObject", "switch",
+UNSUPPORTED = {"text", "marker", "foreignObject", "switch",
                # SVG 2 and its drafts: known, but not implemented here
                "hatch", "hatchpath", "mesh", "meshgradient", "meshpatch", "meshrow",
                "solidcolor", "discard", "video", "audio", "iframe", "canvas", "textPath",
                "tspan"}
-NOT_RENDERED = {"title", "desc", "metadata", "style", "defs", "linearGradient",
+NOT_RENDERED = {"title", "desc", "metadata", "style", "defs", "linearGradient", "clipPath", "mask",
+                "filter", "pattern",
                 "radialGradient", "stop", "symbol", "script", "cursor", "font", "font-face",
                 "view", "animate", "animateTransform", "animateMotion", "animateColor", "set"}
 SHAPES = {"circle", "ellipse", "rect", "line", "polyline", "polygon", "path"}
@@ -124,9 +126,6 @@ class _Loader:
         self.ids: Dict[str, object] = {}
         #: viewport clip rectangles in force: (matrix to canvas, width, height)
         self.clips: List[Tuple[np.ndarray, float, float]] = []
-        #: per group: (canvas boxes that hold what it covers, whether it has
-        #: both fill and stroke), for check_opacity_layer
-        self.group_boxes: List[Tuple[List[Tuple[float, float, float, float]], bool]] = []
         #: computed font-size (px) of the root and of each element last styled,
         #: for em, ex and rem in its attributes
         self.root_font_px = MEDIUM_FONT_PX
@@ -134,6 +133,10 @@ class _Loader:
         #: (fill, stroke) of the use elements being instantiated, innermost last
         self.contexts: List[Tuple[Tuple[str, Dict[str, str]], Tuple[str, Dict[str, str]]]] = []
         self._specified: Dict[int, Dict[str, str]] = {}
+        #: clip paths, masks and patterns being built (a reference to one of
+        #: them from inside it is ignored), and how deep in clip paths we are
+        self.active_refs: List[object] = []
+        self.clip_depth = 0
         self._doc_style: Dict[int, Dict[str, str]] = {}
         rules_text = []
         depth = {id(root): 0}
@@ -258,6 +261,13 @@ class _Loader:
         if elem is self.root:
             self.root_font_px = self._font_px(style)
         self._element_font_px[id(elem)] = self._font_px(style)
+        if self.clip_depth:
+            # clip path geometry: an opaque white fill with the clip rule,
+            # no stroke, markers, opacity, mask or filter
+            style.update({"fill": "#ffffff", "fill-opacity": "1", "stroke": "none", "opacity": "1",
+                          "fill-rule": style.get("clip-rule", "nonzero"), "marker-start": "none",
+                          "marker-mid": "none", "marker-end": "none", "mask": "none", "filter": "none",
+                          "mix-blend-mode": "normal"})
         return style
 
     @staticmethod
@@ -389,7 +399,7 @@ class _Loader:
             self.warn(tag, f"SVG element <{tag}> is not supported; skipped "
                            f"(first: {self.describe(elem)})")
             return
-        if tag not in SHAPES and tag not in ("svg", "g", "a", "use"):
+        if tag not in SHAPES and tag not in ("svg", "g", "a", "use", "image"):
             # SVG 1.1 / SVG Tiny 1.2 (C.2): a subtree rooted at an unknown
             # element is not rendered (elements in it can still be used)
             self.warn("unknown:" + tag, f"<{tag}> is not an SVG element; it and its content "
@@ -398,55 +408,52 @@ class _Loader:
         style = self.compute_style(elem, parent_style)
         if style.get("display", "inline").strip() == "none":
             return
-        for prop in ("clip-path", "mask", "filter"):
-            value = style.get(prop)
-            if value and value.strip() != "none":
-                self.warn("property:" + prop, f"{self.describe(elem)}: property {prop} is not "
-                                              f"supported and is ignored")
-        own_opacity = self.opacity_value(style.get("opacity"))
-        opacity = opacity * own_opacity
         chain = chain + (elem,)
-        first_group = len(self.groups)
-        if tag == "svg" and elem is not self.root:
-            self.nested_viewport(elem, elem, style, ctm, viewport, opacity, chain)
-        else:
+
+        def draw(opacity, ctm=ctm):
+            if tag == "svg" and elem is not self.root:
+                self.nested_viewport(elem, elem, style, ctm, viewport, opacity, chain)
+                return
             ctm = ctm @ self.element_transform(elem, style, viewport)
             if tag in ("g", "a", "svg"):
                 for child in elem:
                     self.walk(child, style, ctm, viewport, opacity, chain)
             elif tag == "use":
                 self.expand_use(elem, style, ctm, viewport, opacity, chain)
+            elif tag == "image":
+                images.emit_image(self, elem, style, ctm, viewport)
             else:
                 self.emit_shape(elem, tag, style, ctm, viewport, opacity)
-        if own_opacity < 1.0:
-            self.check_opacity_layer(elem, first_group)
 
-    def check_opacity_layer(self, elem, first_group: int):
-        """``opacity`` makes its element a layer drawn opaque and then faded;
-        we multiply it into every paint below instead, which is exact only
-        when nothing below overlaps. Warn when anything might: a shape with
-        both fill and stroke, or two groups whose canvas boxes intersect."""
-        entries = self.group_boxes[first_group:]
-        overlap = any(self_overlap for _, self_overlap in entries)
-        if not overlap and len(entries) > 1:
-            # sweep over boxes sorted by xmin; boxes of one group may overlap
-            ordered = sorted((box, owner) for owner, (boxes, _) in enumerate(entries)
-                             for box in boxes)
-            budget = 1_000_000  # pair tests; past it, assume an overlap (and warn)
-            for index, ((xmin, ymin, xmax, ymax), owner) in enumerate(ordered):
-                for (oxmin, oymin, oxmax, oymax), other in ordered[index + 1:]:
-                    budget -= 1
-                    if oxmin >= xmax:
-                        break
-                    if budget < 0 or (other != owner and oymin < ymax and ymin < oymax):
-                        overlap = True
-                        break
-                if overlap:
-                    break
-        if overlap:
-            self.warn("group-opacity", f"{self.describe(elem)}: opacity over overlapping shapes "
-                                       f"(a layer) is not supported; it is applied to each "
-                                       f"shape's paint instead")
+        user = ctm if tag == "svg" and elem is not self.root else ctm @ self.element_transform(
+            elem, style, viewport)
+        self.layered(elem, style, user, viewport, opacity, draw)
+
+    def layered(self, elem, style, ctm, viewport, opacity, draw):
+        """Draws an element through ``draw(opacity)``: directly, or into a
+        Layer of its own when it has opacity, a clip path, a mask, a filter,
+        a blend mode or isolation (see masking.py). ``ctm`` is the
+        element's user space (its transform included)."""
+        fx = masking.effects(self, elem, style)
+        if fx is None:
+            draw(opacity)
+            return
+        saved = self.groups
+        self.groups = []
+        try:
+            draw(1.0)
+            content = self.groups
+        finally:
+            self.groups = saved
+        if fx.clip is None and fx.mask is None and fx.filter is None and fx.blend == "normal" \
+                and not fx.isolate and _fold_opacity(content, fx.opacity * opacity):
+            self.groups.extend(content)  # one paint: the fade is exact on the paint itself
+            return
+        layer = masking.wrap(self, elem, style, ctm, viewport, content, fx)
+        if layer is not None:
+            if opacity < 1.0:
+                layer.opacity = layer.opacity * opacity
+            self.groups.append(layer)
 
     def nested_viewport(self, elem, source, style, ctm, viewport, opacity, chain,
                         size_from=None):
@@ -490,7 +497,10 @@ class _Loader:
                 self.clips.pop()
 
     def viewbox(self, elem):
-        text = elem.get("viewBox")
+        return self.viewbox_of(elem.get("viewBox"), elem)
+
+    def viewbox_of(self, text, elem):
+        """A viewBox attribute's (x, y, w, h), or None (absent, or disabled)."""
         if text is None:
             return None
         try:
@@ -551,17 +561,15 @@ class _Loader:
             target_style = self.compute_style(target, style)
             if target_style.get("display", "inline").strip() == "none":
                 return
-            own_opacity = self.opacity_value(target_style.get("opacity"))
-            opacity = opacity * own_opacity
             if target_tag == "svg":
                 ctm = ctm @ translate(self.length(target, "x", vw), self.length(target, "y", vh))
             else:
                 ctm = ctm @ self.element_transform(target, target_style, viewport)
-            first_group = len(self.groups)
-            self.nested_viewport(target, elem, target_style, ctm, viewport, opacity,
-                                 chain + (target,), size_from=elem)
-            if own_opacity < 1.0:
-                self.check_opacity_layer(target, first_group)
+
+            def draw(opacity):
+                self.nested_viewport(target, elem, target_style, ctm, viewport, opacity,
+                                     chain + (target,), size_from=elem)
+            self.layered(target, target_style, ctm, viewport, opacity, draw)
             return
         self.walk(target, style, ctm, viewport, opacity, chain)
 
@@ -660,8 +668,8 @@ class _Loader:
                                                self.describe(target), extent)
                 if server is not None:
                     return server
-            if target is not None and self.local_tag(target) == "pattern":
-                self.warn("pattern", f"{self.describe(elem)}: pattern paint is not supported")
+            if target is not None and self.local_tag(target) == "pattern" and patterns.usable(self, target, bbox):
+                return patterns.PatternRef(target, bbox, viewport, alpha)
             if not fallback:
                 return None
             value = fallback
@@ -749,6 +757,25 @@ class _Loader:
         dashes = self.dash_pattern(elem, style, diag) if stroke is not None else None
 
         def add_group(shapes, fill_paint, stroke_paint):
+            refs = [(n, p) for n, p in (("fill", fill_paint), ("stroke", stroke_paint))
+                    if isinstance(p, patterns.PatternRef)]
+            if refs:  # pattern paints are layers clipped to the painted region
+                for name, paint_value in (("fill", fill_paint), ("stroke", stroke_paint)):
+                    if paint_value is None:
+                        continue
+                    if not isinstance(paint_value, patterns.PatternRef):
+                        add_group(shapes, paint_value if name == "fill" else None,
+                                  paint_value if name == "stroke" else None)
+                        continue
+                    saved = self.groups
+                    self.groups = []
+                    white = torch.ones(4)
+                    add_group(shapes, white if name == "fill" else None, white if name == "stroke" else None)
+                    clip, self.groups = Layer(self.groups), saved
+                    layer = patterns.pattern_layer(self, paint_value, ctm, clip)
+                    if layer is not None:
+                        self.groups.append(layer)
+                return
             first = len(self.shapes)
             for shape in shapes:
                 shape.stroke_width = torch.tensor(stroke_width / 2.0)
@@ -758,16 +785,6 @@ class _Loader:
             self.groups.append(ShapeGroup(ids, fill_paint, use_even_odd_rule=even_odd,
                                           stroke_color=stroke_paint, shape_to_canvas=matrix.clone(),
                                           id=ident))
-            if stroke_paint is None:
-                boxes = [bbox]
-            else:  # a stroke stays within its reach of each segment's control polygon
-                boxes = []  # (the curves' polygons hold their straightened pieces)
-                for subpath in curve_subpaths:
-                    for ctrl in subpath_segments(subpath):
-                        low, high = ctrl.min(axis=0) - reach, ctrl.max(axis=0) + reach
-                        boxes.append((low[0], low[1], high[0], high[1]))
-            self.group_boxes.append(([_canvas_box(box, ctm) for box in boxes],
-                                     fill_paint is not None and stroke_paint is not None))
 
         stroke_shapes = None  # None: the element's own shapes
         if dashes is not None:
@@ -861,13 +878,27 @@ class _Loader:
         return values, offset
 
 
-def _canvas_box(box, ctm) -> Tuple[float, float, float, float]:
-    """The canvas bounding box of a user-space box under the affine ``ctm``."""
-    xmin, ymin, xmax, ymax = box
-    corners = np.array([[xmin, ymin, 1.0], [xmax, ymin, 1.0], [xmax, ymax, 1.0],
-                        [xmin, ymax, 1.0]]) @ np.asarray(ctm).T
-    return (float(corners[:, 0].min()), float(corners[:, 1].min()),
-            float(corners[:, 0].max()), float(corners[:, 1].max()))
+def _fold_opacity(content, opacity) -> bool:
+    """When ``content`` is one group with one paint, fades that paint by
+    ``opacity`` in place (exact: nothing below it can overlap), or when it is
+    one layer, multiplies that layer's opacity; returns whether it did."""
+    if len(content) != 1:
+        return False
+    group = content[0]
+    if isinstance(group, Layer):
+        if group.blend_mode != "normal":
+            return False  # it blends with nothing inside this layer; folding would change that
+        group.opacity = group.opacity * opacity
+        return True
+    if (group.fill_color is None) == (group.stroke_color is None):
+        return False
+    name = "fill_color" if group.fill_color is not None else "stroke_color"
+    paint = getattr(group, name)
+    if isinstance(paint, torch.Tensor):
+        setattr(group, name, paint * torch.tensor([1.0, 1.0, 1.0, opacity]))
+    else:
+        paint.stop_colors = paint.stop_colors * torch.tensor([1.0, 1.0, 1.0, opacity])
+    return True
 
 
 def _path_shape(subpath: Subpath, ident: str) -> Path:
@@ -931,7 +962,6 @@ def _canvas_background(loader: _Loader, root, width: float, height: float):
     loader.groups.append(ShapeGroup(torch.tensor([len(loader.shapes) - 1], dtype=torch.int32),
                                     torch.tensor(color, dtype=torch.float32),
                                     use_even_odd_rule=False, id="background"))
-    loader.group_boxes.append(([(0.0, 0.0, width, height)], False))
 
 
 def svg_to_scene(path_or_text, strict: bool = True):

@@ -23,14 +23,17 @@ PRESENTATION_PROPERTIES = frozenset("""
 fill stroke opacity fill-opacity stroke-opacity fill-rule stroke-width stroke-linecap
 stroke-linejoin stroke-miterlimit stroke-dasharray stroke-dashoffset color display
 visibility stop-color stop-opacity clip-path mask filter marker-start marker-mid
-marker-end paint-order transform-origin overflow font-size
+marker-end paint-order transform-origin overflow font-size clip-rule mask-type
+color-interpolation color-interpolation-filters flood-color
+flood-opacity lighting-color image-rendering
 """.split())
 
 #: Properties inherited from the parent when not specified.
 INHERITED_PROPERTIES = frozenset("""
 fill stroke fill-opacity stroke-opacity fill-rule stroke-width stroke-linecap
 stroke-linejoin stroke-miterlimit stroke-dasharray stroke-dashoffset color visibility
-paint-order marker-start marker-mid marker-end font-size
+paint-order marker-start marker-mid marker-end font-size clip-rule color-interpolation
+color-interpolation-filters image-rendering
 """.split())
 
 #: Initial values (CSS "initial") of the properties we use.
