@@ -733,6 +733,7 @@ class _Loader:
             return
         ident = elem.get("id") or ""
         fill_shapes = None  # None: the element's own shapes
+        clip_stroke = False
         half_planes = self.clip_half_planes(ctm)
         if half_planes and fill is not None:
             side = bbox_side(bbox, half_planes)
@@ -746,10 +747,8 @@ class _Loader:
             side = bbox_side(extent, half_planes)
             if side == "outside":
                 stroke = None
-            elif side == "partial":
-                self.warn("viewport-stroke",
-                          f"{self.describe(elem)}: clipping a stroke to a nested <svg>/<symbol> "
-                          f"viewport is not supported; the stroke is drawn unclipped")
+            elif side == "partial":  # a stroke cannot be cut: a layer clipped to the viewports
+                clip_stroke = True
         if fill is None and stroke is None:
             return
         even_odd = style.get("fill-rule", "nonzero").strip() == "evenodd"
@@ -798,7 +797,7 @@ class _Loader:
                     pieces = [straighten_flat_curves(piece) for piece in pieces]
                 stroke_shapes = [_path_shape(piece, ident) for piece in pieces]
         stroke_first = self.stroke_before_fill(style)
-        one_group = fill_shapes is None and stroke_shapes is None and not (
+        one_group = fill_shapes is None and stroke_shapes is None and not clip_stroke and not (
             stroke_first and fill is not None and stroke is not None)
         if one_group:
             add_group(_make_shapes(kind, params, subpaths, ident), fill, stroke)
@@ -813,8 +812,25 @@ class _Loader:
                 shapes = _make_shapes(kind, params, subpaths, ident)
             if not shapes:
                 continue
+            if name == "stroke" and clip_stroke:
+                saved = self.groups
+                self.groups = []
+                add_group(shapes, None, paint_value)
+                content, self.groups = self.groups, saved
+                self.groups.append(Layer(content, clip_path=self.viewport_clip()))
+                continue
             add_group(shapes, paint_value if name == "fill" else None,
                       paint_value if name == "stroke" else None)
+
+    def viewport_clip(self):
+        """A clip Layer for the viewport rectangles in force (each one a
+        white rect, nested as clips of one another)."""
+        clip = None
+        for origin, width, height in self.clips:
+            layer = masking._rect_layer(self, 0.0, 0.0, width, height, origin)
+            layer.clip_path = clip
+            clip = layer
+        return clip
 
     def clip_half_planes(self, ctm) -> List[Tuple[float, float, float]]:
         """The viewport clip rectangles in force as half-planes a·x + b·y <= c

@@ -119,6 +119,11 @@ def pattern_layer(loader, ref, ctm, clip):
             transform = parse_transform(attrs["patternTransform"])
         except UnitError:
             transform = np.eye(3)
+        origin = loader.document_style(ref.element).get("transform-origin")
+        if origin:  # CSS transform-origin applies to patternTransform too
+            ox, oy = loader._transform_origin(origin, ref.viewport)
+            transform = np.array([[1.0, 0, ox], [0, 1.0, oy], [0, 0, 1]]) @ transform @ np.array(
+                [[1.0, 0, -ox], [0, 1.0, -oy], [0, 0, 1]])
     to_canvas = np.asarray(ctm, dtype=np.float64) @ transform
     det = abs(to_canvas[0, 0] * to_canvas[1, 1] - to_canvas[0, 1] * to_canvas[1, 0])
     if det < 1e-12:
