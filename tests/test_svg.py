@@ -1159,15 +1159,38 @@ def test_spread_and_focal_radius_render_like_resvg():
     _assert_matches_resvg(text, min_psnr=30.0)
 
 
-def test_focal_point_off_centre_warns():
-    body = ('<radialGradient id="g" fx="0.6"><stop offset="0" stop-color="red"/>'
-            '<stop offset="1" stop-color="blue"/></radialGradient>'
-            '<rect width="10" height="10" fill="url(#g)"/>')
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        load(body)
-    assert any("focal point" in str(w.message) and "not supported" in str(w.message)
-               for w in caught)
+@pytest.mark.parametrize("attrs", ['fx="0.3" fy="0.35"', 'fx="0.7" fy="0.5" fr="0.1"',
+                                   'fx="0.35" fy="0.4" spreadMethod="reflect" r="0.25"',
+                                   'fx="0.6" fy="0.55" fr="0.05" spreadMethod="repeat" r="0.3"',
+                                   'gradientUnits="userSpaceOnUse" cx="30" cy="30" r="25" fx="70" fy="65"'])
+def test_focal_radial_gradient_renders_like_resvg(attrs):
+    """Focal points away from the centre (inside and outside the end circle,
+    with fr and spread methods, on a non-square bbox) against resvg."""
+    text = svg(f'<radialGradient id="g" {attrs}><stop offset="0.1" stop-color="#e03131"/>'
+               f'<stop offset="0.5" stop-color="#ffd43b"/><stop offset="0.9" stop-color="#1971c2"/>'
+               f'</radialGradient><rect x="5" y="10" width="90" height="80" fill="url(#g)"/>')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        svg_to_scene(text)
+    _assert_matches_resvg(text, min_psnr=30.0)
+
+
+def test_focal_radial_gradient_round_trips(tmp_path):
+    """save_svg writes fx, fy and fr; loading it back gives the same paint."""
+    paint = RadialGradient(torch.tensor([40.0, 50.0]), torch.tensor([30.0, 20.0]), torch.tensor([0.0, 1.0]),
+                           torch.tensor([[1.0, 0, 0, 1], [0, 0, 1, 1]]), focal=torch.tensor([35.0, 46.0]),
+                           focal_radius=torch.tensor(4.0))
+    shape = Rect(torch.tensor([0.0, 0.0]), torch.tensor([100.0, 100.0]))
+    group = pydiffvg.ShapeGroup(torch.tensor([0]), paint)
+    out = tmp_path / "focal.svg"
+    save_svg(str(out), 100, 100, [shape], [group])
+    _, _, _, groups = svg_to_scene(str(out))
+    again = groups[0].fill_color
+    # compare where the two paints place a few points' parameters
+    a = pydiffvg.render([shape], [group], width=50, height=50, canvas_width=100, canvas_height=100, num_samples=2)
+    b = pydiffvg.render([shape], groups, width=50, height=50, canvas_width=100, canvas_height=100, num_samples=2)
+    assert isinstance(again, RadialGradient) and again.focal is not None
+    assert float((a - b).abs().max()) < 2e-3
 
 
 # ----------------------------------------------------------------------------
