@@ -70,7 +70,7 @@ import torch
 
 from ..scene_types import Scene
 from ..shapes import Circle, Ellipse, LineCap, LineJoin, Path, Polygon, Rect, ShapeGroup
-from . import paints
+from . import markers, paints
 from .colors import ColorSyntaxError, parse_color
 from .errors import SVGError
 from .paths import (Subpath, TooManyDashes, bbox_side, clip_subpaths, dash_subpaths,
@@ -92,7 +92,7 @@ MAX_ELEMENTS = 200_000          # elements in the document
 MAX_USE_EXPANDED = 10_000       # elements instantiated through ``use``
 MAX_NESTING = 256               # element nesting depth (keeps recursion bounded)
 
-UNSUPPORTED = {"text", "image", "filter", "mask", "clipPath", "pattern", "marker",
+UNSUPPORTED = {"text", "image", "filter", "mask", "clipPath", "pattern",
                "foreignObject", "switch",
                # SVG 2 and its drafts: known, but not implemented here
                "hatch", "hatchpath", "mesh", "meshgradient", "meshpatch", "meshrow",
@@ -100,7 +100,8 @@ UNSUPPORTED = {"text", "image", "filter", "mask", "clipPath", "pattern", "marker
                "tspan"}
 NOT_RENDERED = {"title", "desc", "metadata", "style", "defs", "linearGradient",
                 "radialGradient", "stop", "symbol", "script", "cursor", "font", "font-face",
-                "view", "animate", "animateTransform", "animateMotion", "animateColor", "set"}
+                "view", "animate", "animateTransform", "animateMotion", "animateColor", "set",
+                "marker"}  # markers are drawn where shapes reference them (markers.py)
 SHAPES = {"circle", "ellipse", "rect", "line", "polyline", "polygon", "path"}
 _PAINT_URL = re.compile(r"^\s*url\(\s*(['\"]?)#([^'\")\s]*)\1\s*\)\s*(.*)$", re.DOTALL)
 
@@ -417,7 +418,10 @@ class _Loader:
             elif tag == "use":
                 self.expand_use(elem, style, ctm, viewport, opacity, chain)
             else:
+                first_shape_group = len(self.groups)
                 self.emit_shape(elem, tag, style, ctm, viewport, opacity)
+                markers.draw_markers(self, elem, tag, style, ctm, viewport, opacity, chain,
+                                     first_shape_group)
         if own_opacity < 1.0:
             self.check_opacity_layer(elem, first_group)
 
@@ -680,9 +684,6 @@ class _Loader:
         if geometry is None or style.get("visibility", "visible").strip() in ("hidden", "collapse"):
             return
         kind, params, subpaths = geometry
-        for prop in ("marker-start", "marker-mid", "marker-end"):
-            if style.get(prop, "none").strip() != "none":
-                self.warn("marker", f"{self.describe(elem)}: markers are not supported")
         bbox = subpaths_bbox(subpaths)
         vw, vh = viewport
         diag = math.sqrt((vw * vw + vh * vh) / 2.0)
@@ -825,8 +826,8 @@ class _Loader:
 
     @staticmethod
     def stroke_before_fill(style) -> bool:
-        words = [w for w in style.get("paint-order", "normal").split() if w in ("fill", "stroke")]
-        return bool(words) and words[0] == "stroke"
+        order = markers.paint_order(style)
+        return order.index("stroke") < order.index("fill")
 
     @staticmethod
     def stroke_style(style):
