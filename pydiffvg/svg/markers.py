@@ -24,7 +24,8 @@ after it (and symmetrically for its end); a path of zero length points along
 +x. ``orient="auto"`` uses the bisector of the incoming and outgoing
 directions at a vertex; the first and last vertex of an open subpath have only
 one of them, also when the subpath is closed (as resvg draws them; SVG 2
-would bisect the closing and the first segment there). ``auto-start-reverse`` turns the start marker
+would bisect the closing and the first segment there). The vertex at a Z is
+a marker vertex only when it ends the path (resvg's end marker). ``auto-start-reverse`` turns the start marker
 by 180°. An angle (deg, rad, grad, turn; a number is degrees) is used as is.
 
 The content inherits style from the marker's ancestors, not from the shape;
@@ -138,6 +139,10 @@ def vertices(subpaths: List[Subpath]):
             continue
         first = mine[0]
         points = [commands[first][1]] + [_command_end(commands[k]) for k in mine]
+        if subpath.closed and index != len(subpaths) - 1:
+            # resvg places no vertex at a Z inside the path (only a last Z
+            # carries the end marker)
+            points = points[:-1]
         for j, point in enumerate(points):
             # the first and last vertex of a subpath have one direction, also
             # when it is closed (as resvg draws them; SVG 2 would bisect the
