@@ -44,10 +44,13 @@ crosses the edge cannot be cut by the renderer and is drawn unclipped, with
 a warning.
 
 Unsupported elements (``text``, ``image``, ``filter``, ``mask``,
-``clipPath``, ``pattern``, ``marker``, ``foreignObject``, ``switch`` and the
-SVG 2 elements listed in UNSUPPORTED) are skipped with one warning per kind
-per load ("... is not supported"), as are the ``clip-path``, ``mask``,
-``filter`` and ``marker-*`` properties. An element SVG does not define is not
+``clipPath``, ``pattern``, ``foreignObject`` and the SVG 2 elements listed
+in UNSUPPORTED) are skipped with one warning per kind per load ("... is not
+supported"), as are the ``clip-path``, ``mask`` and ``filter`` properties.
+Markers are drawn by ``markers.py``. ``switch`` renders its first direct
+child whose conditional attributes (``systemLanguage`` against the
+``languages`` argument, ``requiredExtensions``, ``requiredFeatures``) hold;
+the same attributes on any rendered element decide whether it renders. An element SVG does not define is not
 rendered, with its subtree, as SVG 1.1 prescribes (one warning per name).
 
 The root element's ``background-color`` paints the whole canvas (CSS 2.1
@@ -93,7 +96,7 @@ MAX_USE_EXPANDED = 10_000       # elements instantiated through ``use``
 MAX_NESTING = 256               # element nesting depth (keeps recursion bounded)
 
 UNSUPPORTED = {"text", "image", "filter", "mask", "clipPath", "pattern",
-               "foreignObject", "switch",
+               "foreignObject",
                # SVG 2 and its drafts: known, but not implemented here
                "hatch", "hatchpath", "mesh", "meshgradient", "meshpatch", "meshrow",
                "solidcolor", "discard", "video", "audio", "iframe", "canvas", "textPath",
@@ -111,9 +114,10 @@ _PAINT_URL = re.compile(r"^\s*url\(\s*(['\"]?)#([^'\")\s]*)\1\s*\)\s*(.*)$", re.
 # ----------------------------------------------------------------------------
 
 class _Loader:
-    def __init__(self, root, strict: bool):
+    def __init__(self, root, strict: bool, languages=("en",)):
         self.root = root
         self.strict = strict
+        self.languages = [str(lang).strip().lower() for lang in languages if str(lang).strip()]
         self.warned = set()
         self.shapes: List = []
         self.groups: List = []
@@ -374,8 +378,8 @@ class _Loader:
             hostile = re.search(r"nan|inf", text, re.IGNORECASE) or (
                 number and not (math.isfinite(float(number.group(0)))
                                 and abs(float(number.group(0))) <= 1e15))
-            if hostile:
-                raise SVGError(f"{self.describe(elem)}: attribute {name}: {exc}") from None
+            if hostile:  # NaN, inf or out of range: invalid, so ignored as below
+                self.fail(elem, f"attribute {name}: {exc}")
             # not a length (e.g. "auto", "10qwe"): SVG ignores the attribute
             return parse_length(default, percent_of, font_px) if default != "auto" else 0.0
 
@@ -390,11 +394,13 @@ class _Loader:
             self.warn(tag, f"SVG element <{tag}> is not supported; skipped "
                            f"(first: {self.describe(elem)})")
             return
-        if tag not in SHAPES and tag not in ("svg", "g", "a", "use"):
+        if tag not in SHAPES and tag not in ("svg", "g", "a", "use", "switch"):
             # SVG 1.1 / SVG Tiny 1.2 (C.2): a subtree rooted at an unknown
             # element is not rendered (elements in it can still be used)
             self.warn("unknown:" + tag, f"<{tag}> is not an SVG element; it and its content "
                                         f"are not rendered (first: {self.describe(elem)})")
+            return
+        if not conditions_pass(elem, self.languages):
             return
         style = self.compute_style(elem, parent_style)
         if style.get("display", "inline").strip() == "none":
@@ -415,6 +421,10 @@ class _Loader:
             if tag in ("g", "a", "svg"):
                 for child in elem:
                     self.walk(child, style, ctm, viewport, opacity, chain)
+            elif tag == "switch":  # only its first direct child whose conditions hold
+                chosen = switch_choice(elem, self.languages)
+                if chosen is not None:
+                    self.walk(chosen, style, ctm, viewport, opacity, chain)
             elif tag == "use":
                 self.expand_use(elem, style, ctm, viewport, opacity, chain)
             else:
@@ -500,7 +510,8 @@ class _Loader:
         try:
             numbers = parse_number_list(text)
         except UnitError as exc:
-            raise SVGError(f"{self.describe(elem)}: viewBox: {exc}") from None
+            self.fail(elem, f"viewBox: {exc}")  # an invalid viewBox is ignored
+            return None
         if len(numbers) != 4 or numbers[2] <= 0 or numbers[3] <= 0:
             if len(numbers) == 4 and (numbers[2] < 0 or numbers[3] < 0):
                 self.fail(elem, f"viewBox '{text}' has a negative size")
@@ -629,7 +640,8 @@ class _Loader:
                 except ValueError:
                     break
                 if not math.isfinite(value) or abs(value) > 1e15:
-                    raise SVGError(f"{self.describe(elem)}: points: number '{token}' out of range")
+                    self.fail(elem, f"points: number '{token}' out of range")
+                    break  # drawn up to the error
                 values.append(value)
             points = list(zip(values[0::2], values[1::2]))
             if len(points) < 2:
@@ -680,7 +692,8 @@ class _Loader:
         try:
             geometry = self.geometry(elem, tag, viewport)
         except UnitError as exc:
-            raise SVGError(f"{self.describe(elem)}: {exc}") from None
+            self.fail(elem, f"invalid geometry: {exc}")
+            return
         if geometry is None or style.get("visibility", "visible").strip() in ("hidden", "collapse"):
             return
         kind, params, subpaths = geometry
@@ -862,6 +875,52 @@ class _Loader:
         return values, offset
 
 
+# ----------------------------------------------------------------------------
+# Conditional processing (SVG 2, 5.7 and 5.8)
+# ----------------------------------------------------------------------------
+
+#: Direct children of ``switch`` that it may choose (rendered element kinds).
+SWITCH_CHILDREN = SHAPES | {"g", "svg", "use", "a", "switch", "text", "image", "foreignObject"}
+
+
+def language_matches(tag: str, languages) -> bool:
+    """A systemLanguage tag against the user's languages (lower case), as
+    browsers match them: equal, or one is the other followed by a subtag
+    ("en" matches "en-US" and "en-US" matches "en")."""
+    tag = tag.strip().lower()
+    if not tag:
+        return False
+    return any(tag == lang or tag.startswith(lang + "-") or lang.startswith(tag + "-")
+               for lang in languages)
+
+
+def conditions_pass(elem, languages) -> bool:
+    """systemLanguage (a comma-separated list: true when any entry matches),
+    requiredExtensions (no extensions are supported: false when present) and
+    requiredFeatures (SVG 2 drops it; browsers and resvg treat it as true)."""
+    text = elem.get("systemLanguage")
+    if text is not None and not any(language_matches(t, languages) for t in text.split(",")):
+        return False
+    if elem.get("requiredExtensions") is not None:
+        return False
+    return True
+
+
+def switch_choice(elem, languages):
+    """The child of a ``switch`` it renders: the first direct child that is a
+    renderable SVG element whose conditions hold (display is not
+    considered: a chosen child with display none renders nothing)."""
+    for child in elem:
+        if not isinstance(child.tag, str):
+            continue
+        ns, tag = split_tag(child.tag)
+        if ns not in (SVG_NS, None) or tag not in SWITCH_CHILDREN:
+            continue
+        if conditions_pass(child, languages):
+            return child
+    return None
+
+
 def _canvas_box(box, ctm) -> Tuple[float, float, float, float]:
     """The canvas bounding box of a user-space box under the affine ``ctm``."""
     xmin, ymin, xmax, ymax = box
@@ -904,15 +963,24 @@ def _root_size(loader: _Loader, root) -> Tuple[float, float, Optional[tuple]]:
             sizes.append(default)
             continue
         try:
-            sizes.append(parse_length(text, default))
+            value = parse_length(text, default)
         except UnitError as exc:
-            raise SVGError(f"{loader.describe(root)}: {name}: {exc}") from None
+            loader.fail(root, f"{name}: {exc}")  # ignored: the default size
+            value = default
+        if not math.isfinite(value) or abs(value) > 1e15:
+            raise SVGError(f"{loader.describe(root)}: {name} {value} out of range")
+        sizes.append(value)
+    disabled = False
     if sizes[0] < 0 or sizes[1] < 0:
-        raise SVGError(f"{loader.describe(root)}: negative size {sizes[0]} x {sizes[1]}")
-    if sizes[0] == 0 or sizes[1] == 0:
-        raise SVGError(f"{loader.describe(root)}: zero size {sizes[0]} x {sizes[1]} "
-                       f"(rendering disabled)")
-    return sizes[0], sizes[1], box
+        # an invalid size: nothing is rendered, on a canvas of the default size
+        loader.fail(root, f"negative size {sizes[0]} x {sizes[1]}")
+        disabled = True
+    elif sizes[0] == 0 or sizes[1] == 0:
+        loader.fail(root, f"zero size {sizes[0]} x {sizes[1]} (rendering disabled)")
+        disabled = True
+    if disabled:
+        sizes = [default if size <= 0 else size for size, default in zip(sizes, defaults)]
+    return sizes[0], sizes[1], box, disabled
 
 
 def _canvas_background(loader: _Loader, root, width: float, height: float):
@@ -935,15 +1003,20 @@ def _canvas_background(loader: _Loader, root, width: float, height: float):
     loader.group_boxes.append(([(0.0, 0.0, width, height)], False))
 
 
-def svg_to_scene(path_or_text, strict: bool = True):
+def svg_to_scene(path_or_text, strict: bool = False, languages=("en",)):
     """Read an SVG into diffvg's scene lists.
 
     path_or_text: a filename (str), a pathlib.Path, bytes, or SVG text that
         starts with '<'.
-    strict: when True (default), errors that SVG renderers recover from
-        (bad path data, ``use`` cycles, negative sizes of inner elements)
-        raise SVGError; when False they warn and the element is skipped (path
-        data is kept up to the error).
+    strict: when False (default), errors that browsers recover from are
+        recovered from as they do, with one warning per kind: path data is
+        drawn up to the first error, an element with an invalid required
+        attribute (a negative radius or size) is not drawn, a ``use`` cycle
+        drops the cyclic reference, and the rest renders. When True each of
+        these raises SVGError. A file that is not XML, or is hostile (entity
+        expansion, size limits), raises SVGError in both modes.
+    languages: the user's languages for ``systemLanguage`` (a sequence of
+        BCP 47 tags; default ``["en"]``): "en" matches "en-US" and back.
 
     Returns (canvas_width: int, canvas_height: int, shapes: list,
     shape_groups: list). Geometry is in each element's user units; each
@@ -954,21 +1027,24 @@ def svg_to_scene(path_or_text, strict: bool = True):
     root = parse_xml(read_source(path_or_text))
     if split_tag(root.tag) != (SVG_NS, "svg") and split_tag(root.tag) != (None, "svg"):
         raise SVGError(f"root element is <{split_tag(root.tag)[1]}>, expected <svg>")
-    loader = _Loader(root, strict)
-    width, height, box = _root_size(loader, root)
+    if isinstance(languages, str):
+        languages = [languages]
+    loader = _Loader(root, strict, languages)
+    width, height, box, disabled = _root_size(loader, root)
     ctm = np.eye(3)
     viewport = (width, height)
     if box is not None:
         ctm = viewbox_transform(box, width, height,
                                 parse_aspect_ratio(root.get("preserveAspectRatio")))
         viewport = (box[2], box[3])
-    _canvas_background(loader, root, width, height)
-    loader.walk(root, INITIAL_VALUES, ctm, viewport, 1.0, ())
+    if not disabled:
+        _canvas_background(loader, root, width, height)
+        loader.walk(root, INITIAL_VALUES, ctm, viewport, 1.0, ())
     canvas_width = max(1, int(round(width)))
     canvas_height = max(1, int(round(height)))
     return canvas_width, canvas_height, loader.shapes, loader.groups
 
 
-def load_svg(path_or_text, strict: bool = True) -> Scene:
+def load_svg(path_or_text, strict: bool = False, languages=("en",)) -> Scene:
     """Like :func:`svg_to_scene`, returning a :class:`pydiffvg.scene_types.Scene`."""
-    return Scene(*svg_to_scene(path_or_text, strict=strict))
+    return Scene(*svg_to_scene(path_or_text, strict=strict, languages=languages))
