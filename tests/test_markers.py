@@ -222,3 +222,21 @@ def test_marker_fixtures_pass_rate():
                                                             fidelity.over_white(ref)) >= 30.0:
             passed += 1
     assert total > 0 and passed / total >= 0.9, f"{passed}/{total} marker fixtures pass"
+
+
+@pytest.mark.parametrize("gradient", [
+    '<linearGradient id="g" gradientTransform="rotate(90)"><stop offset="0" stop-color="white"/>'
+    '<stop offset="0.5" stop-color="red"/><stop offset="1" stop-color="green"/></linearGradient>',
+    '<radialGradient id="g" fx="0.4" fy="0.3"><stop offset="0" stop-color="yellow"/>'
+    '<stop offset="1" stop-color="blue"/></radialGradient>'])
+def test_context_gradient_uses_the_context_elements_space(gradient):
+    """A context paint naming a gradient is drawn in the context element's
+    user space and bounding box (SVG 2 context paint): the use element's for
+    its shadow tree, the shape's for its markers."""
+    use = ('<defs><g id="c"><rect x="10" y="10" width="30" height="30" fill="context-fill"/>'
+           '<path transform="rotate(90 50 50)" d="M 30 20 L 70 30 L 40 60 Z" fill="context-fill"/></g></defs>'
+           '<use href="#c" fill="url(#g)"/>')
+    marker = ('<marker id="m" markerWidth="30" markerHeight="30" refX="15" refY="15" markerUnits="userSpaceOnUse">'
+              '<rect width="30" height="30" fill="context-stroke"/></marker>'
+              '<path d="M 60 60 L 85 85" stroke="url(#g)" stroke-width="4" marker-end="url(#m)"/>')
+    _assert_matches_resvg(_svg(gradient + use + marker), min_psnr=30.0)

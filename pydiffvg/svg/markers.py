@@ -42,7 +42,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from .paths import Subpath
+from . import context as context_frames
+from .paths import Subpath, subpaths_bbox
 from .units import UnitError, parse_aspect_ratio, parse_length, translate, viewbox_transform
 
 #: Elements that take markers: SVG 2's "markable elements" (path, line,
@@ -238,6 +239,7 @@ def draw_markers(loader, elem, tag, style, ctm, viewport, opacity, chain, first_
     except UnitError:
         stroke_width = 1.0
     shape_end = len(loader.groups)
+    bbox = subpaths_bbox(subpaths)
     stack = getattr(loader, "marker_stack", None)
     if stack is None:
         stack = loader.marker_stack = []
@@ -248,12 +250,12 @@ def draw_markers(loader, elem, tag, style, ctm, viewport, opacity, chain, first_
         if marker is None or marker in stack:
             continue
         _instance(loader, marker, point, angle, position, stroke_width, ctm, viewport, opacity, chain,
-                  context, stack)
+                  context, stack, bbox)
     _reorder(loader, style, first_group, shape_end)
 
 
 def _instance(loader, marker, point, angle, position, stroke_width, ctm, viewport, opacity, chain,
-              context, stack):
+              context, stack, shape_bbox):
     vw, vh = viewport
     units = (marker.get("markerUnits") or "strokeWidth").strip()
     scale = 1.0 if units == "userSpaceOnUse" else stroke_width
@@ -295,6 +297,7 @@ def _instance(loader, marker, point, angle, position, stroke_width, ctm, viewpor
         loader.clips.append((content @ translate(clip_origin[0], clip_origin[1]), clip_size[0], clip_size[1]))
     stack.append(marker)
     loader.contexts.append(context)
+    context_frames.push(loader, ctm, shape_bbox)
     loader.use_depth += 1  # instances count against the use expansion limit
     try:
         for child in marker:
@@ -302,6 +305,7 @@ def _instance(loader, marker, point, angle, position, stroke_width, ctm, viewpor
     finally:
         loader.use_depth -= 1
         loader.contexts.pop()
+        context_frames.pop(loader)
         stack.pop()
         if clips:
             loader.clips.pop()

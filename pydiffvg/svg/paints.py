@@ -403,3 +403,48 @@ def _unroll_radial(offsets, colors, spread, ratio, d_max):
     stops[0] = (0.0, stops[0][1])
     stops[-1] = (1.0, stops[-1][1])
     return [o for o, _ in stops], [c for _, c in stops]
+
+
+def transform_paint(loader, paint, matrix, describe):
+    """A Linear/RadialGradient defined in one user space, carried into
+    another: ``matrix`` (3, 3) maps the first to the second (p' = A p).
+
+    Linear: t(p) = (p − b)·d/|d|² becomes t(p') = (p' − A b)·g' with
+    g' = L⁻ᵀ d/|d|² (L the linear part of A), so begin' = A b and
+    end' = begin' + g'/|g'|². Radial: centre and focal point map through A;
+    the radii become the half extents of the image of the ellipse, exact when
+    that image is axis-aligned (otherwise approximate, with a warning)."""
+    A = np.asarray(matrix, dtype=np.float64)
+    L = A[:2, :2]
+    if abs(np.linalg.det(L)) < 1e-300:
+        return None
+
+    def point(t):
+        v = t.detach().double().cpu().numpy().reshape(2)
+        return (A @ np.array([v[0], v[1], 1.0]))[:2]
+
+    if isinstance(paint, LinearGradient):
+        b = paint.begin.detach().double().cpu().numpy().reshape(2)
+        d = paint.end.detach().double().cpu().numpy().reshape(2) - b
+        length_sq = float(d @ d)
+        if length_sq == 0.0:
+            return paint
+        g = np.linalg.inv(L).T @ d / length_sq
+        begin = point(paint.begin)
+        end = begin + g / float(g @ g)
+        return LinearGradient(torch.tensor(begin, dtype=torch.float32), torch.tensor(end, dtype=torch.float32),
+                              paint.offsets, paint.stop_colors)
+    rx, ry = paint.radius.detach().double().cpu().numpy().reshape(2)
+    (a, b), (c, d) = L
+    hx, hy = math.hypot(a * rx, b * ry), math.hypot(c * rx, d * ry)
+    if abs(a * c * rx * rx + b * d * ry * ry) > 1e-9 * (hx * hx + hy * hy):
+        loader.warn("radial-skew", f"{describe}: a radial gradient whose ellipse is not axis-aligned "
+                                   f"(skew, or rotation with unequal scales) is not supported; rendered "
+                                   f"as the axis-aligned ellipse of the same extent")
+    focal = None if paint.focal is None else torch.tensor(point(paint.focal), dtype=torch.float32)
+    focal_radius = None
+    if paint.focal_radius is not None and rx != 0:
+        focal_radius = torch.tensor(float(paint.focal_radius) / rx * hx, dtype=torch.float32)
+    return RadialGradient(torch.tensor(point(paint.center), dtype=torch.float32),
+                          torch.tensor((hx, hy), dtype=torch.float32), paint.offsets, paint.stop_colors,
+                          focal=focal, focal_radius=focal_radius)

@@ -73,7 +73,7 @@ import torch
 
 from ..scene_types import Scene
 from ..shapes import Circle, Ellipse, LineCap, LineJoin, Path, Polygon, Rect, ShapeGroup
-from . import markers, paints
+from . import context, markers, paints
 from .colors import ColorSyntaxError, parse_color
 from .errors import SVGError
 from .paths import (Subpath, TooManyDashes, bbox_side, clip_subpaths, dash_subpaths,
@@ -538,11 +538,13 @@ class _Loader:
         # context-stroke are the use element's own fill and stroke.
         self.contexts.append((self.context_paint(style.get("fill", "black"), style),
                               self.context_paint(style.get("stroke", "none"), style)))
+        context.push(self, ctm)
         try:
             self._instantiate(elem, target, style, ctm, viewport, opacity, chain)
         finally:
             self.use_depth -= 1
             self.contexts.pop()
+            context.pop(self)
 
     def context_paint(self, value: str, style) -> Tuple[str, Dict[str, str]]:
         """(paint value, style to resolve currentColor with) with context-fill
@@ -710,11 +712,18 @@ class _Loader:
         extent = (bbox[0] - reach, bbox[1] - reach, bbox[2] + reach, bbox[3] + reach)
         fill_value, fill_style = self.context_paint(style.get("fill", "black"), style)
         stroke_value, stroke_style_map = self.context_paint(style.get("stroke", "none"), style)
-        fill = self.paint(fill_value, fill_style, bbox, viewport,
-                          opacity * self.opacity_value(style.get("fill-opacity")), elem, bbox)
-        stroke = self.paint(stroke_value, stroke_style_map, bbox, viewport,
-                            opacity * self.opacity_value(style.get("stroke-opacity")), elem,
-                            extent)
+        fill_alpha = opacity * self.opacity_value(style.get("fill-opacity"))
+        stroke_alpha = opacity * self.opacity_value(style.get("stroke-opacity"))
+        # a context paint naming a gradient is built in the context's space
+        fill = context.deferred_paint(self, style.get("fill", "black"), fill_value, fill_style,
+                                      fill_alpha, elem, ctm, bbox, viewport)
+        if fill is None:
+            fill = self.paint(fill_value, fill_style, bbox, viewport, fill_alpha, elem, bbox)
+        stroke = context.deferred_paint(self, style.get("stroke", "none"), stroke_value,
+                                        stroke_style_map, stroke_alpha, elem, ctm, extent, viewport)
+        if stroke is None:
+            stroke = self.paint(stroke_value, stroke_style_map, bbox, viewport, stroke_alpha, elem,
+                                extent)
         if stroke_width <= 0:
             stroke = None
         if tag == "line":  # a line has no interior
