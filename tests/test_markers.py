@@ -240,3 +240,15 @@ def test_context_gradient_uses_the_context_elements_space(gradient):
               '<rect width="30" height="30" fill="context-stroke"/></marker>'
               '<path d="M 60 60 L 85 85" stroke="url(#g)" stroke-width="4" marker-end="url(#m)"/>')
     _assert_matches_resvg(_svg(gradient + use + marker), min_psnr=30.0)
+
+
+def test_marker_expansion_is_bounded():
+    """A polyline with 30,000 vertices and a marker on each: the markers stop
+    at the use/marker expansion budget with a warning; nothing raises."""
+    from pydiffvg.svg.parser import MAX_USE_EXPANDED
+    points = " ".join(f"{i % 100},{(i // 100) % 100}" for i in range(30000))
+    text = _svg('<marker id="m" markerWidth="2" markerHeight="2"><rect width="1" height="1"/></marker>'
+                f'<polyline points="{points}" fill="none" stroke="black" marker-mid="url(#m)"/>')
+    with pytest.warns(UserWarning, match="markers"):
+        _, _, shapes, groups = svg_to_scene(text)
+    assert 1000 < len(groups) <= MAX_USE_EXPANDED + 1

@@ -1566,3 +1566,8 @@ def test_svg_without_size_takes_the_viewbox_or_100_percent():
     assert svg_to_scene('<svg xmlns="http://www.w3.org/2000/svg"/>')[:2] == (100, 100)
     text = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 30"><rect width="20" height="30"/></svg>'
     _assert_matches_resvg(text, size=80)
+
+
+def test_languages_argument_is_checked():
+    with pytest.raises(TypeError, match="languages"):
+        svg_to_scene(svg(""), languages=5)

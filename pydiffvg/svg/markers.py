@@ -245,10 +245,21 @@ def draw_markers(loader, elem, tag, style, ctm, viewport, opacity, chain, first_
         stack = loader.marker_stack = []
     context = (loader.context_paint(style.get("fill", "black"), style),
                loader.context_paint(style.get("stroke", "none"), style))
+    from .parser import MAX_USE_EXPANDED
+    sizes = {}
     for point, angle, position in vertices(subpaths):
         marker = refs[position]
         if marker is None or marker in stack:
             continue
+        if marker not in sizes:
+            sizes[marker] = sum(1 for _ in marker.iter())
+        if loader.use_expanded + sizes[marker] > MAX_USE_EXPANDED:
+            # the same budget as use expansion; the shape and the markers so
+            # far are drawn, the rest are left out
+            loader.warn("marker-limit", f"{loader.describe(elem)}: more than {MAX_USE_EXPANDED} "
+                                        f"elements instantiated through markers and use; the "
+                                        f"remaining markers are not drawn")
+            break
         _instance(loader, marker, point, angle, position, stroke_width, ctm, viewport, opacity, chain,
                   context, stack, bbox)
     _reorder(loader, style, first_group, shape_end)

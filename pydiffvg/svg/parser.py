@@ -1038,6 +1038,11 @@ def svg_to_scene(path_or_text, strict: bool = False, languages=("en",)):
         raise SVGError(f"root element is <{split_tag(root.tag)[1]}>, expected <svg>")
     if isinstance(languages, str):
         languages = [languages]
+    try:
+        languages = [str(lang) for lang in languages]
+    except TypeError:
+        raise TypeError(f"svg_to_scene(): languages must be a sequence of language tags such as "
+                        f"['en'], got {type(languages).__name__}") from None
     loader = _Loader(root, strict, languages)
     width, height, box, disabled = _root_size(loader, root)
     ctm = np.eye(3)
