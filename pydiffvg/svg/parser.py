@@ -34,8 +34,7 @@ content to its viewport rectangle unless ``overflow`` is ``visible`` or
 one entirely outside is dropped, and one that crosses the edge becomes the
 Path of its fill region cut by the rectangle (see ``paths.clip_subpaths``).
 A stroke entirely inside or outside is kept or dropped; a stroke that
-crosses the edge cannot be cut by the renderer and is drawn unclipped, with
-a warning.
+crosses the edge becomes a Layer clipped to the viewport rectangles.
 
 Layers
 ------
@@ -43,13 +42,17 @@ An element with ``opacity`` below 1, a ``clip-path``, a ``mask``, a
 ``filter``, a ``mix-blend-mode`` or ``isolation: isolate`` draws its content
 into a ``pydiffvg.Layer`` (see masking.py and pydiffvg/layers.py); a single
 shape with one paint is faded on its paint instead, which is exact.
-``image`` elements go through images.py and ``filter`` through filters.py.
+``image`` elements go through images.py, ``filter`` through filters.py and
+``pattern`` paints through patterns.py.
 
-Unsupported elements (``text``, ``marker``, ``foreignObject``, ``switch`` and
-the SVG 2 elements listed in UNSUPPORTED) are skipped with one warning per
-kind per load ("... is not supported"), as are the ``marker-*`` properties.
-An element SVG does not define is not rendered, with its subtree, as SVG 1.1
-prescribes (one warning per name).
+Unsupported elements (``text``, ``foreignObject`` and the SVG 2 elements
+listed in UNSUPPORTED) are skipped with one warning per kind per load ("...
+is not supported"). Markers are drawn by ``markers.py``. ``switch`` renders
+its first direct child whose conditional attributes (``systemLanguage``
+against the ``languages`` argument, ``requiredExtensions``,
+``requiredFeatures``) hold; the same attributes on any rendered element
+decide whether it renders. An element SVG does not define is not rendered,
+with its subtree, as SVG 1.1 prescribes (one warning per name).
 
 The root element's ``background-color`` paints the whole canvas (CSS 2.1
 14.2), as a canvas-sized Rect in the first group.
@@ -72,7 +75,8 @@ import torch
 from ..layers import Layer
 from ..scene_types import Scene
 from ..shapes import Circle, Ellipse, LineCap, LineJoin, Path, Polygon, Rect, ShapeGroup
-from . import images, masking, paints, patterns
+from . import context, images, markers, masking, paints, patterns
+from .conditional import conditions_pass, switch_choice
 from .colors import ColorSyntaxError, parse_color
 from .errors import SVGError
 from .paths import (Subpath, TooManyDashes, bbox_side, clip_subpaths, dash_subpaths,
@@ -94,7 +98,7 @@ MAX_ELEMENTS = 200_000          # elements in the document
 MAX_USE_EXPANDED = 10_000       # elements instantiated through ``use``
 MAX_NESTING = 256               # element nesting depth (keeps recursion bounded)
 
-UNSUPPORTED = {"text", "marker", "foreignObject", "switch",
+UNSUPPORTED = {"text", "foreignObject",
                # SVG 2 and its drafts: known, but not implemented here
                "hatch", "hatchpath", "mesh", "meshgradient", "meshpatch", "meshrow",
                "solidcolor", "discard", "video", "audio", "iframe", "canvas", "textPath",
@@ -102,7 +106,8 @@ UNSUPPORTED = {"text", "marker", "foreignObject", "switch",
 NOT_RENDERED = {"title", "desc", "metadata", "style", "defs", "linearGradient", "clipPath", "mask",
                 "filter", "pattern",
                 "radialGradient", "stop", "symbol", "script", "cursor", "font", "font-face",
-                "view", "animate", "animateTransform", "animateMotion", "animateColor", "set"}
+                "view", "animate", "animateTransform", "animateMotion", "animateColor", "set",
+                "marker"}  # markers are drawn where shapes reference them (markers.py)
 SHAPES = {"circle", "ellipse", "rect", "line", "polyline", "polygon", "path"}
 _PAINT_URL = re.compile(r"^\s*url\(\s*(['\"]?)#([^'\")\s]*)\1\s*\)\s*(.*)$", re.DOTALL)
 
@@ -112,9 +117,10 @@ _PAINT_URL = re.compile(r"^\s*url\(\s*(['\"]?)#([^'\")\s]*)\1\s*\)\s*(.*)$", re.
 # ----------------------------------------------------------------------------
 
 class _Loader:
-    def __init__(self, root, strict: bool):
+    def __init__(self, root, strict: bool, languages=("en",)):
         self.root = root
         self.strict = strict
+        self.languages = [str(lang).strip().lower() for lang in languages if str(lang).strip()]
         self.warned = set()
         self.shapes: List = []
         self.groups: List = []
@@ -383,8 +389,8 @@ class _Loader:
             hostile = re.search(r"nan|inf", text, re.IGNORECASE) or (
                 number and not (math.isfinite(float(number.group(0)))
                                 and abs(float(number.group(0))) <= 1e15))
-            if hostile:
-                raise SVGError(f"{self.describe(elem)}: attribute {name}: {exc}") from None
+            if hostile:  # NaN, inf or out of range: invalid, so ignored as below
+                self.fail(elem, f"attribute {name}: {exc}")
             # not a length (e.g. "auto", "10qwe"): SVG ignores the attribute
             return parse_length(default, percent_of, font_px) if default != "auto" else 0.0
 
@@ -399,11 +405,13 @@ class _Loader:
             self.warn(tag, f"SVG element <{tag}> is not supported; skipped "
                            f"(first: {self.describe(elem)})")
             return
-        if tag not in SHAPES and tag not in ("svg", "g", "a", "use", "image"):
+        if tag not in SHAPES and tag not in ("svg", "g", "a", "use", "image", "switch"):
             # SVG 1.1 / SVG Tiny 1.2 (C.2): a subtree rooted at an unknown
             # element is not rendered (elements in it can still be used)
             self.warn("unknown:" + tag, f"<{tag}> is not an SVG element; it and its content "
                                         f"are not rendered (first: {self.describe(elem)})")
+            return
+        if not conditions_pass(elem, self.languages):
             return
         style = self.compute_style(elem, parent_style)
         if style.get("display", "inline").strip() == "none":
@@ -418,12 +426,19 @@ class _Loader:
             if tag in ("g", "a", "svg"):
                 for child in elem:
                     self.walk(child, style, ctm, viewport, opacity, chain)
+            elif tag == "switch":  # only its first direct child whose conditions hold
+                chosen = switch_choice(elem, self.languages)
+                if chosen is not None:
+                    self.walk(chosen, style, ctm, viewport, opacity, chain)
             elif tag == "use":
                 self.expand_use(elem, style, ctm, viewport, opacity, chain)
             elif tag == "image":
                 images.emit_image(self, elem, style, ctm, viewport)
             else:
+                first_shape_group = len(self.groups)
                 self.emit_shape(elem, tag, style, ctm, viewport, opacity)
+                markers.draw_markers(self, elem, tag, style, ctm, viewport, opacity, chain,
+                                     first_shape_group)
 
         user = ctm if tag == "svg" and elem is not self.root else ctm @ self.element_transform(
             elem, style, viewport)
@@ -506,7 +521,8 @@ class _Loader:
         try:
             numbers = parse_number_list(text)
         except UnitError as exc:
-            raise SVGError(f"{self.describe(elem)}: viewBox: {exc}") from None
+            self.fail(elem, f"viewBox: {exc}")  # an invalid viewBox is ignored
+            return None
         if len(numbers) != 4 or numbers[2] <= 0 or numbers[3] <= 0:
             if len(numbers) == 4 and (numbers[2] < 0 or numbers[3] < 0):
                 self.fail(elem, f"viewBox '{text}' has a negative size")
@@ -533,11 +549,13 @@ class _Loader:
         # context-stroke are the use element's own fill and stroke.
         self.contexts.append((self.context_paint(style.get("fill", "black"), style),
                               self.context_paint(style.get("stroke", "none"), style)))
+        context.push(self, ctm)
         try:
             self._instantiate(elem, target, style, ctm, viewport, opacity, chain)
         finally:
             self.use_depth -= 1
             self.contexts.pop()
+            context.pop(self)
 
     def context_paint(self, value: str, style) -> Tuple[str, Dict[str, str]]:
         """(paint value, style to resolve currentColor with) with context-fill
@@ -633,7 +651,8 @@ class _Loader:
                 except ValueError:
                     break
                 if not math.isfinite(value) or abs(value) > 1e15:
-                    raise SVGError(f"{self.describe(elem)}: points: number '{token}' out of range")
+                    self.fail(elem, f"points: number '{token}' out of range")
+                    break  # drawn up to the error
                 values.append(value)
             points = list(zip(values[0::2], values[1::2]))
             if len(points) < 2:
@@ -684,13 +703,11 @@ class _Loader:
         try:
             geometry = self.geometry(elem, tag, viewport)
         except UnitError as exc:
-            raise SVGError(f"{self.describe(elem)}: {exc}") from None
+            self.fail(elem, f"invalid geometry: {exc}")
+            return
         if geometry is None or style.get("visibility", "visible").strip() in ("hidden", "collapse"):
             return
         kind, params, subpaths = geometry
-        for prop in ("marker-start", "marker-mid", "marker-end"):
-            if style.get(prop, "none").strip() != "none":
-                self.warn("marker", f"{self.describe(elem)}: markers are not supported")
         bbox = subpaths_bbox(subpaths)
         vw, vh = viewport
         diag = math.sqrt((vw * vw + vh * vh) / 2.0)
@@ -704,11 +721,18 @@ class _Loader:
         extent = (bbox[0] - reach, bbox[1] - reach, bbox[2] + reach, bbox[3] + reach)
         fill_value, fill_style = self.context_paint(style.get("fill", "black"), style)
         stroke_value, stroke_style_map = self.context_paint(style.get("stroke", "none"), style)
-        fill = self.paint(fill_value, fill_style, bbox, viewport,
-                          opacity * self.opacity_value(style.get("fill-opacity")), elem, bbox)
-        stroke = self.paint(stroke_value, stroke_style_map, bbox, viewport,
-                            opacity * self.opacity_value(style.get("stroke-opacity")), elem,
-                            extent)
+        fill_alpha = opacity * self.opacity_value(style.get("fill-opacity"))
+        stroke_alpha = opacity * self.opacity_value(style.get("stroke-opacity"))
+        # a context paint naming a gradient is built in the context's space
+        fill = context.deferred_paint(self, style.get("fill", "black"), fill_value, fill_style,
+                                      fill_alpha, elem, ctm, bbox, viewport)
+        if fill is None:
+            fill = self.paint(fill_value, fill_style, bbox, viewport, fill_alpha, elem, bbox)
+        stroke = context.deferred_paint(self, style.get("stroke", "none"), stroke_value,
+                                        stroke_style_map, stroke_alpha, elem, ctm, extent, viewport)
+        if stroke is None:
+            stroke = self.paint(stroke_value, stroke_style_map, bbox, viewport, stroke_alpha, elem,
+                                extent)
         if stroke_width <= 0:
             stroke = None
         if tag == "line":  # a line has no interior
@@ -773,6 +797,7 @@ class _Loader:
                     clip, self.groups = Layer(self.groups), saved
                     layer = patterns.pattern_layer(self, paint_value, ctm, clip)
                     if layer is not None:
+                        layer.paint_part = name  # for paint-order (markers.py)
                         self.groups.append(layer)
                 return
             first = len(self.shapes)
@@ -817,7 +842,9 @@ class _Loader:
                 self.groups = []
                 add_group(shapes, None, paint_value)
                 content, self.groups = self.groups, saved
-                self.groups.append(Layer(content, clip_path=self.viewport_clip()))
+                layer = Layer(content, clip_path=self.viewport_clip())
+                layer.paint_part = "stroke"  # for paint-order (markers.py)
+                self.groups.append(layer)
                 continue
             add_group(shapes, paint_value if name == "fill" else None,
                       paint_value if name == "stroke" else None)
@@ -858,8 +885,8 @@ class _Loader:
 
     @staticmethod
     def stroke_before_fill(style) -> bool:
-        words = [w for w in style.get("paint-order", "normal").split() if w in ("fill", "stroke")]
-        return bool(words) and words[0] == "stroke"
+        order = markers.paint_order(style)
+        return order.index("stroke") < order.index("fill")
 
     @staticmethod
     def stroke_style(style):
@@ -950,15 +977,24 @@ def _root_size(loader: _Loader, root) -> Tuple[float, float, Optional[tuple]]:
             sizes.append(default)
             continue
         try:
-            sizes.append(parse_length(text, default))
+            value = parse_length(text, default)
         except UnitError as exc:
-            raise SVGError(f"{loader.describe(root)}: {name}: {exc}") from None
+            loader.fail(root, f"{name}: {exc}")  # ignored: the default size
+            value = default
+        if not math.isfinite(value) or abs(value) > 1e15:
+            raise SVGError(f"{loader.describe(root)}: {name} {value} out of range")
+        sizes.append(value)
+    disabled = False
     if sizes[0] < 0 or sizes[1] < 0:
-        raise SVGError(f"{loader.describe(root)}: negative size {sizes[0]} x {sizes[1]}")
-    if sizes[0] == 0 or sizes[1] == 0:
-        raise SVGError(f"{loader.describe(root)}: zero size {sizes[0]} x {sizes[1]} "
-                       f"(rendering disabled)")
-    return sizes[0], sizes[1], box
+        # an invalid size: nothing is rendered, on a canvas of the default size
+        loader.fail(root, f"negative size {sizes[0]} x {sizes[1]}")
+        disabled = True
+    elif sizes[0] == 0 or sizes[1] == 0:
+        loader.fail(root, f"zero size {sizes[0]} x {sizes[1]} (rendering disabled)")
+        disabled = True
+    if disabled:
+        sizes = [default if size <= 0 else size for size, default in zip(sizes, defaults)]
+    return sizes[0], sizes[1], box, disabled
 
 
 def _canvas_background(loader: _Loader, root, width: float, height: float):
@@ -980,15 +1016,20 @@ def _canvas_background(loader: _Loader, root, width: float, height: float):
                                     use_even_odd_rule=False, id="background"))
 
 
-def svg_to_scene(path_or_text, strict: bool = True):
+def svg_to_scene(path_or_text, strict: bool = False, languages=("en",)):
     """Read an SVG into diffvg's scene lists.
 
     path_or_text: a filename (str), a pathlib.Path, bytes, or SVG text that
         starts with '<'.
-    strict: when True (default), errors that SVG renderers recover from
-        (bad path data, ``use`` cycles, negative sizes of inner elements)
-        raise SVGError; when False they warn and the element is skipped (path
-        data is kept up to the error).
+    strict: when False (default), errors that browsers recover from are
+        recovered from as they do, with one warning per kind: path data is
+        drawn up to the first error, an element with an invalid required
+        attribute (a negative radius or size) is not drawn, a ``use`` cycle
+        drops the cyclic reference, and the rest renders. When True each of
+        these raises SVGError. A file that is not XML, or is hostile (entity
+        expansion, size limits), raises SVGError in both modes.
+    languages: the user's languages for ``systemLanguage`` (a sequence of
+        BCP 47 tags; default ``["en"]``): "en" matches "en-US" and back.
 
     Returns (canvas_width: int, canvas_height: int, shapes: list,
     shape_groups: list). Geometry is in each element's user units; each
@@ -999,21 +1040,29 @@ def svg_to_scene(path_or_text, strict: bool = True):
     root = parse_xml(read_source(path_or_text))
     if split_tag(root.tag) != (SVG_NS, "svg") and split_tag(root.tag) != (None, "svg"):
         raise SVGError(f"root element is <{split_tag(root.tag)[1]}>, expected <svg>")
-    loader = _Loader(root, strict)
-    width, height, box = _root_size(loader, root)
+    if isinstance(languages, str):
+        languages = [languages]
+    try:
+        languages = [str(lang) for lang in languages]
+    except TypeError:
+        raise TypeError(f"svg_to_scene(): languages must be a sequence of language tags such as "
+                        f"['en'], got {type(languages).__name__}") from None
+    loader = _Loader(root, strict, languages)
+    width, height, box, disabled = _root_size(loader, root)
     ctm = np.eye(3)
     viewport = (width, height)
     if box is not None:
         ctm = viewbox_transform(box, width, height,
                                 parse_aspect_ratio(root.get("preserveAspectRatio")))
         viewport = (box[2], box[3])
-    _canvas_background(loader, root, width, height)
-    loader.walk(root, INITIAL_VALUES, ctm, viewport, 1.0, ())
+    if not disabled:
+        _canvas_background(loader, root, width, height)
+        loader.walk(root, INITIAL_VALUES, ctm, viewport, 1.0, ())
     canvas_width = max(1, int(round(width)))
     canvas_height = max(1, int(round(height)))
     return canvas_width, canvas_height, loader.shapes, loader.groups
 
 
-def load_svg(path_or_text, strict: bool = True) -> Scene:
+def load_svg(path_or_text, strict: bool = False, languages=("en",)) -> Scene:
     """Like :func:`svg_to_scene`, returning a :class:`pydiffvg.scene_types.Scene`."""
-    return Scene(*svg_to_scene(path_or_text, strict=strict))
+    return Scene(*svg_to_scene(path_or_text, strict=strict, languages=languages))

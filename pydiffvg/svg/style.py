@@ -291,8 +291,9 @@ def cascade(attrs: Dict[str, str], sheet_decls: List[Tuple[Tuple[int, int, int],
     inline = parse_declarations(style_attr) if style_attr else []
     important = []
     for _, _, decls in ordered:
-        for name, value, imp in decls:
+        for name, value, imp in _expand_shorthands(decls):
             (important.append((name, value)) if imp else result.__setitem__(name, value))
+    inline = _expand_shorthands(inline)
     for name, value, imp in inline:
         if not imp:
             result[name] = value
@@ -302,3 +303,15 @@ def cascade(attrs: Dict[str, str], sheet_decls: List[Tuple[Tuple[int, int, int],
         if imp:
             result[name] = value
     return result
+
+
+def _expand_shorthands(decls):
+    """CSS shorthands SVG defines: ``marker`` sets marker-start, marker-mid and
+    marker-end (a property only, not a presentation attribute)."""
+    out = []
+    for name, value, imp in decls:
+        if name == "marker":
+            out.extend((part, value, imp) for part in ("marker-start", "marker-mid", "marker-end"))
+        else:
+            out.append((name, value, imp))
+    return out

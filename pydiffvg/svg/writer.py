@@ -17,7 +17,8 @@ Every shape of every group is written:
 * Paints: solid colours as ``rgb()`` plus ``*-opacity``; gradients as
   ``userSpaceOnUse`` ``linearGradient``/``radialGradient`` in ``defs`` with
   ``stop-color``/``stop-opacity`` (an elliptic radial gradient gets a
-  ``gradientTransform`` scale about its centre).
+  ``gradientTransform`` scale about its centre; a focal circle is written as
+  ``fx``, ``fy`` and ``fr``).
 * ``stroke-width`` is twice pydiffvg's half width. A Path with a width per
   point is written as its fill (if any) plus one stroked ``path`` per
   segment, each with the average of its two end points' widths: SVG has no
@@ -103,6 +104,15 @@ class _Writer:
                 if rx != ry and rx > 0:
                     extra = (f' gradientTransform="translate({cx} {cy}) scale(1 {_num(ry / rx)}) '
                              f'translate({_num(-center[0])} {_num(-center[1])})"')
+                focal = getattr(paint, "focal", None)
+                focal_radius = getattr(paint, "focal_radius", None)
+                if focal is not None:
+                    # in the gradient's own coordinates (before the y scale)
+                    f = _array(focal).reshape(-1)
+                    fy = center[1] + (f[1] - center[1]) * (rx / ry if rx != ry and rx > 0 and ry != 0 else 1.0)
+                    extra += f' fx="{_num(f[0])}" fy="{_num(fy)}"'
+                if focal_radius is not None:
+                    extra += f' fr="{_num(float(_array(focal_radius).reshape(-1)[0]))}"'
                 head = (f'<radialGradient id="{ident}" gradientUnits="userSpaceOnUse" '
                         f'cx="{cx}" cy="{cy}" r="{_num(rx if rx > 0 else ry)}"{extra}>')
                 tail = "</radialGradient>"
