@@ -92,15 +92,15 @@ MAX_ELEMENTS = 200_000          # elements in the document
 MAX_USE_EXPANDED = 10_000       # elements instantiated through ``use``
 MAX_NESTING = 256               # element nesting depth (keeps recursion bounded)
 
-UNSUPPORTED = {"text", "image", "filter", "mask", "clipPath", "pattern", "marker",
+UNSUPPORTED = {"image", "filter", "mask", "clipPath", "pattern", "marker",
                "foreignObject", "switch",
                # SVG 2 and its drafts: known, but not implemented here
                "hatch", "hatchpath", "mesh", "meshgradient", "meshpatch", "meshrow",
-               "solidcolor", "discard", "video", "audio", "iframe", "canvas", "textPath",
-               "tspan"}
+               "solidcolor", "discard", "video", "audio", "iframe", "canvas"}
 NOT_RENDERED = {"title", "desc", "metadata", "style", "defs", "linearGradient",
                 "radialGradient", "stop", "symbol", "script", "cursor", "font", "font-face",
-                "view", "animate", "animateTransform", "animateMotion", "animateColor", "set"}
+                "view", "animate", "animateTransform", "animateMotion", "animateColor", "set",
+                "tspan", "tref", "textPath"}  # text content: drawn only inside <text>
 SHAPES = {"circle", "ellipse", "rect", "line", "polyline", "polygon", "path"}
 _PAINT_URL = re.compile(r"^\s*url\(\s*(['\"]?)#([^'\")\s]*)\1\s*\)\s*(.*)$", re.DOTALL)
 
@@ -389,7 +389,7 @@ class _Loader:
             self.warn(tag, f"SVG element <{tag}> is not supported; skipped "
                            f"(first: {self.describe(elem)})")
             return
-        if tag not in SHAPES and tag not in ("svg", "g", "a", "use"):
+        if tag not in SHAPES and tag not in ("svg", "g", "a", "use", "text"):
             # SVG 1.1 / SVG Tiny 1.2 (C.2): a subtree rooted at an unknown
             # element is not rendered (elements in it can still be used)
             self.warn("unknown:" + tag, f"<{tag}> is not an SVG element; it and its content "
@@ -416,6 +416,9 @@ class _Loader:
                     self.walk(child, style, ctm, viewport, opacity, chain)
             elif tag == "use":
                 self.expand_use(elem, style, ctm, viewport, opacity, chain)
+            elif tag == "text":  # glyph outlines (pydiffvg/text/svg.py)
+                from ..text.svg import emit_text
+                emit_text(self, elem, style, ctm, viewport, opacity)
             else:
                 self.emit_shape(elem, tag, style, ctm, viewport, opacity)
         if own_opacity < 1.0:

@@ -24,6 +24,10 @@ fill stroke opacity fill-opacity stroke-opacity fill-rule stroke-width stroke-li
 stroke-linejoin stroke-miterlimit stroke-dasharray stroke-dashoffset color display
 visibility stop-color stop-opacity clip-path mask filter marker-start marker-mid
 marker-end paint-order transform-origin overflow font-size
+font-family font-style font-weight font-stretch font-variant font-kerning kerning
+font-variation-settings font-optical-sizing text-anchor letter-spacing word-spacing
+text-decoration baseline-shift dominant-baseline alignment-baseline writing-mode direction
+unicode-bidi text-rendering glyph-orientation-vertical font-size-adjust
 """.split())
 
 #: Properties inherited from the parent when not specified.
@@ -31,6 +35,9 @@ INHERITED_PROPERTIES = frozenset("""
 fill stroke fill-opacity stroke-opacity fill-rule stroke-width stroke-linecap
 stroke-linejoin stroke-miterlimit stroke-dasharray stroke-dashoffset color visibility
 paint-order marker-start marker-mid marker-end font-size
+font-family font-style font-weight font-stretch font-variant font-kerning kerning
+font-variation-settings font-optical-sizing text-anchor letter-spacing word-spacing
+writing-mode direction text-rendering glyph-orientation-vertical
 """.split())
 
 #: Initial values (CSS "initial") of the properties we use.
