@@ -222,7 +222,7 @@ class Face:
             contours = self._outlines.get(cache_key)
             if contours is not None:
                 return contours
-            pen = ContourPen()
+            pen = None
             if 0 <= glyph_id < len(self.glyph_order):
                 if key not in self._glyph_sets:
                     try:
@@ -231,12 +231,14 @@ class Face:
                     except Exception:  # no outlines (a bitmap-only font)
                         self._glyph_sets[key] = None
                 glyph_set = self._glyph_sets[key]
+                pen = ContourPen(glyph_set)
                 try:
                     if glyph_set is not None:
                         glyph_set[self.glyph_order[glyph_id]].draw(pen)
                 except Exception:  # a damaged glyph draws nothing
                     pen.contours = []
                     pen._points, pen._ncp = [], []
+            pen = pen or ContourPen()
             pen.finish()
             contours = pen.contours
             self._outlines[cache_key] = contours
@@ -256,8 +258,8 @@ class ContourPen(_base_pen()):
     so only _moveTo, _lineTo, _qCurveToOne and _curveToOne are needed.
     """
 
-    def __init__(self):
-        super().__init__(glyphSet=None)
+    def __init__(self, glyph_set=None):
+        super().__init__(glyphSet=glyph_set)  # composite glyphs draw their components
         self.contours: List[Tuple[np.ndarray, np.ndarray]] = []
         self._ncp: List[int] = []
         self._points: List[Tuple[float, float]] = []

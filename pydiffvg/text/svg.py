@@ -471,8 +471,8 @@ def _text_path(loader, node: _Node, viewport) -> Optional[PathFlow]:
         for ctrl in subpath_segments(subpath):
             ctrl = np.asarray(ctrl, dtype=np.float64) @ matrix[:2, :2].T + matrix[:2, 2]
             segments.append(ctrl)
-    if (elem.get("side") or "left").strip() == "right":
-        segments = [ctrl[::-1].copy() for ctrl in reversed(segments)]
+    # side="right" (SVG 2) would reverse the path; resvg and Chrome ignore it,
+    # and so do we.
     if not segments:
         return None
     tables = [ArcLengthTable(ctrl) for ctrl in segments]
