@@ -245,21 +245,29 @@ class Face:
         return contours
 
 
-def _base_pen():
-    from fontTools.pens.basePen import BasePen
-    return BasePen
+_PEN_CLASS = None
 
 
-class ContourPen(_base_pen()):
-    """A fontTools pen that records closed contours as diffvg paths.
+def ContourPen(glyph_set=None):
+    """A fontTools pen that records closed contours as diffvg paths
+    (made on first use, so that importing pydiffvg does not need fontTools).
 
     BasePen splits TrueType's implied on-curve points (qCurveTo with many
     off-curve points) into single quadratics and poly-cubics into cubics,
     so only _moveTo, _lineTo, _qCurveToOne and _curveToOne are needed.
     """
+    global _PEN_CLASS
+    if _PEN_CLASS is None:
+        from fontTools.pens.basePen import BasePen
+        methods = {k: v for k, v in vars(_ContourPenMethods).items()
+                   if k == "__init__" or not k.startswith("__")}
+        _PEN_CLASS = type("ContourPen", (BasePen,), methods)
+    return _PEN_CLASS(glyph_set)
 
+
+class _ContourPenMethods:
     def __init__(self, glyph_set=None):
-        super().__init__(glyphSet=glyph_set)  # composite glyphs draw their components
+        type(self).__mro__[1].__init__(self, glyphSet=glyph_set)  # components draw through it
         self.contours: List[Tuple[np.ndarray, np.ndarray]] = []
         self._ncp: List[int] = []
         self._points: List[Tuple[float, float]] = []

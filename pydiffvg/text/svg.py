@@ -577,6 +577,14 @@ def emit_text(loader, elem, style, ctm, viewport, opacity):
                        f"text in the document")
     if abs(ctm[0][0] * ctm[1][1] - ctm[0][1] * ctm[1][0]) < 1e-12:
         return
+    try:
+        import fontTools  # noqa: F401
+        import uharfbuzz  # noqa: F401
+    except ImportError:
+        loader.warn("text-deps", "SVG text needs uharfbuzz and fontTools "
+                                 "(pip install pydiffvg[text]); text is not supported without "
+                                 "them and is skipped")
+        return
     database = _database_for(loader)
     builder = _Builder(loader, elem, viewport, database)
     root = builder.build(elem, style, None, False, 0)
