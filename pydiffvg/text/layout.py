@@ -192,11 +192,27 @@ _NO_LETTER_SPACING = [(0x0600, 0x06FF), (0x0700, 0x074F), (0x0750, 0x077F), (0x0
                       (0xFE70, 0xFEFF), (0x10AC0, 0x10AFF), (0x10B80, 0x10BAF),
                       (0x11080, 0x110CF), (0x11180, 0x111DF), (0x11480, 0x114DF),
                       (0x11600, 0x1165F)]
+#: Characters whose Unicode Vertical_Orientation is U (upright); the
+#: transformed ones (Tu, Tr: CJK punctuation, brackets, small kana) are
+#: turned sideways with the rest, as resvg does.
 _UPRIGHT = [(0x1100, 0x11FF), (0x2E80, 0x2FFF), (0x3000, 0x303F), (0x3040, 0x31FF),
             (0x3200, 0xA4CF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0xFE10, 0xFE1F),
             (0xFE30, 0xFE4F), (0xFF00, 0xFF60), (0xFFE0, 0xFFE7), (0x1F000, 0x1FAFF),
             (0x20000, 0x3FFFD), (0x00A7, 0x00A7), (0x00A9, 0x00A9), (0x00AE, 0x00AE),
             (0x00B1, 0x00B1), (0x00BC, 0x00BE), (0x00D7, 0x00D7), (0x00F7, 0x00F7)]
+
+
+_TRANSFORMED = set([0x3001, 0x3002, 0x3030, 0x30A0, 0x30FC, 0xFF08, 0xFF09, 0xFF0C, 0xFF0E,
+                    0xFF1A, 0xFF1B, 0xFF1F, 0xFF3B, 0xFF3D, 0xFF3F, 0xFFE3]
+                   + list(range(0x3008, 0x3012)) + list(range(0x3014, 0x3020))
+                   + list(range(0xFF5B, 0xFF61)) + list(range(0x31F0, 0x3200))
+                   + [0x3041, 0x3043, 0x3045, 0x3047, 0x3049, 0x3063, 0x3083, 0x3085, 0x3087,
+                      0x308E, 0x3095, 0x3096, 0x30A1, 0x30A3, 0x30A5, 0x30A7, 0x30A9, 0x30C3,
+                      0x30E3, 0x30E5, 0x30E7, 0x30EE, 0x30F5, 0x30F6])
+
+
+def is_upright(codepoint: int) -> bool:
+    return codepoint not in _TRANSFORMED and _in_ranges(codepoint, _UPRIGHT)
 
 
 def _in_ranges(codepoint: int, ranges) -> bool:
@@ -244,13 +260,31 @@ def shape_chunk(chunk: Chunk, database: Optional[FontDatabase], warn) -> List[Cl
             base = key
     if base is None:
         return []
-    lookup = {key: dict(groups) for key, groups in shaped.items()}
+    # per font: cluster start -> (glyphs, end), end = the next cluster start
+    lookup = {}
+    for key, groups in shaped.items():
+        starts = sorted({start for start, _ in groups}) + [len(chunk.text)]
+        following = {a: b for a, b in zip(starts[:-1], starts[1:])}
+        lookup[key] = {start: (glyphs, following[start]) for start, glyphs in groups}
     clusters = []
+    covered_until = {}  # font key -> end of the last multi-character cluster used
     for index, base_glyphs in shaped[base]:
         span = _span_at(chunk, index)
         if span is None:
             continue
-        glyphs = lookup[_font_key(span)].get(index, base_glyphs)
+        key = _font_key(span)
+        if key != base:
+            # a ligature of the span's font may cover the next base clusters
+            if covered_until.get(key, -1) > index and index not in lookup[key]:
+                continue
+            entry = lookup[key].get(index)
+            if entry is not None:
+                glyphs = entry[0]
+                covered_until[key] = entry[1]
+            else:
+                glyphs = base_glyphs
+        else:
+            glyphs = base_glyphs
         size = span.font_size
         x, width, advance = 0.0, 0.0, 0.0
         placed = []
@@ -273,7 +307,7 @@ def shape_chunk(chunk: Chunk, database: Optional[FontDatabase], warn) -> List[Cl
 def apply_writing_mode(clusters: List[Cluster]):
     for cluster in clusters:
         middle = (cluster.ascent + cluster.descent) / 2.0
-        if _in_ranges(cluster.codepoint, _UPRIGHT):
+        if is_upright(cluster.codepoint):
             # centre the glyph on the vertical axis, then turn it upright
             cluster.path_transform = translate(0.0, middle) @ rotate_at(
                 -90.0, cluster.width / 2.0, -middle)

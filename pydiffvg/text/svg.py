@@ -113,7 +113,9 @@ class _Builder:
                      _weight(loader.specified(elem).get("font-weight"), parent_weight))
         if tag == "tref":
             target = loader.href_target(elem)
-            text = "".join(target.itertext()) if target is not None else ""
+            # only an SVG element's character data (resvg and Batik agree)
+            text = "".join(target.itertext()) if target is not None and _known_svg(
+                loader, target) else ""
             if text:
                 self._add_text(node, text, depth)
             return node
@@ -136,6 +138,14 @@ class _Builder:
         run = _TextRun(_collapse(text, node.preserve), node, depth)
         node.children.append(run)
         self.runs.append(run)
+
+
+def _known_svg(loader, elem) -> bool:
+    from ..svg import parser
+    tag = loader.local_tag(elem)
+    return loader.is_svg(elem) and (tag in parser.SHAPES or tag in parser.UNSUPPORTED
+                                    or tag in parser.NOT_RENDERED
+                                    or tag in ("svg", "g", "a", "use", "text"))
 
 
 def _inherited_weight(loader, elem) -> int:
@@ -295,6 +305,8 @@ def _node_length(loader, node: _Node, value: Optional[str], percent_of: float) -
 def _own_or_parent(loader, node: _Node, name: str) -> Optional[str]:
     """A non-inherited property: the element's own value or its parent's."""
     value = loader.specified(node.elem).get(name)
+    if value is not None and value.strip() == "inherit":
+        value = None
     if value is None:
         parent = node.parent.elem if node.parent is not None else loader.parent.get(id(node.elem))
         if parent is not None and isinstance(parent.tag, str):
