@@ -180,10 +180,7 @@ def test_svg_text_matches_resvg(name):
     geometry = psnr(over_white(outlines), over_white(ref))
     print(f"{name}: render {value:.2f} dB, outlines {geometry:.2f} dB")
     assert value >= 30.0, f"{name}: {value:.2f} dB against resvg < 30"
-    # textPath: resvg measures arc length to 0.5 px (kurbo, accuracy 0.5);
-    # ours is exact, so glyphs far along a path sit up to ~0.5 px apart.
-    bound = 30.0 if "textPath" in name else 40.0
-    assert geometry >= bound, f"{name}: our outlines drawn by resvg: {geometry:.2f} dB < {bound}"
+    assert geometry >= 40.0, f"{name}: our outlines drawn by resvg: {geometry:.2f} dB < 40"
 
 
 @needs_fonts

@@ -80,14 +80,14 @@ class Span:
 
 @dataclass
 class PathFlow:
-    """A textPath: the path as polylines of Bézier segments with arc length."""
-    segments: List[np.ndarray]       # control polygons (k+1, 2)
-    tables: List[Any]                # ArcLengthTable per segment
+    """A textPath: its segments measured as resvg measures them
+    (``arclength.ResvgPath``) and the start offset in user units."""
+    measure: Any
     start_offset: float
 
     @property
     def length(self) -> float:
-        return float(sum(t.length for t in self.tables))
+        return self.measure.length
 
 
 @dataclass
@@ -391,18 +391,6 @@ def position_linear(chunk: Chunk, clusters: List[Cluster], dx, dy, rotations,
     return x, y
 
 
-def _bezier(ctrl: np.ndarray, t: float) -> Tuple[np.ndarray, np.ndarray]:
-    """Point and derivative of the Bézier with control polygon ``ctrl`` at t
-    (de Casteljau; the derivative is n times the difference of the last two
-    intermediate points)."""
-    pts = ctrl.astype(np.float64)
-    n = len(pts) - 1
-    while len(pts) > 2:
-        pts = (1.0 - t) * pts[:-1] + t * pts[1:]
-    point = (1.0 - t) * pts[0] + t * pts[1]
-    return point, n * (pts[1] - pts[0])
-
-
 def position_on_path(chunk: Chunk, clusters: List[Cluster], dx, dy, rotations,
                      vertical: bool) -> Tuple[float, float]:
     flow = chunk.path
@@ -414,19 +402,14 @@ def position_on_path(chunk: Chunk, clusters: List[Cluster], dx, dy, rotations,
         advance += _get(dx, chunk.offset + cluster.index) or 0.0
         offsets.append(advance + cluster.width / 2.0)
         advance += cluster.advance
-    cumulative = np.concatenate([[0.0], np.cumsum([t.length for t in flow.tables])])
-    total = float(cumulative[-1])
+    placements = flow.measure.place(offsets)
     last = (0.0, 0.0)
     acc_dy = 0.0
-    for cluster, offset in zip(clusters, offsets):
-        if offset < 0.0 or offset > total or not flow.tables:
+    for cluster, placement in zip(clusters, placements):
+        if placement is None:
             cluster.visible = False
             continue
-        k = int(np.searchsorted(cumulative, offset, side="right") - 1)
-        k = min(max(k, 0), len(flow.tables) - 1)
-        t = flow.tables[k].param_at(offset - cumulative[k])
-        point, tangent = _bezier(flow.segments[k], t)
-        angle = math.degrees(math.atan2(tangent[1], tangent[0]))
+        point, angle = placement
         cluster.has_relative_shift = True
         original = cluster.transform
         half = cluster.width / 2.0

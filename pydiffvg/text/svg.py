@@ -31,7 +31,8 @@ import torch
 
 from ..shapes import Path, Rect, ShapeGroup
 from ..svg.errors import SVGError
-from ..svg.paths import ArcLengthTable, parse_path_data, subpath_segments
+from ..svg.paths import parse_path_data, subpath_segments
+from .arclength import ResvgPath
 from ..svg.units import UnitError, parse_length
 from .fonts import FontDatabase, font_database, stretch_class
 from .layout import Chunk, PathFlow, Span, glyph_contours, layout_text, translate
@@ -487,8 +488,11 @@ def _text_path(loader, node: _Node, viewport) -> Optional[PathFlow]:
     # and so do we.
     if not segments:
         return None
-    tables = [ArcLengthTable(ctrl) for ctrl in segments]
-    total = sum(t.length for t in tables)
+    # accuracy 0.5 user units, finer under a magnifying transform (as resvg)
+    ctm = getattr(loader, "_text_ctm", np.eye(3))
+    magnify = math.sqrt(math.hypot(ctm[0][0], ctm[1][0]) * math.hypot(ctm[0][1], ctm[1][1]))
+    measure = ResvgPath(segments, 0.5 / max(magnify, 1.0))
+    total = ResvgPath(segments, 0.5).length if magnify > 1.0 else measure.length
     text = (elem.get("startOffset") or "0").strip()
     try:
         if text.endswith("%"):
@@ -500,7 +504,7 @@ def _text_path(loader, node: _Node, viewport) -> Optional[PathFlow]:
         start = 0.0
     if not math.isfinite(start):
         start = 0.0
-    return PathFlow(segments, tables, start)
+    return PathFlow(measure, start)
 
 
 # ----------------------------------------------------------------------------
@@ -598,6 +602,7 @@ def emit_text(loader, elem, style, ctm, viewport, opacity):
                                  "them and is skipped")
         return
     database = _database_for(loader)
+    loader._text_ctm = ctm
     builder = _Builder(loader, elem, viewport, database)
     root = builder.build(elem, style, None, False, 0)
     _trim_runs(builder.runs, root.preserve)
