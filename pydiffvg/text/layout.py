@@ -30,6 +30,7 @@ scale(1, -1)``.
 """
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -260,31 +261,44 @@ def shape_chunk(chunk: Chunk, database: Optional[FontDatabase], warn) -> List[Cl
             base = key
     if base is None:
         return []
-    # per font: cluster start -> (glyphs, end), end = the next cluster start
-    lookup = {}
+    # per font: cluster start -> (glyphs, end, visual position); end = the
+    # next cluster start in logical order
+    lookup, starts_of = {}, {}
     for key, groups in shaped.items():
-        starts = sorted({start for start, _ in groups}) + [len(chunk.text)]
-        following = {a: b for a, b in zip(starts[:-1], starts[1:])}
-        lookup[key] = {start: (glyphs, following[start]) for start, glyphs in groups}
-    clusters = []
-    covered_until = {}  # font key -> end of the last multi-character cluster used
+        starts = sorted({start for start, _ in groups})
+        following = dict(zip(starts, starts[1:] + [len(chunk.text)]))
+        lookup[key] = {start: (glyphs, following[start], position)
+                       for position, (start, glyphs) in enumerate(groups)}
+        starts_of[key] = starts
+    base_starts = starts_of[base]
+    base_end = dict(zip(base_starts, base_starts[1:] + [len(chunk.text)]))
+    picked: List[Tuple[int, Span, List[Glyph]]] = []
+    covered_until: Dict[Any, int] = {}  # font key -> end of its last cluster used
     for index, base_glyphs in shaped[base]:
         span = _span_at(chunk, index)
         if span is None:
             continue
         key = _font_key(span)
-        if key != base:
-            # a ligature of the span's font may cover the next base clusters
-            if covered_until.get(key, -1) > index and index not in lookup[key]:
-                continue
-            entry = lookup[key].get(index)
-            if entry is not None:
-                glyphs = entry[0]
-                covered_until[key] = entry[1]
-            else:
-                glyphs = base_glyphs
-        else:
-            glyphs = base_glyphs
+        if key == base:
+            picked.append((index, span, base_glyphs))
+            continue
+        # the span font's clusters that start inside this base cluster, in
+        # that font's visual order (a ligature may instead cover several
+        # base clusters: those are then skipped)
+        low, high = index, base_end[index]
+        starts = starts_of[key]
+        lo = bisect.bisect_left(starts, low)
+        hi = bisect.bisect_left(starts, high)
+        inside = sorted((lookup[key][st] + (st,) for st in starts[lo:hi]
+                         if span.start <= st < span.end), key=lambda e: e[2])
+        if inside:
+            for glyphs, end_char, _, st in inside:
+                picked.append((st, span, glyphs))
+                covered_until[key] = max(covered_until.get(key, -1), end_char)
+        elif covered_until.get(key, -1) <= index:
+            picked.append((index, span, base_glyphs))
+    clusters = []
+    for index, span, glyphs in picked:
         size = span.font_size
         x, width, advance = 0.0, 0.0, 0.0
         placed = []
