@@ -110,8 +110,11 @@ class _Builder:
         if space is not None:
             preserve = space.strip() == "preserve"
         parent_weight = parent.weight if parent is not None else _inherited_weight(loader, elem)
-        node = _Node(elem, tag, style, parent, preserve,
-                     _weight(loader.specified(elem).get("font-weight"), parent_weight))
+        style = font_shorthand(loader, elem, style)
+        own_weight = loader.specified(elem).get("font-weight")
+        if "font" in loader.specified(elem) and own_weight is None:
+            own_weight = style.get("font-weight")
+        node = _Node(elem, tag, style, parent, preserve, _weight(own_weight, parent_weight))
         if tag == "tref":
             target = loader.href_target(elem)
             # only an SVG element's character data (resvg and Batik agree)
@@ -147,6 +150,53 @@ def _known_svg(loader, elem) -> bool:
     return loader.is_svg(elem) and (tag in parser.SHAPES or tag in parser.UNSUPPORTED
                                     or tag in parser.NOT_RENDERED
                                     or tag in ("svg", "g", "a", "use", "text"))
+
+
+_FONT_STYLES = ("italic", "oblique")
+_FONT_WEIGHTS = ("bold", "bolder", "lighter") + tuple(str(w) for w in range(100, 1000, 100))
+_FONT_STRETCHES = ("ultra-condensed", "extra-condensed", "condensed", "semi-condensed",
+                   "semi-expanded", "expanded", "extra-expanded", "ultra-expanded")
+
+
+def font_shorthand(loader, elem, style: Dict[str, str]) -> Dict[str, str]:
+    """CSS ``font``: [style || variant || weight || stretch]? size[/line-height]
+    family-list. Every font longhand it does not give is reset to its
+    initial value; longhands the element itself declares win."""
+    value = loader.specified(elem).get("font")
+    if not value:
+        return style
+    match = re.match(r"^\s*((?:[-\w]+\s+)*?)([-+.\w%]+)(?:\s*/\s*[-+.\w%]+)?\s+(.+)$",
+                     value.strip())
+    if not match:
+        return style
+    out = dict(style)
+    out.update({"font-style": "normal", "font-variant": "normal", "font-weight": "normal",
+                "font-stretch": "normal", "font-kerning": "auto",
+                "font-variation-settings": "normal"})
+    for word in match.group(1).split():
+        low = word.lower()
+        if low in _FONT_STYLES:
+            out["font-style"] = low
+        elif low == "small-caps":
+            out["font-variant"] = low
+        elif low in _FONT_WEIGHTS:
+            out["font-weight"] = low
+        elif low in _FONT_STRETCHES:
+            out["font-stretch"] = low
+    parent = loader.parent.get(id(elem))
+    parent_px = loader._element_font_px.get(id(parent), 16.0) if parent is not None else 16.0
+    from ..svg.units import parse_font_size
+    size = parse_font_size(match.group(2), parent_px, loader.root_font_px)
+    if size is not None:
+        out["font-size"] = repr(size)
+    out["font-family"] = match.group(3).strip()
+    own = loader.specified(elem)
+    for name in ("font-style", "font-variant", "font-weight", "font-stretch", "font-kerning",
+                 "font-family"):
+        if name in own and own[name].strip() != "inherit":
+            out[name] = own[name]
+    loader._element_font_px[id(elem)] = loader._font_px(out)
+    return out
 
 
 def _inherited_weight(loader, elem) -> int:
