@@ -514,21 +514,21 @@ def test_dash_zero_length_dots_and_direct_api():
 # ----------------------------------------------------------------------------
 
 def test_unsupported_elements_warn_once_per_kind():
-    body = ('<text>a</text><text>b</text><image width="1" height="1"/><g><image/></g>'
+    body = ('<image width="1" height="1"/><g><image/></g>'
             '<switch/><foreignObject/><rect width="1" height="1" clip-path="url(#c)"/>'
             '<clipPath id="c"><rect/></clipPath><rect width="2" height="2"/>')
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         _, _, shapes, _ = load(body)
     messages = [str(w.message) for w in caught]
-    for kind in ("<text>", "<image>", "<switch>", "<foreignObject>", "<clipPath>"):
+    for kind in ("<image>", "<switch>", "<foreignObject>", "<clipPath>"):
         assert len([m for m in messages if kind in m]) == 1, (kind, messages)
     assert len([m for m in messages if "clip-path" in m]) == 1
     assert len(shapes) == 2
     with warnings.catch_warnings(record=True) as caught:  # once per load, not per process
         warnings.simplefilter("always")
         load(body)
-    assert len([w for w in caught if "<text>" in str(w.message)]) == 1
+    assert len([w for w in caught if "<image>" in str(w.message)]) == 1
 
 
 # ----------------------------------------------------------------------------
