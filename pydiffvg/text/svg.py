@@ -144,6 +144,22 @@ class _Builder:
         self.runs.append(run)
 
 
+def _conditions_pass(loader, elem) -> bool:
+    """systemLanguage (a language matches exactly, or its prefix before '-'
+    does; the list is ``loader.languages``, default ["en"]) and
+    requiredExtensions (none supported), as SVG 1.1 5.8 says."""
+    if elem.get("requiredExtensions") is not None:
+        return False
+    value = elem.get("systemLanguage")
+    if value is None:
+        return True
+    languages = getattr(loader, "languages", None) or ["en"]
+    for lang in (part.strip() for part in value.split(",")):
+        if lang in languages or lang.split("-")[0] in languages and "-" in lang:
+            return True
+    return False
+
+
 def _known_svg(loader, elem) -> bool:
     from ..svg import parser
     tag = loader.local_tag(elem)
@@ -409,6 +425,11 @@ class _SpanFactory:
         loader, style = self.loader, node.style
         if style.get("display", "inline").strip() == "none":
             return None
+        walker = node
+        while walker is not None:  # conditional processing on text content elements
+            if not _conditions_pass(loader, walker.elem):
+                return None
+            walker = walker.parent
         font_size = loader._font_px(style)
         if not font_size > 0 or not math.isfinite(font_size):
             return None
