@@ -373,6 +373,21 @@ def test_a_million_characters_hit_a_clear_limit():
 
 
 @needs_fonts
+def test_font_dirs_argument(tmp_path, monkeypatch):
+    monkeypatch.delenv("PYDIFFVG_FONT_DIRS", raising=False)
+    shutil.copy(os.path.join(FONTS, "Yellowtail-Regular.ttf"), tmp_path / "Yellowtail-Regular.ttf")
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="60" height="30">'
+           '<text y="20" font-family="Yellowtail">Ab</text></svg>')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scene = pydiffvg.svg_to_scene(svg, font_dirs=[str(tmp_path)])
+    assert not [w for w in caught if "Yellowtail" in str(w.message)]
+    direct = pydiffvg.text_to_paths("Ab", font="Yellowtail", size=16.0, font_dirs=[str(tmp_path)])
+    assert direct.glyphs[0].family == "Yellowtail"
+    assert len(scene[2]) == len(direct.shapes)
+
+
+@needs_fonts
 def test_text_path_pointing_at_nothing():
     svg = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
            'width="100" height="40" font-family="Noto Sans">'

@@ -43,7 +43,10 @@ A stroke entirely inside or outside is kept or dropped; a stroke that
 crosses the edge cannot be cut by the renderer and is drawn unclipped, with
 a warning.
 
-Unsupported elements (``text``, ``image``, ``filter``, ``mask``,
+``text`` (with ``tspan``, ``tref``, ``textPath``) becomes glyph outline
+Paths: see pydiffvg/text/svg.py (``emit_text``).
+
+Unsupported elements (``image``, ``filter``, ``mask``,
 ``clipPath``, ``pattern``, ``marker``, ``foreignObject``, ``switch`` and the
 SVG 2 elements listed in UNSUPPORTED) are skipped with one warning per kind
 per load ("... is not supported"), as are the ``clip-path``, ``mask``,
@@ -937,7 +940,7 @@ def _canvas_background(loader: _Loader, root, width: float, height: float):
     loader.group_boxes.append(([(0.0, 0.0, width, height)], False))
 
 
-def svg_to_scene(path_or_text, strict: bool = True):
+def svg_to_scene(path_or_text, strict: bool = True, font_dirs=None):
     """Read an SVG into diffvg's scene lists.
 
     path_or_text: a filename (str), a pathlib.Path, bytes, or SVG text that
@@ -946,6 +949,8 @@ def svg_to_scene(path_or_text, strict: bool = True):
         (bad path data, ``use`` cycles, negative sizes of inner elements)
         raise SVGError; when False they warn and the element is skipped (path
         data is kept up to the error).
+    font_dirs: folders of fonts for ``<text>``, searched before
+        PYDIFFVG_FONT_DIRS and the system folders (see pydiffvg/text/fonts.py).
 
     Returns (canvas_width: int, canvas_height: int, shapes: list,
     shape_groups: list). Geometry is in each element's user units; each
@@ -957,6 +962,7 @@ def svg_to_scene(path_or_text, strict: bool = True):
     if split_tag(root.tag) != (SVG_NS, "svg") and split_tag(root.tag) != (None, "svg"):
         raise SVGError(f"root element is <{split_tag(root.tag)[1]}>, expected <svg>")
     loader = _Loader(root, strict)
+    loader.font_dirs = font_dirs  # read by pydiffvg/text/svg.py
     width, height, box = _root_size(loader, root)
     ctm = np.eye(3)
     viewport = (width, height)
@@ -971,6 +977,6 @@ def svg_to_scene(path_or_text, strict: bool = True):
     return canvas_width, canvas_height, loader.shapes, loader.groups
 
 
-def load_svg(path_or_text, strict: bool = True) -> Scene:
+def load_svg(path_or_text, strict: bool = True, font_dirs=None) -> Scene:
     """Like :func:`svg_to_scene`, returning a :class:`pydiffvg.scene_types.Scene`."""
-    return Scene(*svg_to_scene(path_or_text, strict=strict))
+    return Scene(*svg_to_scene(path_or_text, strict=strict, font_dirs=font_dirs))
