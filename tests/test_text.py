@@ -160,6 +160,10 @@ SVG_CASES = {
   <text x="50" y="80" textLength="140">spread</text>
   <text x="50" y="110" dominant-baseline="central" font-family="serif">serif central</text>
 </svg>""",
+    "svg-colour-glyph": """<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 120" width="200" height="120" font-size="40">
+  <text x="10" y="70" font-family="Twitter Color Emoji">😀🦀</text>
+  <text x="110" y="70" font-family="Noto Sans, Twitter Color Emoji">a😁</text>
+</svg>""",
 }
 
 

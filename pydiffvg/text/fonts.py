@@ -127,6 +127,8 @@ class Face:
         self._outlines: Dict[Tuple, List[Tuple[np.ndarray, np.ndarray]]] = {}
         self._glyph_sets: Dict[Tuple, object] = {}
         self._hb_fonts: Dict[Tuple, object] = {}
+        self._svg_docs: Optional[Dict[int, str]] = None
+        self.svg_scenes: Dict[int, object] = {}  # glyph id -> parsed document (text/svg.py)
         self.axes = {a.axisTag: (a.minValue, a.defaultValue, a.maxValue)
                      for a in self.font["fvar"].axes} if "fvar" in self.font else {}
         self.glyph_order = self.font.getGlyphOrder()
@@ -208,6 +210,28 @@ class Face:
             font.set_variations(dict(key))
             self._hb_fonts[key] = font
         return font
+
+    # -- SVG glyphs (colour fonts with an 'SVG ' table) ---------------------------
+    def svg_document(self, glyph_id: int) -> Optional[str]:
+        """The SVG document that draws ``glyph_id`` (font units, y down, origin
+        on the baseline), or None."""
+        if self._svg_docs is None:
+            docs: Dict[int, str] = {}
+            try:
+                if "SVG " in self.font:
+                    for entry in self.font["SVG "].docList:
+                        data = entry.data if hasattr(entry, "data") else entry[0]
+                        start = entry.startGlyphID if hasattr(entry, "startGlyphID") else entry[1]
+                        end = entry.endGlyphID if hasattr(entry, "endGlyphID") else entry[2]
+                        if isinstance(data, bytes):
+                            data = data.decode("utf-8", "replace")
+                        if end - start <= 64:  # one document per glyph (or a few)
+                            for gid in range(start, end + 1):
+                                docs[gid] = data
+            except Exception:  # a broken table: draw the plain outlines
+                docs = {}
+            self._svg_docs = docs
+        return self._svg_docs.get(glyph_id)
 
     # -- outlines --------------------------------------------------------------
     def outline(self, glyph_id: int, key: Tuple = ()) -> List[Tuple[np.ndarray, np.ndarray]]:

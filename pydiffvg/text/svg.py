@@ -15,8 +15,9 @@ Limits: a text element with more than ``MAX_TEXT_CHARS`` characters, or a
 document with more than ``MAX_DOCUMENT_CHARS`` characters of text, raises
 SVGError (bounded time and memory). ``tref`` takes the character data of
 the element it references without expanding references inside it, so a
-``tref`` cycle cannot recurse. Colour fonts (COLR, sbix, CBDT, SVG glyphs)
-are drawn with their plain outlines, where they have any.
+``tref`` cycle cannot recurse. Glyphs of OpenType-SVG colour fonts are
+drawn from their SVG documents (read by our own loader); COLR, sbix and
+CBDT glyphs are drawn with their plain outlines, where they have any.
 """
 from __future__ import annotations
 
@@ -649,7 +650,7 @@ def _database_for(loader) -> FontDatabase:
     return database
 
 
-def emit_text(loader, elem, style, ctm, viewport, opacity):
+def emit_text(loader, elem, style, ctm, viewport, opacity):  # noqa: C901
     """Convert one ``<text>`` element (computed ``style``, current transform
     ``ctm`` (3, 3), ``viewport`` (w, h) for percentages, group ``opacity``)
     into ShapeGroups appended to ``loader.groups``."""
@@ -703,17 +704,72 @@ def emit_text(loader, elem, style, ctm, viewport, opacity):
                 _emit_rects(loader, result.decorations[name], span.decorations[name], bbox,
                             viewport, opacity, matrix, ident)
         shapes = []
+        colour_glyphs = []
         for glyph in result.glyphs:
+            if glyph.face.svg_document(glyph.glyph_id) is not None:
+                colour_glyphs.append(glyph)
+                continue
             for ncp, points in glyph_contours(glyph):
                 shapes.append(Path(torch.from_numpy(ncp),
                                    torch.from_numpy(points.astype(np.float32)), True,
                                    id=ident))
         if shapes:
             _emit_group(loader, node, shapes, bbox, viewport, opacity, matrix, ident)
+        for glyph in colour_glyphs:
+            _emit_svg_glyph(loader, glyph, ctm, opacity, ident)
         if "line-through" in result.decorations:
             _emit_rects(loader, result.decorations["line-through"],
                         span.decorations["line-through"], bbox, viewport, opacity, matrix,
                         ident)
+
+
+def _emit_svg_glyph(loader, glyph, ctm, opacity, ident):
+    """A glyph of an OpenType 'SVG ' colour font: its document, loaded by
+    our own SVG reader (once per glyph), drawn under the glyph's transform
+    (font units with y down, so without the outline's flip)."""
+    from ..svg.parser import svg_to_scene
+    face = glyph.face
+    scene = face.svg_scenes.get(glyph.glyph_id)
+    if scene is None:
+        try:
+            import warnings
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                scene = svg_to_scene(face.svg_document(glyph.glyph_id), strict=False)
+        except SVGError:
+            scene = (0, 0, [], [])
+        face.svg_scenes[glyph.glyph_id] = scene
+    _, _, shapes, groups = scene
+    if not shapes:
+        return
+    place = torch.tensor(np.asarray(ctm) @ glyph.matrix @ np.diag([1.0, -1.0, 1.0]),
+                         dtype=torch.float32)
+    first = len(loader.shapes)
+    for shape in shapes:
+        loader.shapes.append(shape)
+    for group in groups:
+        fill, stroke = group.fill_color, group.stroke_color
+        if opacity < 1.0:
+            fill = _faded(fill, opacity)
+            stroke = _faded(stroke, opacity)
+        loader.groups.append(ShapeGroup(group.shape_ids + first, fill,
+                                        use_even_odd_rule=group.use_even_odd_rule,
+                                        stroke_color=stroke,
+                                        shape_to_canvas=place @ group.shape_to_canvas, id=ident))
+        if hasattr(loader, "group_boxes"):  # the em box; the layers overlap
+            upem = float(face.units_per_em)
+            box = _canvas_box((0.0, -face.ascent, upem, -face.descent), place.double().numpy())
+            loader.group_boxes.append(([box], True))
+
+
+def _faded(paint, opacity):
+    if isinstance(paint, torch.Tensor):
+        return paint * torch.tensor([1.0, 1.0, 1.0, opacity])
+    if paint is not None and hasattr(paint, "stop_colors"):
+        import copy
+        paint = copy.copy(paint)
+        paint.stop_colors = paint.stop_colors * torch.tensor([1.0, 1.0, 1.0, opacity])
+    return paint
 
 
 def _emit_rects(loader, rects, node: _Node, bbox, viewport, opacity, matrix, ident):
