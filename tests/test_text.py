@@ -24,7 +24,6 @@ pytest.importorskip("fontTools")
 
 import pydiffvg  # noqa: E402
 from pydiffvg.text import fonts as text_fonts  # noqa: E402
-from pydiffvg.text import svg as text_svg  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared", "fixtures"))

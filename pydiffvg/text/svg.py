@@ -22,21 +22,20 @@ CBDT glyphs are drawn with their plain outlines, where they have any.
 from __future__ import annotations
 
 import math
-import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 import torch
 
-from ..shapes import Path, Rect, ShapeGroup
+from ..shapes import Path, ShapeGroup
 from ..svg.errors import SVGError
 from ..svg.paths import parse_path_data, subpath_segments
 from .arclength import ResvgPath
 from ..svg.units import UnitError, parse_length
 from .fonts import FontDatabase, font_database, stretch_class
-from .layout import Chunk, PathFlow, Span, glyph_contours, layout_text, translate
+from .layout import Chunk, PathFlow, Span, glyph_contours, layout_text
 
 MAX_TEXT_CHARS = 20_000
 MAX_DOCUMENT_CHARS = 100_000
