@@ -458,6 +458,6 @@ def test_points_are_leaves_or_differentiable():
     assert float(x.grad) == sum(len(s.points) for s in tied.shapes)  # d(point x)/dx = 1
     anchored = pydiffvg.text_to_paths("Hi", font=NOTO, size=30.0, x=50.0, y=40.0, anchor="middle")
     xs = torch.cat([s.points[:, 0] for s in anchored.shapes])
-    ends = torch.cat([s.points[:, 0] for s in plain.shapes])
+    ends = torch.cat([s.points[:, 0].detach() for s in plain.shapes])
     width = float(plain.advance)
     assert abs(float(xs.min()) - (float(ends.min()) - 1.0 + 50.0 - width / 2.0)) < 1e-3
