@@ -47,6 +47,14 @@ from PIL import Image
 
 # measure the checkout this script is in, not whatever pydiffvg is installed
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Text renders with resvg's test fonts when the shared fixtures are there
+# (../shared/fixtures/fonts from the project root), as resvg's PNGs were made.
+_FIXTURE_FONTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "..", "shared", "fixtures", "fonts")
+if os.path.isdir(_FIXTURE_FONTS) and _FIXTURE_FONTS not in os.environ.get("PYDIFFVG_FONT_DIRS", ""):
+    os.environ["PYDIFFVG_FONT_DIRS"] = os.pathsep.join(
+        [os.path.normpath(_FIXTURE_FONTS)] + [d for d in os.environ.get("PYDIFFVG_FONT_DIRS", "").split(os.pathsep) if d])
+
 import pydiffvg  # noqa: E402
 
 STROKE_KEYWORDS = ("stroke-linecap", "stroke-linejoin", "stroke-dasharray")

@@ -519,19 +519,18 @@ def test_dash_zero_length_dots_and_direct_api():
 # ----------------------------------------------------------------------------
 
 def test_unsupported_elements_warn_once_per_kind():
-    body = ('<text>a</text><text>b</text><foreignObject/><g><foreignObject/></g>'
-            '<rect width="2" height="2"/>')
+    body = ('<foreignObject/><g><foreignObject/></g><hatch/><hatch/><rect width="2" height="2"/>')
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         _, _, shapes, _ = load(body)
     messages = [str(w.message) for w in caught]
-    for kind in ("<text>", "<foreignObject>"):
+    for kind in ("<foreignObject>", "<hatch>"):
         assert len([m for m in messages if kind in m]) == 1, (kind, messages)
     assert len(shapes) == 1
     with warnings.catch_warnings(record=True) as caught:  # once per load, not per process
         warnings.simplefilter("always")
         load(body)
-    assert len([w for w in caught if "<text>" in str(w.message)]) == 1
+    assert len([w for w in caught if "<foreignObject>" in str(w.message)]) == 1
 
 
 # ----------------------------------------------------------------------------

@@ -43,12 +43,14 @@ An element with ``opacity`` below 1, a ``clip-path``, a ``mask``, a
 into a ``pydiffvg.Layer`` (see masking.py and pydiffvg/layers.py); a single
 shape with one paint is faded on its paint instead, which is exact.
 ``image`` elements go through images.py, ``filter`` through filters.py and
-``pattern`` paints through patterns.py.
+``pattern`` paints through patterns.py. ``text`` (with ``tspan``, ``tref``,
+``textPath``) becomes glyph outline Paths: see pydiffvg/text/svg.py
+(``emit_text``).
 
-Unsupported elements (``text``, ``foreignObject`` and the SVG 2 elements
-listed in UNSUPPORTED) are skipped with one warning per kind per load ("...
-is not supported"). Markers are drawn by ``markers.py``. ``switch`` renders
-its first direct child whose conditional attributes (``systemLanguage``
+Unsupported elements (``foreignObject`` and the SVG 2 elements listed in
+UNSUPPORTED) are skipped with one warning per kind per load ("... is not
+supported"). Markers are drawn by ``markers.py``. ``switch`` renders its
+first direct child whose conditional attributes (``systemLanguage``
 against the ``languages`` argument, ``requiredExtensions``,
 ``requiredFeatures``) hold; the same attributes on any rendered element
 decide whether it renders. An element SVG does not define is not rendered,
@@ -98,16 +100,16 @@ MAX_ELEMENTS = 200_000          # elements in the document
 MAX_USE_EXPANDED = 10_000       # elements instantiated through ``use``
 MAX_NESTING = 256               # element nesting depth (keeps recursion bounded)
 
-UNSUPPORTED = {"text", "foreignObject",
+UNSUPPORTED = {"foreignObject",
                # SVG 2 and its drafts: known, but not implemented here
                "hatch", "hatchpath", "mesh", "meshgradient", "meshpatch", "meshrow",
-               "solidcolor", "discard", "video", "audio", "iframe", "canvas", "textPath",
-               "tspan"}
+               "solidcolor", "discard", "video", "audio", "iframe", "canvas"}
 NOT_RENDERED = {"title", "desc", "metadata", "style", "defs", "linearGradient", "clipPath", "mask",
                 "filter", "pattern",
                 "radialGradient", "stop", "symbol", "script", "cursor", "font", "font-face",
                 "view", "animate", "animateTransform", "animateMotion", "animateColor", "set",
-                "marker"}  # markers are drawn where shapes reference them (markers.py)
+                "marker",  # markers are drawn where shapes reference them (markers.py)
+                "tspan", "tref", "textPath"}  # text content: drawn only inside <text>
 SHAPES = {"circle", "ellipse", "rect", "line", "polyline", "polygon", "path"}
 _PAINT_URL = re.compile(r"^\s*url\(\s*(['\"]?)#([^'\")\s]*)\1\s*\)\s*(.*)$", re.DOTALL)
 
@@ -405,7 +407,7 @@ class _Loader:
             self.warn(tag, f"SVG element <{tag}> is not supported; skipped "
                            f"(first: {self.describe(elem)})")
             return
-        if tag not in SHAPES and tag not in ("svg", "g", "a", "use", "image", "switch"):
+        if tag not in SHAPES and tag not in ("svg", "g", "a", "use", "image", "switch", "text"):
             # SVG 1.1 / SVG Tiny 1.2 (C.2): a subtree rooted at an unknown
             # element is not rendered (elements in it can still be used)
             self.warn("unknown:" + tag, f"<{tag}> is not an SVG element; it and its content "
@@ -434,6 +436,9 @@ class _Loader:
                 self.expand_use(elem, style, ctm, viewport, opacity, chain)
             elif tag == "image":
                 images.emit_image(self, elem, style, ctm, viewport)
+            elif tag == "text":  # glyph outlines (pydiffvg/text/svg.py)
+                from ..text.svg import emit_text
+                emit_text(self, elem, style, ctm, viewport, opacity)
             else:
                 first_shape_group = len(self.groups)
                 self.emit_shape(elem, tag, style, ctm, viewport, opacity)
@@ -780,35 +785,15 @@ class _Loader:
         dashes = self.dash_pattern(elem, style, diag) if stroke is not None else None
 
         def add_group(shapes, fill_paint, stroke_paint):
-            refs = [(n, p) for n, p in (("fill", fill_paint), ("stroke", stroke_paint))
-                    if isinstance(p, patterns.PatternRef)]
-            if refs:  # pattern paints are layers clipped to the painted region
-                for name, paint_value in (("fill", fill_paint), ("stroke", stroke_paint)):
-                    if paint_value is None:
-                        continue
-                    if not isinstance(paint_value, patterns.PatternRef):
-                        add_group(shapes, paint_value if name == "fill" else None,
-                                  paint_value if name == "stroke" else None)
-                        continue
-                    saved = self.groups
-                    self.groups = []
-                    white = torch.ones(4)
-                    add_group(shapes, white if name == "fill" else None, white if name == "stroke" else None)
-                    clip, self.groups = Layer(self.groups), saved
-                    layer = patterns.pattern_layer(self, paint_value, ctm, clip)
-                    if layer is not None:
-                        layer.paint_part = name  # for paint-order (markers.py)
-                        self.groups.append(layer)
-                return
             first = len(self.shapes)
             for shape in shapes:
                 shape.stroke_width = torch.tensor(stroke_width / 2.0)
                 shape.line_cap, shape.line_join, shape.miter_limit = stroke_style
                 self.shapes.append(shape)
             ids = torch.arange(first, len(self.shapes), dtype=torch.int32)
-            self.groups.append(ShapeGroup(ids, fill_paint, use_even_odd_rule=even_odd,
-                                          stroke_color=stroke_paint, shape_to_canvas=matrix.clone(),
-                                          id=ident))
+            self.append_group(ShapeGroup(ids, fill_paint, use_even_odd_rule=even_odd,
+                                         stroke_color=stroke_paint, shape_to_canvas=matrix.clone(),
+                                         id=ident), ctm)
 
         stroke_shapes = None  # None: the element's own shapes
         if dashes is not None:
@@ -848,6 +833,31 @@ class _Loader:
                 continue
             add_group(shapes, paint_value if name == "fill" else None,
                       paint_value if name == "stroke" else None)
+
+    def append_group(self, group, ctm):
+        """Appends a ShapeGroup to the current container; a pattern paint in
+        it becomes a pattern layer clipped to what that paint covers, in
+        fill-then-stroke order (``ctm``: the group's user space)."""
+        parts = [("fill", group.fill_color), ("stroke", group.stroke_color)]
+        if not any(isinstance(p, patterns.PatternRef) for _, p in parts):
+            self.groups.append(group)
+            return
+        for name, paint_value in parts:
+            if paint_value is None:
+                continue
+            white = torch.ones(4)
+            is_pattern = isinstance(paint_value, patterns.PatternRef)
+            fill = (white if is_pattern else paint_value) if name == "fill" else None
+            stroke = (white if is_pattern else paint_value) if name == "stroke" else None
+            part = ShapeGroup(group.shape_ids, fill, group.use_even_odd_rule, stroke, group.shape_to_canvas,
+                              group.id)
+            if not is_pattern:
+                self.groups.append(part)
+                continue
+            layer = patterns.pattern_layer(self, paint_value, ctm, Layer([part]))
+            if layer is not None:
+                layer.paint_part = name  # for paint-order (markers.py)
+                self.groups.append(layer)
 
     def viewport_clip(self):
         """A clip Layer for the viewport rectangles in force (each one a
@@ -1016,7 +1026,7 @@ def _canvas_background(loader: _Loader, root, width: float, height: float):
                                     use_even_odd_rule=False, id="background"))
 
 
-def svg_to_scene(path_or_text, strict: bool = False, languages=("en",)):
+def svg_to_scene(path_or_text, strict: bool = False, languages=("en",), font_dirs=None):
     """Read an SVG into diffvg's scene lists.
 
     path_or_text: a filename (str), a pathlib.Path, bytes, or SVG text that
@@ -1030,6 +1040,8 @@ def svg_to_scene(path_or_text, strict: bool = False, languages=("en",)):
         expansion, size limits), raises SVGError in both modes.
     languages: the user's languages for ``systemLanguage`` (a sequence of
         BCP 47 tags; default ``["en"]``): "en" matches "en-US" and back.
+    font_dirs: folders of fonts for ``<text>``, searched before
+        PYDIFFVG_FONT_DIRS and the system folders (see pydiffvg/text/fonts.py).
 
     Returns (canvas_width: int, canvas_height: int, shapes: list,
     shape_groups: list). Geometry is in each element's user units; each
@@ -1049,6 +1061,7 @@ def svg_to_scene(path_or_text, strict: bool = False, languages=("en",)):
                         f"['en'], got {type(languages).__name__}") from None
     loader = _Loader(root, strict, languages)
     width, height, box, disabled = _root_size(loader, root)
+    loader.font_dirs = font_dirs  # read by pydiffvg/text/svg.py
     ctm = np.eye(3)
     viewport = (width, height)
     if box is not None:
@@ -1063,6 +1076,6 @@ def svg_to_scene(path_or_text, strict: bool = False, languages=("en",)):
     return canvas_width, canvas_height, loader.shapes, loader.groups
 
 
-def load_svg(path_or_text, strict: bool = False, languages=("en",)) -> Scene:
+def load_svg(path_or_text, strict: bool = False, languages=("en",), font_dirs=None) -> Scene:
     """Like :func:`svg_to_scene`, returning a :class:`pydiffvg.scene_types.Scene`."""
-    return Scene(*svg_to_scene(path_or_text, strict=strict, languages=languages))
+    return Scene(*svg_to_scene(path_or_text, strict=strict, languages=languages, font_dirs=font_dirs))

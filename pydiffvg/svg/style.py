@@ -26,6 +26,10 @@ visibility stop-color stop-opacity clip-path mask filter marker-start marker-mid
 marker-end paint-order transform-origin overflow font-size clip-rule mask-type
 color-interpolation color-interpolation-filters flood-color
 flood-opacity lighting-color image-rendering
+font-family font-style font-weight font-stretch font-variant font-kerning kerning
+font-variation-settings font-optical-sizing text-anchor letter-spacing word-spacing
+text-decoration baseline-shift dominant-baseline alignment-baseline writing-mode direction
+unicode-bidi text-rendering glyph-orientation-vertical font-size-adjust
 """.split())
 
 #: Properties inherited from the parent when not specified.
@@ -34,6 +38,9 @@ fill stroke fill-opacity stroke-opacity fill-rule stroke-width stroke-linecap
 stroke-linejoin stroke-miterlimit stroke-dasharray stroke-dashoffset color visibility
 paint-order marker-start marker-mid marker-end font-size clip-rule color-interpolation
 color-interpolation-filters image-rendering
+font-family font-style font-weight font-stretch font-variant font-kerning kerning
+font-variation-settings font-optical-sizing text-anchor letter-spacing word-spacing
+writing-mode direction text-rendering glyph-orientation-vertical
 """.split())
 
 #: Initial values (CSS "initial") of the properties we use.

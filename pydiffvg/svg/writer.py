@@ -357,6 +357,11 @@ def save_svg(filename, width, height, shapes, shape_groups, use_gamma=False, bac
     use_gamma: raise RGB channels to 1/2.2 before writing, as diffvg does.
     background: None, an RGBA sequence/tensor (4,) in [0, 1], or a CSS colour
         string, painted as a full-canvas rect under everything.
+
+    Text is written as paths: SVG ``<text>`` loaded by :func:`load_svg` and
+    the output of :func:`pydiffvg.text_to_paths` are glyph outline Paths,
+    and they are saved as ``<path>`` elements (no ``<text>``, no fonts
+    needed to read the file back).
     """
     text = svg_text(width, height, shapes, shape_groups, use_gamma, background)
     folder = os.path.dirname(os.path.abspath(os.fspath(filename)))
