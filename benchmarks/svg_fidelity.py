@@ -45,7 +45,17 @@ import numpy as np
 import torch
 from PIL import Image
 
-import pydiffvg
+# measure the checkout this script is in, not whatever pydiffvg is installed
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Text renders with resvg's test fonts when the shared fixtures are there
+# (../shared/fixtures/fonts from the project root), as resvg's PNGs were made.
+_FIXTURE_FONTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "..", "shared", "fixtures", "fonts")
+if os.path.isdir(_FIXTURE_FONTS) and _FIXTURE_FONTS not in os.environ.get("PYDIFFVG_FONT_DIRS", ""):
+    os.environ["PYDIFFVG_FONT_DIRS"] = os.pathsep.join(
+        [os.path.normpath(_FIXTURE_FONTS)] + [d for d in os.environ.get("PYDIFFVG_FONT_DIRS", "").split(os.pathsep) if d])
+
+import pydiffvg  # noqa: E402
 
 STROKE_KEYWORDS = ("stroke-linecap", "stroke-linejoin", "stroke-dasharray")
 
@@ -105,11 +115,22 @@ def load_scene(source, strict=False):
 def render_scene(scene, width, samples, seed=0):
     cw, ch, shapes, groups = scene
     height = max(1, int(round(width * ch / cw)))
-    if not shapes:
+    if not shapes and not groups:
         return np.zeros((height, width, 4))
     img = pydiffvg.render(shapes, groups, width=width, height=height,
                           canvas_width=cw, canvas_height=ch, num_samples=samples, seed=seed)
     return img.detach().cpu().double().numpy()
+
+
+def by_folder(records, threshold):
+    """{folder: {files, passed, rate}} by the first part of each name (the
+    top-level folder under the fixtures directory given)."""
+    out = defaultdict(lambda: {"files": 0, "passed": 0})
+    for r in records:
+        entry = out[r["name"].split("_", 1)[0] if "_" in r["name"] else "."]
+        entry["files"] += 1
+        entry["passed"] += int(r.get("psnr", -1.0) >= threshold)
+    return {k: dict(v, rate=round(v["passed"] / v["files"], 4)) for k, v in sorted(out.items())}
 
 
 def reason_key(reason):
@@ -238,6 +259,7 @@ def main(argv=None):
                                     for k in STROKE_KEYWORDS},
         "unsupported_by_reason": {k: {"count": len(v), "files": v}
                                   for k, v in sorted(by_reason.items(), key=lambda kv: -len(kv[1]))},
+        "by_folder": by_folder(records, args.threshold),
         "seconds": round(elapsed, 1),
     }
     if args.roundtrip:

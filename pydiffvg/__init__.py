@@ -10,6 +10,7 @@ from .render import render
 from .scene_types import Scene
 from .svg import SVGError, load_svg, save_svg, svg_to_scene
 from . import optim
+from .text import text_to_paths
 from .apps import install_old_names as _install_old_names
 from .shapes import (Circle, Ellipse, FilterType, LinearGradient, LineCap, LineJoin, OutputType, Path,
                      PixelFilter, Polygon, RadialGradient, Rect, ShapeGroup)
@@ -18,7 +19,7 @@ __all__ = [
     "Circle", "Ellipse", "Rect", "Polygon", "Path", "ShapeGroup", "LinearGradient", "RadialGradient",
     "PixelFilter", "FilterType", "OutputType", "LineCap", "LineJoin", "Scene", "Layer", "render",
     "RenderFunction", "SVGError", "load_svg", "save_svg", "svg_to_scene", "set_use_gpu", "get_use_gpu", "set_device", "get_device", "set_print_timing", "imwrite",
-    "optim",
+    "optim", "text_to_paths",
 ]
 __version__ = "0.1.0"
 _install_old_names()  # pydiffvg.clipdraw, .seam, .generative: moved to pydiffvg.apps

@@ -197,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--prefilter", action="store_true", help="anti-alias analytically from the distance")
     render.add_argument("--background", type=_render_background, default=None,
                         help="white, black, none (transparent; the default) or #rrggbb")
+    render.add_argument("--strict", action="store_true",
+                        help="fail on SVG errors that browsers recover from (bad path data, negative sizes, "
+                             "use cycles); by default they warn and the rest is drawn")
     _add_common(render)
 
     optimize = sub.add_parser(
@@ -213,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.add_argument("--background", type=_fit_background, default=(1.0, 1.0, 1.0),
                           help="colour the render is composited over for the loss (white, black, mean, "
                                "#rrggbb; default white); transparent targets are composited over it too")
+    optimize.add_argument("--strict", action="store_true",
+                          help="fail on SVG errors that browsers recover from (see render --strict)")
     _add_fit_options(optimize, iters=100, what_default=["points", "colors", "widths", "stops"], min_width=0.0)
     _add_shard_option(optimize)
     _add_common(optimize)
@@ -528,11 +533,14 @@ def _summary(command, files, result, loss_name):
 
 # ----------------------------------------------------------------------------- subcommands
 
-def _load_svg(path):
+def _load_svg(path, strict=False):
+    """The SVG's scene. Errors browsers recover from (bad path data, negative
+    sizes, use cycles) warn once per kind and the rest renders, unless
+    ``strict`` (--strict), which makes them errors."""
     from .svg import SVGError, svg_to_scene
     _check_file(path, "SVG")
     try:
-        width, height, shapes, groups = svg_to_scene(str(path))
+        width, height, shapes, groups = svg_to_scene(str(path), strict=strict)
     except SVGError as exc:
         raise CLIError(f"{path}: not a valid SVG ({_first_line(exc)})") from None
     except UnicodeDecodeError:
@@ -555,7 +563,7 @@ def command_render(args) -> int:
     from .optim import scene_to
     from .render import render
     device = resolve_device(args.device)
-    canvas_w, canvas_h, shapes, groups = _load_svg(args.svg)
+    canvas_w, canvas_h, shapes, groups = _load_svg(args.svg, args.strict)
     out = pathlib.Path(args.output)
     if out.suffix.lower() != ".png":
         raise CLIError(f"-o {args.output}: the output must end in .png")
@@ -592,7 +600,7 @@ def command_optimize(args) -> int:
     from .svg import save_svg
     from .optim import fit
     device = resolve_device(args.device)
-    _load_svg(args.svg)  # fail early on a bad SVG
+    _load_svg(args.svg, args.strict)  # fail early on a bad SVG
     targets = _expand_targets(args.targets)
     for target_path in targets:  # every target's size, from its header, before the first fit
         size = _image_size(target_path)
@@ -607,7 +615,7 @@ def command_optimize(args) -> int:
     steps = {"points": args.point_step, "colors": args.color_step, "widths": args.width_step / 2.0,
              "stops": args.stop_step}
     for target_path, out, video in zip(targets, outputs, videos):
-        canvas_w, canvas_h, shapes, groups = _load_svg(args.svg)
+        canvas_w, canvas_h, shapes, groups = _load_svg(args.svg, args.strict)
         target = load_image(target_path, args.background, MAX_FIT_PIXELS).to(device)
         progress = _Progress(args.iters, f"optimize {target_path.name}", args.quiet)
         try:

@@ -48,7 +48,8 @@ _SHAPE_KINDS = (  # isinstance order: code, class, tensor attributes
 )
 _SHAPE_CLASSES = {code: (cls, names) for code, cls, names in _SHAPE_KINDS}
 _GRADIENT_FIELDS = {"L": (LinearGradient, ("begin", "end", "offsets", "stop_colors")),
-                    "Q": (RadialGradient, ("center", "radius", "offsets", "stop_colors"))}
+                    "Q": (RadialGradient, ("center", "radius", "offsets", "stop_colors", "focal",
+                                           "focal_radius"))}
 _INTEGER_FIELDS = ("num_control_points", "shape_ids")
 
 
@@ -69,7 +70,7 @@ def _paint_token(paint, where, tensors):
         return "n"
     if isinstance(paint, (LinearGradient, RadialGradient)):
         code = "L" if isinstance(paint, LinearGradient) else "Q"
-        return code + "".join(_slot(getattr(paint, n), n, tensors) for n in _GRADIENT_FIELDS[code][1])
+        return code + "".join(_slot(getattr(paint, n, None), n, tensors) for n in _GRADIENT_FIELDS[code][1])
     if isinstance(paint, torch.Tensor):
         tensors.append(paint)
         return "t"

@@ -171,7 +171,7 @@ def scene_to(shapes: Sequence, groups: Sequence[ShapeGroup], device) -> None:
     for group in groups:
         move(group, ("fill_color", "stroke_color", "shape_to_canvas"))
         for paint in _paints(group):
-            move(paint, ("begin", "end", "center", "radius", "offsets", "stop_colors"))
+            move(paint, ("begin", "end", "center", "radius", "offsets", "stop_colors", "focal", "focal_radius"))
 
 
 def _group_pixel_scale(group: ShapeGroup) -> float:

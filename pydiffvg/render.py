@@ -1,6 +1,7 @@
 """pydiffvg.render: the documented 2-D rendering op."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -9,6 +10,7 @@ from . import _core
 from . import op
 from ._native import CallScope, float32_under_autocast, ptr, zeros
 from .scene import FLOAT_FIELDS, pack_scenes
+from .layers import has_layers, render_tree
 from .scene_types import Scene
 from .shapes import FilterType, OutputType, PixelFilter
 
@@ -24,7 +26,7 @@ class RenderSettings:
     """Non-differentiable render options (sizes, sampling, filter type)."""
 
     def __init__(self, width, height, samples_x, samples_y, seed, filter_type, prefiltering, premultiplied,
-                 output_sdf):
+                 output_sdf, streams=None):
         self.width, self.height = int(width), int(height)
         self.samples_x, self.samples_y = int(samples_x), int(samples_y)
         self.seed = int(seed) & 0xFFFFFFFFFFFFFFFF
@@ -32,13 +34,19 @@ class RenderSettings:
         self.prefiltering = bool(prefiltering)
         self.premultiplied = bool(premultiplied)
         self.output_sdf = bool(output_sdf)
+        # None, or (int32 tensor [B, 3] of (scene, x0, y0), width, height):
+        # the random streams of frames of larger images (layers.py)
+        self.streams = streams
 
     def as_dict(self, filter_radius, background):
         return {"width": self.width, "height": self.height, "samples_x": self.samples_x,
                 "samples_y": self.samples_y, "seed": self.seed, "filter": self.filter_type,
                 "filter_radius": float(filter_radius), "prefiltering": self.prefiltering,
                 "premultiplied": self.premultiplied, "output_sdf": self.output_sdf,
-                "background": ptr(background)}
+                "background": ptr(background),
+                "stream_origin": ptr(self.streams[0]) if self.streams is not None else 0,
+                "stream_width": self.streams[1] if self.streams is not None else 0,
+                "stream_height": self.streams[2] if self.streams is not None else 0}
 
 
 def _scene_dict(packed, floats):
@@ -160,11 +168,45 @@ def render(scene, shape_groups=None, *, width=None, height=None, canvas_width=No
     if not isinstance(filt, PixelFilter):
         raise TypeError(f"render: filter must be a pydiffvg.PixelFilter, got {type(filt).__name__}")
     dev = _device_of(scenes, device)
+    if any(has_layers(s[3]) for s in scenes):
+        image = _render_tree(scenes, width, height, nx, ny, seed, filt, background, premultiplied,
+                             use_prefiltering, output_type, dev)
+        return image if batched else image[0]
     # torch.compile traces the op (see pydiffvg/op.py); eager code packs once.
     run = op.render_op if torch.compiler.is_compiling() else render_packed
     image = run(scenes, width, height, nx, ny, seed, filt, background, premultiplied,
                           use_prefiltering, output_type, dev)
     return image if batched else image[0]
+
+
+@float32_under_autocast
+def _render_tree(scenes, width, height, nx, ny, seed, filt, background, premultiplied, use_prefiltering,
+                 output_type, device):
+    """Scenes whose group lists hold Layers (pydiffvg/layers.py): runs of
+    groups are drawn premultiplied by the kernel, layers composited in torch."""
+    if output_type == OutputType.sdf:
+        raise ValueError("render: output_type=OutputType.sdf needs a flat scene (no pydiffvg.Layer in "
+                         "shape_groups)")
+
+    def render_flat(flat_scenes, w, h, streams=None):
+        return render_packed(flat_scenes, w, h, nx, ny, seed, filt, None, True, use_prefiltering,
+                             OutputType.color, device, streams)
+
+    radius = filt.radius
+    radius_value = float(radius.detach()) if isinstance(radius, torch.Tensor) else float(radius)
+    pad = math.ceil(max(radius_value, 0.5)) + 1
+    image = render_tree(scenes, width, height, render_flat, pad, device)
+    if background is not None:
+        _, _, _, bg = prepare_render(scenes[:1], width, height, nx, ny, seed, filt, background, True,
+                                     use_prefiltering, output_type, device)
+        bg = bg.expand(image.shape[0], height, width, 4)
+        under = torch.cat([bg[..., :3] * bg[..., 3:4], bg[..., 3:4]], dim=-1)
+        image = image + under * (1 - image[..., 3:4])
+    if not premultiplied:
+        alpha = image[..., 3:4]
+        image = torch.cat([image[..., :3] / torch.where(alpha > 0, alpha, torch.ones_like(alpha)),
+                           alpha], dim=-1)
+    return image
 
 
 def _sample_counts(num_samples):
@@ -189,10 +231,14 @@ def _sample_counts(num_samples):
 
 @float32_under_autocast
 def render_packed(scenes, width, height, nx, ny, seed, filt, background, premultiplied, use_prefiltering,
-                  output_type, device):
-    """Packs and renders; shared by render() and the diffvg compat layer."""
+                  output_type, device, streams=None):
+    """Packs and renders; shared by render() and the diffvg compat layer.
+    ``streams``: see RenderSettings."""
     settings, packed, radius, bg = prepare_render(scenes, width, height, nx, ny, seed, filt, background,
                                                   premultiplied, use_prefiltering, output_type, device)
+    if streams is not None:
+        origin = torch.tensor(streams[0], dtype=torch.int32).reshape(-1, 3).to(packed.device)
+        settings.streams = (origin, int(streams[1]), int(streams[2]))
     return _Render2D.apply(settings, packed, radius, bg, *[packed.floats[k] for k in FLOAT_FIELDS])
 
 

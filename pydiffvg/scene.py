@@ -16,7 +16,7 @@ pairs, K gradient stops, B scenes) matches ``csrc/vg/scene.h``:
   points [P,2], point_width [P] path points and per-point half widths
   segment_degree [N], segment_points [N,4] int32
   group_to_output, group_to_shape [G,3,3] float
-  paint_kind [2G], paint_params [2G,4], paint_stop_begin [2G+1], stop_offsets [K], stop_colors [K,4]
+  paint_kind [2G], paint_params [2G,8], paint_stop_begin [2G+1], stop_offsets [K], stop_colors [K,4]
 """
 from __future__ import annotations
 
@@ -410,23 +410,30 @@ def _paint_rows(rows, f32):
     index op: on the CPU torch runs index ops, forward and backward, in
     OpenMP regions whose spinning threads would compete with the renderer."""
     if not rows:
-        return torch.zeros(0, 4, **f32)
+        return torch.zeros(0, 8, **f32)
     dev = f32["device"]
-    zero = torch.zeros(4, **f32)
+    zero = torch.zeros(8, **f32)
+    pad4, pad1 = torch.zeros(4, **f32), torch.zeros(1, **f32)
+
+    def vec(t, n):
+        if t.shape == (n,) and t.device == dev and t.dtype == torch.float32:
+            return t
+        return t.to(**f32).reshape(n)
+
     out = []
     for r in rows:
         if r is None:
             out.append(zero)
-        elif isinstance(r, tuple):
-            a, b = r
-            if not (a.shape == (2,) and b.shape == (2,) and a.device == dev and b.device == dev and
-                    a.dtype == torch.float32 and b.dtype == torch.float32):
-                a, b = a.to(**f32).reshape(2), b.to(**f32).reshape(2)
-            out.append(torch.cat([a, b]))
-        elif r.shape == (4,) and r.device == dev and r.dtype == torch.float32:
-            out.append(r)
+        elif isinstance(r, tuple) and len(r) == 2:  # linear: begin, end
+            out.append(torch.cat([vec(r[0], 2), vec(r[1], 2), pad4]))
+        elif isinstance(r, tuple):  # radial: centre, radius, focal (None: centre), fr (None: 0)
+            center, radius, focal, focal_radius = r
+            center = vec(center, 2)
+            focal = center if focal is None else vec(focal, 2)
+            focal_radius = pad1 if focal_radius is None else vec(focal_radius, 1)
+            out.append(torch.cat([center, vec(radius, 2), focal, focal_radius, pad1]))
         else:
-            out.append(r.to(**f32).reshape(4))
+            out.append(torch.cat([vec(r, 4), pad4]))
     return torch.stack(out)
 
 
@@ -478,6 +485,15 @@ def _pack_paint(paint, where):
         names = ("begin", "end") if linear else ("center", "radius")
         _check_vector(a, 2, f"{where}.{names[0]}")
         _check_vector(b, 2, f"{where}.{names[1]}")
+        rows = (a, b)
+        if not linear:
+            focal, focal_radius = getattr(paint, "focal", None), getattr(paint, "focal_radius", None)
+            if focal is not None:
+                _check_vector(focal, 2, f"{where}.focal")
+            if focal_radius is not None:
+                if not isinstance(focal_radius, torch.Tensor) or focal_radius.numel() != 1:
+                    _fail(f"{where}.focal_radius must be a tensor with one element")
+            rows = (a, b, focal, focal_radius)
         offs, cols = paint.offsets, paint.stop_colors
         if not isinstance(offs, torch.Tensor) or not isinstance(cols, torch.Tensor):
             raise TypeError(f"{where}.offsets and stop_colors must be tensors")
@@ -486,7 +502,7 @@ def _pack_paint(paint, where):
             _fail(f"{where} has no stops")
         if cols.numel() != 4 * k:
             _fail(f"{where}.stop_colors must have shape ({k}, 4) to match offsets, got {tuple(cols.shape)}")
-        return (PAINT_LINEAR if linear else PAINT_RADIAL), (a, b), offs, cols
+        return (PAINT_LINEAR if linear else PAINT_RADIAL), rows, offs, cols
     raise TypeError(f"{where} must be None, an RGBA tensor, LinearGradient or RadialGradient, "
                     f"got {type(paint).__name__}")
 
@@ -508,7 +524,7 @@ def _check_finite(floats, shapes, groups):
             p = getattr(g, pname)
             tensors = [p] if isinstance(p, torch.Tensor) else [getattr(p, n, None) for n in
                                                                 ("begin", "end", "center", "radius", "offsets",
-                                                                 "stop_colors")]
+                                                                 "stop_colors", "focal", "focal_radius")]
             for t in tensors:
                 if isinstance(t, torch.Tensor) and not bool(torch.isfinite(t).all()):
                     _fail(f"shape_groups[{j}].{pname} contains NaN or inf")

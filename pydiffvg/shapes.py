@@ -159,13 +159,27 @@ class LinearGradient:
 class RadialGradient:
     """A radial gradient centred at ``center`` (2,) with elliptic ``radius``
     (2,) = (rx, ry): offset 1 lies on that ellipse. ``offsets`` (K,),
-    ``stop_colors`` (K, 4) as for LinearGradient."""
+    ``stop_colors`` (K, 4) as for LinearGradient.
 
-    def __init__(self, center, radius, offsets, stop_colors):
+    Optional focal circle (SVG 2's two-circle gradient): ``focal`` (2,), its
+    centre, in the same coordinates as ``center`` (None: at the centre), and
+    ``focal_radius`` (), its radius along x in the same units as
+    ``radius[0]`` (None: 0; the focal ellipse has the aspect rx : ry of the
+    end ellipse). Offset t lies on the circle whose centre and radius
+    interpolate linearly from the focal circle (t = 0) to the end circle
+    (t = 1); each point takes the largest t whose circle (radius >= 0) passes
+    through it, and where none does (outside the cone of a focal circle that
+    is not inside the end circle) nothing is painted. All of ``center``,
+    ``radius``, ``focal`` and ``focal_radius`` receive gradients."""
+
+    def __init__(self, center, radius, offsets, stop_colors, focal=None, focal_radius=None):
         self.center = _as_float_tensor(center, "center", "RadialGradient")
         self.radius = _as_float_tensor(radius, "radius", "RadialGradient")
         self.offsets = _as_float_tensor(offsets, "offsets", "RadialGradient")
         self.stop_colors = _as_float_tensor(stop_colors, "stop_colors", "RadialGradient")
+        self.focal = None if focal is None else _as_float_tensor(focal, "focal", "RadialGradient")
+        self.focal_radius = (None if focal_radius is None
+                             else _as_float_tensor(focal_radius, "focal_radius", "RadialGradient"))
 
 
 class ShapeGroup:

@@ -470,3 +470,19 @@ def test_optimize_under_torchrun_writes_each_output_once(scene_svg, tmp_path):
     written = re.findall(r"wrote (\S+\.svg)", proc.stdout)
     assert sorted(written) == sorted(set(written)) and len(written) == 3, proc.stdout
     _assert_same_outputs(tmp_path / "single", tmp_path / "ranks")
+
+
+def test_recoverable_svg_errors_warn_unless_strict(tmp_path):
+    """Bad path data: drawn up to the error with a warning by default;
+    --strict makes it a clean error."""
+    path = tmp_path / "bad.svg"
+    path.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20">'
+                    '<path d="M 2 2 L 18 2 L 18 18 Z X 5" fill="red"/></svg>')
+    proc = run_cli("render", path, "-o", tmp_path / "ok.png")
+    assert proc.returncode == 0, proc.stderr
+    assert "path data" in proc.stderr and "Traceback" not in proc.stderr
+    image = _read(tmp_path / "ok.png")
+    assert image[4, 14, 0] > 0.9 and image[4, 14, 3] > 0.9  # the valid triangle is drawn
+    proc = run_cli("render", path, "-o", tmp_path / "strict.png", "--strict")
+    assert proc.returncode != 0 and "not a valid SVG" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "strict.png").exists()

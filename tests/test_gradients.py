@@ -499,6 +499,84 @@ def test_radial_gradient_radius(device):
           weights="broad", ad_samples=16, device=device)
 
 
+def make_focal_builder(center=T([24.0, 25.0]), radius=T([16.0, 13.0]), focal=T([19.0, 21.0]),
+                       focal_radius=T(3.0)):
+    """A two-circle (SVG 2 focal) radial gradient: focal circle inside the end circle."""
+    def build(center=center, radius=radius, focal=focal, focal_radius=focal_radius):
+        paint = RadialGradient(center, radius, RAD_OFFSETS, RAD_STOPS, focal=focal, focal_radius=focal_radius)
+        return [Rect(T([3.0, 4.0]), T([45.0, 44.0]))], [fill_group(paint)], {}
+    return build
+
+
+@pytest.mark.parametrize("name", ["focal", "focal_radius", "center", "radius"])
+def test_focal_radial_gradient(device, name):
+    """Gradients of every parameter of a focal radial gradient, through the
+    implicit differentiation of its quadratic (shade_backward.h)."""
+    build = make_focal_builder()
+    start = {"focal": T([19.0, 21.0]), "focal_radius": T(3.0), "center": T([24.0, 25.0]),
+             "radius": T([16.0, 13.0])}[name]
+    check("focal_" + name, lambda v: build(**{name: v}), [start], step=0.5, threshold=0.05,
+          weights="broad", ad_samples=16, device=device)
+
+
+def test_focal_radial_default_is_centred(device):
+    """focal=None, focal_radius=None draws exactly what focal=center, fr=0 draws."""
+    center, radius = T([22.0, 25.0]), T([14.0, 10.0])
+    images = []
+    for kw in ({}, {"focal": center.clone(), "focal_radius": T(0.0)}):
+        paint = RadialGradient(center, radius, RAD_OFFSETS, RAD_STOPS, **kw)
+        group = fill_group(paint)
+        images.append(pydiffvg.render([Rect(T([3.0, 4.0]), T([45.0, 44.0]))], [group], width=SIZE, height=SIZE,
+                                      num_samples=2, seed=0).to("cpu"))
+    assert torch.equal(images[0], images[1])
+
+
+def _conical_closed_form(points, center, r, focal, fr):
+    """(t clamped to [0, 1], painted) of the two-circle gradient at points (N, 2):
+    the largest root t of |p - f - t (c - f)| = fr + t (r - fr) with fr + t (r - fr) >= 0."""
+    import numpy as np
+    q = points - np.asarray(focal)
+    d = np.asarray(center) - np.asarray(focal)
+    dr = r - fr
+    a = d @ d - dr * dr
+    b = q @ d + fr * dr
+    c = (q * q).sum(1) - fr * fr
+    disc = b * b - a * c
+    s = np.sqrt(np.maximum(disc, 0.0))
+    best = np.full(len(points), -np.inf)
+    for t in ((b + s) / a, (b - s) / a):
+        ok = (disc >= 0) & (fr + t * dr >= 0)
+        best = np.where(ok & (t > best), t, best)
+    painted = np.isfinite(best)
+    return np.clip(np.where(painted, best, 0.0), 0.0, 1.0), painted
+
+
+def test_focal_radial_closed_form():
+    """Pixel averages against the closed form of the two-circle parameter, on
+    an 8 x 8 grid per pixel, for a focal circle inside the end circle and one
+    outside it (which paints nothing outside the cone of the two circles)."""
+    import numpy as np
+    offsets, stops = T([0.0, 1.0]), T([[0.0, 0.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0]])
+    sub = (np.arange(8) + 0.5) / 8.0
+    ys, xs = np.meshgrid(np.arange(SIZE), np.arange(SIZE), indexing="ij")
+    px, py = np.broadcast_arrays(xs[..., None, None] + sub[None, None, None, :],
+                                 ys[..., None, None] + sub[None, None, :, None])
+    pts = np.stack([px, py], -1).reshape(-1, 2)
+    for center, r, focal, fr in (((24.0, 24.0), 18.0, (17.0, 30.0), 4.0), ((24.0, 24.0), 8.0, (40.0, 24.0), 2.0)):
+        paint = RadialGradient(T(center), T([r, r]), offsets, stops, focal=T(focal), focal_radius=T(fr))
+        img = pydiffvg.render([Rect(T([0.0, 0.0]), T([48.0, 48.0]))], [fill_group(paint)], width=SIZE,
+                              height=SIZE, num_samples=16, seed=0, premultiplied=True).cpu().numpy()
+        t, painted = _conical_closed_form(pts, center, r, focal, fr)
+        want_rgb = (t * painted).reshape(SIZE, SIZE, 64).mean(-1)
+        want_alpha = painted.reshape(SIZE, SIZE, 64).mean(-1)
+        err_rgb, err_alpha = np.abs(img[..., 0] - want_rgb), np.abs(img[..., 3] - want_alpha)
+        print(center, focal, "max/mean error rgb", err_rgb.max(), err_rgb.mean(), "alpha", err_alpha.max())
+        assert err_rgb.mean() < 3e-3 and err_rgb.max() < 0.06, (center, focal, err_rgb.max(), err_rgb.mean())
+        assert err_alpha.mean() < 3e-3 and err_alpha.max() < 0.08, (center, focal, err_alpha.max())
+        if focal == (40.0, 24.0):
+            assert want_alpha.min() == 0.0  # the cone case leaves pixels unpainted
+
+
 def test_radial_gradient_center_on_circle(device):
     """Radial gradient inside a circle: paint and geometry move together."""
     def build(center, radius, gcenter, gradius):

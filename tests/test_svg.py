@@ -29,8 +29,8 @@ def svg(body, attrs='width="100" height="100"'):
             f'xmlns:xlink="http://www.w3.org/1999/xlink" {attrs}>{body}</svg>')
 
 
-def load(body, **kw):
-    return svg_to_scene(svg(body, **kw))
+def load(body, strict=False, **kw):
+    return svg_to_scene(svg(body, **kw), strict=strict)
 
 
 def one_path(d):
@@ -110,6 +110,8 @@ def test_bad_path_data_reports_offset(bad):
     subpaths, error = parse_path_data(bad)
     assert isinstance(error, SVGError) and "offset" in str(error)
     with pytest.raises(SVGError, match="offset"):
+        load(f'<path id="p" d="{bad}"/>', strict=True)
+    with pytest.warns(UserWarning, match="offset"):  # the default draws what is valid
         load(f'<path id="p" d="{bad}"/>')
 
 
@@ -361,12 +363,15 @@ def test_opacity_folding():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         _, _, _, groups = load(body)
-    # the first rect's fill and stroke overlap, so folding is approximate there
-    # and says so (once per load); nothing else warns
-    messages = [str(w.message) for w in caught]
-    assert len(messages) == 1 and "opacity over overlapping shapes" in messages[0], messages
-    assert math.isclose(groups[0].fill_color[3].item(), 0.25 * 0.8 * 0.5, rel_tol=1e-6)
-    assert math.isclose(groups[0].stroke_color[3].item(), 0.25 * 0.8 * 0.2, rel_tol=1e-6)
+    # the first rect's fill and stroke overlap: it becomes one layer faded by
+    # the product of the opacities (the nested group layers fold into it);
+    # the gradient rect has one paint, which is faded itself; nothing warns
+    assert [str(w.message) for w in caught] == []
+    assert isinstance(groups[0], pydiffvg.Layer) and len(groups[0].children) == 1
+    assert math.isclose(float(groups[0].opacity), 0.25 * 0.8, rel_tol=1e-6)
+    inner = groups[0].children[0]
+    assert math.isclose(inner.fill_color[3].item(), 0.5, rel_tol=1e-6)
+    assert math.isclose(inner.stroke_color[3].item(), 0.2, rel_tol=1e-6)
     assert np.allclose(groups[1].fill_color.stop_colors[:, 3].numpy(), [0.125, 0.25])
 
 
@@ -514,21 +519,18 @@ def test_dash_zero_length_dots_and_direct_api():
 # ----------------------------------------------------------------------------
 
 def test_unsupported_elements_warn_once_per_kind():
-    body = ('<text>a</text><text>b</text><image width="1" height="1"/><g><image/></g>'
-            '<switch/><foreignObject/><rect width="1" height="1" clip-path="url(#c)"/>'
-            '<clipPath id="c"><rect/></clipPath><rect width="2" height="2"/>')
+    body = ('<foreignObject/><g><foreignObject/></g><hatch/><hatch/><rect width="2" height="2"/>')
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         _, _, shapes, _ = load(body)
     messages = [str(w.message) for w in caught]
-    for kind in ("<text>", "<image>", "<switch>", "<foreignObject>", "<clipPath>"):
+    for kind in ("<foreignObject>", "<hatch>"):
         assert len([m for m in messages if kind in m]) == 1, (kind, messages)
-    assert len([m for m in messages if "clip-path" in m]) == 1
-    assert len(shapes) == 2
+    assert len(shapes) == 1
     with warnings.catch_warnings(record=True) as caught:  # once per load, not per process
         warnings.simplefilter("always")
         load(body)
-    assert len([w for w in caught if "<text>" in str(w.message)]) == 1
+    assert len([w for w in caught if "<foreignObject>" in str(w.message)]) == 1
 
 
 # ----------------------------------------------------------------------------
@@ -545,19 +547,50 @@ BILLION_LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
     ('<svg xmlns="http://www.w3.org/2000/svg"><rect></svg>', "line 1, column"),
     ("", "empty"), ("   \n ", "empty"),
     (BILLION_LAUGHS, "refused"),
-    (svg('<g id="a"><use href="#a"/></g>'), "cycle"),
-    (svg('<use id="u1" href="#u2"/><use id="u2" href="#u1"/>'), "cycle"),
-    (svg("", attrs='width="-10" height="10"'), "negative"),
-    (svg('<rect width="-1" height="5"/>'), "negative"),
-    (svg('<circle r="NaN"/>'), "circle"),
-    (svg('<rect width="1e999" height="5"/>'), "rect"),
-    (svg('<polygon points="0 0 1e400 3 4 4"/>'), "points"),
     ('<html/>', "root element"),
-    (svg("", attrs='viewBox="0 0 nan 10"'), "viewBox"),
+    (b'<?xml version="1.0" encoding="no-such-codec"?><svg/>', "encoding"),
 ])
-def test_bad_input_raises_svgerror_quickly(text, match):
+@pytest.mark.parametrize("strict", [False, True])
+def test_bad_input_raises_svgerror_quickly(text, match, strict):
+    """Not XML, not SVG or hostile: SVGError in both modes."""
     with pytest.raises(SVGError, match=match):
-        svg_to_scene(text)
+        svg_to_scene(text, strict=strict)
+
+
+VALID_RECT = '<rect id="ok" x="50" y="50" width="10" height="10" fill="blue"/>'
+
+
+@pytest.mark.parametrize("body,match,kept", [
+    ('<g id="a"><use href="#a"/></g>', "cycle", 1),
+    ('<use id="u1" href="#u2"/><use id="u2" href="#u1"/>', "cycle", 1),
+    ('<rect width="-1" height="5"/>', "negative", 1),
+    ('<circle r="-3"/>', "negative radius", 1),
+    ('<circle r="NaN"/>', "circle", 1),
+    ('<rect width="1e999" height="5"/>', "rect", 1),
+    ('<polygon points="0 0 10 0 1e400 3 4 4"/>', "points", 2),  # drawn up to the error
+    ('<path d="M 0 0 L 10 0 L 10 10 X 4"/>', "path data", 2),
+    ('<svg viewBox="0 0 nan 10" width="10" height="10"><rect width="5" height="5"/></svg>', "viewBox", 2),
+])
+def test_recoverable_errors_warn_by_default_and_raise_when_strict(body, match, kept):
+    """Errors browsers recover from: by default the rest renders with one
+    warning; strict=True raises SVGError naming the problem."""
+    text = svg(body + VALID_RECT)
+    with pytest.raises(SVGError, match=match):
+        svg_to_scene(text, strict=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, _, shapes, groups = svg_to_scene(text)
+    assert any(match in str(w.message) for w in caught), [str(w.message) for w in caught]
+    assert len(groups) == kept and groups[-1].id == "ok"
+
+
+def test_invalid_root_size_renders_nothing_by_default():
+    text = svg(VALID_RECT, attrs='width="-10" height="10"')
+    with pytest.raises(SVGError, match="negative"):
+        svg_to_scene(text, strict=True)
+    with pytest.warns(UserWarning, match="negative"):
+        width, height, shapes, groups = svg_to_scene(text)
+    assert (width, height) == (100, 10) and shapes == [] and groups == []
 
 
 def test_use_explosion_is_bounded():
@@ -606,6 +639,14 @@ def _scene_signature(shapes, groups):
             out.append(("closed", shape.is_closed))
         out.append(("style", (int(shape.line_cap), int(shape.line_join), shape.miter_limit)))
     for group in groups:
+        if isinstance(group, pydiffvg.Layer):
+            out.append(("layer", (float(group.opacity), group.blend_mode, group.mask_type,
+                                  group.clip_path is not None, group.mask is not None)))
+            out.extend(_scene_signature([], group.children))
+            for sub in (group.clip_path, group.mask):
+                if sub is not None:
+                    out.extend(_scene_signature([], [sub]))
+            continue
         out.append(("ids", group.shape_ids.tolist()))
         out.append(("rule", bool(group.use_even_odd_rule)))
         out.append(("xform", group.shape_to_canvas.double()))
@@ -963,7 +1004,7 @@ def test_nested_viewport_overflow_visible_does_not_clip():
     assert isinstance(shapes[0], Rect)
 
 
-def test_nested_viewport_keeps_inside_drops_outside_and_warns_for_cut_strokes():
+def test_nested_viewport_keeps_inside_drops_outside_and_clips_cut_strokes():
     body = ('<svg x="10" y="10" width="40" height="40">'
             '<circle cx="20" cy="20" r="5"/>'                      # inside: kept as a Circle
             '<rect x="100" y="100" width="5" height="5"/>'          # outside: dropped
@@ -972,10 +1013,14 @@ def test_nested_viewport_keeps_inside_drops_outside_and_warns_for_cut_strokes():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         _, _, shapes, groups = load(body)
-    messages = [str(w.message) for w in caught]
+    assert [str(w.message) for w in caught] == []
     assert isinstance(shapes[0], Circle) and len(groups) == 2
-    assert groups[1].fill_color is None and groups[1].stroke_color is not None
-    assert len([m for m in messages if "viewport" in m and "not supported" in m]) == 1, messages
+    # the stroke that crosses the edge: a layer clipped to the viewport
+    assert isinstance(groups[1], pydiffvg.Layer) and groups[1].clip_path is not None
+    stroke = groups[1].children[0]
+    assert stroke.fill_color is None and stroke.stroke_color is not None
+    image = pydiffvg.render(pydiffvg.Scene(100, 100, shapes, groups))
+    assert float(image[30, 45, 3]) > 0.9 and float(image[30, 55, 3]) == 0.0  # cut at x = 50
 
 
 # ----------------------------------------------------------------------------
@@ -1159,15 +1204,38 @@ def test_spread_and_focal_radius_render_like_resvg():
     _assert_matches_resvg(text, min_psnr=30.0)
 
 
-def test_focal_point_off_centre_warns():
-    body = ('<radialGradient id="g" fx="0.6"><stop offset="0" stop-color="red"/>'
-            '<stop offset="1" stop-color="blue"/></radialGradient>'
-            '<rect width="10" height="10" fill="url(#g)"/>')
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        load(body)
-    assert any("focal point" in str(w.message) and "not supported" in str(w.message)
-               for w in caught)
+@pytest.mark.parametrize("attrs", ['fx="0.3" fy="0.35"', 'fx="0.7" fy="0.5" fr="0.1"',
+                                   'fx="0.35" fy="0.4" spreadMethod="reflect" r="0.25"',
+                                   'fx="0.6" fy="0.55" fr="0.05" spreadMethod="repeat" r="0.3"',
+                                   'gradientUnits="userSpaceOnUse" cx="30" cy="30" r="25" fx="70" fy="65"'])
+def test_focal_radial_gradient_renders_like_resvg(attrs):
+    """Focal points away from the centre (inside and outside the end circle,
+    with fr and spread methods, on a non-square bbox) against resvg."""
+    text = svg(f'<radialGradient id="g" {attrs}><stop offset="0.1" stop-color="#e03131"/>'
+               f'<stop offset="0.5" stop-color="#ffd43b"/><stop offset="0.9" stop-color="#1971c2"/>'
+               f'</radialGradient><rect x="5" y="10" width="90" height="80" fill="url(#g)"/>')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        svg_to_scene(text)
+    _assert_matches_resvg(text, min_psnr=30.0)
+
+
+def test_focal_radial_gradient_round_trips(tmp_path):
+    """save_svg writes fx, fy and fr; loading it back gives the same paint."""
+    paint = RadialGradient(torch.tensor([40.0, 50.0]), torch.tensor([30.0, 20.0]), torch.tensor([0.0, 1.0]),
+                           torch.tensor([[1.0, 0, 0, 1], [0, 0, 1, 1]]), focal=torch.tensor([35.0, 46.0]),
+                           focal_radius=torch.tensor(4.0))
+    shape = Rect(torch.tensor([0.0, 0.0]), torch.tensor([100.0, 100.0]))
+    group = pydiffvg.ShapeGroup(torch.tensor([0]), paint)
+    out = tmp_path / "focal.svg"
+    save_svg(str(out), 100, 100, [shape], [group])
+    _, _, _, groups = svg_to_scene(str(out))
+    again = groups[0].fill_color
+    # compare where the two paints place a few points' parameters
+    a = pydiffvg.render([shape], [group], width=50, height=50, canvas_width=100, canvas_height=100, num_samples=2)
+    b = pydiffvg.render([shape], groups, width=50, height=50, canvas_width=100, canvas_height=100, num_samples=2)
+    assert isinstance(again, RadialGradient) and again.focal is not None
+    assert float((a - b).abs().max()) < 2e-3
 
 
 # ----------------------------------------------------------------------------
@@ -1228,24 +1296,24 @@ def test_root_background_color_paints_the_canvas():
     assert image[5, 5] == pytest.approx([127 / 255, 127 / 255, 1.0], abs=1e-2)
 
 
-@pytest.mark.parametrize("body,warns", [
+@pytest.mark.parametrize("body,layered", [
     ('<g opacity="0.5"><circle cx="20" cy="20" r="10"/><circle cx="30" cy="20" r="10"/></g>', True),
-    ('<g opacity="0.5"><circle cx="20" cy="20" r="10"/><circle cx="60" cy="20" r="10"/></g>', False),
     ('<rect x="10" y="10" width="20" height="20" opacity="0.5" stroke="red"/>', True),
     ('<rect x="10" y="10" width="20" height="20" opacity="0.5" fill-opacity="0.5"/>', False),
-    # a thin frame around a shape: the boxes nest, but the stroke never reaches the shape
-    ('<g opacity="0.5"><rect x="30" y="30" width="40" height="40"/><rect x="1" y="1" '
-     'width="98" height="98" fill="none" stroke="black"/></g>', False),
     ('<g opacity="0.5"><g opacity="0.5"><circle cx="20" cy="20" r="10"/></g>'
      '<circle cx="25" cy="20" r="10"/></g>', True),
 ])
-def test_group_opacity_over_overlapping_shapes_warns(body, warns):
-    """Opacity is multiplied into each paint, exact only without overlaps."""
+def test_group_opacity_is_a_layer(body, layered):
+    """Opacity over more than one paint makes a Layer (drawn opaque, then
+    faded); over one paint it is folded into that paint, which is exact.
+    Neither warns."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        load(body)
-    messages = [str(w.message) for w in caught if "opacity over overlapping" in str(w.message)]
-    assert bool(messages) == warns, messages
+        _, _, _, groups = load(body)
+    assert [str(w.message) for w in caught] == []
+    assert isinstance(groups[0], pydiffvg.Layer) == layered
+    if layered:
+        assert math.isclose(float(groups[0].opacity), 0.5)
 
 
 # ----------------------------------------------------------------------------
@@ -1421,3 +1489,97 @@ def test_straighten_flat_curves_only_where_caps_or_joins_show():
                           ('fill="blue"', True)):
         _, _, shapes, _ = load(f'<path {path} {style}/>')
         assert (shapes[0].num_control_points.tolist() == [2]) == curves, style
+
+
+# ----------------------------------------------------------------------------
+# switch and conditional processing, encodings and namespaces (issue #17)
+# ----------------------------------------------------------------------------
+
+def _ids(text, **kw):
+    return [g.id for g in svg_to_scene(text, **kw)[3]]
+
+
+@pytest.mark.parametrize("attr,languages,drawn", [
+    ('systemLanguage="en"', ["en"], "a"),
+    ('systemLanguage="en-US"', ["en"], "a"),      # "en" matches "en-US" and back
+    ('systemLanguage="en-GB"', ["en"], "a"),
+    ('systemLanguage="en"', ["en-US"], "a"),
+    ('systemLanguage="ru, en"', ["en"], "a"),
+    ('systemLanguage="ru-RU"', ["en"], "b"),
+    ('systemLanguage="ru-RU"', ["ru"], "a"),
+    ('systemLanguage="fr"', ["de", "fr-CA"], "a"),
+    ('systemLanguage=""', ["en"], "b"),
+    ('requiredFeatures="http://www.w3.org/TR/SVG11/feature#Shape"', ["en"], "a"),
+    ('requiredExtensions="http://example.org/bogus"', ["en"], "b"),
+])
+def test_switch_draws_the_first_child_whose_conditions_hold(attr, languages, drawn):
+    body = (f'<switch><!-- a comment --><unknown/><rect id="a" width="5" height="5" {attr}/>'
+            f'<rect id="b" width="5" height="5"/><rect id="c" width="5" height="5"/></switch>')
+    assert _ids(svg(body), languages=languages) == [drawn]
+
+
+def test_switch_chooses_a_hidden_child_and_draws_nothing():
+    body = ('<switch><rect id="a" width="5" height="5" display="none"/>'
+            '<rect id="b" width="5" height="5"/></switch>')
+    assert _ids(svg(body)) == []
+
+
+def test_conditional_attributes_outside_switch():
+    body = ('<rect id="a" width="5" height="5" systemLanguage="de"/>'
+            '<g systemLanguage="en"><rect id="b" width="5" height="5"/></g>')
+    assert _ids(svg(body)) == ["b"]
+    assert _ids(svg(body), languages=["de", "en"]) == ["a", "b"]
+    assert _ids(svg(body), languages="de") == ["a"]
+
+
+def test_switch_renders_like_resvg():
+    text = svg('<switch fill="green" transform="scale(1.5)">'
+               '<rect x="5" y="5" width="40" height="40" fill="red" systemLanguage="ru"/>'
+               '<g><rect x="5" y="5" width="40" height="40"/><circle cx="40" cy="40" r="10" fill="blue"/></g>'
+               '<rect x="5" y="5" width="40" height="40" fill="red"/></switch>')
+    _assert_matches_resvg(text)
+
+
+@pytest.mark.parametrize("encoding,text", [
+    ("windows-1251", "Привет"), ("koi8-r", "Привет"), ("iso-8859-1", "café"), ("utf-16", "日本"),
+    ("utf-16-be", "日本"), ("utf-32", "日本"), ("shift_jis", "日本"), ("gb2312", "日本"), ("utf-8", "日本")])
+def test_any_declared_encoding(encoding, text):
+    """The declared encoding decides how the bytes decode (expat alone knows
+    only UTF-8, UTF-16 and single-byte encodings)."""
+    source = (f'<?xml version="1.0" encoding="{encoding}"?>'
+              f'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+              f'<rect id="{text}" width="5" height="5"/></svg>')
+    assert _ids(source.encode(encoding)) == [text]
+    assert _ids(source) == [text]  # text already decoded: the declaration no longer applies
+
+
+def test_byte_order_mark_and_bad_bytes():
+    source = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect id="x" width="5" height="5"/></svg>'
+    assert _ids(b"\xef\xbb\xbf" + source.encode()) == ["x"]
+    assert _ids(b"\xff\xfe" + source.encode("utf-16-le")) == ["x"]
+    with pytest.raises(SVGError, match="not valid"):
+        svg_to_scene(b'<?xml version="1.0" encoding="shift_jis"?>' + source.encode()[:-6] + b"\xff\xff</svg>")
+
+
+def test_prefixed_and_mixed_namespaces():
+    text = ('<svg:svg xmlns:svg="http://www.w3.org/2000/svg" xmlns:foo="urn:foo" '
+            'xmlns:l="http://www.w3.org/1999/xlink" width="100" height="100">'
+            '<svg:rect id="a" width="10" height="10"/>'
+            '<foo:group><svg:rect id="hidden" width="10" height="10"/></foo:group>'
+            '<g xmlns="http://www.w3.org/2000/svg"><circle id="b" cx="5" cy="5" r="4"/>'
+            '<use id="c" l:href="#a" x="20"/></g></svg:svg>')
+    assert _ids(text) == ["a", "b", "a"]
+
+
+def test_svg_without_size_takes_the_viewbox_or_100_percent():
+    assert svg_to_scene('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 30"/>')[:2] == (40, 30)
+    assert svg_to_scene('<svg xmlns="http://www.w3.org/2000/svg" width="50%" viewBox="0 0 40 30"/>')[:2] \
+        == (20, 30)
+    assert svg_to_scene('<svg xmlns="http://www.w3.org/2000/svg"/>')[:2] == (100, 100)
+    text = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 30"><rect width="20" height="30"/></svg>'
+    _assert_matches_resvg(text, size=80)
+
+
+def test_languages_argument_is_checked():
+    with pytest.raises(TypeError, match="languages"):
+        svg_to_scene(svg(""), languages=5)

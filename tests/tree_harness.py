@@ -1,13 +1,15 @@
 """A small stand-in for the layer-tree renderer, for filter and image tests.
 
-Until pydiffvg/layers.py renders trees, this harness (a) wraps the SVG
+Until pydiffvg/layers.py rendered trees, this harness (a) wrapped the SVG
 loader's walk so that elements with a ``filter`` property become
 ``Layer(children, filter=...)`` (via ``build_filter``) and ``<image>``
-elements go through ``emit_image``, and (b) draws a list of ShapeGroup and
+elements go through ``emit_image``, and (b) drew a list of ShapeGroup and
 Layer items with ``pydiffvg.render(..., premultiplied=True)`` per run of
 groups, applying filters, clip paths and opacity in torch. It is a test
 aid only: opacity below a filter is multiplied into paints as the loader
-does, and nothing is batched.
+did, and nothing is batched. Now that the loader and pydiffvg.render do
+both, ``render_svg`` goes through them; ``draw`` stays as an independent
+check of the filter protocol (tests compare the two).
 """
 from __future__ import annotations
 
@@ -61,14 +63,22 @@ def user_bbox(shapes, groups, ctm):
     return box
 
 
+def native_tree():
+    """True once the SVG loader builds filter and image layers itself and
+    pydiffvg.render draws trees (then the harness only wraps them)."""
+    from pydiffvg.svg import parser
+    return hasattr(parser._Loader, "layered")
+
+
 @contextlib.contextmanager
 def patched_loader():
-    """Within: svg_to_scene builds Layers for filters and images."""
+    """Within: svg_to_scene builds Layers for filters and images (a no-op
+    once the loader does so itself)."""
     from pydiffvg.svg import parser
     from pydiffvg.svg.filters import build_filter
     from pydiffvg.svg.images import emit_image
     original = parser._Loader.walk
-    if getattr(original, "_harness", False):
+    if getattr(original, "_harness", False) or native_tree():
         yield
         return
 
@@ -184,12 +194,16 @@ def draw_layer(shapes, layer, origin, size, k, samples=2):
 
 
 def render_svg(source, width=None, samples=4):
-    """(H, W, 4) straight RGBA float of an SVG through the harness."""
+    """(H, W, 4) straight RGBA float of an SVG: through pydiffvg.render once
+    it draws trees, else through the harness's own drawing."""
     with patched_loader():
         cw, ch, shapes, groups = pydiffvg.svg_to_scene(source, strict=False)
     width = width or cw
     k = width / cw
     height = int(round(ch * k))
+    if native_tree():
+        return pydiffvg.render(shapes, groups, width=width, height=height, canvas_width=cw,
+                               canvas_height=ch, num_samples=samples, seed=0)
     img = draw(shapes, groups, (0.0, 0.0), (height, width), k, samples)
     a = img[..., 3:4]
     rgb = torch.where(a > 0, img[..., :3] / a.clamp_min(1e-8), torch.zeros_like(img[..., :3]))

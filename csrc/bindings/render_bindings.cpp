@@ -72,6 +72,13 @@ pdvg::RenderOptions options_from_dict(const py::dict& d) {
     o.premultiplied = d["premultiplied"].cast<bool>();
     o.output_sdf = d["output_sdf"].cast<bool>();
     o.background = d["background"].cast<std::uintptr_t>() ? address<float>(d, "background") : nullptr;
+    if (d.contains("stream_origin") && d["stream_origin"].cast<std::uintptr_t>()) {
+        o.stream_origin = address<int>(d, "stream_origin");
+        o.stream_width = count(d, "stream_width");
+        o.stream_height = count(d, "stream_height");
+        if (o.stream_width <= 0 || o.stream_height <= 0)
+            throw pdvg::InvalidArgument("render: stream_width and stream_height must be positive");
+    }
     if (o.width <= 0 || o.height <= 0) throw pdvg::InvalidArgument("render: width and height must be positive");
     if (o.samples_x <= 0 || o.samples_y <= 0) throw pdvg::InvalidArgument("render: sample counts must be positive");
     if (!(o.filter_radius > 0.0f)) throw pdvg::InvalidArgument("render: filter radius must be positive");

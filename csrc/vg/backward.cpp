@@ -153,7 +153,7 @@ public:
                    {&SceneGradients::point_width, size_t(scene.num_points)},
                    {&SceneGradients::group_to_output, size_t(scene.num_groups) * 9},
                    {&SceneGradients::group_to_shape, size_t(scene.num_groups) * 9},
-                   {&SceneGradients::paint_params, size_t(scene.num_groups) * 8},
+                   {&SceneGradients::paint_params, size_t(scene.num_groups) * 2 * kPaintFloats},
                    {&SceneGradients::stop_offsets, size_t(stops)},
                    {&SceneGradients::stop_colors, size_t(stops) * 4}};
     }

@@ -15,7 +15,7 @@ struct SceneGradients {
     float* point_width = nullptr;      // [P]
     float* group_to_output = nullptr;  // [G,3,3]
     float* group_to_shape = nullptr;   // [G,3,3]
-    float* paint_params = nullptr;     // [2G,4]
+    float* paint_params = nullptr;     // [2G,8]
     float* stop_offsets = nullptr;     // [K]
     float* stop_colors = nullptr;      // [K,4]
     float* background = nullptr;       // [B,H,W,4] or null

@@ -12,7 +12,17 @@ namespace pdvg {
 HOST_DEVICE inline int samples_per_pixel(const RenderOptions& o) { return o.samples_x * o.samples_y; }
 
 HOST_DEVICE inline uint64_t sample_stream(const RenderOptions& o, int b, int x, int y, int k) {
-    return ((uint64_t(b) * uint64_t(o.height) + uint64_t(y)) * uint64_t(o.width) + uint64_t(x)) *
+    uint64_t w = uint64_t(o.width), h = uint64_t(o.height);
+    if (o.stream_origin) {  // a frame of a larger image (see RenderOptions)
+        const int* origin = o.stream_origin + 3 * b;
+        b = origin[0];
+        x += origin[1];
+        y += origin[2];
+        w = uint64_t(o.stream_width);
+        h = uint64_t(o.stream_height);
+    }
+    // pixels left of or above the image wrap to other (unused) streams
+    return ((uint64_t(b) * h + uint64_t(int64_t(y))) * w + uint64_t(int64_t(x))) *
                uint64_t(samples_per_pixel(o)) + uint64_t(k);
 }
 

@@ -13,6 +13,8 @@ namespace pdvg {
 
 enum ShapeKind : int { kCircle = 0, kEllipse = 1, kRect = 2, kPath = 3 };
 enum PaintKind : int { kPaintNone = 0, kPaintSolid = 1, kPaintLinear = 2, kPaintRadial = 3 };
+// Floats per paint in paint_params.
+constexpr int kPaintFloats = 8;
 enum LineCap : int { kCapRound = 0, kCapButt = 1, kCapSquare = 2 };
 enum LineJoin : int { kJoinRound = 0, kJoinMiter = 1, kJoinBevel = 2 };
 enum FilterKind : int { kFilterBox = 0, kFilterTent = 1, kFilterRadialParabolic = 2, kFilterHann = 3 };
@@ -46,7 +48,8 @@ struct SceneView {
 
     // Paints: index 2g is group g's fill, 2g+1 its stroke.
     const int* paint_kind = nullptr;           // [2G] PaintKind
-    const float* paint_params = nullptr;       // [2G,4] solid rgba; linear x0,y0,x1,y1; radial cx,cy,rx,ry
+    const float* paint_params = nullptr;       // [2G,8] solid rgba; linear x0,y0,x1,y1;
+                                               // radial cx,cy,rx,ry,fx,fy,fr (focal circle)
     const int* paint_stop_begin = nullptr;     // [2G+1] into the stop arrays
     const float* stop_offsets = nullptr;       // [K]
     const float* stop_colors = nullptr;        // [K,4]
@@ -102,6 +105,14 @@ struct RenderOptions {
     bool output_sdf = false;
     const float* background = nullptr;  // [B,H,W,4] straight RGBA or null
     int tile_size = 16;
+    // Random streams: by default pixel (x, y) of scene b draws the stream of
+    // its own place. A layer's image (pydiffvg/layers.py) covers a frame of
+    // a larger image instead; with stream_origin [B,3] = (scene, x0, y0) per
+    // scene, its pixel (x, y) draws the stream of pixel (x0 + x, y0 + y) of
+    // that scene in a stream_width x stream_height image, so a layer samples
+    // exactly where the whole canvas would.
+    const int* stream_origin = nullptr;
+    int stream_width = 0, stream_height = 0;
 };
 
 }  // namespace pdvg

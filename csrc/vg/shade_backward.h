@@ -13,18 +13,23 @@ namespace pdvg {
 // stops, and the point itself (returned through d_point).
 //   linear: t = (p - b)·d / |d|², d = e - b
 //     ∂t/∂e = (p - b)/L - 2 t d/L,  ∂t/∂b = -(p - b)/L - d/L + 2 t d/L,  ∂t/∂p = d/L
-//   radial: t = |u|, u = (p - c) / r (per axis)
-//     ∂t/∂c_i = -u_i/(r_i t),  ∂t/∂r_i = -u_i²/(r_i t),  ∂t/∂p_i = u_i/(r_i t)
+//   radial: t solves F(t) = a t² - 2 b t + c0 = 0 (paint.h, radial_frame) in
+//     the variables q = (p - f)/r, g = (f - c)/r, rho = fr/rx; implicitly
+//     ∂t/∂x = -F_x / F_t with F_t = 2 (a t - b) and
+//       F_q = 2 (q + t g),  F_g = 2 (t² g + t q),
+//       F_rho = 2 delta t² - 2 t (1 - 2 rho) - 2 rho   (delta = 1 - rho),
+//     then the chain rule through q, g and rho to p, f, c, r and fr.
 //   stops:  colour = c_lo (1 - w) + c_hi w,  w = (t - o_lo)/(o_hi - o_lo)
 HOST_DEVICE inline void paint_backward(const SceneView& scene, int index, Vec2f p, Vec4f d_color,
                                        const SceneGradients& grads, Vec2f* d_point) {
     int kind = scene.paint_kind[index];
     if (kind == kPaintSolid) {
-        for (int c = 0; c < 4; ++c) add_scalar(grads.paint_params + 4 * index + c, d_color[c]);
+        for (int c = 0; c < 4; ++c) add_scalar(grads.paint_params + kPaintFloats * index + c, d_color[c]);
         return;
     }
     if (kind == kPaintNone || scene.paint_stop_begin[index] == scene.paint_stop_begin[index + 1]) return;
     float t = gradient_parameter(scene, index, p);
+    if (t != t) return;  // outside a radial gradient's cone: paints nothing
     StopBracket b = bracket_stops(scene, index, t);
     for (int c = 0; c < 4; ++c) {
         add_scalar(grads.stop_colors + 4 * b.lo + c, d_color[c] * (1.0f - b.weight));
@@ -38,8 +43,8 @@ HOST_DEVICE inline void paint_backward(const SceneView& scene, int index, Vec2f 
     add_scalar(grads.stop_offsets + b.lo, d_w * (t - o1) / (span * span));
     add_scalar(grads.stop_offsets + b.hi, -d_w * (t - o0) / (span * span));
     float d_t = d_w / span;
-    const float* q = scene.paint_params + 4 * index;
-    float* g = grads.paint_params + 4 * index;
+    const float* q = scene.paint_params + kPaintFloats * index;
+    float* g = grads.paint_params + kPaintFloats * index;
     if (kind == kPaintLinear) {
         Vec2f begin(q[0], q[1]), d(q[2] - q[0], q[3] - q[1]);
         float len2 = dot(d, d);
@@ -52,12 +57,21 @@ HOST_DEVICE inline void paint_backward(const SceneView& scene, int index, Vec2f 
         *d_point += d * (d_t / len2);
         return;
     }
-    if (!(t > 0.0f) || q[2] == 0.0f || q[3] == 0.0f) return;
-    float ux = (p.x - q[0]) / q[2], uy = (p.y - q[1]) / q[3];
-    float gx = d_t * ux / (q[2] * t), gy = d_t * uy / (q[3] * t);
-    add_scalar(g + 0, -gx); add_scalar(g + 1, -gy);
-    add_scalar(g + 2, -gx * ux); add_scalar(g + 3, -gy * uy);
-    *d_point += Vec2f(gx, gy);
+    if (q[2] == 0.0f || q[3] == 0.0f) return;
+    RadialFrame r = radial_frame(q, p);
+    float f_t = 2.0f * (r.a * r.t - r.b);
+    if (!(fabsf(f_t) > 1e-20f)) return;  // a double root (the focal point itself)
+    float delta = 1.0f - r.rho, scale = -d_t / f_t;  // d_t · ∂t/∂x = scale · F_x
+    Vec2f d_q = (r.q + r.g * r.t) * (2.0f * scale);
+    Vec2f d_g = (r.g * (r.t * r.t) + r.q * r.t) * (2.0f * scale);
+    float d_rho = (2.0f * delta * r.t * r.t - 2.0f * r.t * (1.0f - 2.0f * r.rho) - 2.0f * r.rho) * scale;
+    Vec2f dq_r(d_q.x * r.inv_r.x, d_q.y * r.inv_r.y), dg_r(d_g.x * r.inv_r.x, d_g.y * r.inv_r.y);
+    add_scalar(g + 0, -dg_r.x); add_scalar(g + 1, -dg_r.y);                      // c
+    add_scalar(g + 2, -dq_r.x * r.q.x - dg_r.x * r.g.x - d_rho * r.rho * r.inv_r.x);  // rx
+    add_scalar(g + 3, -dq_r.y * r.q.y - dg_r.y * r.g.y);                          // ry
+    add_scalar(g + 4, dg_r.x - dq_r.x); add_scalar(g + 5, dg_r.y - dq_r.y);        // f
+    add_scalar(g + 6, d_rho * r.inv_r.x);                                         // fr
+    *d_point += dq_r;
 }
 
 HOST_DEVICE inline void curve_distance_backward(const CurveRef& r, const BoundaryPoint& bp, Vec2f p, float d_distance,

@@ -696,7 +696,7 @@ def _canvas_size(loader):
     if size is None:
         from .parser import _root_size
         try:
-            w, h, _ = _root_size(loader, loader.root)
+            w, h = _root_size(loader, loader.root)[:2]
         except SVGError:
             w, h = 100.0, 100.0
         size = (w, h)

@@ -22,8 +22,10 @@ paints, evaluated in the shape's own user space.
 * The focal radius ``fr`` with the focal point at the centre is exact: SVG 2
   makes t = (d − fr/r) / (1 − fr/r) with d the distance in units of r, an
   affine function of d, so the stops are re-parametrised onto d. A focal
-  point (fx, fy) away from the centre is not supported (warning; drawn as if
-  it were at the centre): the renderer has no focal point.
+  point (fx, fy) away from the centre is drawn by the renderer's two-circle
+  gradient (RadialGradient ``focal`` and ``focal_radius``). A focal point
+  outside the end circle is not moved onto it (SVG 1.1 did that): as in SVG 2
+  and resvg, only the cone that the two circles span is painted.
 * ``spreadMethod`` reflect/repeat are exact: the gradient parameter's range
   over the painted extent is covered by unrolled periods of stops (up to
   MAX_PERIODS; beyond that, pad with a warning).
@@ -212,9 +214,7 @@ def gradient_paint(loader, element, bbox, viewport, alpha_scale: float, describe
     focal_radius = coord("fr", "r") if "fr" in attrs else 0.0
     if focal_radius < 0.0:
         return None
-    if float(np.hypot(*(focal - center))) > 1e-9 * radius:
-        loader.warn("focal-point", f"{describe}: a radial gradient focal point (fx, fy) away "
-                                   f"from the centre is not supported; rendered as if fx=cx, fy=cy")
+    off_centre = float(np.hypot(*(focal - center))) > 1e-9 * radius
     center_user = (to_user @ np.array([center[0], center[1], 1.0]))[:2]
     (a, b), (c, d) = linear_part
     tol = 1e-12 * max(abs(a), abs(b), abs(c), abs(d), 1e-300)
@@ -233,6 +233,9 @@ def gradient_paint(loader, element, bbox, viewport, alpha_scale: float, describe
                                        f"the same extent")
     if radii[0] == 0.0 or radii[1] == 0.0:
         return None
+    if off_centre:
+        return _focal_gradient(loader, describe, center, radius, focal, focal_radius, to_user, radii,
+                               spread, offsets, colors, extent)
     if spread != "pad" or focal_radius > 0.0:
         # d(p) = |(p − c) / radii| is the distance in units of r; the
         # renderer's parameter is d / d_max. With a focal circle of radius fr
@@ -259,6 +262,68 @@ def gradient_paint(loader, element, bbox, viewport, alpha_scale: float, describe
 
 #: spreadMethod reflect/repeat is unrolled into at most this many periods.
 MAX_PERIODS = 1000
+
+
+def _focal_gradient(loader, describe, center, radius, focal, focal_radius, to_user, radii, spread,
+                    offsets, colors, extent):
+    """The two-circle gradient of a focal point away from the centre (SVG 2
+    14.3): circle(t) = (focal + t (center - focal), fr + t (r - fr)), drawn
+    by the renderer directly. For reflect/repeat the parameter's range
+    [t_low, t_high] over the painted extent is unrolled into stops: the
+    circles at t_low and t_high span the same family of circles, with the
+    parameter s = (t - t_low) / (t_high - t_low)."""
+    scale = np.array(radii) / radius  # gradient units -> user units per axis
+
+    def circle(t):  # (centre in user space, radius along x in user units)
+        c = focal + t * (center - focal)
+        return (to_user @ np.array([c[0], c[1], 1.0]))[:2], (focal_radius + t * (radius - focal_radius)) * scale[0]
+
+    def paint(t0, t1, new_offsets, new_colors):
+        (f_user, fr_user), (c_user, r_user) = circle(t0), circle(t1)
+        factor = r_user / scale[0] / radius if radius > 0 else 1.0
+        return RadialGradient(torch.tensor(c_user, dtype=torch.float32),
+                              torch.tensor((radii[0] * factor, radii[1] * factor), dtype=torch.float32),
+                              torch.tensor(new_offsets, dtype=torch.float32),
+                              torch.tensor(new_colors, dtype=torch.float32),
+                              focal=torch.tensor(f_user, dtype=torch.float32),
+                              focal_radius=torch.tensor(float(fr_user), dtype=torch.float32))
+
+    if spread == "pad":
+        return paint(0.0, 1.0, offsets, colors)
+    # t at the extent's corners bounds t over the box: the sublevel sets of t
+    # are the discs of the family (convex), so t is quasi-convex and its
+    # maximum over a box is at a corner; its minimum is at least the apex
+    # t = -fr / (r - fr), where the circles shrink to a point.
+    c_user = (to_user @ np.array([center[0], center[1], 1.0]))[:2]
+    f_user = (to_user @ np.array([focal[0], focal[1], 1.0]))[:2]
+    t_values = [_conical_parameter(np.array(corner), c_user, np.array(radii), f_user, focal_radius / radius)
+                for corner in _corners(extent)]
+    t_values = [t for t in t_values if t is not None]
+    t_low = min([0.0] + t_values)
+    if focal_radius < radius:  # inside the focal circle t falls to the apex
+        t_low = -focal_radius / (radius - focal_radius)
+    t_high = max([1.0] + t_values)
+    unrolled = _unroll(offsets, colors, spread, t_low, t_high)
+    if unrolled is None:
+        loader.warn("spreadMethod", f"{describe}: spreadMethod='{spread}' repeats more than "
+                                    f"{MAX_PERIODS} times over the shape and is rendered as 'pad'")
+        return paint(0.0, 1.0, offsets, colors)
+    return paint(t_low, t_high, *unrolled)
+
+
+def _conical_parameter(p, c, radii, f, rho):
+    """The largest t of the two-circle gradient at p (None where none), in
+    units of the radii: end circle (c, 1), focal circle (f, rho)."""
+    q, g = (p - f) / radii, (f - c) / radii
+    delta = 1.0 - rho
+    a, b, c0 = float(g @ g) - delta * delta, rho * delta - float(q @ g), float(q @ q) - rho * rho
+    disc = b * b - a * c0
+    if disc < 0.0:
+        return None
+    roots = [c0 / (2.0 * b)] if a == 0.0 and b != 0.0 else (
+        [(b + math.sqrt(disc)) / a, (b - math.sqrt(disc)) / a] if a != 0.0 else [])
+    valid = [t for t in roots if rho + t * delta >= 0.0]
+    return max(valid) if valid else None
 
 
 def _corners(box):
@@ -338,3 +403,48 @@ def _unroll_radial(offsets, colors, spread, ratio, d_max):
     stops[0] = (0.0, stops[0][1])
     stops[-1] = (1.0, stops[-1][1])
     return [o for o, _ in stops], [c for _, c in stops]
+
+
+def transform_paint(loader, paint, matrix, describe):
+    """A Linear/RadialGradient defined in one user space, carried into
+    another: ``matrix`` (3, 3) maps the first to the second (p' = A p).
+
+    Linear: t(p) = (p − b)·d/|d|² becomes t(p') = (p' − A b)·g' with
+    g' = L⁻ᵀ d/|d|² (L the linear part of A), so begin' = A b and
+    end' = begin' + g'/|g'|². Radial: centre and focal point map through A;
+    the radii become the half extents of the image of the ellipse, exact when
+    that image is axis-aligned (otherwise approximate, with a warning)."""
+    A = np.asarray(matrix, dtype=np.float64)
+    L = A[:2, :2]
+    if abs(np.linalg.det(L)) < 1e-300:
+        return None
+
+    def point(t):
+        v = t.detach().double().cpu().numpy().reshape(2)
+        return (A @ np.array([v[0], v[1], 1.0]))[:2]
+
+    if isinstance(paint, LinearGradient):
+        b = paint.begin.detach().double().cpu().numpy().reshape(2)
+        d = paint.end.detach().double().cpu().numpy().reshape(2) - b
+        length_sq = float(d @ d)
+        if length_sq == 0.0:
+            return paint
+        g = np.linalg.inv(L).T @ d / length_sq
+        begin = point(paint.begin)
+        end = begin + g / float(g @ g)
+        return LinearGradient(torch.tensor(begin, dtype=torch.float32), torch.tensor(end, dtype=torch.float32),
+                              paint.offsets, paint.stop_colors)
+    rx, ry = paint.radius.detach().double().cpu().numpy().reshape(2)
+    (a, b), (c, d) = L
+    hx, hy = math.hypot(a * rx, b * ry), math.hypot(c * rx, d * ry)
+    if abs(a * c * rx * rx + b * d * ry * ry) > 1e-9 * (hx * hx + hy * hy):
+        loader.warn("radial-skew", f"{describe}: a radial gradient whose ellipse is not axis-aligned "
+                                   f"(skew, or rotation with unequal scales) is not supported; rendered "
+                                   f"as the axis-aligned ellipse of the same extent")
+    focal = None if paint.focal is None else torch.tensor(point(paint.focal), dtype=torch.float32)
+    focal_radius = None
+    if paint.focal_radius is not None and rx != 0:
+        focal_radius = torch.tensor(float(paint.focal_radius) / rx * hx, dtype=torch.float32)
+    return RadialGradient(torch.tensor(point(paint.center), dtype=torch.float32),
+                          torch.tensor((hx, hy), dtype=torch.float32), paint.offsets, paint.stop_colors,
+                          focal=focal, focal_radius=focal_radius)

@@ -18,12 +18,6 @@ What each element becomes
 
 Approximations
 --------------
-* Group opacity (``opacity`` on ``g``, ``svg``, ``use``, ``symbol`` or a
-  shape) is multiplied into the paint alpha of every shape below it. That is
-  exact when nothing below overlaps; where content may overlap (two groups'
-  canvas boxes meet, or one shape has both fill and stroke) it differs from
-  SVG's layer compositing, which draws the group opaque and then fades it as
-  a whole, and a warning says so.
 * Dashes are cut at load time into open subpaths; the pattern restarts at
   every subpath.
 * A stroked path whose caps or joins are not both round has its flat
@@ -40,15 +34,27 @@ content to its viewport rectangle unless ``overflow`` is ``visible`` or
 one entirely outside is dropped, and one that crosses the edge becomes the
 Path of its fill region cut by the rectangle (see ``paths.clip_subpaths``).
 A stroke entirely inside or outside is kept or dropped; a stroke that
-crosses the edge cannot be cut by the renderer and is drawn unclipped, with
-a warning.
+crosses the edge becomes a Layer clipped to the viewport rectangles.
 
-Unsupported elements (``text``, ``image``, ``filter``, ``mask``,
-``clipPath``, ``pattern``, ``marker``, ``foreignObject``, ``switch`` and the
-SVG 2 elements listed in UNSUPPORTED) are skipped with one warning per kind
-per load ("... is not supported"), as are the ``clip-path``, ``mask``,
-``filter`` and ``marker-*`` properties. An element SVG does not define is not
-rendered, with its subtree, as SVG 1.1 prescribes (one warning per name).
+Layers
+------
+An element with ``opacity`` below 1, a ``clip-path``, a ``mask``, a
+``filter``, a ``mix-blend-mode`` or ``isolation: isolate`` draws its content
+into a ``pydiffvg.Layer`` (see masking.py and pydiffvg/layers.py); a single
+shape with one paint is faded on its paint instead, which is exact.
+``image`` elements go through images.py, ``filter`` through filters.py and
+``pattern`` paints through patterns.py. ``text`` (with ``tspan``, ``tref``,
+``textPath``) becomes glyph outline Paths: see pydiffvg/text/svg.py
+(``emit_text``).
+
+Unsupported elements (``foreignObject`` and the SVG 2 elements listed in
+UNSUPPORTED) are skipped with one warning per kind per load ("... is not
+supported"). Markers are drawn by ``markers.py``. ``switch`` renders its
+first direct child whose conditional attributes (``systemLanguage``
+against the ``languages`` argument, ``requiredExtensions``,
+``requiredFeatures``) hold; the same attributes on any rendered element
+decide whether it renders. An element SVG does not define is not rendered,
+with its subtree, as SVG 1.1 prescribes (one warning per name).
 
 The root element's ``background-color`` paints the whole canvas (CSS 2.1
 14.2), as a canvas-sized Rect in the first group.
@@ -68,14 +74,16 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
+from ..layers import Layer
 from ..scene_types import Scene
 from ..shapes import Circle, Ellipse, LineCap, LineJoin, Path, Polygon, Rect, ShapeGroup
-from . import paints
+from . import context, images, markers, masking, paints, patterns
+from .conditional import conditions_pass, switch_choice
 from .colors import ColorSyntaxError, parse_color
 from .errors import SVGError
 from .paths import (Subpath, TooManyDashes, bbox_side, clip_subpaths, dash_subpaths,
                     ellipse_subpath, parse_path_data, rounded_rect_subpath,
-                    straighten_flat_curves, subpath_segments, subpaths_bbox)
+                    straighten_flat_curves, subpaths_bbox)
 from .style import (INHERITED_PROPERTIES, INITIAL_VALUES, parse_stylesheet, selector_matches,
                     cascade)
 from .xmlsource import parse_xml, read_source, split_tag
@@ -92,15 +100,16 @@ MAX_ELEMENTS = 200_000          # elements in the document
 MAX_USE_EXPANDED = 10_000       # elements instantiated through ``use``
 MAX_NESTING = 256               # element nesting depth (keeps recursion bounded)
 
-UNSUPPORTED = {"text", "image", "filter", "mask", "clipPath", "pattern", "marker",
-               "foreignObject", "switch",
+UNSUPPORTED = {"foreignObject",
                # SVG 2 and its drafts: known, but not implemented here
                "hatch", "hatchpath", "mesh", "meshgradient", "meshpatch", "meshrow",
-               "solidcolor", "discard", "video", "audio", "iframe", "canvas", "textPath",
-               "tspan"}
-NOT_RENDERED = {"title", "desc", "metadata", "style", "defs", "linearGradient",
+               "solidcolor", "discard", "video", "audio", "iframe", "canvas"}
+NOT_RENDERED = {"title", "desc", "metadata", "style", "defs", "linearGradient", "clipPath", "mask",
+                "filter", "pattern",
                 "radialGradient", "stop", "symbol", "script", "cursor", "font", "font-face",
-                "view", "animate", "animateTransform", "animateMotion", "animateColor", "set"}
+                "view", "animate", "animateTransform", "animateMotion", "animateColor", "set",
+                "marker",  # markers are drawn where shapes reference them (markers.py)
+                "tspan", "tref", "textPath"}  # text content: drawn only inside <text>
 SHAPES = {"circle", "ellipse", "rect", "line", "polyline", "polygon", "path"}
 _PAINT_URL = re.compile(r"^\s*url\(\s*(['\"]?)#([^'\")\s]*)\1\s*\)\s*(.*)$", re.DOTALL)
 
@@ -110,9 +119,10 @@ _PAINT_URL = re.compile(r"^\s*url\(\s*(['\"]?)#([^'\")\s]*)\1\s*\)\s*(.*)$", re.
 # ----------------------------------------------------------------------------
 
 class _Loader:
-    def __init__(self, root, strict: bool):
+    def __init__(self, root, strict: bool, languages=("en",)):
         self.root = root
         self.strict = strict
+        self.languages = [str(lang).strip().lower() for lang in languages if str(lang).strip()]
         self.warned = set()
         self.shapes: List = []
         self.groups: List = []
@@ -124,9 +134,6 @@ class _Loader:
         self.ids: Dict[str, object] = {}
         #: viewport clip rectangles in force: (matrix to canvas, width, height)
         self.clips: List[Tuple[np.ndarray, float, float]] = []
-        #: per group: (canvas boxes that hold what it covers, whether it has
-        #: both fill and stroke), for check_opacity_layer
-        self.group_boxes: List[Tuple[List[Tuple[float, float, float, float]], bool]] = []
         #: computed font-size (px) of the root and of each element last styled,
         #: for em, ex and rem in its attributes
         self.root_font_px = MEDIUM_FONT_PX
@@ -134,6 +141,10 @@ class _Loader:
         #: (fill, stroke) of the use elements being instantiated, innermost last
         self.contexts: List[Tuple[Tuple[str, Dict[str, str]], Tuple[str, Dict[str, str]]]] = []
         self._specified: Dict[int, Dict[str, str]] = {}
+        #: clip paths, masks and patterns being built (a reference to one of
+        #: them from inside it is ignored), and how deep in clip paths we are
+        self.active_refs: List[object] = []
+        self.clip_depth = 0
         self._doc_style: Dict[int, Dict[str, str]] = {}
         rules_text = []
         depth = {id(root): 0}
@@ -258,6 +269,13 @@ class _Loader:
         if elem is self.root:
             self.root_font_px = self._font_px(style)
         self._element_font_px[id(elem)] = self._font_px(style)
+        if self.clip_depth:
+            # clip path geometry: an opaque white fill with the clip rule,
+            # no stroke, markers, opacity, mask or filter
+            style.update({"fill": "#ffffff", "fill-opacity": "1", "stroke": "none", "opacity": "1",
+                          "fill-rule": style.get("clip-rule", "nonzero"), "marker-start": "none",
+                          "marker-mid": "none", "marker-end": "none", "mask": "none", "filter": "none",
+                          "mix-blend-mode": "normal"})
         return style
 
     @staticmethod
@@ -373,8 +391,8 @@ class _Loader:
             hostile = re.search(r"nan|inf", text, re.IGNORECASE) or (
                 number and not (math.isfinite(float(number.group(0)))
                                 and abs(float(number.group(0))) <= 1e15))
-            if hostile:
-                raise SVGError(f"{self.describe(elem)}: attribute {name}: {exc}") from None
+            if hostile:  # NaN, inf or out of range: invalid, so ignored as below
+                self.fail(elem, f"attribute {name}: {exc}")
             # not a length (e.g. "auto", "10qwe"): SVG ignores the attribute
             return parse_length(default, percent_of, font_px) if default != "auto" else 0.0
 
@@ -389,64 +407,73 @@ class _Loader:
             self.warn(tag, f"SVG element <{tag}> is not supported; skipped "
                            f"(first: {self.describe(elem)})")
             return
-        if tag not in SHAPES and tag not in ("svg", "g", "a", "use"):
+        if tag not in SHAPES and tag not in ("svg", "g", "a", "use", "image", "switch", "text"):
             # SVG 1.1 / SVG Tiny 1.2 (C.2): a subtree rooted at an unknown
             # element is not rendered (elements in it can still be used)
             self.warn("unknown:" + tag, f"<{tag}> is not an SVG element; it and its content "
                                         f"are not rendered (first: {self.describe(elem)})")
             return
+        if not conditions_pass(elem, self.languages):
+            return
         style = self.compute_style(elem, parent_style)
         if style.get("display", "inline").strip() == "none":
             return
-        for prop in ("clip-path", "mask", "filter"):
-            value = style.get(prop)
-            if value and value.strip() != "none":
-                self.warn("property:" + prop, f"{self.describe(elem)}: property {prop} is not "
-                                              f"supported and is ignored")
-        own_opacity = self.opacity_value(style.get("opacity"))
-        opacity = opacity * own_opacity
         chain = chain + (elem,)
-        first_group = len(self.groups)
-        if tag == "svg" and elem is not self.root:
-            self.nested_viewport(elem, elem, style, ctm, viewport, opacity, chain)
-        else:
+
+        def draw(opacity, ctm=ctm):
+            if tag == "svg" and elem is not self.root:
+                self.nested_viewport(elem, elem, style, ctm, viewport, opacity, chain)
+                return
             ctm = ctm @ self.element_transform(elem, style, viewport)
             if tag in ("g", "a", "svg"):
                 for child in elem:
                     self.walk(child, style, ctm, viewport, opacity, chain)
+            elif tag == "switch":  # only its first direct child whose conditions hold
+                chosen = switch_choice(elem, self.languages)
+                if chosen is not None:
+                    self.walk(chosen, style, ctm, viewport, opacity, chain)
             elif tag == "use":
                 self.expand_use(elem, style, ctm, viewport, opacity, chain)
+            elif tag == "image":
+                images.emit_image(self, elem, style, ctm, viewport)
+            elif tag == "text":  # glyph outlines (pydiffvg/text/svg.py)
+                from ..text.svg import emit_text
+                emit_text(self, elem, style, ctm, viewport, opacity)
             else:
+                first_shape_group = len(self.groups)
                 self.emit_shape(elem, tag, style, ctm, viewport, opacity)
-        if own_opacity < 1.0:
-            self.check_opacity_layer(elem, first_group)
+                markers.draw_markers(self, elem, tag, style, ctm, viewport, opacity, chain,
+                                     first_shape_group)
 
-    def check_opacity_layer(self, elem, first_group: int):
-        """``opacity`` makes its element a layer drawn opaque and then faded;
-        we multiply it into every paint below instead, which is exact only
-        when nothing below overlaps. Warn when anything might: a shape with
-        both fill and stroke, or two groups whose canvas boxes intersect."""
-        entries = self.group_boxes[first_group:]
-        overlap = any(self_overlap for _, self_overlap in entries)
-        if not overlap and len(entries) > 1:
-            # sweep over boxes sorted by xmin; boxes of one group may overlap
-            ordered = sorted((box, owner) for owner, (boxes, _) in enumerate(entries)
-                             for box in boxes)
-            budget = 1_000_000  # pair tests; past it, assume an overlap (and warn)
-            for index, ((xmin, ymin, xmax, ymax), owner) in enumerate(ordered):
-                for (oxmin, oymin, oxmax, oymax), other in ordered[index + 1:]:
-                    budget -= 1
-                    if oxmin >= xmax:
-                        break
-                    if budget < 0 or (other != owner and oymin < ymax and ymin < oymax):
-                        overlap = True
-                        break
-                if overlap:
-                    break
-        if overlap:
-            self.warn("group-opacity", f"{self.describe(elem)}: opacity over overlapping shapes "
-                                       f"(a layer) is not supported; it is applied to each "
-                                       f"shape's paint instead")
+        user = ctm if tag == "svg" and elem is not self.root else ctm @ self.element_transform(
+            elem, style, viewport)
+        self.layered(elem, style, user, viewport, opacity, draw)
+
+    def layered(self, elem, style, ctm, viewport, opacity, draw):
+        """Draws an element through ``draw(opacity)``: directly, or into a
+        Layer of its own when it has opacity, a clip path, a mask, a filter,
+        a blend mode or isolation (see masking.py). ``ctm`` is the
+        element's user space (its transform included)."""
+        fx = masking.effects(self, elem, style)
+        if fx is None:
+            draw(opacity)
+            return
+        saved = self.groups
+        self.groups = []
+        try:
+            draw(1.0)
+            content = self.groups
+        finally:
+            self.groups = saved
+        if fx.clip is None and fx.mask is None and fx.filter is None and fx.blend == "normal" \
+                and not fx.isolate and _fold_opacity(content, fx.opacity * opacity):
+            self.groups.extend(content)  # one paint: the fade is exact on the paint itself
+            return
+        layer = masking.wrap(self, elem, style, ctm, viewport, content, fx)
+        if layer is not None:
+            if opacity < 1.0:
+                layer.opacity = layer.opacity * opacity
+            self.groups.append(layer)
 
     def nested_viewport(self, elem, source, style, ctm, viewport, opacity, chain,
                         size_from=None):
@@ -490,13 +517,17 @@ class _Loader:
                 self.clips.pop()
 
     def viewbox(self, elem):
-        text = elem.get("viewBox")
+        return self.viewbox_of(elem.get("viewBox"), elem)
+
+    def viewbox_of(self, text, elem):
+        """A viewBox attribute's (x, y, w, h), or None (absent, or disabled)."""
         if text is None:
             return None
         try:
             numbers = parse_number_list(text)
         except UnitError as exc:
-            raise SVGError(f"{self.describe(elem)}: viewBox: {exc}") from None
+            self.fail(elem, f"viewBox: {exc}")  # an invalid viewBox is ignored
+            return None
         if len(numbers) != 4 or numbers[2] <= 0 or numbers[3] <= 0:
             if len(numbers) == 4 and (numbers[2] < 0 or numbers[3] < 0):
                 self.fail(elem, f"viewBox '{text}' has a negative size")
@@ -523,11 +554,13 @@ class _Loader:
         # context-stroke are the use element's own fill and stroke.
         self.contexts.append((self.context_paint(style.get("fill", "black"), style),
                               self.context_paint(style.get("stroke", "none"), style)))
+        context.push(self, ctm)
         try:
             self._instantiate(elem, target, style, ctm, viewport, opacity, chain)
         finally:
             self.use_depth -= 1
             self.contexts.pop()
+            context.pop(self)
 
     def context_paint(self, value: str, style) -> Tuple[str, Dict[str, str]]:
         """(paint value, style to resolve currentColor with) with context-fill
@@ -551,17 +584,15 @@ class _Loader:
             target_style = self.compute_style(target, style)
             if target_style.get("display", "inline").strip() == "none":
                 return
-            own_opacity = self.opacity_value(target_style.get("opacity"))
-            opacity = opacity * own_opacity
             if target_tag == "svg":
                 ctm = ctm @ translate(self.length(target, "x", vw), self.length(target, "y", vh))
             else:
                 ctm = ctm @ self.element_transform(target, target_style, viewport)
-            first_group = len(self.groups)
-            self.nested_viewport(target, elem, target_style, ctm, viewport, opacity,
-                                 chain + (target,), size_from=elem)
-            if own_opacity < 1.0:
-                self.check_opacity_layer(target, first_group)
+
+            def draw(opacity):
+                self.nested_viewport(target, elem, target_style, ctm, viewport, opacity,
+                                     chain + (target,), size_from=elem)
+            self.layered(target, target_style, ctm, viewport, opacity, draw)
             return
         self.walk(target, style, ctm, viewport, opacity, chain)
 
@@ -625,7 +656,8 @@ class _Loader:
                 except ValueError:
                     break
                 if not math.isfinite(value) or abs(value) > 1e15:
-                    raise SVGError(f"{self.describe(elem)}: points: number '{token}' out of range")
+                    self.fail(elem, f"points: number '{token}' out of range")
+                    break  # drawn up to the error
                 values.append(value)
             points = list(zip(values[0::2], values[1::2]))
             if len(points) < 2:
@@ -660,8 +692,8 @@ class _Loader:
                                                self.describe(target), extent)
                 if server is not None:
                     return server
-            if target is not None and self.local_tag(target) == "pattern":
-                self.warn("pattern", f"{self.describe(elem)}: pattern paint is not supported")
+            if target is not None and self.local_tag(target) == "pattern" and patterns.usable(self, target, bbox):
+                return patterns.PatternRef(target, bbox, viewport, alpha)
             if not fallback:
                 return None
             value = fallback
@@ -676,13 +708,11 @@ class _Loader:
         try:
             geometry = self.geometry(elem, tag, viewport)
         except UnitError as exc:
-            raise SVGError(f"{self.describe(elem)}: {exc}") from None
+            self.fail(elem, f"invalid geometry: {exc}")
+            return
         if geometry is None or style.get("visibility", "visible").strip() in ("hidden", "collapse"):
             return
         kind, params, subpaths = geometry
-        for prop in ("marker-start", "marker-mid", "marker-end"):
-            if style.get(prop, "none").strip() != "none":
-                self.warn("marker", f"{self.describe(elem)}: markers are not supported")
         bbox = subpaths_bbox(subpaths)
         vw, vh = viewport
         diag = math.sqrt((vw * vw + vh * vh) / 2.0)
@@ -696,11 +726,18 @@ class _Loader:
         extent = (bbox[0] - reach, bbox[1] - reach, bbox[2] + reach, bbox[3] + reach)
         fill_value, fill_style = self.context_paint(style.get("fill", "black"), style)
         stroke_value, stroke_style_map = self.context_paint(style.get("stroke", "none"), style)
-        fill = self.paint(fill_value, fill_style, bbox, viewport,
-                          opacity * self.opacity_value(style.get("fill-opacity")), elem, bbox)
-        stroke = self.paint(stroke_value, stroke_style_map, bbox, viewport,
-                            opacity * self.opacity_value(style.get("stroke-opacity")), elem,
-                            extent)
+        fill_alpha = opacity * self.opacity_value(style.get("fill-opacity"))
+        stroke_alpha = opacity * self.opacity_value(style.get("stroke-opacity"))
+        # a context paint naming a gradient is built in the context's space
+        fill = context.deferred_paint(self, style.get("fill", "black"), fill_value, fill_style,
+                                      fill_alpha, elem, ctm, bbox, viewport)
+        if fill is None:
+            fill = self.paint(fill_value, fill_style, bbox, viewport, fill_alpha, elem, bbox)
+        stroke = context.deferred_paint(self, style.get("stroke", "none"), stroke_value,
+                                        stroke_style_map, stroke_alpha, elem, ctm, extent, viewport)
+        if stroke is None:
+            stroke = self.paint(stroke_value, stroke_style_map, bbox, viewport, stroke_alpha, elem,
+                                extent)
         if stroke_width <= 0:
             stroke = None
         if tag == "line":  # a line has no interior
@@ -725,6 +762,7 @@ class _Loader:
             return
         ident = elem.get("id") or ""
         fill_shapes = None  # None: the element's own shapes
+        clip_stroke = False
         half_planes = self.clip_half_planes(ctm)
         if half_planes and fill is not None:
             side = bbox_side(bbox, half_planes)
@@ -738,10 +776,8 @@ class _Loader:
             side = bbox_side(extent, half_planes)
             if side == "outside":
                 stroke = None
-            elif side == "partial":
-                self.warn("viewport-stroke",
-                          f"{self.describe(elem)}: clipping a stroke to a nested <svg>/<symbol> "
-                          f"viewport is not supported; the stroke is drawn unclipped")
+            elif side == "partial":  # a stroke cannot be cut: a layer clipped to the viewports
+                clip_stroke = True
         if fill is None and stroke is None:
             return
         even_odd = style.get("fill-rule", "nonzero").strip() == "evenodd"
@@ -755,19 +791,9 @@ class _Loader:
                 shape.line_cap, shape.line_join, shape.miter_limit = stroke_style
                 self.shapes.append(shape)
             ids = torch.arange(first, len(self.shapes), dtype=torch.int32)
-            self.groups.append(ShapeGroup(ids, fill_paint, use_even_odd_rule=even_odd,
-                                          stroke_color=stroke_paint, shape_to_canvas=matrix.clone(),
-                                          id=ident))
-            if stroke_paint is None:
-                boxes = [bbox]
-            else:  # a stroke stays within its reach of each segment's control polygon
-                boxes = []  # (the curves' polygons hold their straightened pieces)
-                for subpath in curve_subpaths:
-                    for ctrl in subpath_segments(subpath):
-                        low, high = ctrl.min(axis=0) - reach, ctrl.max(axis=0) + reach
-                        boxes.append((low[0], low[1], high[0], high[1]))
-            self.group_boxes.append(([_canvas_box(box, ctm) for box in boxes],
-                                     fill_paint is not None and stroke_paint is not None))
+            self.append_group(ShapeGroup(ids, fill_paint, use_even_odd_rule=even_odd,
+                                         stroke_color=stroke_paint, shape_to_canvas=matrix.clone(),
+                                         id=ident), ctm)
 
         stroke_shapes = None  # None: the element's own shapes
         if dashes is not None:
@@ -781,7 +807,7 @@ class _Loader:
                     pieces = [straighten_flat_curves(piece) for piece in pieces]
                 stroke_shapes = [_path_shape(piece, ident) for piece in pieces]
         stroke_first = self.stroke_before_fill(style)
-        one_group = fill_shapes is None and stroke_shapes is None and not (
+        one_group = fill_shapes is None and stroke_shapes is None and not clip_stroke and not (
             stroke_first and fill is not None and stroke is not None)
         if one_group:
             add_group(_make_shapes(kind, params, subpaths, ident), fill, stroke)
@@ -796,8 +822,52 @@ class _Loader:
                 shapes = _make_shapes(kind, params, subpaths, ident)
             if not shapes:
                 continue
+            if name == "stroke" and clip_stroke:
+                saved = self.groups
+                self.groups = []
+                add_group(shapes, None, paint_value)
+                content, self.groups = self.groups, saved
+                layer = Layer(content, clip_path=self.viewport_clip())
+                layer.paint_part = "stroke"  # for paint-order (markers.py)
+                self.groups.append(layer)
+                continue
             add_group(shapes, paint_value if name == "fill" else None,
                       paint_value if name == "stroke" else None)
+
+    def append_group(self, group, ctm):
+        """Appends a ShapeGroup to the current container; a pattern paint in
+        it becomes a pattern layer clipped to what that paint covers, in
+        fill-then-stroke order (``ctm``: the group's user space)."""
+        parts = [("fill", group.fill_color), ("stroke", group.stroke_color)]
+        if not any(isinstance(p, patterns.PatternRef) for _, p in parts):
+            self.groups.append(group)
+            return
+        for name, paint_value in parts:
+            if paint_value is None:
+                continue
+            white = torch.ones(4)
+            is_pattern = isinstance(paint_value, patterns.PatternRef)
+            fill = (white if is_pattern else paint_value) if name == "fill" else None
+            stroke = (white if is_pattern else paint_value) if name == "stroke" else None
+            part = ShapeGroup(group.shape_ids, fill, group.use_even_odd_rule, stroke, group.shape_to_canvas,
+                              group.id)
+            if not is_pattern:
+                self.groups.append(part)
+                continue
+            layer = patterns.pattern_layer(self, paint_value, ctm, Layer([part]))
+            if layer is not None:
+                layer.paint_part = name  # for paint-order (markers.py)
+                self.groups.append(layer)
+
+    def viewport_clip(self):
+        """A clip Layer for the viewport rectangles in force (each one a
+        white rect, nested as clips of one another)."""
+        clip = None
+        for origin, width, height in self.clips:
+            layer = masking._rect_layer(self, 0.0, 0.0, width, height, origin)
+            layer.clip_path = clip
+            clip = layer
+        return clip
 
     def clip_half_planes(self, ctm) -> List[Tuple[float, float, float]]:
         """The viewport clip rectangles in force as half-planes a·x + b·y <= c
@@ -825,8 +895,8 @@ class _Loader:
 
     @staticmethod
     def stroke_before_fill(style) -> bool:
-        words = [w for w in style.get("paint-order", "normal").split() if w in ("fill", "stroke")]
-        return bool(words) and words[0] == "stroke"
+        order = markers.paint_order(style)
+        return order.index("stroke") < order.index("fill")
 
     @staticmethod
     def stroke_style(style):
@@ -861,13 +931,27 @@ class _Loader:
         return values, offset
 
 
-def _canvas_box(box, ctm) -> Tuple[float, float, float, float]:
-    """The canvas bounding box of a user-space box under the affine ``ctm``."""
-    xmin, ymin, xmax, ymax = box
-    corners = np.array([[xmin, ymin, 1.0], [xmax, ymin, 1.0], [xmax, ymax, 1.0],
-                        [xmin, ymax, 1.0]]) @ np.asarray(ctm).T
-    return (float(corners[:, 0].min()), float(corners[:, 1].min()),
-            float(corners[:, 0].max()), float(corners[:, 1].max()))
+def _fold_opacity(content, opacity) -> bool:
+    """When ``content`` is one group with one paint, fades that paint by
+    ``opacity`` in place (exact: nothing below it can overlap), or when it is
+    one layer, multiplies that layer's opacity; returns whether it did."""
+    if len(content) != 1:
+        return False
+    group = content[0]
+    if isinstance(group, Layer):
+        if group.blend_mode != "normal":
+            return False  # it blends with nothing inside this layer; folding would change that
+        group.opacity = group.opacity * opacity
+        return True
+    if (group.fill_color is None) == (group.stroke_color is None):
+        return False
+    name = "fill_color" if group.fill_color is not None else "stroke_color"
+    paint = getattr(group, name)
+    if isinstance(paint, torch.Tensor):
+        setattr(group, name, paint * torch.tensor([1.0, 1.0, 1.0, opacity]))
+    else:
+        paint.stop_colors = paint.stop_colors * torch.tensor([1.0, 1.0, 1.0, opacity])
+    return True
 
 
 def _path_shape(subpath: Subpath, ident: str) -> Path:
@@ -903,15 +987,24 @@ def _root_size(loader: _Loader, root) -> Tuple[float, float, Optional[tuple]]:
             sizes.append(default)
             continue
         try:
-            sizes.append(parse_length(text, default))
+            value = parse_length(text, default)
         except UnitError as exc:
-            raise SVGError(f"{loader.describe(root)}: {name}: {exc}") from None
+            loader.fail(root, f"{name}: {exc}")  # ignored: the default size
+            value = default
+        if not math.isfinite(value) or abs(value) > 1e15:
+            raise SVGError(f"{loader.describe(root)}: {name} {value} out of range")
+        sizes.append(value)
+    disabled = False
     if sizes[0] < 0 or sizes[1] < 0:
-        raise SVGError(f"{loader.describe(root)}: negative size {sizes[0]} x {sizes[1]}")
-    if sizes[0] == 0 or sizes[1] == 0:
-        raise SVGError(f"{loader.describe(root)}: zero size {sizes[0]} x {sizes[1]} "
-                       f"(rendering disabled)")
-    return sizes[0], sizes[1], box
+        # an invalid size: nothing is rendered, on a canvas of the default size
+        loader.fail(root, f"negative size {sizes[0]} x {sizes[1]}")
+        disabled = True
+    elif sizes[0] == 0 or sizes[1] == 0:
+        loader.fail(root, f"zero size {sizes[0]} x {sizes[1]} (rendering disabled)")
+        disabled = True
+    if disabled:
+        sizes = [default if size <= 0 else size for size, default in zip(sizes, defaults)]
+    return sizes[0], sizes[1], box, disabled
 
 
 def _canvas_background(loader: _Loader, root, width: float, height: float):
@@ -931,7 +1024,6 @@ def _canvas_background(loader: _Loader, root, width: float, height: float):
     loader.groups.append(ShapeGroup(torch.tensor([len(loader.shapes) - 1], dtype=torch.int32),
                                     torch.tensor(color, dtype=torch.float32),
                                     use_even_odd_rule=False, id="background"))
-    loader.group_boxes.append(([(0.0, 0.0, width, height)], False))
 
 
 def _source_dir(path_or_text):
@@ -944,15 +1036,23 @@ def _source_dir(path_or_text):
     return None
 
 
-def svg_to_scene(path_or_text, strict: bool = True, base_dir=None):
+def svg_to_scene(path_or_text, strict: bool = False, languages=("en",), font_dirs=None,
+                 base_dir=None):
     """Read an SVG into diffvg's scene lists.
 
     path_or_text: a filename (str), a pathlib.Path, bytes, or SVG text that
         starts with '<'.
-    strict: when True (default), errors that SVG renderers recover from
-        (bad path data, ``use`` cycles, negative sizes of inner elements)
-        raise SVGError; when False they warn and the element is skipped (path
-        data is kept up to the error).
+    strict: when False (default), errors that browsers recover from are
+        recovered from as they do, with one warning per kind: path data is
+        drawn up to the first error, an element with an invalid required
+        attribute (a negative radius or size) is not drawn, a ``use`` cycle
+        drops the cyclic reference, and the rest renders. When True each of
+        these raises SVGError. A file that is not XML, or is hostile (entity
+        expansion, size limits), raises SVGError in both modes.
+    languages: the user's languages for ``systemLanguage`` (a sequence of
+        BCP 47 tags; default ``["en"]``): "en" matches "en-US" and back.
+    font_dirs: folders of fonts for ``<text>``, searched before
+        PYDIFFVG_FONT_DIRS and the system folders (see pydiffvg/text/fonts.py).
     base_dir: folder that relative image references resolve against
         (default: the file's folder, or the working directory for text).
 
@@ -965,23 +1065,34 @@ def svg_to_scene(path_or_text, strict: bool = True, base_dir=None):
     root = parse_xml(read_source(path_or_text))
     if split_tag(root.tag) != (SVG_NS, "svg") and split_tag(root.tag) != (None, "svg"):
         raise SVGError(f"root element is <{split_tag(root.tag)[1]}>, expected <svg>")
-    loader = _Loader(root, strict)
+    if isinstance(languages, str):
+        languages = [languages]
+    try:
+        languages = [str(lang) for lang in languages]
+    except TypeError:
+        raise TypeError(f"svg_to_scene(): languages must be a sequence of language tags such as "
+                        f"['en'], got {type(languages).__name__}") from None
+    loader = _Loader(root, strict, languages)
+    width, height, box, disabled = _root_size(loader, root)
+    loader.font_dirs = font_dirs  # read by pydiffvg/text/svg.py
     # [images] relative hrefs of <image>/feImage resolve against base_dir
     loader.base_dir = base_dir if base_dir is not None else _source_dir(path_or_text)
-    width, height, box = _root_size(loader, root)
     ctm = np.eye(3)
     viewport = (width, height)
     if box is not None:
         ctm = viewbox_transform(box, width, height,
                                 parse_aspect_ratio(root.get("preserveAspectRatio")))
         viewport = (box[2], box[3])
-    _canvas_background(loader, root, width, height)
-    loader.walk(root, INITIAL_VALUES, ctm, viewport, 1.0, ())
+    if not disabled:
+        _canvas_background(loader, root, width, height)
+        loader.walk(root, INITIAL_VALUES, ctm, viewport, 1.0, ())
     canvas_width = max(1, int(round(width)))
     canvas_height = max(1, int(round(height)))
     return canvas_width, canvas_height, loader.shapes, loader.groups
 
 
-def load_svg(path_or_text, strict: bool = True) -> Scene:
+def load_svg(path_or_text, strict: bool = False, languages=("en",), font_dirs=None,
+             base_dir=None) -> Scene:
     """Like :func:`svg_to_scene`, returning a :class:`pydiffvg.scene_types.Scene`."""
-    return Scene(*svg_to_scene(path_or_text, strict=strict))
+    return Scene(*svg_to_scene(path_or_text, strict=strict, languages=languages, font_dirs=font_dirs,
+                               base_dir=base_dir))

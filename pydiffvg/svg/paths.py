@@ -29,6 +29,9 @@ class Subpath:
     start: Point
     segments: List[Tuple[Point, ...]] = field(default_factory=list)
     closed: bool = False
+    #: segments per path command, for markers (an arc gives several cubics,
+    #: a zero-length arc none); empty: one command per segment
+    commands: List[int] = field(default_factory=list, compare=False)
 
     def end(self) -> Point:
         return self.segments[-1][-1] if self.segments else self.start
@@ -172,6 +175,7 @@ def parse_path_data(text: str) -> Tuple[List[Subpath], Optional[SVGError]]:
                 continue
             if current is None:  # drawing after Z starts a subpath at the last start
                 open_subpath(start)
+            before = len(current.segments)
             if lower == "l":
                 end = (args[0] + ox, args[1] + oy)
                 current.segments.append((end,))
@@ -210,6 +214,7 @@ def parse_path_data(text: str) -> Tuple[List[Subpath], Optional[SVGError]]:
                 end = (args[5] + ox, args[6] + oy)
                 current.segments.extend(
                     arc_to_cubics(cur, args[0], args[1], args[2], args[3], args[4], end))
+            current.commands.append(len(current.segments) - before)
             cur = end
     except SVGError as exc:
         error = exc

@@ -23,14 +23,24 @@ PRESENTATION_PROPERTIES = frozenset("""
 fill stroke opacity fill-opacity stroke-opacity fill-rule stroke-width stroke-linecap
 stroke-linejoin stroke-miterlimit stroke-dasharray stroke-dashoffset color display
 visibility stop-color stop-opacity clip-path mask filter marker-start marker-mid
-marker-end paint-order transform-origin overflow font-size
+marker-end paint-order transform-origin overflow font-size clip-rule mask-type
+color-interpolation color-interpolation-filters flood-color
+flood-opacity lighting-color image-rendering
+font-family font-style font-weight font-stretch font-variant font-kerning kerning
+font-variation-settings font-optical-sizing text-anchor letter-spacing word-spacing
+text-decoration baseline-shift dominant-baseline alignment-baseline writing-mode direction
+unicode-bidi text-rendering glyph-orientation-vertical font-size-adjust
 """.split())
 
 #: Properties inherited from the parent when not specified.
 INHERITED_PROPERTIES = frozenset("""
 fill stroke fill-opacity stroke-opacity fill-rule stroke-width stroke-linecap
 stroke-linejoin stroke-miterlimit stroke-dasharray stroke-dashoffset color visibility
-paint-order marker-start marker-mid marker-end font-size
+paint-order marker-start marker-mid marker-end font-size clip-rule color-interpolation
+color-interpolation-filters image-rendering
+font-family font-style font-weight font-stretch font-variant font-kerning kerning
+font-variation-settings font-optical-sizing text-anchor letter-spacing word-spacing
+writing-mode direction text-rendering glyph-orientation-vertical
 """.split())
 
 #: Initial values (CSS "initial") of the properties we use.
@@ -288,8 +298,9 @@ def cascade(attrs: Dict[str, str], sheet_decls: List[Tuple[Tuple[int, int, int],
     inline = parse_declarations(style_attr) if style_attr else []
     important = []
     for _, _, decls in ordered:
-        for name, value, imp in decls:
+        for name, value, imp in _expand_shorthands(decls):
             (important.append((name, value)) if imp else result.__setitem__(name, value))
+    inline = _expand_shorthands(inline)
     for name, value, imp in inline:
         if not imp:
             result[name] = value
@@ -299,3 +310,15 @@ def cascade(attrs: Dict[str, str], sheet_decls: List[Tuple[Tuple[int, int, int],
         if imp:
             result[name] = value
     return result
+
+
+def _expand_shorthands(decls):
+    """CSS shorthands SVG defines: ``marker`` sets marker-start, marker-mid and
+    marker-end (a property only, not a presentation attribute)."""
+    out = []
+    for name, value, imp in decls:
+        if name == "marker":
+            out.extend((part, value, imp) for part in ("marker-start", "marker-mid", "marker-end"))
+        else:
+            out.append((name, value, imp))
+    return out

@@ -17,11 +17,15 @@ Every shape of every group is written:
 * Paints: solid colours as ``rgb()`` plus ``*-opacity``; gradients as
   ``userSpaceOnUse`` ``linearGradient``/``radialGradient`` in ``defs`` with
   ``stop-color``/``stop-opacity`` (an elliptic radial gradient gets a
-  ``gradientTransform`` scale about its centre).
+  ``gradientTransform`` scale about its centre; a focal circle is written as
+  ``fx``, ``fy`` and ``fr``).
 * ``stroke-width`` is twice pydiffvg's half width. A Path with a width per
   point is written as its fill (if any) plus one stroked ``path`` per
   segment, each with the average of its two end points' widths: SVG has no
   variable-width strokes, so this is an approximation.
+* A ``pydiffvg.Layer`` becomes a ``g`` with ``opacity``, ``clip-path``,
+  ``mask`` (both in ``defs``, in user space), ``mix-blend-mode`` and
+  ``isolation``; a filter is written by its own ``to_svg(id)`` method.
 * ``use_gamma=True`` raises colour channels to 1/2.2, as diffvg does.
 
 Numbers are written with 9 significant digits (float32 round-trips). The
@@ -38,6 +42,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 import torch
 
+from ..layers import Layer
 from ..shapes import (Circle, Ellipse, LinearGradient, LineCap, LineJoin, Path, Polygon,
                       RadialGradient, Rect)
 from .colors import parse_color
@@ -62,6 +67,7 @@ class _Writer:
         self.use_gamma = use_gamma
         self.defs: List[str] = []
         self.body: List[str] = []
+        self.in_clip = 0
 
     def color(self, rgba):
         rgba = _array(rgba).reshape(-1)
@@ -98,6 +104,15 @@ class _Writer:
                 if rx != ry and rx > 0:
                     extra = (f' gradientTransform="translate({cx} {cy}) scale(1 {_num(ry / rx)}) '
                              f'translate({_num(-center[0])} {_num(-center[1])})"')
+                focal = getattr(paint, "focal", None)
+                focal_radius = getattr(paint, "focal_radius", None)
+                if focal is not None:
+                    # in the gradient's own coordinates (before the y scale)
+                    f = _array(focal).reshape(-1)
+                    fy = center[1] + (f[1] - center[1]) * (rx / ry if rx != ry and rx > 0 and ry != 0 else 1.0)
+                    extra += f' fx="{_num(f[0])}" fy="{_num(fy)}"'
+                if focal_radius is not None:
+                    extra += f' fr="{_num(float(_array(focal_radius).reshape(-1)[0]))}"'
                 head = (f'<radialGradient id="{ident}" gradientUnits="userSpaceOnUse" '
                         f'cx="{cx}" cy="{cy}" r="{_num(rx if rx > 0 else ry)}"{extra}>')
                 tail = "</radialGradient>"
@@ -106,6 +121,120 @@ class _Writer:
         text, alpha = self.color(paint)
         return [f'{name}="{text}"', f'{name}-opacity="{_num(alpha)}"']
 
+
+    def group(self, group, shapes, where, extra=()) -> List[str]:
+        """The elements of one ShapeGroup (``extra``: attributes added to
+        each element, as clip paths need: they cannot hold a ``g``)."""
+        out: List[str] = []
+        ids = [int(i) for i in _array(group.shape_ids).astype(np.int64).reshape(-1)]
+        members = []
+        for i in ids:
+            if not 0 <= i < len(shapes):
+                raise ValueError(f"save_svg(): {where}.shape_ids holds {i}, "
+                                 f"but there are {len(shapes)} shapes")
+            members.append(shapes[i])
+        if not members:
+            return out
+        fill = self.paint(group.fill_color, "fill")
+        stroke = self.paint(group.stroke_color, "stroke")
+        rule_name = "evenodd" if group.use_even_odd_rule else "nonzero"
+        rule = [f'fill-rule="{rule_name}"'] + ([f'clip-rule="{rule_name}"'] if self.in_clip else [])
+        transform = _transform_attr(group)
+        ident = [f"id={quoteattr(group.id)}"] if getattr(group, "id", "") else []
+        ident += list(extra or ())
+        has_stroke = group.stroke_color is not None
+        mergeable = len(members) > 1 and all(
+            isinstance(s, (Path, Polygon)) and not _per_point(s) for s in members) and \
+            len({_stroke_key(s) for s in members}) == 1
+        if mergeable:
+            data = " ".join(_path_data(s) for s in members)
+            attrs = ident + [f'd="{data}"'] + fill + stroke + rule + \
+                _stroke_attrs(members[0]) + transform
+            out.append("<path " + " ".join(attrs) + "/>")
+            return out
+        elements = []
+        for shape in members:
+            if _per_point(shape) and has_stroke:
+                if group.fill_color is not None:
+                    elements.append(f'<path d="{_path_data(shape)}" stroke="none"/>')
+                for data, half in _segment_paths(shape):
+                    elements.append(f'<path d="{data}" fill="none" '
+                                    + " ".join(_stroke_attrs(shape, half)) + "/>")
+                continue
+            tag, geometry = _geometry(shape)
+            elements.append(f"<{tag} " + " ".join(geometry + _stroke_attrs(shape, stroked=has_stroke))
+                            + "/>")
+        if len(elements) == 1 and len(members) == 1:
+            out.append(elements[0][:-2] + " " + " ".join(ident + fill + stroke + rule + transform) + "/>")
+        elif self.in_clip:  # no g in a clip path: every element carries the group's attributes
+            out.extend(e[:-2] + " " + " ".join(ident + fill + stroke + rule + transform) + "/>"
+                       for e in elements)
+        else:
+            out.append("<g " + " ".join(ident + fill + stroke + rule + transform) + ">"
+                       + "".join(elements) + "</g>")
+        return out
+
+    def node(self, node, shapes, where, extra=()) -> List[str]:
+        """A ShapeGroup, or a Layer as a ``g`` with its effects (clip paths
+        and masks go to defs)."""
+        if not isinstance(node, Layer):
+            return self.group(node, shapes, where, extra)
+        attrs = [f"id={quoteattr(node.id)}"] if node.id else []
+        opacity = float(node.opacity.detach()) if isinstance(node.opacity, torch.Tensor) else float(node.opacity)
+        if opacity != 1.0:
+            attrs.append(f'opacity="{_num(opacity)}"')
+        if node.clip_path is not None:
+            attrs.append(f'clip-path="url(#{self.clip(node.clip_path, shapes, where)})"')
+        if node.mask is not None:
+            attrs.append(f'mask="url(#{self.mask(node.mask, node.mask_type, shapes, where)})"')
+        if node.filter is not None:
+            to_svg = getattr(node.filter, "to_svg", None)
+            if to_svg is None:
+                raise ValueError(f"save_svg(): {where} has a filter ({type(node.filter).__name__}) that cannot "
+                                 f"be written as SVG (it has no to_svg method)")
+            ident = f"filter_{len(self.defs)}"
+            self.defs.append(to_svg(ident))
+            attrs.append(f'filter="url(#{ident})"')
+        styles = []
+        if node.blend_mode != "normal":
+            styles.append(f"mix-blend-mode:{node.blend_mode}")
+        if node.isolate:
+            styles.append("isolation:isolate")
+        if styles:
+            attrs.append(f'style="{";".join(styles)}"')
+        children = [e for k, child in enumerate(node.children)
+                    for e in self.node(child, shapes, f"{where}.children[{k}]")]
+        if self.in_clip:  # a clip path cannot hold a g: the clip goes on each element
+            own = [a for a in attrs if a.startswith("clip-path=")]
+            return [e[:-2] + " " + " ".join(own) + "/>" if own else e for e in children]
+        return ["<g " + " ".join(attrs) + ">" + "".join(children) + "</g>"] if attrs else children
+
+    def clip(self, layer, shapes, where) -> str:
+        ident = f"clip_{len(self.defs)}"
+        self.defs.append("")  # reserve the slot (nested defs come first)
+        slot = len(self.defs) - 1
+        own = ""
+        if layer.clip_path is not None:
+            own = f' clip-path="url(#{self.clip(layer.clip_path, shapes, where)})"'
+        self.in_clip += 1
+        try:
+            body = [e for k, child in enumerate(layer.children)
+                    for e in self.node(child, shapes, f"{where}.clip_path.children[{k}]")]
+        finally:
+            self.in_clip -= 1
+        self.defs[slot] = f'<clipPath id="{ident}" clipPathUnits="userSpaceOnUse"{own}>' + "".join(body) \
+            + "</clipPath>"
+        return ident
+
+    def mask(self, layer, mask_type, shapes, where) -> str:
+        ident = f"mask_{len(self.defs)}"
+        self.defs.append("")
+        slot = len(self.defs) - 1
+        body = "".join(self.node(layer, shapes, f"{where}.mask"))
+        kind = ' mask-type="alpha"' if mask_type == "alpha" else ""
+        self.defs[slot] = (f'<mask id="{ident}" maskUnits="userSpaceOnUse" x="-1e6" y="-1e6" width="2e6" '
+                           f'height="2e6"{kind}>' + body + "</mask>")
+        return ident
 
 def _stroke_attrs(shape, width: Optional[float] = None, stroked: bool = False) -> List[str]:
     if width is None:
@@ -209,48 +338,7 @@ def svg_text(width, height, shapes, shape_groups, use_gamma=False, background=No
             writer.body.append(f'<rect x="0" y="0" width="{_num(width)}" height="{_num(height)}" '
                                f'fill="{text}" fill-opacity="{_num(alpha)}" stroke="none"/>')
     for group_index, group in enumerate(shape_groups):
-        ids = [int(i) for i in _array(group.shape_ids).astype(np.int64).reshape(-1)]
-        members = []
-        for i in ids:
-            if not 0 <= i < len(shapes):
-                raise ValueError(f"save_svg(): shape_groups[{group_index}].shape_ids holds {i}, "
-                                 f"but there are {len(shapes)} shapes")
-            members.append(shapes[i])
-        if not members:
-            continue
-        fill = writer.paint(group.fill_color, "fill")
-        stroke = writer.paint(group.stroke_color, "stroke")
-        rule = [f'fill-rule="{"evenodd" if group.use_even_odd_rule else "nonzero"}"']
-        transform = _transform_attr(group)
-        ident = [f"id={quoteattr(group.id)}"] if getattr(group, "id", "") else []
-        has_stroke = group.stroke_color is not None
-        mergeable = len(members) > 1 and all(
-            isinstance(s, (Path, Polygon)) and not _per_point(s) for s in members) and \
-            len({_stroke_key(s) for s in members}) == 1
-        if mergeable:
-            data = " ".join(_path_data(s) for s in members)
-            attrs = ident + [f'd="{data}"'] + fill + stroke + rule + \
-                _stroke_attrs(members[0]) + transform
-            writer.body.append("<path " + " ".join(attrs) + "/>")
-            continue
-        elements = []
-        for shape in members:
-            if _per_point(shape) and has_stroke:
-                if group.fill_color is not None:
-                    elements.append(f'<path d="{_path_data(shape)}" stroke="none"/>')
-                for data, half in _segment_paths(shape):
-                    elements.append(f'<path d="{data}" fill="none" '
-                                    + " ".join(_stroke_attrs(shape, half)) + "/>")
-                continue
-            tag, geometry = _geometry(shape)
-            elements.append(f"<{tag} " + " ".join(geometry + _stroke_attrs(shape, stroked=has_stroke))
-                            + "/>")
-        if len(elements) == 1 and len(members) == 1:
-            writer.body.append(elements[0][:-2] + " " + " ".join(ident + fill + stroke + rule
-                                                                 + transform) + "/>")
-        else:
-            writer.body.append("<g " + " ".join(ident + fill + stroke + rule + transform) + ">"
-                               + "".join(elements) + "</g>")
+        writer.body.extend(writer.node(group, shapes, f"shape_groups[{group_index}]"))
     lines = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(width)}" '
              f'height="{_num(height)}" viewBox="0 0 {_num(width)} {_num(height)}">']
     if writer.defs:
@@ -269,6 +357,11 @@ def save_svg(filename, width, height, shapes, shape_groups, use_gamma=False, bac
     use_gamma: raise RGB channels to 1/2.2 before writing, as diffvg does.
     background: None, an RGBA sequence/tensor (4,) in [0, 1], or a CSS colour
         string, painted as a full-canvas rect under everything.
+
+    Text is written as paths: SVG ``<text>`` loaded by :func:`load_svg` and
+    the output of :func:`pydiffvg.text_to_paths` are glyph outline Paths,
+    and they are saved as ``<path>`` elements (no ``<text>``, no fonts
+    needed to read the file back).
     """
     text = svg_text(width, height, shapes, shape_groups, use_gamma, background)
     folder = os.path.dirname(os.path.abspath(os.fspath(filename)))

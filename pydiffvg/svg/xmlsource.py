@@ -31,14 +31,61 @@ def read_source(source) -> bytes:
                 data = handle.read()
         except OSError as exc:
             raise SVGError(f"cannot read SVG file {source!r}: {exc}") from exc
-    elif isinstance(source, str):
-        data = source.encode("utf-8")
+    elif isinstance(source, str):  # already decoded: its declared encoding no longer applies
+        data = _DECLARED_ENCODING.sub(rb"\1UTF-8\2", source.encode("utf-8"), count=1)
     else:
         raise TypeError(f"svg_to_scene(): expected a filename, pathlib.Path or SVG text, "
                         f"got {type(source).__name__}")
     if not data.strip():
         raise SVGError("empty SVG document")
-    return data
+    return to_utf8(data)
+
+
+#: The encoding in an XML declaration at the start of the document.
+_DECLARED_ENCODING = re.compile(rb"^(\s*<\?xml[^>]*?\bencoding\s*=\s*[\"'])[A-Za-z0-9._:-]*([\"'])")
+_ENCODING_NAME = re.compile(rb"^\s*<\?xml[^>]*?\bencoding\s*=\s*[\"']([A-Za-z0-9._:-]*)")
+_BOMS = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
+         (b"\xef\xbb\xbf", "utf-8"), (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"))
+#: The first bytes of "<?" or "<s" in UTF-16/32 without a byte order mark (XML 1.0 F.1).
+_UNMARKED = ((b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"),
+             (b"\x00<\x00", "utf-16-be"), (b"<\x00", "utf-16-le"))
+
+
+def to_utf8(data: bytes) -> bytes:
+    """The document re-encoded as UTF-8, whatever encoding it is in (XML 1.0
+    4.3.3 and appendix F): a byte order mark, else the UTF-16/32 pattern of
+    its first characters, else the encoding of its XML declaration (any
+    codec Python knows, e.g. windows-1251, Shift_JIS, GB2312), else UTF-8.
+    The declaration is rewritten to say UTF-8. The XML parser itself only
+    knows UTF-8, UTF-16 and single-byte encodings."""
+    encoding, start = None, 0
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            encoding, start = name, len(bom)
+            break
+    else:
+        for head, name in _UNMARKED:
+            if data.startswith(head):
+                encoding = name
+                break
+    if encoding is None:
+        found = _ENCODING_NAME.match(data[:1024])
+        declared = found.group(1).decode("ascii").lower() if found else None
+        if not declared or declared in ("utf-8", "utf8", "us-ascii", "ascii"):
+            return data
+        encoding = declared
+    if encoding == "utf-8":
+        return _DECLARED_ENCODING.sub(rb"\1UTF-8\2", data[start:], count=1)
+    import codecs
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise SVGError(f"unknown XML encoding {encoding!r}") from None
+    try:
+        text = data[start:].decode(encoding)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SVGError(f"SVG bytes are not valid {encoding}: {exc}") from None
+    return _DECLARED_ENCODING.sub(rb"\1UTF-8\2", text.encode("utf-8"), count=1)
 
 
 #: Internal entities may expand to at most this many bytes in total.
