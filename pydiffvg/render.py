@@ -103,8 +103,9 @@ def _device_of(scenes, default):
                 if isinstance(t, torch.Tensor):
                     return t.device
         for g in groups:
-            if isinstance(g.fill_color, torch.Tensor):
-                return g.fill_color.device
+            color = getattr(g, "fill_color", None)  # a Layer (e.g. an image) has none
+            if isinstance(color, torch.Tensor):
+                return color.device
     return torch.device("cpu")
 
 
