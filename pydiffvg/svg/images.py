@@ -194,6 +194,8 @@ class PlacedImage:
                             [self.width, self.height, 1]], dtype=np.float64)
         offset = np.array([float(self.x.detach()), float(self.y.detach()), 0.0])
         pts = (corners + offset) @ self.ctm.T
+        #: canvas corners of the viewport (the element's bounding box, for filters on it)
+        self.canvas_corners = pts[:, :2]
         self.region = (math.floor(pts[:, 0].min()), math.floor(pts[:, 1].min()),
                        math.ceil(pts[:, 0].max()), math.ceil(pts[:, 1].max()))
 

@@ -101,11 +101,27 @@ def content_bbox(loader, groups, ctm):
         return None
     box = None
 
+    def add(pts):
+        nonlocal box
+        lo, hi = pts[:, :2].min(axis=0), pts[:, :2].max(axis=0)
+        box = (lo[0], lo[1], hi[0], hi[1]) if box is None else (
+            min(box[0], lo[0]), min(box[1], lo[1]), max(box[2], hi[0]), max(box[3], hi[1]))
+
     def visit(items):
         nonlocal box
         for item in items:
             if isinstance(item, Layer):
                 visit(item.children)
+                if not item.children:
+                    # [filters] a layer that paints without children: a pattern fill
+                    # (its clip holds the shape) or an image (its placement's corners)
+                    corners = getattr(item.filter, "canvas_corners", None)
+                    if item.clip_path is not None:
+                        visit(item.clip_path.children)
+                    elif corners is not None:
+                        pts = np.concatenate([np.asarray(corners, dtype=np.float64),
+                                              np.ones((len(corners), 1))], axis=1)
+                        add(pts @ inverse.T)
                 continue
             m = inverse @ item.shape_to_canvas.detach().double().numpy()
             for i in item.shape_ids.reshape(-1).tolist():
