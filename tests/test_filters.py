@@ -515,3 +515,19 @@ def test_inverse_rendering_recovers_a_blur_std_deviation():
         optimizer.step()
     found = float(sigma.detach())
     assert abs(found - 4.0) < 0.05, f"recovered stdDeviation {found:.4f}, expected 4.0"
+
+
+@pytest.mark.skipif(not th.native_tree(), reason="the tree renderer is not there yet")
+@pytest.mark.parametrize("name", ["blur", "turbulence", "merge-blend", "subregion"])
+def test_tree_renderer_and_harness_agree(name):
+    """The filter protocol as pydiffvg/layers.py drives it and as the
+    harness drives it give the same image."""
+    svg = doc(f'<filter id="f">{CASES[name]}</filter>', f'<g filter="url(#f)">{SHAPES}</g>')
+    cw, ch, shapes, groups = pydiffvg.svg_to_scene(svg)
+    tree = pydiffvg.render(shapes, groups, width=180, height=150, canvas_width=cw, canvas_height=ch,
+                           num_samples=4, premultiplied=True)
+    harness = th.draw(shapes, groups, (0.0, 0.0), (150, 180), 1.5, samples=4)
+    a, b = tree.detach().numpy(), harness.detach().numpy()
+    mse = float(np.mean((a - b) ** 2))
+    value = 10 * math.log10(1.0 / max(mse, 1e-12))
+    assert value >= 35.0, f"{name}: tree vs harness PSNR {value:.1f} dB"

@@ -188,3 +188,15 @@ def test_image_rendering_is_inherited():
     block = (slice(16 + 3, 32 - 3), slice(32 + 3, 48 - 3), slice(0, 3))
     assert np.ptp(flat[block], axis=(0, 1)).max() < 1e-6
     assert np.ptp(smooth[block], axis=(0, 1)).max() > 1e-3
+
+
+def test_filter_on_an_image_uses_its_bounding_box():
+    # objectBoundingBox filter units need the image's box (its viewport)
+    data = base64.b64encode(png_bytes(np.kron(pattern_png(), np.ones((8, 8, 1), np.uint8)))).decode()
+    svg = doc('<filter id="f"><feGaussianBlur stdDeviation="2"/></filter>'
+              f'<image filter="url(#f)" x="14" y="10" width="90" height="70" '
+              f'xlink:href="data:image/png;base64,{data}"/>')
+    ours = ours_rgba(svg, 120)
+    assert ours[..., 3].max() > 0.5, "the filtered image was hidden"
+    value = th.psnr_over_white(ours, resvg_rgba(svg, 120, 90))
+    assert value >= 30.0, f"blurred image: PSNR {value:.1f} dB against resvg"
