@@ -531,3 +531,36 @@ def test_tree_renderer_and_harness_agree(name):
     mse = float(np.mean((a - b) ** 2))
     value = 10 * math.log10(1.0 / max(mse, 1e-12))
     assert value >= 35.0, f"{name}: tree vs harness PSNR {value:.1f} dB"
+
+
+@pytest.mark.skipif(not th.native_tree(), reason="the tree renderer is not there yet")
+def test_gradients_through_the_tree_renderer():
+    """d(loss)/d(stdDeviation) and d/d(flood colour) through pydiffvg.render
+    of a Layer carrying a FilterGraph, against central differences."""
+    from pydiffvg.layers import Layer
+    rect = pydiffvg.Rect(p_min=torch.tensor([20.0, 16.0]), p_max=torch.tensor([44.0, 40.0]))
+    group = pydiffvg.ShapeGroup(shape_ids=torch.tensor([0]), fill_color=torch.tensor([0.2, 0.6, 0.3, 1.0]))
+    weights = torch.linspace(0.1, 1.0, 64 * 64 * 4).view(64, 64, 4)
+
+    def loss(sigma, color):
+        graph = fx.FilterGraph([fx.Flood(color, result="f"),
+                                fx.GaussianBlur(sigma, inputs=("SourceGraphic",), result="b"),
+                                fx.Composite("over", inputs=("b", "f"))], region=(4.0, 4.0, 60.0, 60.0))
+        img = pydiffvg.render([rect], [Layer([group], filter=graph)], width=64, height=64,
+                              num_samples=2, premultiplied=True)
+        return (img * weights).sum()
+
+    sigma = torch.tensor(3.3, requires_grad=True)
+    color = torch.tensor([0.8, 0.7, 0.2, 0.4], requires_grad=True)
+    loss(sigma, color).backward()
+    with torch.no_grad():
+        h = 1e-2
+        numeric = (loss(torch.tensor(3.3 + h), color) - loss(torch.tensor(3.3 - h), color)) / (2 * h)
+    rel_close(float(sigma.grad), float(numeric), 2e-2, abs_tol=1e-2, what="tree d/dsigma")
+    for k in range(4):
+        with torch.no_grad():
+            c1, c2 = color.detach().clone(), color.detach().clone()
+            c1[k] += 1e-2
+            c2[k] -= 1e-2
+            numeric = (loss(torch.tensor(3.3), c1) - loss(torch.tensor(3.3), c2)) / 2e-2
+        rel_close(float(color.grad[k]), float(numeric), 2e-2, abs_tol=1e-2, what=f"tree d/dflood[{k}]")

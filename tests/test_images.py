@@ -200,3 +200,28 @@ def test_filter_on_an_image_uses_its_bounding_box():
     assert ours[..., 3].max() > 0.5, "the filtered image was hidden"
     value = th.psnr_over_white(ours, resvg_rgba(svg, 120, 90))
     assert value >= 30.0, f"blurred image: PSNR {value:.1f} dB against resvg"
+
+
+@pytest.mark.skipif(not th.native_tree(), reason="the tree renderer is not there yet")
+def test_position_gradient_through_the_tree_renderer():
+    raster = decode_raster(png_bytes(np.kron(pattern_png(), np.ones((4, 4, 1), np.uint8))))
+    weights = torch.linspace(0.1, 1.0, 48 * 56 * 4).view(48, 56, 4)
+    anchor = pydiffvg.Rect(p_min=torch.tensor([0.0, 0.0]), p_max=torch.tensor([1.0, 1.0]))
+    dot = pydiffvg.ShapeGroup(shape_ids=torch.tensor([0]), fill_color=torch.tensor([0.0, 0.0, 0.0, 0.5]))
+
+    def loss(x, y):
+        layer = Layer([], filter=PlacedImage(raster, x, y, 30.0, 20.0))
+        img = pydiffvg.render([anchor], [dot, layer], width=56, height=48, num_samples=2,
+                              premultiplied=True)
+        return (img * weights).sum()
+
+    x = torch.tensor(9.3, requires_grad=True)
+    y = torch.tensor(11.6, requires_grad=True)
+    loss(x, y).backward()
+    with torch.no_grad():
+        h = 1e-2
+        dx = float(loss(torch.tensor(9.3 + h), torch.tensor(11.6)) - loss(torch.tensor(9.3 - h), torch.tensor(11.6))) / (2 * h)
+        dy = float(loss(torch.tensor(9.3), torch.tensor(11.6 + h)) - loss(torch.tensor(9.3), torch.tensor(11.6 - h))) / (2 * h)
+    for name, grad, numeric in (("x", x.grad, dx), ("y", y.grad, dy)):
+        assert abs(float(grad) - numeric) <= 0.02 * abs(numeric) + 1e-2, \
+            f"tree d/d{name}: autograd {float(grad):.5g} vs central difference {numeric:.5g}"
