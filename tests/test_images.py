@@ -220,8 +220,9 @@ def test_position_gradient_through_the_tree_renderer():
     loss(x, y).backward()
     with torch.no_grad():
         h = 1e-2
-        dx = float(loss(torch.tensor(9.3 + h), torch.tensor(11.6)) - loss(torch.tensor(9.3 - h), torch.tensor(11.6))) / (2 * h)
-        dy = float(loss(torch.tensor(9.3), torch.tensor(11.6 + h)) - loss(torch.tensor(9.3), torch.tensor(11.6 - h))) / (2 * h)
+        t = torch.tensor
+        dx = float(loss(t(9.3 + h), t(11.6)) - loss(t(9.3 - h), t(11.6))) / (2 * h)
+        dy = float(loss(t(9.3), t(11.6 + h)) - loss(t(9.3), t(11.6 - h))) / (2 * h)
     for name, grad, numeric in (("x", x.grad, dx), ("y", y.grad, dy)):
         assert abs(float(grad) - numeric) <= 0.02 * abs(numeric) + 1e-2, \
             f"tree d/d{name}: autograd {float(grad):.5g} vs central difference {numeric:.5g}"
