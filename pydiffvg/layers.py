@@ -133,6 +133,12 @@ import torch
 
 #: Kernel calls made by tree renders since import (tests and benchmarks read it).
 KERNEL_CALLS = 0
+#: The images of one tree render (4 float32 channels per pixel of every
+#: job's frame) may take at most this many bytes; past it render raises a
+#: ValueError instead of running out of memory. One kernel call draws at
+#: most MAX_CALL_BYTES of them.
+MAX_LAYER_BYTES = 8 << 30
+MAX_CALL_BYTES = 1 << 30
 #: Frames are cut to this many canvas sizes around the canvas (content far
 #: outside cannot reach the image except through a filter's offset or blur).
 FRAME_MARGIN = 1.0
@@ -314,11 +320,22 @@ class _Planner:
                 continue
             _, _, w, h = job.frame
             buckets.setdefault((_pow2(w), _pow2(h)), []).append(job)
+        total = sum(16 * _pow2(j.frame[2]) * _pow2(j.frame[3]) for j in self.jobs)
+        if total > MAX_LAYER_BYTES:
+            raise ValueError(f"render: the layers of this scene need {total / 2**30:.1f} GiB of images "
+                             f"({len(self.jobs)} layer images), more than pydiffvg.layers.MAX_LAYER_BYTES "
+                             f"({MAX_LAYER_BYTES / 2**30:.1f} GiB); render at a smaller size or with fewer layers")
+        for key in list(buckets):  # split big buckets into calls of at most MAX_CALL_BYTES
+            jobs = buckets.pop(key)
+            w, h = (self.full[2], self.full[3]) if key == "full" else key
+            per_call = max(1, MAX_CALL_BYTES // (16 * w * h))
+            for start in range(0, len(jobs), per_call):
+                buckets[(key, start)] = jobs[start:start + per_call]
         sx, sy = self.scale
         # every frame samples the random streams of its place in its scene's
         # output, so a layer's image is the one the whole canvas would give
         size = self.full[2:] if self.full is not None else (1, 1)
-        for key, jobs in buckets.items():
+        for (key, _), jobs in buckets.items():
             streams = ([(job.scene, job.frame[0], job.frame[1]) for job in jobs], size[0], size[1]) \
                 if self.full is not None else None
             if key == "full":  # the whole output: the caller's canvas and groups as they are
@@ -332,7 +349,8 @@ class _Planner:
             scenes = []
             for job in jobs:
                 ox, oy, _, _ = job.frame
-                shift = torch.tensor([[sx, 0.0, -float(ox)], [0.0, sy, -float(oy)], [0.0, 0.0, 1.0]])
+                shift = torch.tensor([[float(sx), 0.0, -float(ox)], [0.0, float(sy), -float(oy)], [0.0, 0.0, 1.0]],
+                                     dtype=torch.float32)
                 scenes.append(_job_scene(job, shift, bw, bh))
             images = self.render_flat(scenes, bw, bh, streams)
             KERNEL_CALLS += 1
@@ -393,10 +411,11 @@ class _Planner:
         """Draws ``layer`` alone into a (size[1], size[0], 4) premultiplied
         image whose pixel (0, 0) starts at canvas point ``origin``, at
         ``scale`` pixels per canvas unit (filters use it for feImage)."""
-        planner = _Planner(self.render_flat, scale, self.pad)
+        planner = _Planner(self.render_flat, (float(scale[0]), float(scale[1])), self.pad)
         planner.device = self.device
         planner.shapes = shapes if shapes is not None else self.shapes
-        shift = torch.tensor([[1.0, 0.0, -float(origin[0])], [0.0, 1.0, -float(origin[1])], [0.0, 0.0, 1.0]])
+        shift = torch.tensor([[1.0, 0.0, -float(origin[0])], [0.0, 1.0, -float(origin[1])], [0.0, 0.0, 1.0]],
+                             dtype=torch.float32)
         node = planner.plan(_transformed(Layer([layer]), shift), planner.shapes, (0, 0, int(size[0]), int(size[1])))
         planner.draw()
         return planner.evaluate(node)

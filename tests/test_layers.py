@@ -371,3 +371,27 @@ def test_gradient_pattern_content_points():
 def test_degenerate_and_recursive_patterns(body):
     image = pydiffvg.render(pydiffvg.load_svg(_svg(body)))
     assert torch.isfinite(image).all()
+
+
+def test_diffvg_render_function_takes_a_tree():
+    scene = _clipped()
+    args = pydiffvg.RenderFunction.serialize_scene(64, 64, scene.shapes, scene.shape_groups)
+    old = pydiffvg.RenderFunction.apply(64, 64, 2, 2, 0, None, *args)
+    new = pydiffvg.render(scene, num_samples=2)
+    assert torch.allclose(old, new, atol=1e-6)
+
+
+def test_too_many_layer_images_raise_instead_of_running_out_of_memory(monkeypatch):
+    monkeypatch.setattr(layers, "MAX_LAYER_BYTES", 1 << 20)
+    with pytest.raises(ValueError, match="MAX_LAYER_BYTES"):
+        pydiffvg.render(_many_clipped(n=50, size=512))
+
+
+def test_big_buckets_split_into_several_calls(monkeypatch):
+    monkeypatch.setattr(layers, "MAX_CALL_BYTES", 16 * 64 * 64 * 10)  # ten 64 x 64 frames per call
+    scene = _many_clipped(n=30, size=256)
+    before = layers.KERNEL_CALLS
+    split = pydiffvg.render(scene, premultiplied=True)
+    assert layers.KERNEL_CALLS - before >= 6
+    monkeypatch.undo()
+    assert torch.allclose(split, pydiffvg.render(scene, premultiplied=True), atol=1e-6)
