@@ -395,3 +395,27 @@ def test_big_buckets_split_into_several_calls(monkeypatch):
     assert layers.KERNEL_CALLS - before >= 6
     monkeypatch.undo()
     assert torch.allclose(split, pydiffvg.render(scene, premultiplied=True), atol=1e-6)
+
+
+@pytest.mark.parametrize("clip,inside,outside", [
+    ("circle(20px at 30px 30px)", [(30, 30), (30, 48)], [(30, 52), (8, 8)]),
+    ("circle()", [(30, 30)], [(2, 2)]),                                  # closest side of the box
+    ("ellipse(25px 10px at 50% 50%)", [(10, 30)], [(30, 45)]),
+    ("inset(10px 20px)", [(25, 15)], [(10, 15), (25, 5)]),
+    ("polygon(0px 0px, 60px 0px, 0px 60px)", [(10, 10)], [(50, 50)]),
+    ("path('M 0 0 H 30 V 30 Z')", [(25, 5)], [(5, 25)]),
+    ("circle() view-box", [(30, 30)], [(2, 2)]),
+])
+def test_css_basic_shape_clips(clip, inside, outside):
+    scene = pydiffvg.load_svg(_svg(f'<rect width="60" height="60" clip-path="{clip}"/>'))
+    image = pydiffvg.render(scene)
+    for x, y in inside:
+        assert float(image[y, x, 3]) > 0.99, (clip, x, y)
+    for x, y in outside:
+        assert float(image[y, x, 3]) < 0.01, (clip, x, y)
+
+
+def test_invalid_css_shape_is_ignored():
+    with pytest.warns(UserWarning, match="invalid clip-path"):
+        scene = pydiffvg.load_svg(_svg('<rect width="60" height="60" clip-path="circle(bogus)"/>'))
+    assert float(pydiffvg.render(scene)[2, 2, 3]) > 0.99
