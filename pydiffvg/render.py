@@ -179,6 +179,7 @@ def render(scene, shape_groups=None, *, width=None, height=None, canvas_width=No
     return image if batched else image[0]
 
 
+@torch.compiler.disable  # trees are composited eagerly; torch.compile traces flat scenes (op.py)
 @float32_under_autocast
 def _render_tree(scenes, width, height, nx, ny, seed, filt, background, premultiplied, use_prefiltering,
                  output_type, device):

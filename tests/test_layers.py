@@ -419,3 +419,20 @@ def test_invalid_css_shape_is_ignored():
     with pytest.warns(UserWarning, match="invalid clip-path"):
         scene = pydiffvg.load_svg(_svg('<rect width="60" height="60" clip-path="circle(bogus)"/>'))
     assert float(pydiffvg.render(scene)[2, 2, 3]) > 0.99
+
+
+def test_a_tree_renders_inside_a_compiled_function():
+    """Trees run eagerly inside torch.compile (a graph break), and match."""
+    scene = _clipped()
+
+    def loss(opacity):
+        scene.shape_groups[0].opacity = opacity
+        return pydiffvg.render(scene, premultiplied=True).sum()
+
+    compiled = torch.compile(loss)
+    a = torch.tensor(0.6, requires_grad=True)
+    b = torch.tensor(0.6, requires_grad=True)
+    ea, ca = loss(a), compiled(b)
+    ea.backward()
+    ca.backward()
+    assert torch.allclose(ea, ca) and torch.allclose(a.grad, b.grad)
