@@ -436,3 +436,19 @@ def test_a_tree_renders_inside_a_compiled_function():
     ea.backward()
     ca.backward()
     assert torch.allclose(ea, ca) and torch.allclose(a.grad, b.grad)
+
+
+@pytest.mark.parametrize("mode,crisp", [("crispEdges", True), ("optimizeSpeed", True), ("geometricPrecision", False),
+                                        ("auto", False)])
+def test_shape_rendering_crisp_edges(mode, crisp):
+    """crispEdges draws each pixel by its centre: alpha is 0 or 1 (a circle
+    at a fractional position would otherwise have partial edge pixels)."""
+    scene = pydiffvg.load_svg(_svg(f'<circle cx="30.3" cy="29.6" r="17.35" shape-rendering="{mode}"/>'))
+    alpha = pydiffvg.render(scene, num_samples=4)[..., 3]
+    partial = int(((alpha > 0.01) & (alpha < 0.99)).sum())
+    assert (partial == 0) == crisp, partial
+    # the crisp circle covers the pixels whose centres are inside it
+    y, x = torch.meshgrid(torch.arange(60) + 0.5, torch.arange(60) + 0.5, indexing="ij")
+    inside = ((x - 30.3) ** 2 + (y - 29.6) ** 2 < 17.35 ** 2).float()
+    if crisp:
+        assert torch.equal(alpha, inside)
