@@ -149,8 +149,8 @@ def pattern_layer(loader, ref, ctm, clip):
             return None
         content_matrix = content_matrix @ np.diag([bbox[2] - bbox[0], bbox[3] - bbox[1], 1.0])
     tile_matrix = np.array([[kx, 0, -kx * x], [0, ky, -ky * y], [0, 0, 1.0]]) @ content_matrix
-    saved = loader.groups
-    loader.groups = []
+    saved, saved_clips = loader.groups, loader.clips
+    loader.groups, loader.clips = [], []  # the tile has no viewport clips of the painted element
     loader.active_refs.append(ref.element)
     try:
         style = loader.document_style(content)
@@ -160,7 +160,7 @@ def pattern_layer(loader, ref, ctm, clip):
         tile = Layer(loader.groups)
     finally:
         loader.active_refs.pop()
-        loader.groups = saved
+        loader.groups, loader.clips = saved, saved_clips
     tiler = PatternTile(tile, (w * kx, h * ky), (x, y), (w, h), np.linalg.inv(to_canvas))
     return Layer([], opacity=ref.alpha, filter=tiler, clip_path=clip, id=ref.element.get("id") or "")
 
