@@ -15,7 +15,8 @@ from pathlib import Path as _FsPath
 import numpy as np
 import torch
 
-from .render import _device_of, render_packed
+from .layers import has_layers
+from .render import _device_of, _render_tree, render_packed
 from .shapes import FilterType, OutputType, PixelFilter
 
 _state = {"use_gpu": torch.cuda.is_available(), "device": None, "print_timing": False}
@@ -93,6 +94,9 @@ class RenderFunction:
         s = args[0]
         scenes = [(s.canvas_width, s.canvas_height, s.shapes, s.shape_groups)]
         device = _device_of(scenes, None)
+        if has_layers(s.shape_groups):  # a scene tree (pydiffvg.Layer): composited in torch
+            return _render_tree(scenes, int(width), int(height), int(num_samples_x), int(num_samples_y), int(seed),
+                                s.filter, background_image, False, s.use_prefiltering, s.output_type, device)[0]
         image = render_packed(scenes, int(width), int(height), int(num_samples_x), int(num_samples_y),
                               int(seed), s.filter, background_image, False, s.use_prefiltering,
                               s.output_type, device)

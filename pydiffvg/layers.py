@@ -59,11 +59,14 @@ class Layer:
     blend_mode: one of BLEND_MODES (CSS mix-blend-mode).
     isolate: accepted for CSS ``isolation``; every Layer is already drawn
         isolated, so it only makes a plain group a layer.
+    antialias: False draws the groups below with one sample at each pixel
+        centre (SVG ``shape-rendering: crispEdges``); nested layers inherit
+        it. Gradients still come from the boundary term, as if anti-aliased.
     id: the SVG id, kept for export.
     """
 
     def __init__(self, children, opacity=1.0, clip_path=None, mask=None, mask_type="luminance",
-                 filter=None, blend_mode="normal", isolate=False, id=""):
+                 filter=None, blend_mode="normal", isolate=False, id="", antialias=True):
         self.children = list(children)
         self.opacity = opacity
         self.clip_path = clip_path
@@ -73,6 +76,7 @@ class Layer:
         self.blend_mode = blend_mode
         self.isolate = bool(isolate)
         self.id = id
+        self.antialias = bool(antialias)
         self.check()
 
     def check(self):
@@ -133,6 +137,12 @@ import torch
 
 #: Kernel calls made by tree renders since import (tests and benchmarks read it).
 KERNEL_CALLS = 0
+#: The images of one tree render (4 float32 channels per pixel of every
+#: job's frame) may take at most this many bytes; past it render raises a
+#: ValueError instead of running out of memory. One kernel call draws at
+#: most MAX_CALL_BYTES of them.
+MAX_LAYER_BYTES = 8 << 30
+MAX_CALL_BYTES = 1 << 30
 #: Frames are cut to this many canvas sizes around the canvas (content far
 #: outside cannot reach the image except through a filter's offset or blur).
 FRAME_MARGIN = 1.0
@@ -143,10 +153,11 @@ def has_layers(groups):
 
 
 class _Job:
-    __slots__ = ("shapes", "groups", "frame", "image", "scene")
+    __slots__ = ("shapes", "groups", "frame", "image", "scene", "crisp")
 
-    def __init__(self, shapes, groups, frame, scene):
+    def __init__(self, shapes, groups, frame, scene, crisp=False):
         self.shapes, self.groups, self.frame, self.image, self.scene = shapes, groups, frame, None, scene
+        self.crisp = crisp
 
 
 class _Node:
@@ -259,14 +270,15 @@ class _Planner:
             return None
         return (x0, y0, x1 - x0, y1 - y0)
 
-    def plan(self, layer, shapes, frame):
+    def plan(self, layer, shapes, frame, crisp=False):
         """A _Node for ``layer`` drawn in ``frame`` (or None when empty)."""
         node = _Node(layer, frame)
         run = []
+        crisp = crisp or not layer.antialias
 
         def flush():
             if run:
-                job = _Job(shapes, list(run), frame, self.scene_index)
+                job = _Job(shapes, list(run), frame, self.scene_index, crisp)
                 self.jobs.append(job)
                 node.items.append(job)
                 run.clear()
@@ -276,13 +288,13 @@ class _Planner:
                 run.append(child)
                 continue
             flush()
-            sub = self.plan_child(child, shapes, frame)
+            sub = self.plan_child(child, shapes, frame, crisp)
             if sub is not None:
                 node.items.append(sub)
         flush()
         return node
 
-    def plan_child(self, layer, shapes, parent):
+    def plan_child(self, layer, shapes, parent, crisp=False):
         if layer.filter is not None:
             # the filter sees its whole region, not only the parent's frame
             ox, oy, w, h = parent
@@ -292,15 +304,15 @@ class _Planner:
                                    math.ceil(h + 2 * my)))
         else:
             frame = self.frame_of(self.node_box(layer, shapes), parent)
-        return None if frame is None else self.plan_with_effects(layer, shapes, frame)
+        return None if frame is None else self.plan_with_effects(layer, shapes, frame, crisp)
 
-    def plan_with_effects(self, layer, shapes, frame):
+    def plan_with_effects(self, layer, shapes, frame, crisp=False):
         """plan(), with the layer's clip and mask (and theirs) in the same frame."""
-        node = self.plan(layer, shapes, frame)
+        node = self.plan(layer, shapes, frame, crisp)
         if layer.clip_path is not None:
-            node.clip = self.plan_with_effects(layer.clip_path, shapes, frame)
+            node.clip = self.plan_with_effects(layer.clip_path, shapes, frame, crisp)
         if layer.mask is not None:
-            node.mask = self.plan_with_effects(layer.mask, shapes, frame)
+            node.mask = self.plan_with_effects(layer.mask, shapes, frame, crisp)
         return node
 
     # -- pass 2 --------------------------------------------------------------
@@ -310,20 +322,31 @@ class _Planner:
         buckets = {}
         for job in self.jobs:
             if job.frame == self.full:
-                buckets.setdefault("full", []).append(job)
+                buckets.setdefault(("full", job.crisp), []).append(job)
                 continue
             _, _, w, h = job.frame
-            buckets.setdefault((_pow2(w), _pow2(h)), []).append(job)
+            buckets.setdefault(((_pow2(w), _pow2(h)), job.crisp), []).append(job)
+        total = sum(16 * _pow2(j.frame[2]) * _pow2(j.frame[3]) for j in self.jobs)
+        if total > MAX_LAYER_BYTES:
+            raise ValueError(f"render: the layers of this scene need {total / 2**30:.1f} GiB of images "
+                             f"({len(self.jobs)} layer images), more than pydiffvg.layers.MAX_LAYER_BYTES "
+                             f"({MAX_LAYER_BYTES / 2**30:.1f} GiB); render at a smaller size or with fewer layers")
+        for key in list(buckets):  # split big buckets into calls of at most MAX_CALL_BYTES
+            jobs = buckets.pop(key)
+            w, h = (self.full[2], self.full[3]) if key[0] == "full" else key[0]
+            per_call = max(1, MAX_CALL_BYTES // (16 * w * h))
+            for start in range(0, len(jobs), per_call):
+                buckets[(key, start)] = jobs[start:start + per_call]
         sx, sy = self.scale
         # every frame samples the random streams of its place in its scene's
         # output, so a layer's image is the one the whole canvas would give
         size = self.full[2:] if self.full is not None else (1, 1)
-        for key, jobs in buckets.items():
+        for ((key, crisp), _), jobs in buckets.items():
             streams = ([(job.scene, job.frame[0], job.frame[1]) for job in jobs], size[0], size[1]) \
                 if self.full is not None else None
             if key == "full":  # the whole output: the caller's canvas and groups as they are
                 images = self.render_flat([(self.canvas[0], self.canvas[1], job.shapes, job.groups)
-                                           for job in jobs], self.full[2], self.full[3], streams)
+                                           for job in jobs], self.full[2], self.full[3], streams, crisp)
                 KERNEL_CALLS += 1
                 for job, image in zip(jobs, images):
                     job.image = image
@@ -332,9 +355,10 @@ class _Planner:
             scenes = []
             for job in jobs:
                 ox, oy, _, _ = job.frame
-                shift = torch.tensor([[sx, 0.0, -float(ox)], [0.0, sy, -float(oy)], [0.0, 0.0, 1.0]])
+                shift = torch.tensor([[float(sx), 0.0, -float(ox)], [0.0, float(sy), -float(oy)], [0.0, 0.0, 1.0]],
+                                     dtype=torch.float32)
                 scenes.append(_job_scene(job, shift, bw, bh))
-            images = self.render_flat(scenes, bw, bh, streams)
+            images = self.render_flat(scenes, bw, bh, streams, crisp)
             KERNEL_CALLS += 1
             for job, image in zip(jobs, images):
                 _, _, w, h = job.frame
@@ -393,10 +417,11 @@ class _Planner:
         """Draws ``layer`` alone into a (size[1], size[0], 4) premultiplied
         image whose pixel (0, 0) starts at canvas point ``origin``, at
         ``scale`` pixels per canvas unit (filters use it for feImage)."""
-        planner = _Planner(self.render_flat, scale, self.pad)
+        planner = _Planner(self.render_flat, (float(scale[0]), float(scale[1])), self.pad)
         planner.device = self.device
         planner.shapes = shapes if shapes is not None else self.shapes
-        shift = torch.tensor([[1.0, 0.0, -float(origin[0])], [0.0, 1.0, -float(origin[1])], [0.0, 0.0, 1.0]])
+        shift = torch.tensor([[1.0, 0.0, -float(origin[0])], [0.0, 1.0, -float(origin[1])], [0.0, 0.0, 1.0]],
+                             dtype=torch.float32)
         node = planner.plan(_transformed(Layer([layer]), shift), planner.shapes, (0, 0, int(size[0]), int(size[1])))
         planner.draw()
         return planner.evaluate(node)
@@ -421,7 +446,7 @@ def _transformed(layer, matrix):
             return Layer([move(c) for c in node.children], node.opacity,
                          move(node.clip_path) if node.clip_path is not None else None,
                          move(node.mask) if node.mask is not None else None, node.mask_type, node.filter,
-                         node.blend_mode, node.isolate, node.id)
+                         node.blend_mode, node.isolate, node.id, node.antialias)
         return _with_matrix(node, matrix @ node.shape_to_canvas.to(torch.float32))
     return move(layer)
 

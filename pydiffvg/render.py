@@ -37,6 +37,7 @@ class RenderSettings:
         # None, or (int32 tensor [B, 3] of (scene, x0, y0), width, height):
         # the random streams of frames of larger images (layers.py)
         self.streams = streams
+        self.centre_samples = False  # one sample at each pixel centre (crisp layers)
 
     def as_dict(self, filter_radius, background):
         return {"width": self.width, "height": self.height, "samples_x": self.samples_x,
@@ -46,7 +47,8 @@ class RenderSettings:
                 "background": ptr(background),
                 "stream_origin": ptr(self.streams[0]) if self.streams is not None else 0,
                 "stream_width": self.streams[1] if self.streams is not None else 0,
-                "stream_height": self.streams[2] if self.streams is not None else 0}
+                "stream_height": self.streams[2] if self.streams is not None else 0,
+                "centre_samples": self.centre_samples}
 
 
 def _scene_dict(packed, floats):
@@ -180,6 +182,7 @@ def render(scene, shape_groups=None, *, width=None, height=None, canvas_width=No
     return image if batched else image[0]
 
 
+@torch.compiler.disable  # trees are composited eagerly; torch.compile traces flat scenes (op.py)
 @float32_under_autocast
 def _render_tree(scenes, width, height, nx, ny, seed, filt, background, premultiplied, use_prefiltering,
                  output_type, device):
@@ -189,9 +192,9 @@ def _render_tree(scenes, width, height, nx, ny, seed, filt, background, premulti
         raise ValueError("render: output_type=OutputType.sdf needs a flat scene (no pydiffvg.Layer in "
                          "shape_groups)")
 
-    def render_flat(flat_scenes, w, h, streams=None):
+    def render_flat(flat_scenes, w, h, streams=None, crisp=False):
         return render_packed(flat_scenes, w, h, nx, ny, seed, filt, None, True, use_prefiltering,
-                             OutputType.color, device, streams)
+                             OutputType.color, device, streams, crisp)
 
     radius = filt.radius
     radius_value = float(radius.detach()) if isinstance(radius, torch.Tensor) else float(radius)
@@ -232,11 +235,16 @@ def _sample_counts(num_samples):
 
 @float32_under_autocast
 def render_packed(scenes, width, height, nx, ny, seed, filt, background, premultiplied, use_prefiltering,
-                  output_type, device, streams=None):
+                  output_type, device, streams=None, crisp=False):
     """Packs and renders; shared by render() and the diffvg compat layer.
-    ``streams``: see RenderSettings."""
+    ``streams``: see RenderSettings. ``crisp``: one sample at each pixel
+    centre, no anti-aliasing (SVG shape-rendering crispEdges)."""
+    if crisp:
+        nx = ny = 1
+        use_prefiltering = False
     settings, packed, radius, bg = prepare_render(scenes, width, height, nx, ny, seed, filt, background,
                                                   premultiplied, use_prefiltering, output_type, device)
+    settings.centre_samples = bool(crisp)
     if streams is not None:
         origin = torch.tensor(streams[0], dtype=torch.int32).reshape(-1, 3).to(packed.device)
         settings.streams = (origin, int(streams[1]), int(streams[2]))

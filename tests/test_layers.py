@@ -371,3 +371,84 @@ def test_gradient_pattern_content_points():
 def test_degenerate_and_recursive_patterns(body):
     image = pydiffvg.render(pydiffvg.load_svg(_svg(body)))
     assert torch.isfinite(image).all()
+
+
+def test_diffvg_render_function_takes_a_tree():
+    scene = _clipped()
+    args = pydiffvg.RenderFunction.serialize_scene(64, 64, scene.shapes, scene.shape_groups)
+    old = pydiffvg.RenderFunction.apply(64, 64, 2, 2, 0, None, *args)
+    new = pydiffvg.render(scene, num_samples=2)
+    assert torch.allclose(old, new, atol=1e-6)
+
+
+def test_too_many_layer_images_raise_instead_of_running_out_of_memory(monkeypatch):
+    monkeypatch.setattr(layers, "MAX_LAYER_BYTES", 1 << 20)
+    with pytest.raises(ValueError, match="MAX_LAYER_BYTES"):
+        pydiffvg.render(_many_clipped(n=50, size=512))
+
+
+def test_big_buckets_split_into_several_calls(monkeypatch):
+    monkeypatch.setattr(layers, "MAX_CALL_BYTES", 16 * 64 * 64 * 10)  # ten 64 x 64 frames per call
+    scene = _many_clipped(n=30, size=256)
+    before = layers.KERNEL_CALLS
+    split = pydiffvg.render(scene, premultiplied=True)
+    assert layers.KERNEL_CALLS - before >= 6
+    monkeypatch.undo()
+    assert torch.allclose(split, pydiffvg.render(scene, premultiplied=True), atol=1e-6)
+
+
+@pytest.mark.parametrize("clip,inside,outside", [
+    ("circle(20px at 30px 30px)", [(30, 30), (30, 48)], [(30, 52), (8, 8)]),
+    ("circle()", [(30, 30)], [(2, 2)]),                                  # closest side of the box
+    ("ellipse(25px 10px at 50% 50%)", [(10, 30)], [(30, 45)]),
+    ("inset(10px 20px)", [(25, 15)], [(10, 15), (25, 5)]),
+    ("polygon(0px 0px, 60px 0px, 0px 60px)", [(10, 10)], [(50, 50)]),
+    ("path('M 0 0 H 30 V 30 Z')", [(25, 5)], [(5, 25)]),
+    ("circle() view-box", [(30, 30)], [(2, 2)]),
+])
+def test_css_basic_shape_clips(clip, inside, outside):
+    scene = pydiffvg.load_svg(_svg(f'<rect width="60" height="60" clip-path="{clip}"/>'))
+    image = pydiffvg.render(scene)
+    for x, y in inside:
+        assert float(image[y, x, 3]) > 0.99, (clip, x, y)
+    for x, y in outside:
+        assert float(image[y, x, 3]) < 0.01, (clip, x, y)
+
+
+def test_invalid_css_shape_is_ignored():
+    with pytest.warns(UserWarning, match="invalid clip-path"):
+        scene = pydiffvg.load_svg(_svg('<rect width="60" height="60" clip-path="circle(bogus)"/>'))
+    assert float(pydiffvg.render(scene)[2, 2, 3]) > 0.99
+
+
+def test_a_tree_renders_inside_a_compiled_function():
+    """Trees run eagerly inside torch.compile (a graph break), and match."""
+    scene = _clipped()
+
+    def loss(opacity):
+        scene.shape_groups[0].opacity = opacity
+        return pydiffvg.render(scene, premultiplied=True).sum()
+
+    compiled = torch.compile(loss)
+    a = torch.tensor(0.6, requires_grad=True)
+    b = torch.tensor(0.6, requires_grad=True)
+    ea, ca = loss(a), compiled(b)
+    ea.backward()
+    ca.backward()
+    assert torch.allclose(ea, ca) and torch.allclose(a.grad, b.grad)
+
+
+@pytest.mark.parametrize("mode,crisp", [("crispEdges", True), ("optimizeSpeed", True), ("geometricPrecision", False),
+                                        ("auto", False)])
+def test_shape_rendering_crisp_edges(mode, crisp):
+    """crispEdges draws each pixel by its centre: alpha is 0 or 1 (a circle
+    at a fractional position would otherwise have partial edge pixels)."""
+    scene = pydiffvg.load_svg(_svg(f'<circle cx="30.3" cy="29.6" r="17.35" shape-rendering="{mode}"/>'))
+    alpha = pydiffvg.render(scene, num_samples=4)[..., 3]
+    partial = int(((alpha > 0.01) & (alpha < 0.99)).sum())
+    assert (partial == 0) == crisp, partial
+    # the crisp circle covers the pixels whose centres are inside it
+    y, x = torch.meshgrid(torch.arange(60) + 0.5, torch.arange(60) + 0.5, indexing="ij")
+    inside = ((x - 30.3) ** 2 + (y - 29.6) ** 2 < 17.35 ** 2).float()
+    if crisp:
+        assert torch.equal(alpha, inside)

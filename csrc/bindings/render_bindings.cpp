@@ -69,6 +69,7 @@ pdvg::RenderOptions options_from_dict(const py::dict& d) {
     o.filter = count(d, "filter");
     o.filter_radius = d["filter_radius"].cast<float>();
     o.prefiltering = d["prefiltering"].cast<bool>();
+    o.centre_samples = d.contains("centre_samples") && d["centre_samples"].cast<bool>();
     o.premultiplied = d["premultiplied"].cast<bool>();
     o.output_sdf = d["output_sdf"].cast<bool>();
     o.background = d["background"].cast<std::uintptr_t>() ? address<float>(d, "background") : nullptr;

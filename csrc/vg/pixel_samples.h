@@ -1,7 +1,8 @@
 // Where the samples of a pixel lie, and how many pixels a sample reaches.
 // Samples are jittered on an samples_x × samples_y grid inside the pixel,
 // with random numbers keyed by (seed, pixel, sample) so that the image does
-// not depend on the thread count. Prefiltering uses the stratum centres.
+// not depend on the thread count. Prefiltering, and centre_samples (one
+// sample per pixel for crisp layers), use the stratum centres.
 #pragma once
 
 #include "../core/pcg.h"
@@ -29,7 +30,12 @@ HOST_DEVICE inline uint64_t sample_stream(const RenderOptions& o, int b, int x, 
 HOST_DEVICE inline Vec2f sample_position(const RenderOptions& o, int b, int x, int y, int k) {
     int i = k % o.samples_x, j = k / o.samples_x;
     float u = 0.5f, v = 0.5f;
-    if (!o.prefiltering) {
+    if (o.centre_samples) {
+        // a centre exactly on an edge belongs to the shape above or left of
+        // it: rows [round(top), round(bottom)) as tiny-skia (resvg) fills
+        // without anti-aliasing, rounding halves up
+        u = v = 0.5f - 1.0f / 512.0f;
+    } else if (!o.prefiltering) {
         Pcg32 rng(o.seed, sample_stream(o, b, x, y, k));
         u = rng.next_float();
         v = rng.next_float();

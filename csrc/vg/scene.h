@@ -101,6 +101,7 @@ struct RenderOptions {
     int filter = kFilterBox;
     float filter_radius = 0.5f;
     bool prefiltering = false;
+    bool centre_samples = false;        // samples at stratum centres, no jitter (crisp layers)
     bool premultiplied = false;         // false: un-premultiply each sample (diffvg)
     bool output_sdf = false;
     const float* background = nullptr;  // [B,H,W,4] straight RGBA or null

@@ -33,6 +33,7 @@ from . import filters
 from .units import UnitError, parse_length
 
 _URL = re.compile(r"^\s*url\(\s*(['\"]?)#([^'\")\s]*)\1\s*\)\s*$")
+_SHAPE = re.compile(r"^\s*(circle|ellipse|inset|polygon|path)\((.*)\)\s*([a-z-]*)\s*$", re.DOTALL)
 CLIP_CHILDREN = {"circle", "ellipse", "rect", "line", "polyline", "polygon", "path", "text", "use"}
 
 
@@ -64,9 +65,8 @@ def effects(loader, elem, style):
     value = (style.get("clip-path") or "none").strip()
     if value != "none":
         fx.clip = _reference(loader, value, "clipPath")
-        if fx.clip is None and not _URL.match(value):
-            loader.warn("clip-path-shape", f"{loader.describe(elem)}: clip-path '{value}' (a CSS shape) is "
-                                           f"not supported; ignored")
+        if fx.clip is None and _SHAPE.match(value):
+            fx.clip = ("shape", value)
         if fx.clip is not None and fx.clip in loader.active_refs:
             fx.clip = None  # a clip path that references itself: that reference is ignored
     if loader.clip_depth:
@@ -160,7 +160,13 @@ def wrap(loader, elem, style, ctm, viewport, content, fx):
         return None
     clip = mask = None
     mask_type = "luminance"
-    if fx.clip is not None:
+    if isinstance(fx.clip, tuple):
+        clip = basic_shape_clip(loader, fx.clip[1], elem, style, bbox, ctm, viewport)
+        if clip is None:
+            return None
+        if isinstance(clip, str):  # invalid: no clip
+            clip = None
+    elif fx.clip is not None:
         clip = build_clip(loader, fx.clip, bbox, ctm, viewport)
         if clip is None:
             return None  # everything clipped away
@@ -300,3 +306,119 @@ def build_mask(loader, mask_elem, bbox, ctm, viewport):
                   mask=inner[0] if inner is not None else None,
                   mask_type=inner[1] if inner is not None else "luminance", id=mask_elem.get("id") or "")
     return layer, ("alpha" if kind == "alpha" else "luminance")
+
+
+# ----------------------------------------------------------------------------
+# CSS basic shapes (CSS Shapes 1) as clip paths
+# ----------------------------------------------------------------------------
+
+def _reference_box(loader, kind, style, bbox, viewport):
+    """The reference box of a basic shape on an SVG element (CSS Masking 1:
+    the CSS boxes map to fill-box, stroke-box and view-box; the default,
+    border-box, is the stroke box)."""
+    if kind == "view-box":
+        return (0.0, 0.0, float(viewport[0]), float(viewport[1]))
+    if bbox is None:
+        return None
+    if kind in ("fill-box", "content-box", "padding-box"):
+        return bbox
+    half = 0.0
+    if (style.get("stroke") or "none").strip() != "none":
+        try:
+            half = parse_length(style.get("stroke-width", "1"), 1.0) / 2.0
+        except UnitError:
+            half = 0.5
+    return (bbox[0] - half, bbox[1] - half, bbox[2] + half, bbox[3] + half)
+
+
+def basic_shape_clip(loader, value, elem, style, bbox, ctm, viewport):
+    """``clip-path: circle(...) | ellipse(...) | inset(...) | polygon(...)
+    | path(...)`` with an optional reference box: a clip Layer, None when
+    the shape clips everything away (or the box is empty), or "invalid"
+    (the declaration is ignored, as CSS ignores an invalid one)."""
+    from ..shapes import Circle, Ellipse, Polygon
+    from .paths import parse_path_data
+    match = _SHAPE.match(value)
+    kind, args, box_kind = match.group(1), match.group(2).strip(), match.group(3) or "border-box"
+    box = _reference_box(loader, box_kind, style, bbox, viewport)
+    if box is None or box[2] <= box[0] or box[3] <= box[1]:
+        return None
+    x0, y0, w, h = box[0], box[1], box[2] - box[0], box[3] - box[1]
+    try:
+        if kind in ("circle", "ellipse"):
+            radii, _, position = args.partition(" at ")
+            cx, cy = x0 + w / 2, y0 + h / 2
+            if position.strip():
+                parts = position.split()
+                named = {"left": "0%", "top": "0%", "center": "50%", "right": "100%", "bottom": "100%"}
+                px = named.get(parts[0], parts[0])
+                py = named.get(parts[1], parts[1]) if len(parts) > 1 else "50%"
+                cx, cy = x0 + parse_length(px, w), y0 + parse_length(py, h)
+            sides = (cx - x0, x0 + w - cx, cy - y0, y0 + h - cy)
+            tokens = radii.split()
+            if kind == "circle":
+                token = tokens[0] if tokens else "closest-side"
+                if token == "closest-side":
+                    r = min(sides)
+                elif token == "farthest-side":
+                    r = max(sides)
+                else:
+                    r = parse_length(token, (w * w + h * h) ** 0.5 / 2 ** 0.5)
+                shape = Circle(torch.tensor(float(r)), torch.tensor([cx, cy], dtype=torch.float32))
+            else:
+                tokens = (tokens + ["closest-side", "closest-side"])[:2]
+                rr = []
+                for token, (a, b), ref in zip(tokens, ((sides[0], sides[1]), (sides[2], sides[3])), (w, h)):
+                    rr.append(min(a, b) if token == "closest-side" else max(a, b) if token == "farthest-side"
+                              else parse_length(token, ref))
+                shape = Ellipse(torch.tensor(rr, dtype=torch.float32), torch.tensor([cx, cy], dtype=torch.float32))
+        elif kind == "inset":  # (corner rounding is not drawn)
+            values = _expand4(args.split(" round ")[0].split())
+            top, right, bottom, left = [parse_length(t, ref) for t, ref in zip(values, (h, w, h, w))]
+            points = [[x0 + left, y0 + top], [x0 + w - right, y0 + top], [x0 + w - right, y0 + h - bottom],
+                      [x0 + left, y0 + h - bottom]]
+            shape = Polygon(torch.tensor(points, dtype=torch.float32), True)
+        elif kind == "polygon":
+            rule = "nonzero"
+            items = [item.strip() for item in args.split(",")]
+            if items and items[0] in ("nonzero", "evenodd"):
+                rule = items.pop(0)
+            points = []
+            for item in items:
+                px, py = item.split()
+                points.append([x0 + parse_length(px, w), y0 + parse_length(py, h)])
+            if len(points) < 3:
+                return None
+            shape = Polygon(torch.tensor(points, dtype=torch.float32), True)
+        else:  # path("..."): in the reference box's coordinates
+            text = args.strip().strip("'\"")
+            subpaths, _ = parse_path_data(text)
+            if not subpaths:
+                return None
+            from .parser import _path_shape
+            shapes = [_path_shape(sp, "") for sp in subpaths]
+            first = len(loader.shapes)
+            loader.shapes.extend(shapes)
+            matrix = np.asarray(ctm) @ np.array([[1.0, 0, x0], [0, 1.0, y0], [0, 0, 1]])
+            group = ShapeGroup(torch.arange(first, len(loader.shapes), dtype=torch.int32), torch.ones(4),
+                               use_even_odd_rule=False,
+                               shape_to_canvas=torch.tensor(matrix, dtype=torch.float32))
+            return Layer([group])
+    except (UnitError, ValueError, IndexError):
+        loader.warn("clip-path-shape", f"{loader.describe(elem)}: invalid clip-path '{value}'; ignored")
+        return "invalid"
+    loader.shapes.append(shape)
+    group = ShapeGroup(torch.tensor([len(loader.shapes) - 1], dtype=torch.int32), torch.ones(4),
+                       use_even_odd_rule=False, shape_to_canvas=torch.tensor(np.asarray(ctm), dtype=torch.float32))
+    return Layer([group])
+
+
+def _expand4(values):
+    """CSS 1-4 value shorthand to (top, right, bottom, left)."""
+    if len(values) == 1:
+        return values * 4
+    if len(values) == 2:
+        return [values[0], values[1], values[0], values[1]]
+    if len(values) == 3:
+        return [values[0], values[1], values[2], values[1]]
+    return values[:4]

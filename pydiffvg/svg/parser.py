@@ -421,6 +421,7 @@ class _Loader:
         chain = chain + (elem,)
 
         def draw(opacity, ctm=ctm):
+            first = len(self.groups)
             if tag == "svg" and elem is not self.root:
                 self.nested_viewport(elem, elem, style, ctm, viewport, opacity, chain)
                 return
@@ -440,10 +441,13 @@ class _Loader:
                 from ..text.svg import emit_text
                 emit_text(self, elem, style, ctm, viewport, opacity)
             else:
-                first_shape_group = len(self.groups)
                 self.emit_shape(elem, tag, style, ctm, viewport, opacity)
-                markers.draw_markers(self, elem, tag, style, ctm, viewport, opacity, chain,
-                                     first_shape_group)
+            if _crisp(tag, style) and len(self.groups) > first:
+                # shape-rendering crispEdges / optimizeSpeed: no anti-aliasing
+                # (markers below inherit from their own ancestors, not this)
+                self.groups[first:] = [Layer(self.groups[first:], antialias=False)]
+            if tag in SHAPES:
+                markers.draw_markers(self, elem, tag, style, ctm, viewport, opacity, chain, first)
 
         user = ctm if tag == "svg" and elem is not self.root else ctm @ self.element_transform(
             elem, style, viewport)
@@ -929,6 +933,16 @@ class _Loader:
         if len(values) % 2:
             values = values * 2
         return values, offset
+
+
+def _crisp(tag, style) -> bool:
+    """Whether a shape (shape-rendering) or text (text-rendering) is drawn
+    without anti-aliasing."""
+    if tag in SHAPES:
+        return (style.get("shape-rendering") or "auto").strip() in ("crispEdges", "optimizeSpeed")
+    if tag == "text":
+        return (style.get("text-rendering") or "auto").strip() == "optimizeSpeed"
+    return False
 
 
 def _fold_opacity(content, opacity) -> bool:

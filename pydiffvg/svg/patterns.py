@@ -24,7 +24,9 @@ tile's corner (x, y). The tile image has
 k_x, k_y pixels per pattern unit, chosen from C P ; the content is
 drawn in tile units, diag(k) translate(-x, -y) (content transform) with k
 the canvas units per pattern unit, and ``apply`` draws it at OVERSAMPLE
-pixels per output pixel (at most MAX_TILE pixels a side).
+pixels per output pixel (at most MAX_TILE pixels a side). With ROUND_TILES
+(the default, as resvg) the tile is round(extent x scale) output pixels and
+that rounded size is the period.
 
 ``href`` chains inherit the attributes and the children of the first
 pattern in the chain that has any. A zero-size tile paints nothing; a
@@ -43,6 +45,9 @@ from .units import UnitError, parse_aspect_ratio, parse_length, parse_transform,
 
 #: Largest tile image side, in pixels.
 MAX_TILE = 2048
+#: Round the tile to whole output pixels, repeating at that rounded period
+#: (as resvg does), instead of the exact period.
+ROUND_TILES = True
 _ATTRS = ("patternUnits", "patternContentUnits", "patternTransform", "x", "y", "width", "height",
           "viewBox", "preserveAspectRatio")
 
@@ -144,8 +149,8 @@ def pattern_layer(loader, ref, ctm, clip):
             return None
         content_matrix = content_matrix @ np.diag([bbox[2] - bbox[0], bbox[3] - bbox[1], 1.0])
     tile_matrix = np.array([[kx, 0, -kx * x], [0, ky, -ky * y], [0, 0, 1.0]]) @ content_matrix
-    saved = loader.groups
-    loader.groups = []
+    saved, saved_clips = loader.groups, loader.clips
+    loader.groups, loader.clips = [], []  # the tile has no viewport clips of the painted element
     loader.active_refs.append(ref.element)
     try:
         style = loader.document_style(content)
@@ -155,7 +160,7 @@ def pattern_layer(loader, ref, ctm, clip):
         tile = Layer(loader.groups)
     finally:
         loader.active_refs.pop()
-        loader.groups = saved
+        loader.groups, loader.clips = saved, saved_clips
     tiler = PatternTile(tile, (w * kx, h * ky), (x, y), (w, h), np.linalg.inv(to_canvas))
     return Layer([], opacity=ref.alpha, filter=tiler, clip_path=clip, id=ref.element.get("id") or "")
 
@@ -176,12 +181,23 @@ class PatternTile:
         self.to_pattern = to_pattern  # 3x3 canvas -> pattern space
 
     def apply(self, source, origin, scale, render_layer):
-        f = self.OVERSAMPLE * max(scale[0], scale[1])
-        tw = max(1, min(MAX_TILE, int(math.ceil(self.extent[0] * f))))
-        th = max(1, min(MAX_TILE, int(math.ceil(self.extent[1] * f))))
-        # whole pixels per tile: the image is exactly one period
-        tile = render_layer(self.tile, (0.0, 0.0), (tw / self.extent[0], th / self.extent[1]), (tw, th))
-        density = (tw / self.period[0], th / self.period[1])
+        period = self.period
+        if ROUND_TILES:
+            # resvg: the tile image has round(extent x scale) pixels at the
+            # exact scale, and that image is the period
+            tw = max(1, min(MAX_TILE, int(round(self.extent[0] * scale[0]))))
+            th = max(1, min(MAX_TILE, int(round(self.extent[1] * scale[1]))))
+            f = self.OVERSAMPLE
+            tile = render_layer(self.tile, (0.0, 0.0), (scale[0] * f, scale[1] * f), (tw * f, th * f))
+            period = (period[0] * tw / (self.extent[0] * scale[0]), period[1] * th / (self.extent[1] * scale[1]))
+            density = (tw * f / period[0], th * f / period[1])
+        else:
+            f = self.OVERSAMPLE * max(scale[0], scale[1])
+            tw = max(1, min(MAX_TILE, int(math.ceil(self.extent[0] * f))))
+            th = max(1, min(MAX_TILE, int(math.ceil(self.extent[1] * f))))
+            # whole pixels per tile: the image is exactly one period
+            tile = render_layer(self.tile, (0.0, 0.0), (tw / self.extent[0], th / self.extent[1]), (tw, th))
+            density = (tw / period[0], th / period[1])
         height, width = source.shape[0], source.shape[1]
         device = source.device
         m = torch.tensor(self.to_pattern, dtype=torch.float64, device=device)
@@ -194,8 +210,8 @@ class PatternTile:
                 gy, gx = torch.meshgrid(cy, cx, indexing="ij")
                 u = m[0, 0] * gx + m[0, 1] * gy + m[0, 2]
                 v = m[1, 0] * gx + m[1, 1] * gy + m[1, 2]
-                px = torch.remainder(u - self.offset[0], self.period[0]) * density[0] - 0.5
-                py = torch.remainder(v - self.offset[1], self.period[1]) * density[1] - 0.5
+                px = torch.remainder(u - self.offset[0], period[0]) * density[0] - 0.5
+                py = torch.remainder(v - self.offset[1], period[1]) * density[1] - 0.5
                 value = _bilinear_wrap(tile, px, py)
                 out = value if out is None else out + value
         return out / (n * n)

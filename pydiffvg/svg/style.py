@@ -25,7 +25,7 @@ stroke-linejoin stroke-miterlimit stroke-dasharray stroke-dashoffset color displ
 visibility stop-color stop-opacity clip-path mask filter marker-start marker-mid
 marker-end paint-order transform-origin overflow font-size clip-rule mask-type
 color-interpolation color-interpolation-filters flood-color
-flood-opacity lighting-color image-rendering
+flood-opacity lighting-color image-rendering shape-rendering
 font-family font-style font-weight font-stretch font-variant font-kerning kerning
 font-variation-settings font-optical-sizing text-anchor letter-spacing word-spacing
 text-decoration baseline-shift dominant-baseline alignment-baseline writing-mode direction
@@ -37,7 +37,7 @@ INHERITED_PROPERTIES = frozenset("""
 fill stroke fill-opacity stroke-opacity fill-rule stroke-width stroke-linecap
 stroke-linejoin stroke-miterlimit stroke-dasharray stroke-dashoffset color visibility
 paint-order marker-start marker-mid marker-end font-size clip-rule color-interpolation
-color-interpolation-filters image-rendering
+color-interpolation-filters image-rendering shape-rendering
 font-family font-style font-weight font-stretch font-variant font-kerning kerning
 font-variation-settings font-optical-sizing text-anchor letter-spacing word-spacing
 writing-mode direction text-rendering glyph-orientation-vertical
