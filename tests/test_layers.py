@@ -452,3 +452,15 @@ def test_shape_rendering_crisp_edges(mode, crisp):
     inside = ((x - 30.3) ** 2 + (y - 29.6) ** 2 < 17.35 ** 2).float()
     if crisp:
         assert torch.equal(alpha, inside)
+
+
+def test_pattern_round_trip(tmp_path):
+    first = pydiffvg.load_svg(_svg(PATTERN + '<rect x="5" y="7" width="50" height="44" fill="url(#p)" '
+                                   'fill-opacity="0.8" transform="rotate(10 30 30)"/>'
+                                   '<circle cx="30" cy="30" r="12" fill="none" stroke="url(#p)" stroke-width="6"/>'))
+    out = tmp_path / "pattern.svg"
+    pydiffvg.save_svg(str(out), *first)
+    second = pydiffvg.load_svg(str(out))
+    a, b = pydiffvg.render(first, width=120, height=120), pydiffvg.render(second, width=120, height=120)
+    mse = float(((a - b) ** 2).mean()) * 255 ** 2
+    assert mse == 0 or 10 * math.log10(255 ** 2 / mse) >= 40, mse

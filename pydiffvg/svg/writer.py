@@ -23,6 +23,8 @@ Every shape of every group is written:
   point is written as its fill (if any) plus one stroked ``path`` per
   segment, each with the average of its two end points' widths: SVG has no
   variable-width strokes, so this is an approximation.
+* A pattern layer (pydiffvg/svg/patterns.py) becomes its shape painted with
+  a ``pattern`` in ``defs`` holding the tile's content.
 * A ``pydiffvg.Layer`` becomes a ``g`` with ``opacity``, ``clip-path``,
   ``mask`` (both in ``defs``, in user space), ``mix-blend-mode`` and
   ``isolation``; a filter is written by its own ``to_svg(id)`` method.
@@ -44,7 +46,7 @@ import torch
 
 from ..layers import Layer
 from ..shapes import (Circle, Ellipse, LinearGradient, LineCap, LineJoin, Path, Polygon,
-                      RadialGradient, Rect)
+                      RadialGradient, Rect, ShapeGroup)
 from .colors import parse_color
 
 _CAPS = {LineCap.round: "round", LineCap.butt: "butt", LineCap.square: "square"}
@@ -179,6 +181,9 @@ class _Writer:
         and masks go to defs)."""
         if not isinstance(node, Layer):
             return self.group(node, shapes, where, extra)
+        painted = self.pattern_paint(node, shapes, where)
+        if painted is not None:
+            return painted
         attrs = [f"id={quoteattr(node.id)}"] if node.id else []
         opacity = float(node.opacity.detach()) if isinstance(node.opacity, torch.Tensor) else float(node.opacity)
         if opacity != 1.0:
@@ -208,6 +213,40 @@ class _Writer:
             own = [a for a in attrs if a.startswith("clip-path=")]
             return [e[:-2] + " " + " ".join(own) + "/>" if own else e for e in children]
         return ["<g " + " ".join(attrs) + ">" + "".join(children) + "</g>"] if attrs else children
+
+    def pattern_paint(self, node, shapes, where) -> Optional[List[str]]:
+        """A pattern layer (patterns.py: no children, a PatternTile, the
+        painted shape in white as its clip) as that shape painted with a
+        ``pattern`` in defs; None for any other layer."""
+        from .patterns import PatternTile
+        tiler = node.filter
+        clip = node.clip_path
+        if not isinstance(tiler, PatternTile) or node.children or clip is None or len(clip.children) != 1 \
+                or isinstance(clip.children[0], Layer) or node.mask is not None:
+            return None
+        shape = clip.children[0]
+        ident = f"pattern_{len(self.defs)}"
+        self.defs.append("")
+        slot = len(self.defs) - 1
+        # tile units -> canvas, and the painted shape's space -> canvas
+        x, y = tiler.offset
+        kx, ky = tiler.extent[0] / tiler.period[0], tiler.extent[1] / tiler.period[1]
+        tile_to_canvas = np.linalg.inv(tiler.to_pattern) @ np.array([[1 / kx, 0, x], [0, 1 / ky, y], [0, 0, 1.0]])
+        shape_to_canvas = _array(shape.shape_to_canvas).reshape(3, 3)
+        m = np.linalg.solve(shape_to_canvas, tile_to_canvas)
+        body = [e for k, child in enumerate(tiler.tile.children)
+                for e in self.node(child, shapes, f"{where}.pattern[{k}]")]
+        self.defs[slot] = (f'<pattern id="{ident}" patternUnits="userSpaceOnUse" x="0" y="0" '
+                           f'width="{_num(tiler.extent[0])}" height="{_num(tiler.extent[1])}" '
+                           f'patternTransform="matrix({_num(m[0, 0])} {_num(m[1, 0])} {_num(m[0, 1])} '
+                           f'{_num(m[1, 1])} {_num(m[0, 2])} {_num(m[1, 2])})">' + "".join(body) + "</pattern>")
+        part = "stroke" if shape.fill_color is None else "fill"
+        paint = f'url(#{ident})'
+        group = ShapeGroup(shape.shape_ids, None, shape.use_even_odd_rule, None, shape.shape_to_canvas, shape.id)
+        elements = self.group(group, shapes, where)
+        opacity = float(node.opacity.detach()) if isinstance(node.opacity, torch.Tensor) else float(node.opacity)
+        extra = f'{part}="{paint}"' + (f' {part}-opacity="{_num(opacity)}"' if opacity != 1.0 else "")
+        return [e.replace(f'{part}="none"', extra, 1) for e in elements]
 
     def clip(self, layer, shapes, where) -> str:
         ident = f"clip_{len(self.defs)}"
