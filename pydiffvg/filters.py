@@ -933,6 +933,11 @@ class FilterGraph:
         out, space, _ = previous
         return convert_space(out, space, "sRGB").contiguous()
 
+    def to_svg(self, ident: str) -> str:
+        """The ``<filter>`` element for save_svg (see pydiffvg/svg/filter_writer.py)."""
+        from .svg.filter_writer import filter_to_svg
+        return filter_to_svg(self, ident)
+
     def __repr__(self):
         names = ", ".join(type(p).__name__ for p in self.primitives)
         return f"FilterGraph([{names}], region={self.region})"

@@ -564,3 +564,21 @@ def test_gradients_through_the_tree_renderer():
             c2[k] -= 1e-2
             numeric = (loss(torch.tensor(3.3), c1) - loss(torch.tensor(3.3), c2)) / 2e-2
         rel_close(float(color.grad[k]), float(numeric), 2e-2, abs_tol=1e-2, what=f"tree d/dflood[{k}]")
+
+
+@pytest.mark.skipif(not th.native_tree(), reason="the tree renderer is not there yet")
+@pytest.mark.parametrize("name", sorted(set(CASES) - {"turbulence"}) + ["chain"])
+def test_save_svg_round_trip_keeps_filters(name, tmp_path):
+    body = CASES.get(name, "")
+    value = "url(#f) blur(1.5px)" if name == "chain" else "url(#f)"
+    body = CASES["merge-blend"] if name == "chain" else body
+    svg = doc(f'<filter id="f">{body}</filter>',
+              f'<g transform="translate(3 2) scale(0.9)" style="filter: {value}">{SHAPES}</g>')
+    cw, ch, shapes, groups = pydiffvg.svg_to_scene(svg)
+    first = pydiffvg.render(shapes, groups, width=120, height=100, num_samples=2, seed=0)
+    path = tmp_path / "out.svg"
+    pydiffvg.save_svg(str(path), cw, ch, shapes, groups)
+    cw2, ch2, shapes2, groups2 = pydiffvg.svg_to_scene(str(path))
+    second = pydiffvg.render(shapes2, groups2, width=120, height=100, num_samples=2, seed=0)
+    value = th.psnr_over_white(first.numpy(), second.numpy())
+    assert value >= 40.0, f"{name}: round trip PSNR {value:.1f} dB"

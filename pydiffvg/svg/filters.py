@@ -67,6 +67,33 @@ class FilterChain:
             out = f.apply(out, origin, scale, render_layer)
         return out
 
+    def to_svg(self, ident: str) -> str:
+        """One ``<filter>`` for save_svg: the graphs' primitives in turn, each
+        graph's SourceGraphic renamed to the previous graph's output and its
+        SourceAlpha to that output's alpha (the graphs' own regions are
+        replaced by their union)."""
+        import copy
+        from .filter_writer import filter_to_svg
+        primitives, last = [], None
+        for k, graph in enumerate(self.filters):
+            rename = {}
+            if last is not None:
+                alpha = fx.ColorMatrix(np.eye(4, 5) * np.array([[0], [0], [0], [1]]),
+                                       inputs=(last,), result=f"chain{k}_alpha")
+                primitives.append(alpha)
+                rename = {"SourceGraphic": last, "SourceAlpha": alpha.result}
+            for j, prim in enumerate(graph.primitives):
+                prim = copy.copy(prim)
+                names = [None if n is None and j == 0 and last is not None else n for n in prim.inputs]
+                prim.inputs = [last if (n is None and j == 0 and last is not None)
+                               else (rename.get(n, f"chain{k}_{n}" if n and n not in rename
+                                                and n not in ("SourceGraphic", "SourceAlpha") else n))
+                               for n in names]
+                prim.result = f"chain{k}_{prim.result or j}"
+                primitives.append(prim)
+            last = primitives[-1].result
+        return filter_to_svg(fx.FilterGraph(primitives, region=self.region), ident)
+
 
 def _local(elem) -> str:
     tag = elem.tag if isinstance(elem.tag, str) else ""
