@@ -226,3 +226,18 @@ def test_position_gradient_through_the_tree_renderer():
     for name, grad, numeric in (("x", x.grad, dx), ("y", y.grad, dy)):
         assert abs(float(grad) - numeric) <= 0.02 * abs(numeric) + 1e-2, \
             f"tree d/d{name}: autograd {float(grad):.5g} vs central difference {numeric:.5g}"
+
+
+@pytest.mark.skipif(not th.native_tree(), reason="the tree renderer is not there yet")
+def test_save_svg_round_trip_keeps_images(tmp_path):
+    data = base64.b64encode(png_bytes(np.kron(pattern_png(), np.ones((8, 8, 1), np.uint8)))).decode()
+    svg = doc(f'<image x="14" y="10" width="90" height="70" preserveAspectRatio="xMinYMid meet" '
+              f'xlink:href="data:image/png;base64,{data}"/><rect x="5" y="5" width="20" height="20"/>')
+    cw, ch, shapes, groups = pydiffvg.svg_to_scene(svg)
+    first = pydiffvg.render(shapes, groups, width=120, height=90, num_samples=2, seed=0)
+    path = tmp_path / "out.svg"
+    pydiffvg.save_svg(str(path), cw, ch, shapes, groups)
+    second = pydiffvg.render(*pydiffvg.svg_to_scene(str(path))[2:], width=120, height=90, num_samples=2,
+                             seed=0)
+    value = th.psnr_over_white(first.numpy(), second.numpy())
+    assert value >= 40.0, f"image round trip PSNR {value:.1f} dB"

@@ -244,6 +244,34 @@ class PlacedImage:
         h, w = source.shape[:2]
         return self.render(h, w, origin, scale, source.dtype, source.device)
 
+    def to_svg(self, ident: str) -> str:
+        """For save_svg: a ``<filter>`` whose feImage draws the raster (a PNG
+        data URL) over the viewport's canvas box. Exact for axis-aligned
+        placements up to feImage's whole-pixel origin; a rotated or skewed
+        image is written over its bounding box (approximate)."""
+        import base64
+        from PIL import Image as PILImage
+        from xml.sax.saxutils import quoteattr
+        rgba = self.raster.detach().float().cpu()
+        alpha = rgba[..., 3:4]
+        rgb = torch.where(alpha > 0, rgba[..., :3] / alpha.clamp_min(1e-8), torch.zeros_like(rgba[..., :3]))
+        pixels = (torch.cat([rgb, alpha], -1).clamp(0, 1) * 255 + 0.5).to(torch.uint8).numpy()
+        buffer = io.BytesIO()
+        PILImage.fromarray(pixels, "RGBA").save(buffer, "PNG")
+        href = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+        x0, y0 = self.canvas_corners.min(axis=0)
+        x1, y1 = self.canvas_corners.max(axis=0)
+        box = f'x="{x0:.9g}" y="{y0:.9g}" width="{x1 - x0:.9g}" height="{y1 - y0:.9g}"'
+        align, mode = self.aspect
+        names = {"none": "none", "xminymin": "xMinYMin", "xmidymin": "xMidYMin", "xmaxymin": "xMaxYMin",
+                 "xminymid": "xMinYMid", "xmidymid": "xMidYMid", "xmaxymid": "xMaxYMid",
+                 "xminymax": "xMinYMax", "xmidymax": "xMidYMax", "xmaxymax": "xMaxYMax"}
+        aspect = names.get(align, "xMidYMid") + ("" if align == "none" else f" {mode}")
+        rendering = "" if self.smooth else ' image-rendering="pixelated"'
+        return (f'<filter id={quoteattr(ident)} filterUnits="userSpaceOnUse" primitiveUnits="userSpaceOnUse" '
+                f'{box}><feImage {box} preserveAspectRatio="{aspect}"{rendering} '
+                f'href={quoteattr(href)}/></filter>')
+
 
 def _placement(loader, elem, viewport):
     x = loader.length(elem, "x", viewport[0])
