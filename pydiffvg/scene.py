@@ -405,14 +405,13 @@ def _gather_cat(tensors, f32, empty_shape):
 
 
 def _paint_rows(rows, f32):
-    """[2G, 4] paint parameters in paint order. One stack over per-paint rows
+    """[2G, 8] paint parameters in paint order. One stack over per-paint rows
     (a zero row for no paint) rather than scattering kind blocks with an
     index op: on the CPU torch runs index ops, forward and backward, in
     OpenMP regions whose spinning threads would compete with the renderer."""
     if not rows:
         return torch.zeros(0, 8, **f32)
     dev = f32["device"]
-    zero = torch.zeros(8, **f32)
     pad4, pad1 = torch.zeros(4, **f32), torch.zeros(1, **f32)
 
     def vec(t, n):
@@ -420,21 +419,28 @@ def _paint_rows(rows, f32):
             return t
         return t.to(**f32).reshape(n)
 
-    out = []
+    # the first four columns (rgba; begin, end; centre, radius) and the
+    # focal columns (radial only) are stacked apart and joined once, so a
+    # solid paint costs no per-row cat
+    head, tail = [], []
     for r in rows:
         if r is None:
-            out.append(zero)
+            head.append(pad4)
+            tail.append(pad4)
         elif isinstance(r, tuple) and len(r) == 2:  # linear: begin, end
-            out.append(torch.cat([vec(r[0], 2), vec(r[1], 2), pad4]))
+            head.append(torch.cat([vec(r[0], 2), vec(r[1], 2)]))
+            tail.append(pad4)
         elif isinstance(r, tuple):  # radial: centre, radius, focal (None: centre), fr (None: 0)
             center, radius, focal, focal_radius = r
             center = vec(center, 2)
             focal = center if focal is None else vec(focal, 2)
             focal_radius = pad1 if focal_radius is None else vec(focal_radius, 1)
-            out.append(torch.cat([center, vec(radius, 2), focal, focal_radius, pad1]))
+            head.append(torch.cat([center, vec(radius, 2)]))
+            tail.append(torch.cat([focal, focal_radius, pad1]))
         else:
-            out.append(torch.cat([vec(r, 4), pad4]))
-    return torch.stack(out)
+            head.append(vec(r, 4))
+            tail.append(pad4)
+    return torch.cat([torch.stack(head), torch.stack(tail)], dim=1)
 
 
 def _point_widths(widths, counts, f32):
