@@ -567,99 +567,12 @@ def _paste(acc, image, dx, dy, mode):
     return out
 
 
-# ----------------------------------------------------------------------------
-# Blend modes (CSS Compositing and Blending Level 1), premultiplied
-# ----------------------------------------------------------------------------
-#
-# With straight colours Cb (backdrop) and Cs (source) and alphas ab, as:
-#   co = cs (1 - ab) + cb (1 - as) + as ab B(Cb, Cs),   ao = as + ab (1 - as)
-# where cs = as Cs and cb = ab Cb are premultiplied; "normal" (B = Cs) is
-# source-over. The straight colours are recovered by dividing by alpha where
-# it is positive (B is only weighted by as ab, so the value at alpha 0 does
-# not matter).
-
-def _lum(c):
-    return c[..., 0:1] * 0.3 + c[..., 1:2] * 0.59 + c[..., 2:3] * 0.11
-
-
-def _clip_color(c):
-    l = _lum(c)
-    n = c.min(dim=-1, keepdim=True).values
-    x = c.max(dim=-1, keepdim=True).values
-    safe_low = torch.where(l - n > 1e-12, l - n, torch.ones_like(l))
-    c = torch.where(n < 0, l + (c - l) * l / safe_low, c)
-    safe_high = torch.where(x - l > 1e-12, x - l, torch.ones_like(l))
-    return torch.where(x > 1, l + (c - l) * (1 - l) / safe_high, c)
-
-
-def _set_lum(c, l):
-    return _clip_color(c + (l - _lum(c)))
-
-
-def _sat(c):
-    return c.max(dim=-1, keepdim=True).values - c.min(dim=-1, keepdim=True).values
-
-
-def _set_sat(c, s):
-    mx = c.max(dim=-1, keepdim=True).values
-    mn = c.min(dim=-1, keepdim=True).values
-    rng = mx - mn
-    safe = torch.where(rng > 1e-12, rng, torch.ones_like(rng))
-    return torch.where(rng > 1e-12, (c - mn) * s / safe, torch.zeros_like(c))
-
-
-def _separable(mode, b, s):
-    if mode == "multiply":
-        return b * s
-    if mode == "screen":
-        return b + s - b * s
-    if mode == "overlay":
-        return _separable("hard-light", s, b)
-    if mode == "darken":
-        return torch.minimum(b, s)
-    if mode == "lighten":
-        return torch.maximum(b, s)
-    if mode == "color-dodge":
-        safe = torch.where(s < 1, 1 - s, torch.ones_like(s))
-        return torch.where(b <= 0, torch.zeros_like(b),
-                           torch.where(s >= 1, torch.ones_like(b), torch.clamp(b / safe, max=1.0)))
-    if mode == "color-burn":
-        safe = torch.where(s > 0, s, torch.ones_like(s))
-        return torch.where(b >= 1, torch.ones_like(b),
-                           torch.where(s <= 0, torch.zeros_like(b), 1 - torch.clamp((1 - b) / safe, max=1.0)))
-    if mode == "hard-light":
-        return torch.where(s <= 0.5, b * 2 * s, _separable("screen", b, 2 * s - 1))
-    if mode == "soft-light":
-        d = torch.where(b <= 0.25, ((16 * b - 12) * b + 4) * b, torch.sqrt(torch.clamp(b, min=0.0)))
-        return torch.where(s <= 0.5, b - (1 - 2 * s) * b * (1 - b), b + (2 * s - 1) * (d - b))
-    if mode == "difference":
-        return (b - s).abs()
-    if mode == "exclusion":
-        return b + s - 2 * b * s
-    raise ValueError(mode)
-
-
 def blend(backdrop, source, mode="normal"):
-    """``source`` over ``backdrop`` (premultiplied RGBA, ``...x4``) with a
-    CSS blend mode."""
-    a_s = source[..., 3:4]
-    a_b = backdrop[..., 3:4]
-    if mode == "normal":
-        return source + backdrop * (1 - a_s)
-    cs = source[..., :3] / torch.where(a_s > 0, a_s, torch.ones_like(a_s))
-    cb = backdrop[..., :3] / torch.where(a_b > 0, a_b, torch.ones_like(a_b))
-    if mode == "hue":
-        mixed = _set_lum(_set_sat(cs, _sat(cb)), _lum(cb))
-    elif mode == "saturation":
-        mixed = _set_lum(_set_sat(cb, _sat(cs)), _lum(cb))
-    elif mode == "color":
-        mixed = _set_lum(cs, _lum(cb))
-    elif mode == "luminosity":
-        mixed = _set_lum(cb, _lum(cs))
-    else:
-        mixed = _separable(mode, cb, cs)
-    rgb = source[..., :3] * (1 - a_b) + backdrop[..., :3] * (1 - a_s) + a_s * a_b * mixed
-    return torch.cat([rgb, a_s + a_b * (1 - a_s)], dim=-1)
+    """``source`` composited onto ``backdrop`` (premultiplied RGBA, ``...x4``)
+    with a CSS blend mode (mix-blend-mode). One implementation serves this
+    and feBlend: ``pydiffvg.filters.blend_images``."""
+    from .filters import blend_images
+    return blend_images(backdrop, source, mode)
 
 
 def render_tree(scenes, width, height, render_flat, pad, device):
