@@ -37,21 +37,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..svg.units import rotate, scale, translate
 from .fonts import Face, FontDatabase
 from .shaping import Glyph, shape_with_fallback
-
-
-def translate(tx: float, ty: float) -> np.ndarray:
-    return np.array([[1.0, 0.0, tx], [0.0, 1.0, ty], [0.0, 0.0, 1.0]])
-
-
-def scale(sx: float, sy: float) -> np.ndarray:
-    return np.array([[sx, 0.0, 0.0], [0.0, sy, 0.0], [0.0, 0.0, 1.0]])
-
-
-def rotate(degrees: float) -> np.ndarray:
-    c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
-    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
 
 
 def rotate_at(degrees: float, cx: float, cy: float) -> np.ndarray:
