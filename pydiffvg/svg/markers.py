@@ -45,7 +45,7 @@ import numpy as np
 from ..layers import Layer
 from . import context as context_frames
 from .paths import Subpath, subpaths_bbox
-from .units import UnitError, parse_aspect_ratio, parse_length, translate, viewbox_transform
+from .units import UnitError, parse_aspect_ratio, translate, viewbox_transform
 
 #: Elements that take markers: SVG 2's "markable elements" (path, line,
 #: polyline, polygon) and, as resvg draws them, the basic shapes, whose
@@ -232,13 +232,7 @@ def draw_markers(loader, elem, tag, style, ctm, viewport, opacity, chain, first_
     if geometry is None:
         return
     subpaths = geometry[2]
-    vw, vh = viewport
-    diag = math.sqrt((vw * vw + vh * vh) / 2.0)
-    try:
-        stroke_width = parse_length(style.get("stroke-width", "1"), diag, loader._font_px(style),
-                                    loader.root_font_px)
-    except UnitError:
-        stroke_width = 1.0
+    stroke_width = loader.stroke_width(style, viewport)
     shape_end = len(loader.groups)
     bbox = subpaths_bbox(subpaths)
     stack = getattr(loader, "marker_stack", None)

@@ -720,11 +720,7 @@ class _Loader:
         bbox = subpaths_bbox(subpaths)
         vw, vh = viewport
         diag = math.sqrt((vw * vw + vh * vh) / 2.0)
-        try:
-            stroke_width = parse_length(style.get("stroke-width", "1"), diag,
-                                        self._font_px(style), self.root_font_px)
-        except UnitError:
-            stroke_width = 1.0
+        stroke_width = self.stroke_width(style, viewport)
         stroke_style = self.stroke_style(style)
         reach = self.stroke_reach(stroke_width, stroke_style)
         extent = (bbox[0] - reach, bbox[1] - reach, bbox[2] + reach, bbox[3] + reach)
@@ -886,6 +882,16 @@ class _Loader:
                 planes.append((float(row[0]), float(row[1]), float(size - row[2])))
                 planes.append((float(-row[0]), float(-row[1]), float(row[2])))
         return planes
+
+    def stroke_width(self, style, viewport) -> float:
+        """The computed stroke-width in user units (percentages of the
+        viewport's normalised diagonal); 1 when invalid."""
+        vw, vh = viewport
+        try:
+            return parse_length(style.get("stroke-width", "1"), math.sqrt((vw * vw + vh * vh) / 2.0),
+                                self._font_px(style), self.root_font_px)
+        except UnitError:
+            return 1.0
 
     @staticmethod
     def stroke_reach(stroke_width: float, stroke_style) -> float:

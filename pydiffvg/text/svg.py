@@ -442,8 +442,7 @@ class _SpanFactory:
             loader.warn("font-none", "no fonts were found (set PYDIFFVG_FONT_DIRS or pass "
                                      "font_dirs); text is not drawn")
             return None
-        vw, vh = self.viewport
-        diag = math.sqrt((vw * vw + vh * vh) / 2.0)
+        vw = self.viewport[0]
         features = {}
         if style.get("font-variant", "normal").strip() == "small-caps":
             features["smcp"] = True
@@ -779,13 +778,7 @@ def _emit_group(loader, node: _Node, shapes, bbox, viewport, opacity, matrix, id
     """Fill and stroke groups for ``shapes`` with ``node``'s paints (the
     loader's paint and stroke machinery), in paint-order."""
     style = node.style
-    vw, vh = viewport
-    diag = math.sqrt((vw * vw + vh * vh) / 2.0)
-    try:
-        stroke_width = parse_length(style.get("stroke-width", "1"), diag,
-                                    loader._font_px(style), loader.root_font_px)
-    except UnitError:
-        stroke_width = 1.0
+    stroke_width = loader.stroke_width(style, viewport)
     stroke_style = loader.stroke_style(style)
     reach = loader.stroke_reach(stroke_width, stroke_style)
     extent = (bbox[0] - reach, bbox[1] - reach, bbox[2] + reach, bbox[3] + reach)
