@@ -200,10 +200,8 @@ def _render_tree(scenes, width, height, nx, ny, seed, filt, background, premulti
     radius_value = float(radius.detach()) if isinstance(radius, torch.Tensor) else float(radius)
     pad = math.ceil(max(radius_value, 0.5)) + 1
     image = render_tree(scenes, width, height, render_flat, pad, device)
-    if background is not None:
-        _, _, _, bg = prepare_render(scenes[:1], width, height, nx, ny, seed, filt, background, True,
-                                     use_prefiltering, output_type, device)
-        bg = bg.expand(image.shape[0], height, width, 4)
+    bg = _checked_background(background, image.shape[0], width, height, device)
+    if bg is not None:
         under = torch.cat([bg[..., :3] * bg[..., 3:4], bg[..., 3:4]], dim=-1)
         image = image + under * (1 - image[..., 3:4])
     if not premultiplied:
@@ -251,6 +249,24 @@ def render_packed(scenes, width, height, nx, ny, seed, filt, background, premult
     return _Render2D.apply(settings, packed, radius, bg, *[packed.floats[k] for k in FLOAT_FIELDS])
 
 
+def _checked_background(background, b, width, height, device):
+    """None, or the straight RGBA background as float32 (b, H, W, 4), with
+    errors naming the argument."""
+    if background is None:
+        return None
+    if not isinstance(background, torch.Tensor) or not background.is_floating_point():
+        raise TypeError("render: background must be a float tensor (H, W, 4)")
+    bg = background.to(device=device, dtype=torch.float32)
+    if bg.dim() == 3:
+        bg = bg.unsqueeze(0)
+    if bg.dim() != 4 or bg.shape[1:] != (height, width, 4) or bg.shape[0] not in (1, b):
+        raise ValueError(f"render: background must have shape ({height}, {width}, 4) or "
+                         f"({b}, {height}, {width}, 4), got {tuple(background.shape)}")
+    if not bool(torch.isfinite(bg.detach()).all()):
+        raise ValueError("render: background contains NaN or inf")
+    return bg.expand(b, height, width, 4).contiguous()
+
+
 def prepare_render(scenes, width, height, nx, ny, seed, filt, background, premultiplied, use_prefiltering,
                    output_type, device):
     """Checks the arguments and packs the scenes: (RenderSettings, PackedScene,
@@ -259,20 +275,7 @@ def prepare_render(scenes, width, height, nx, ny, seed, filt, background, premul
     if width <= 0 or height <= 0:
         raise ValueError(f"render: width and height must be positive, got {width}x{height}")
     packed = pack_scenes(scenes, width, height, device)
-    b = len(scenes)
-    bg = None
-    if background is not None:
-        if not isinstance(background, torch.Tensor) or not background.is_floating_point():
-            raise TypeError("render: background must be a float tensor (H, W, 4)")
-        bg = background.to(device=device, dtype=torch.float32)
-        if bg.dim() == 3:
-            bg = bg.unsqueeze(0)
-        if bg.dim() != 4 or bg.shape[1:] != (height, width, 4) or bg.shape[0] not in (1, b):
-            raise ValueError(f"render: background must have shape ({height}, {width}, 4) or "
-                             f"({b}, {height}, {width}, 4), got {tuple(background.shape)}")
-        if not bool(torch.isfinite(bg.detach()).all()):
-            raise ValueError("render: background contains NaN or inf")
-        bg = bg.expand(b, height, width, 4).contiguous()
+    bg = _checked_background(background, len(scenes), width, height, device)
     radius = filt.radius
     radius_value = float(radius.detach()) if isinstance(radius, torch.Tensor) else float(radius)
     if not (radius_value > 0 and radius_value < 1e4):

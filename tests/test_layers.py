@@ -464,3 +464,10 @@ def test_pattern_round_trip(tmp_path):
     a, b = pydiffvg.render(first, width=120, height=120), pydiffvg.render(second, width=120, height=120)
     mse = float(((a - b) ** 2).mean()) * 255 ** 2
     assert mse == 0 or 10 * math.log10(255 ** 2 / mse) >= 40, mse
+
+
+def test_a_batch_of_trees_takes_one_background_per_scene():
+    a, b = _clipped(), _masked()
+    backgrounds = torch.rand(2, 64, 64, 4)
+    batch = pydiffvg.render([a, b], background=backgrounds)
+    assert torch.allclose(batch[1], pydiffvg.render(b, background=backgrounds[1]), atol=1e-6)
