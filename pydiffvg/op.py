@@ -1,11 +1,13 @@
 """The 2-D renderer as torch.library operators, for torch.compile.
 
-``torch.ops.pydiffvg.render2d`` takes a scene as a flat list of its tensors
-and a string that says where each one goes (the *spec*). Both are built by
+``torch.ops.pydiffvg.render2d`` takes a scene as a short list of tensors,
+its attribute tensors joined into buckets (see _Buckets), and a string that
+says where each piece goes (the *spec*). Both are built by
 ``flatten_scenes`` from the Python objects with attribute reads, isinstance
-checks and string formatting only, which dynamo traces without a graph break;
-the spec is a constant of the graph, so scenes of one structure share one
-compiled graph and only a new structure recompiles.
+checks, stacks and concatenations and string formatting only, which dynamo
+traces without a graph break; the spec is a constant of the graph, so scenes
+of one structure share one compiled graph and only a new structure
+recompiles.
 
 Why the packing stays inside the op, on purpose: packing reads integer
 structure from tensors (``num_control_points``, ``shape_ids``) to build index
@@ -15,7 +17,7 @@ Inside the op the same packer and the same checks run on real tensors, so
 compiled code raises the same errors as eager code.
 
 The forward op packs with autograd switched back on inside it, from
-detached views of its inputs, and hands the packed scene (and the CPU
+detached copies of its buckets split into their pieces, and hands the packed scene (and the CPU
 layer log) to its backward op (see _HANDOVER). The backward op runs the
 kernel's backward pass over the packed tensors and carries those gradients
 through the packing to the inputs with ``torch.autograd.grad``. Eager code
@@ -26,6 +28,7 @@ the tests compare them.
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import torch
 from torch.library import custom_op
@@ -53,27 +56,72 @@ _GRADIENT_FIELDS = {"L": (LinearGradient, ("begin", "end", "offsets", "stop_colo
 _INTEGER_FIELDS = ("num_control_points", "shape_ids")
 
 
-def _slot(value, name, tensors):
-    """Appends a tensor attribute to ``tensors``; returns its spec letter:
-    't' a tensor, 'n' None. Array-likes become tensors here, as the packer
-    would convert them."""
+# Bucket letters of the spec: lowercase, never 'n' (None).
+_BUCKET_LETTERS = "abcdefghijklmopqrstuvwxyz"
+
+
+class _Buckets:
+    """The scene's tensors, grouped by dtype, device and shape past the first
+    dimension, each group joined into one tensor: 0-d tensors stacked, the
+    others concatenated along their first dimension. The op then takes a
+    handful of tensors however many shapes the scene has, and splits each
+    bucket back into its pieces with one call (``unbind`` or ``split``, in
+    C++, differentiable through one autograd node).
+
+    Why: each tensor that crosses an op boundary costs about 5 us at every
+    call (guards, fake-tensor checks, dispatcher and autograd bookkeeping,
+    forward and backward), and a CLIPDraw scene of 64 strokes has 385 of
+    them: about 2 ms a step, more than torch.compile saves elsewhere. The
+    joins are one fused kernel in the compiled graph."""
+
+    def __init__(self):
+        self.index = {}     # (dtype, device, trailing shape or None for 0-d) -> bucket number
+        self.members = []   # per bucket, its tensors in spec order
+        self.trailing = []  # per bucket, the trailing shape (None: 0-d tensors, stacked)
+
+    def add(self, value):
+        trailing = tuple(value.shape[1:]) if value.dim() else None
+        key = (value.dtype, value.device, trailing)
+        if key not in self.index:
+            if len(self.index) == len(_BUCKET_LETTERS):
+                raise TypeError(f"render: the scene's tensors come in more than {len(_BUCKET_LETTERS)} "
+                                f"kinds of (dtype, device, shape)")
+            self.index[key] = len(self.members)
+            self.members.append([])
+            self.trailing.append(trailing)
+        self.members[self.index[key]].append(value)
+        return _BUCKET_LETTERS[self.index[key]]
+
+    def tensors(self):
+        return [torch.stack(members) if trailing is None else torch.cat(members)
+                for members, trailing in zip(self.members, self.trailing)]
+
+    def tokens(self):
+        """A ``T,letter,-`` token per bucket of 0-d tensors, and
+        ``T,letter,n/n/...`` (the first dimensions) per other bucket."""
+        return [f"T,{_BUCKET_LETTERS[k]}," + ("-" if trailing is None else "/".join(str(t.shape[0]) for t in members))
+                for k, (members, trailing) in enumerate(zip(self.members, self.trailing))]
+
+
+def _slot(value, name, buckets):
+    """Adds a tensor attribute to ``buckets``; returns its spec letter: its
+    bucket's letter, or 'n' for None. Array-likes become tensors here, as
+    the packer would convert them."""
     if value is None:
         return "n"
     if not isinstance(value, torch.Tensor):
         value = torch.as_tensor(value, dtype=torch.int32 if name in _INTEGER_FIELDS else torch.float32)
-    tensors.append(value)
-    return "t"
+    return buckets.add(value)
 
 
-def _paint_token(paint, where, tensors):
+def _paint_token(paint, where, buckets):
     if paint is None:
         return "n"
     if isinstance(paint, (LinearGradient, RadialGradient)):
         code = "L" if isinstance(paint, LinearGradient) else "Q"
-        return code + "".join(_slot(getattr(paint, n, None), n, tensors) for n in _GRADIENT_FIELDS[code][1])
+        return code + "".join(_slot(getattr(paint, n, None), n, buckets) for n in _GRADIENT_FIELDS[code][1])
     if isinstance(paint, torch.Tensor):
-        tensors.append(paint)
-        return "t"
+        return buckets.add(paint)
     raise TypeError(f"{where} must be None, an RGBA tensor, LinearGradient or RadialGradient, "
                     f"got {type(paint).__name__}")
 
@@ -82,16 +130,16 @@ def flatten_scenes(scenes, filter_radius, background):
     """(tensors, spec) of a list of (canvas_width, canvas_height, shapes,
     groups), the filter radius tensor and the background (or None).
 
-    Spec grammar, tokens joined by ';': ``v1,B`` (B: 1 with a background),
+    Spec grammar, tokens joined by ';': ``v2,B`` (B: 1 with a background),
     then per scene ``S,width,height``, then a token per shape
     ``code slots cap join miter closed`` and per group
-    ``G slots even_odd fill stroke``. Slots are one letter per tensor
-    attribute; the tensors follow in the same order, after the radius and
-    the background."""
-    tensors = [filter_radius]
-    if background is not None:
-        tensors.append(background)
-    tokens = [f"v1,{1 if background is not None else 0}"]
+    ``G slots even_odd fill stroke``, and last a ``T`` token per bucket
+    (see _Buckets). Slots are one letter per tensor attribute: 'n' for
+    None, else the letter of the bucket that holds it. The tensors are the
+    radius, the background, then the buckets in letter order; each bucket
+    is its tensors flattened and concatenated in slot order."""
+    buckets = _Buckets()
+    tokens = [f"v2,{1 if background is not None else 0}"]
     for b, (canvas_width, canvas_height, shapes, groups) in enumerate(scenes):
         prefix = f"scenes[{b}]." if len(scenes) > 1 else ""
         tokens.append(f"S,{float(canvas_width)!r},{float(canvas_height)!r}")
@@ -104,7 +152,7 @@ def flatten_scenes(scenes, filter_radius, background):
             if code is None:
                 raise TypeError(f"{prefix}shapes[{i}] must be a Circle, Ellipse, Rect, Path or Polygon, "
                                 f"got {type(shape).__name__}")
-            slots = "".join(_slot(getattr(shape, n, None), n, tensors) for n in names)
+            slots = "".join(_slot(getattr(shape, n, None), n, buckets) for n in names)
             cap, join = int(getattr(shape, "line_cap", 0)), int(getattr(shape, "line_join", 0))
             miter = float(getattr(shape, "miter_limit", 4.0))
             closed = 1 if getattr(shape, "is_closed", True) else 0
@@ -113,62 +161,94 @@ def flatten_scenes(scenes, filter_radius, background):
             where = f"{prefix}shape_groups[{j}]"
             if not isinstance(group, ShapeGroup):
                 raise TypeError(f"{where} must be a ShapeGroup, got {type(group).__name__}")
-            slots = _slot(group.shape_ids, "shape_ids", tensors) + _slot(group.shape_to_canvas, "shape_to_canvas",
-                                                                        tensors)
-            fill = _paint_token(group.fill_color, f"{where}.fill_color", tensors)
-            stroke = _paint_token(group.stroke_color, f"{where}.stroke_color", tensors)
+            slots = _slot(group.shape_ids, "shape_ids", buckets) + _slot(group.shape_to_canvas, "shape_to_canvas",
+                                                                        buckets)
+            fill = _paint_token(group.fill_color, f"{where}.fill_color", buckets)
+            stroke = _paint_token(group.stroke_color, f"{where}.stroke_color", buckets)
             tokens.append(f"G,{slots},{1 if group.use_even_odd_rule else 0},{fill},{stroke}")
-    return tensors, ";".join(tokens)
+    tensors = [filter_radius] + ([background] if background is not None else []) + buckets.tensors()
+    return tensors, ";".join(tokens + buckets.tokens())
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_spec(spec):
+    """The structure a spec describes, parsed once per spec (a compiled graph
+    calls its op with the same spec every time): (has_background, scenes,
+    buckets). A scene is (width, height, shapes, groups). A shape is (class,
+    slots, attributes): slots pair the name of each tensor attribute with
+    its bucket's letter, in feed order, and attributes is a dict of the
+    others (None attributes included). A group is the same, then its fill
+    and stroke paints, each None, a bucket letter, or a (class, slots,
+    attributes) of its own. A bucket is (letter, sizes): the first
+    dimensions of its pieces, or None for a stack of 0-d tensors."""
+    tokens = spec.split(";")
+    version, has_background = tokens[0].split(",")
+    if version != "v2":
+        raise ValueError(f"pydiffvg::render2d: unknown scene spec version {version!r}")
+
+    def slots(letters, names, **attributes):
+        attributes.update({name: None for letter, name in zip(letters, names) if letter == "n"})
+        return tuple((name, letter) for letter, name in zip(letters, names) if letter != "n"), attributes
+
+    def paint(token):
+        if token[0] in "LQ":
+            cls, names = _GRADIENT_FIELDS[token[0]]
+            return (cls,) + slots(token[1:], names)
+        return None if token == "n" else token
+
+    scenes, buckets = [], []
+    for token in tokens[1:]:
+        fields = token.split(",")
+        if fields[0] == "S":
+            w, h = float(fields[1]), float(fields[2])
+            scenes.append((int(w) if w == int(w) else w, int(h) if h == int(h) else h, [], []))
+        elif fields[0] == "G":
+            scenes[-1][3].append((ShapeGroup,) + slots(fields[1], ("shape_ids", "shape_to_canvas"),
+                                                       use_even_odd_rule=fields[2] == "1", id="")
+                                 + (paint(fields[3]), paint(fields[4])))
+        elif fields[0] == "T":
+            buckets.append((fields[1], None if fields[2] == "-" else [int(n) for n in fields[2].split("/")]))
+        else:
+            cls, names = _SHAPE_CLASSES[fields[0]]
+            scenes[-1][2].append((cls,) + slots(fields[1], names, line_cap=int(fields[2]), line_join=int(fields[3]),
+                                                miter_limit=float(fields[4]), is_closed=fields[5] == "1", id="",
+                                                use_distance_approx=False))
+    return has_background == "1", scenes, buckets
 
 
 def unflatten_scenes(tensors, spec):
     """The inverse of flatten_scenes: (scenes, filter_radius, background),
-    with new shape and group objects that hold the given tensors."""
-    tokens = spec.split(";")
-    version, has_background = tokens[0].split(",")
-    if version != "v1":
-        raise ValueError(f"pydiffvg::render2d: unknown scene spec version {version!r}")
-    feed = iter(tensors)
-    radius = next(feed)
-    background = next(feed) if has_background == "1" else None
+    with new shape and group objects that hold views of the buckets."""
+    has_background, plan, bucket_plan = _parse_spec(spec)
+    radius = tensors[0]
+    background = tensors[1] if has_background else None
+    feeds = {letter: iter(bucket.unbind(0) if sizes is None else bucket.split(sizes))
+             for (letter, sizes), bucket in zip(bucket_plan, tensors[2 if has_background else 1:])}
 
-    def take(slots, names, obj):
-        for letter, name in zip(slots, names):
-            setattr(obj, name, next(feed) if letter == "t" else None)
+    def build(cls, slots, attributes):
+        obj = cls.__new__(cls)
+        fields = obj.__dict__
+        fields.update(attributes)
+        for name, letter in slots:
+            fields[name] = next(feeds[letter])
+        return obj
 
-    def paint(token):
-        if token == "n":
-            return None
-        if token == "t":
-            return next(feed)
-        cls, names = _GRADIENT_FIELDS[token[0]]
-        gradient = cls.__new__(cls)
-        take(token[1:], names, gradient)
-        return gradient
+    def paint(entry):
+        if entry is None or isinstance(entry, str):
+            return None if entry is None else next(feeds[entry])
+        return build(*entry)
 
     scenes = []
-    for token in tokens[1:]:
-        fields = token.split(",")
-        if fields[0] == "S":
-            scenes.append((float(fields[1]), float(fields[2]), [], []))
-        elif fields[0] == "G":
-            group = ShapeGroup.__new__(ShapeGroup)
-            take(fields[1], ("shape_ids", "shape_to_canvas"), group)
-            group.use_even_odd_rule = fields[2] == "1"
-            group.fill_color, group.stroke_color = paint(fields[3]), paint(fields[4])
-            group.id = ""
-            scenes[-1][3].append(group)
-        else:
-            cls, names = _SHAPE_CLASSES[fields[0]]
-            shape = cls.__new__(cls)
-            take(fields[1], names, shape)
-            shape.line_cap, shape.line_join = int(fields[2]), int(fields[3])
-            shape.miter_limit = float(fields[4])
-            shape.is_closed = fields[5] == "1"
-            shape.id, shape.use_distance_approx = "", False
-            scenes[-1][2].append(shape)
-    return [(int(w) if w == int(w) else w, int(h) if h == int(h) else h, s, g) for w, h, s, g in scenes], \
-        radius, background
+    for width, height, shape_plan, group_plan in plan:
+        shapes = [build(*entry) for entry in shape_plan]
+        groups = []
+        for cls, slots, attributes, fill_paint, stroke_paint in group_plan:
+            group = build(cls, slots, attributes)
+            group.fill_color = paint(fill_paint)
+            group.stroke_color = paint(stroke_paint)
+            groups.append(group)
+        scenes.append((width, height, shapes, groups))
+    return scenes, radius, background
 
 
 def _prepare(tensors, spec, width, height, samples_x, samples_y, seed, filter_type, prefiltering, premultiplied,
@@ -294,7 +374,7 @@ def render2d_backward(grad_image: torch.Tensor, image: torch.Tensor, tensors: li
         for value, adjoint in zip(floats + [radius, background], grad_floats + [grad_radius, grad_bg]):
             if value is not None and adjoint is not None and value.requires_grad:
                 outputs.append(value)
-                adjoints.append(adjoint.reshape(value.shape).to(value.dtype))
+                adjoints.append(_as_dtype(adjoint.reshape(value.shape), value.dtype))
         wanted = [leaf for leaf, need in zip(leaves, needs_grad) if need]
         grads = (torch.autograd.grad(outputs, wanted, adjoints, allow_unused=True) if outputs and wanted
                  else [None] * len(wanted))
@@ -303,9 +383,15 @@ def render2d_backward(grad_image: torch.Tensor, image: torch.Tensor, tensors: li
     # other, and autograd hands back views of one buffer (the backward of a
     # stack), so separate outputs would each need a copy.
     flat_dtype = _flat_dtype(needs_grad, tensors)
-    parts = [(g if g is not None else torch.zeros_like(leaf)).reshape(-1).to(flat_dtype)
+    parts = [_as_dtype((g if g is not None else torch.zeros_like(leaf)).reshape(-1), flat_dtype)
              for leaf, g in zip(wanted, grads)]
     return torch.cat(parts) if parts else torch.zeros(0, dtype=flat_dtype, device=image.device)
+
+
+def _as_dtype(tensor, dtype):
+    """tensor.to(dtype), without the call when it already is (hundreds of
+    gradients a step pass here)."""
+    return tensor if tensor.dtype == dtype else tensor.to(dtype)
 
 
 def _flat_dtype(needs_grad, tensors):
@@ -333,7 +419,7 @@ def _backward(ctx, grad_image):
     flat = render2d_backward(grad_image, image, tensors, ctx.needs_grad, *ctx.settings)
     wanted = [t for t, need in zip(tensors, ctx.needs_grad) if need]
     pieces = iter(torch.split(flat, [t.numel() for t in wanted]))
-    grads = [next(pieces).view(t.shape).to(t.dtype) if need else None for t, need in zip(tensors, ctx.needs_grad)]
+    grads = [_as_dtype(next(pieces).view(t.shape), t.dtype) if need else None for t, need in zip(tensors, ctx.needs_grad)]
     return (grads,) + (None,) * (len(ctx.settings) + 1)
 
 

@@ -211,6 +211,41 @@ def test_flatten_and_unflatten_round_trip_the_scene():
     assert groups2[1].fill_color is None
 
 
+def test_the_op_takes_a_few_tensors_however_many_shapes():
+    """The scene crosses the op boundary as buckets (one tensor per dtype,
+    device and trailing shape), not one tensor per attribute, and the
+    pieces come back intact, with their gradients."""
+    generator = torch.Generator().manual_seed(3)
+    points = (torch.rand(64 * 4, 2, generator=generator) * 40).requires_grad_(True)
+    widths = (torch.rand(64, generator=generator) + 0.5).requires_grad_(True)
+    colors = torch.rand(64, 4, generator=generator).requires_grad_(True)
+
+    def scene():
+        shapes = [pydiffvg.Path(num_control_points=torch.tensor([2]), points=points[4 * i:4 * i + 4],
+                                is_closed=False, stroke_width=widths[i]) for i in range(64)]
+        groups = [pydiffvg.ShapeGroup(shape_ids=torch.tensor([i]), fill_color=None, stroke_color=colors[i])
+                  for i in range(64)]
+        return shapes, groups
+
+    shapes, groups = scene()
+    tensors, spec = op.flatten_scenes([(40, 40, shapes, groups)], torch.tensor(0.5), None)
+    assert len(tensors) <= 8, [tuple(t.shape) for t in tensors]
+    (_, _, shapes2, groups2), = op.unflatten_scenes(tensors, spec)[0]
+    assert torch.equal(shapes2[5].points, points[20:24]) and torch.equal(shapes2[5].stroke_width, widths[5])
+    assert torch.equal(groups2[7].stroke_color, colors[7]) and groups2[7].fill_color is None
+    assert shapes2[5].num_control_points.tolist() == [2] and groups2[7].shape_ids.tolist() == [7]
+    weights = torch.rand(1, 40, 40, 4, generator=generator)
+    image = op.render_op([(40, 40, shapes, groups)], 40, 40, 2, 2, 1, pydiffvg.PixelFilter(0), None, False, False,
+                         pydiffvg.OutputType.color, torch.device("cpu"))
+    got = torch.autograd.grad((image * weights).sum(), [points, widths, colors])
+    shapes, groups = scene()
+    reference = pydiffvg.render(shapes, groups, width=40, height=40, num_samples=2, seed=1)
+    assert torch.equal(image[0], reference.detach())
+    expected = torch.autograd.grad((reference * weights[0]).sum(), [points, widths, colors])
+    for name, g, e in zip(("points", "widths", "colors"), got, expected):
+        assert torch.allclose(g, e, rtol=1e-4, atol=1e-5), (name, (g - e).abs().max())
+
+
 # ----------------------------------------------------------------- the 3-D path tracer
 
 def _scene3d(z):
