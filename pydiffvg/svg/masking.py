@@ -395,7 +395,7 @@ def basic_shape_clip(loader, value, elem, style, bbox, ctm, viewport):
             subpaths, _ = parse_path_data(text)
             if not subpaths:
                 return None
-            from .parser import _path_shape
+            from .drawing import _path_shape
             shapes = [_path_shape(sp, "") for sp in subpaths]
             first = len(loader.shapes)
             loader.shapes.extend(shapes)
