@@ -413,3 +413,47 @@ def test_shadow_optimization_app_converges():
     app = _import_app("shadow_optimization")
     result = app.run(app.parse_args([]))
     assert result["position_error_relative_to_size"] < 0.05, result
+
+
+# ------------------------------------------------------------- bad input
+
+def _one_triangle_scene(vertices=None, indices=None, camera_position=(0., 0., 3.)):
+    cam = r3.Camera(T(*camera_position), T(0., 0., 0.), T(0., 1., 0.), 45.0, resolution=(8, 8))
+    v = T([-1, -1, 0], [1, -1, 0], [0, 1, 0]) if vertices is None else vertices
+    f = I([0, 1, 2]) if indices is None else indices
+    return r3.Scene(cam, [r3.Shape(v, f, 0)], [r3.Material(T(.5, .5, .5))])
+
+
+def test_degenerate_triangle_is_refused():
+    collinear = T([-1, 0, 0], [0, 0, 0], [1, 0, 0])
+    with pytest.raises(ValueError, match=r"shapes\[0\]\.indices\[0\].*degenerate"):
+        r3.render_pathtracing(_one_triangle_scene(collinear))
+    with pytest.raises(ValueError, match=r"shapes\[0\]\.indices\[1\].*degenerate"):
+        r3.render_pathtracing(_one_triangle_scene(indices=I([0, 1, 2], [0, 1, 1])))
+
+
+def test_non_finite_vertices_are_refused():
+    with pytest.raises(ValueError, match=r"shapes\[0\]\.vertices.*non-finite"):
+        r3.render_pathtracing(_one_triangle_scene(T([-1, -1, 0], [1, -1, 0], [0, float("nan"), 0])))
+
+
+def test_ten_million_triangles_refused_up_front():
+    from pydiffvg.render3d import checks
+    # A (10^7, 3) index tensor that takes no memory: one row, expanded.
+    indices = I([0, 1, 2]).expand(10 ** 7, 3)
+    with pytest.raises(ValueError, match=r"'shapes' hold 10,000,000 triangles.*GiB"):
+        r3.render_pathtracing(_one_triangle_scene(indices=indices))
+    assert checks.MAX_SCRATCH_BYTES // checks.SCRATCH_BYTES_PER_TRIANGLE >= 10 ** 6
+
+
+def test_camera_inside_a_closed_mesh_is_refused():
+    v, f = _cube()
+    cam = r3.Camera(T(0.2, 0.1, 0.3), T(0., 0., 1.), T(0., 1., 0.), 45.0, resolution=(8, 8))
+    with pytest.raises(ValueError, match=r"'camera.position'.*inside shapes\[0\]"):
+        r3.render_pathtracing(r3.Scene(cam, [r3.Shape(v, f, 0)], [r3.Material(T(.5, .5, .5))]))
+    # A room (faces pointing inward) seen from inside is fine, and so is the cube from outside.
+    room = r3.Scene(cam, [r3.Shape(v * 3, f[:, [0, 2, 1]].contiguous(), 0)], [r3.Material(T(.5, .5, .5))],
+                    [r3.AreaLight(0, T(1., 1., 1.))])
+    assert float(r3.render_pathtracing(room, num_samples=1, max_bounces=0).mean()) == pytest.approx(1.0)
+    outside = r3.Camera(T(0., 0., 5.), T(0., 0., 0.), T(0., 1., 0.), 45.0, resolution=(8, 8))
+    r3.render_pathtracing(r3.Scene(outside, [r3.Shape(v, f, 0)], [r3.Material(T(.5, .5, .5))]), num_samples=1)

@@ -14,6 +14,7 @@ from torch.library import custom_op
 
 from .. import _core
 from .._native import CallScope, float32_under_autocast, ptr
+from .checks import check_scene_geometry
 from .scene import CameraType, Scene, channels as Channels
 
 __all__ = ["render_pathtracing", "render_g_buffer", "last_timings"]
@@ -32,6 +33,7 @@ class _Packed:
         shapes = scene.shapes
         if not shapes:
             raise ValueError("render3d: the scene has no shapes")
+        check_scene_geometry(scene)
         offsets, vertex_parts, index_parts, face_material, normal_parts = [], [], [], [], []
         any_normals = any(s.normals is not None for s in shapes)
         base = 0
