@@ -14,7 +14,7 @@ Example::
 """
 from .obj import load_obj
 from .render import last_timings, render_g_buffer, render_pathtracing
-from .scene import AreaLight, Camera, CameraType, Material, Scene, Shape, channels
+from .scene import AreaLight, Camera, CameraType, Material, Scene, Shape, Texture, channels
 
-__all__ = ["Camera", "CameraType", "Material", "Shape", "AreaLight", "Scene", "channels",
+__all__ = ["Camera", "CameraType", "Texture", "Material", "Shape", "AreaLight", "Scene", "channels",
            "render_pathtracing", "render_g_buffer", "load_obj", "last_timings"]
