@@ -590,3 +590,26 @@ def test_recover_texture_from_four_views():
     error = float((tex.detach() - target_tex).abs().mean())
     print("texture error: start", start, "end", error)
     assert error < 0.35 * start, (start, error)
+
+
+def test_load_obj_with_mtl_texture(tmp_path):
+    from PIL import Image
+    Image.fromarray(np.array([[[255, 0, 0], [0, 255, 0]], [[0, 0, 255], [188, 188, 188]]], np.uint8)).save(
+        tmp_path / "tex.png")
+    (tmp_path / "m.mtl").write_text("newmtl painted\nKd 1 1 1\nmap_Kd tex.png\nnewmtl shiny\nKd .2 .3 .4\n"
+                                    "Ks .5 .5 .5\nNs 48\n")
+    (tmp_path / "m.obj").write_text("mtllib m.mtl\nv 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 1 1\n"
+                                    "vt 0 1\nusemtl painted\nf 1/1 2/2 3/3\nusemtl shiny\nf 1/1 3/3 4/4\n"
+                                    "usemtl missing\nf 1/1 2/2 4/4\n")
+    vertices, indices, normals, uvs, face_material, materials = r3.load_obj(tmp_path / "m.obj", materials=True)
+    assert face_material.tolist() == [0, 1, 2] and len(materials) == 3 and uvs.shape == (4, 2)
+    texels = materials[0].diffuse_reflectance.texels
+    assert isinstance(materials[0].diffuse_reflectance, r3.Texture) and texels.shape == (2, 2, 3)
+    np.testing.assert_allclose(texels[0, 0].numpy(), [1, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(float(texels[1, 1, 0]), ((188 / 255 + 0.055) / 1.055) ** 2.4, rtol=1e-5)  # sRGB -> linear
+    np.testing.assert_allclose(materials[1].specular_reflectance.numpy(), [.5, .5, .5])
+    np.testing.assert_allclose(float(materials[1].roughness), (2 / 50) ** 0.5, rtol=1e-6)
+    (tmp_path / "bad.mtl").write_text("newmtl x\nmap_Kd nowhere.png\n")
+    (tmp_path / "bad.obj").write_text("mtllib bad.mtl\nv 0 0 0\n")
+    with pytest.raises(ValueError, match="bad.mtl:2.*nowhere.png"):
+        r3.load_obj(tmp_path / "bad.obj", materials=True)
