@@ -48,6 +48,11 @@ pdvg::rt::SceneView scene_from_dict(const py::dict& d) {
     s.light_intensity = pointer<const float>(get_address(d, "light_intensity", false));
     s.light_two_sided = pointer<const int>(get_address(d, "light_two_sided", false));
     s.emissive_faces = pointer<const int>(get_address(d, "emissive_faces", false));
+    s.uvs = pointer<const float>(get_address(d, "uvs", false));
+    s.texels = pointer<const float>(get_address(d, "texels", false));
+    s.material_textures = pointer<const int>(get_address(d, "material_textures", false));
+    if (s.material_textures && (!s.texels || !s.uvs))
+        pdvg::throw_invalid("render3d: textured materials need the texel and uv buffers");
     s.num_vertices = get_int(d, "num_vertices", 0);
     s.num_faces = get_int(d, "num_faces", 0);
     s.num_materials = get_int(d, "num_materials", 0);
@@ -119,6 +124,8 @@ void register_rt_bindings(py::module_& m) {
               g.specular = pointer<float>(get_address(grads, "specular", false));
               g.roughness = pointer<float>(get_address(grads, "roughness", false));
               g.light_intensity = pointer<float>(get_address(grads, "light_intensity", false));
+              g.uvs = pointer<float>(get_address(grads, "uvs", false));
+              g.texels = pointer<float>(get_address(grads, "texels", false));
               pdvg::rt::RenderTimings timings;
               auto packed = scene_from_dict(scene);
               auto settings = options_from_dict(options);

@@ -137,59 +137,139 @@ struct SecondaryEdgeTable {
 
 constexpr int kSecondaryCandidates = 16;
 
-// Importance of an edge seen from shading point x with geometric normal n:
-// zero unless it is a silhouette from x and reaches above x's tangent plane;
-// otherwise its length times sin(angle to the view) over distance squared,
-// about the size of its image on the sphere divided by its distance.
-HOST_DEVICE inline float secondary_importance(const SceneView& s, const MeshEdge& e, int face, Vec3f x, Vec3f n) {
+// The part of a silhouette edge that a shading point x sees above its
+// tangent plane, as an arc of the unit sphere of directions around x:
+//     ω(φ) = cos φ â + sin φ t̂,   φ ∈ [0, Φ],
+// â, b̂ the directions to the clipped end points, t̂ ⊥ â in their plane.
+// The cosine n·ω(φ) = A cos φ + B sin φ = R cos(φ - δ) with A = n·â,
+// B = n·t̂, R = √(A² + B²), δ = atan2(B, A), is ≥ 0 on the arc; its
+// integral is C(φ) = A sin φ + B (1 - cos φ) = R sin(φ - δ) + B.
+struct SecondaryArc {
+    Vec3f a_hat, t_hat;
+    float angle = 0.0f;      // Φ
+    float cos_a = 0.0f, cos_t = 0.0f;  // A, B
+    float cos_integral = 0.0f;          // C(Φ)
+    float line_distance = 0.0f;         // from x to the edge's line
+};
+
+// Probability of the uniform-in-angle branch of the mixture that picks a
+// point on the arc; the rest is ∝ n·ω. The uniform share bounds the weight
+// where n·ω → 0 but the shading normal's cosine (or a glossy lobe) is not.
+constexpr float kArcUniformShare = 0.2f;
+
+// Importance of an edge seen from x (normal n): zero unless it is a
+// silhouette from x and reaches above x's tangent plane; otherwise the
+// cosine-weighted angle of its arc over the distance to its line,
+//     I = (C(Φ) + 0.05 Φ) / dist.
+// Derivation of the scale: the boundary term of an edge at x is
+//     B = ∫_arc Δg v_n dφ,   Δg ∝ n·ω,   v_n = (ω·∂m) / |m|,   |m| = |e| dist,
+// and |ω·∂m| ≲ |∂v| (|x - v0| + |e|), so for translations v_n ~ 1/dist and
+// B ~ C(Φ) / dist. The old midpoint estimate |e × mid| / r³ vanished for a
+// long edge passing close to x (a box's edge next to a contact point) whose
+// true term grows like 1/dist: the selection weight of the few samples that
+// found it exploded (the heavy tail at contact).
+HOST_DEVICE inline float secondary_arc(const SceneView& s, const MeshEdge& e, int face, Vec3f x, Vec3f n,
+                                       SecondaryArc& arc) {
     if (e.f0 == face || e.f1 == face) return 0.0f;
     Vec3f v0 = load3(s.vertices, e.v0), v1 = load3(s.vertices, e.v1);
-    if (!(dot(v0 - x, n) > 0.0f) && !(dot(v1 - x, n) > 0.0f)) return 0.0f;
-    if (silhouette_side(s, e, cross(v1 - v0, x - v0)) == 0.0f) return 0.0f;
-    Vec3f mid = (v0 + v1) * 0.5f - x;
-    float r = max_value(length(mid), 1e-4f);
-    return length(cross(v1 - v0, mid)) / (r * r * r);
+    Vec3f a = v0 - x, b = v1 - x;
+    float ha = dot(a, n), hb = dot(b, n);
+    if (!(ha > 0.0f) && !(hb > 0.0f)) return 0.0f;
+    if (silhouette_side(s, e, cross(v1 - v0, -a)) == 0.0f) return 0.0f;
+    // Clip to the upper half space (the part below reflects nothing).
+    if (ha < 0.0f) a = a + (b - a) * (ha / (ha - hb));
+    else if (hb < 0.0f) b = b + (a - b) * (hb / (hb - ha));
+    float la = length(a), lb = length(b);
+    if (!(la > 0.0f) || !(lb > 0.0f)) return 0.0f;
+    arc.a_hat = a / la;
+    Vec3f b_hat = b / lb;
+    float c = dot(arc.a_hat, b_hat);
+    Vec3f t = b_hat - arc.a_hat * c;
+    float sin_angle = length(t);
+    if (!(sin_angle > 0.0f)) return 0.0f;
+    arc.t_hat = t / sin_angle;
+    arc.angle = atan2f(sin_angle, c);
+    arc.cos_a = max_value(dot(n, arc.a_hat), 0.0f);
+    arc.cos_t = dot(n, arc.t_hat);
+    arc.cos_integral = max_value(arc.cos_a * sin_angle + arc.cos_t * (1.0f - c), 0.0f);
+    Vec3f edge = v1 - v0;
+    float edge_length = length(edge);
+    arc.line_distance = max_value(length(cross(edge, -a)) / edge_length, 1e-6f * edge_length);
+    return (arc.cos_integral + 0.05f * arc.angle) / arc.line_distance;
+}
+
+// Draws φ on the arc from the mixture  p(φ) = s / Φ + (1 - s) R cos(φ - δ) / C(Φ)
+// (s = kArcUniformShare); returns ω(φ) and sets pdf = p(φ) (per radian).
+HOST_DEVICE inline Vec3f sample_arc(const SecondaryArc& arc, float u, float& pdf) {
+    float phi;
+    const float share = kArcUniformShare;
+    float R = sqrtf(arc.cos_a * arc.cos_a + arc.cos_t * arc.cos_t);
+    bool cosine = arc.cos_integral > 0.0f && R > 0.0f;
+    if (!cosine || u < share) {
+        phi = (cosine ? u / share : u) * arc.angle;
+    } else {
+        // Invert C(φ) = R sin(φ - δ) + B = ξ C(Φ); φ - δ stays in [-π/2, π/2].
+        float xi = (u - share) / (1.0f - share);
+        float delta = atan2f(arc.cos_t, arc.cos_a);
+        float q = clamp_value((xi * arc.cos_integral - arc.cos_t) / R, -1.0f, 1.0f);
+        phi = clamp_value(delta + asinf(q), 0.0f, arc.angle);
+    }
+    Vec3f omega = arc.a_hat * cosf(phi) + arc.t_hat * sinf(phi);
+    float cos_phi = max_value(arc.cos_a * cosf(phi) + arc.cos_t * sinf(phi), 0.0f);
+    pdf = cosine ? share / arc.angle + (1.0f - share) * cos_phi / arc.cos_integral : 1.0f / arc.angle;
+    return omega;
 }
 
 // Adds the secondary-edge boundary term of vertex `state` (a scattering
 // vertex with adjoint weight `adjoint` on its outgoing radiance) to the
 // gradients: mesh vertices directly, the shading point x into
 // state.adjoint.d_position. `bounces_left` bounds the far side's path.
+//
+// Estimator: Σ_e ∫_arc(e) g_far v_n dφ. An edge is chosen by resampled
+// importance sampling (Talbot et al. 2005) among K candidates drawn from the
+// table's CDF p_e, kept with probability ∝ w_e = I_e / p_e; the edge's
+// selection weight is (Σ_k w_k) / (K I_chosen), unbiased because I_e > 0
+// wherever the edge's term can be nonzero. A direction on its arc is drawn
+// by sample_arc, so one sample contributes
+//     g_far(ω) v_n(ω) / p(φ) · (Σ w) / (K I).
+// Both ratios stay bounded near contact: v_n / I ≈ (ω·∂m)/(|e| (C + 0.05Φ)),
+// and g_far / p(φ) ≤ g_far / (s / Φ) with g_far ∝ n·ω.
 HOST_DEVICE inline void sample_secondary_edge(const SceneView& s, const SceneGrads& g, const SecondaryEdgeTable& table,
                                               VertexState& state, const Material& mat, Vec3f adjoint,
                                               int bounces_left, Pcg32& rng) {
     if (table.count <= 0 || !(table.cdf[table.count] > 0.0f)) return;
     const SurfacePoint& sp = state.point;
     Vec3f x = sp.position;
-    // Resampled importance sampling (Talbot et al. 2005): K candidates from
-    // the table's CDF, one kept with probability ∝ importance / p_candidate.
     int chosen = -1;
     float chosen_importance = 0.0f, weight_sum = 0.0f;
+    SecondaryArc arc;
     for (int k = 0; k < kSecondaryCandidates; ++k) {
         int edge = find_piece(table.cdf, table.count, rng.next_float());
         float p = table.cdf[edge + 1] - table.cdf[edge];
         float u = rng.next_float();
         if (!(p > 0.0f)) continue;
-        float importance = secondary_importance(s, table.edges[edge], sp.face, x, sp.geometric_normal);
+        SecondaryArc candidate;
+        float importance = secondary_arc(s, table.edges[edge], sp.face, x, sp.geometric_normal, candidate);
         if (!(importance > 0.0f)) continue;
         float w = importance / p;
         weight_sum += w;
-        if (u * weight_sum < w) { chosen = edge; chosen_importance = importance; }
+        if (u * weight_sum < w) { chosen = edge; chosen_importance = importance; arc = candidate; }
     }
     float u_edge = rng.next_float();
     Pcg32 path_rng(rng.next_uint(), rng.next_uint());
     if (chosen < 0) return;
-    // Estimator of Σ_e ∫_e (...) : value(e, t) |e| / importance(e) · (Σ w) / K.
     float selection = weight_sum / (float(kSecondaryCandidates) * chosen_importance);
     const MeshEdge& e = table.edges[chosen];
     Vec3f v0 = load3(s.vertices, e.v0), v1 = load3(s.vertices, e.v1);
     Vec3f edge_vec = v1 - v0;
-    Vec3f y_edge = v0 + edge_vec * u_edge;
-    Vec3f to_edge = y_edge - x;
-    float r_edge = length(to_edge);
-    if (!(r_edge > 0.0f)) return;
-    Vec3f omega = to_edge / r_edge;
-    if (!(dot(sp.geometric_normal, omega) > 0.0f)) return;
+    float arc_pdf;
+    Vec3f omega = sample_arc(arc, u_edge, arc_pdf);
+    if (!(arc_pdf > 0.0f) || !(dot(sp.geometric_normal, omega) > 0.0f)) return;
+    // Distance to the edge along ω: dist / sin(ω, edge).
+    float sin_to_edge = length(cross(omega, edge_vec)) / length(edge_vec);
+    if (!(sin_to_edge > 0.0f)) return;
+    float r_edge = arc.line_distance / sin_to_edge;
+    Vec3f to_edge = omega * r_edge;
     Vec3f fcos = bsdf_eval_cos(mat, sp.shading_normal, state.wo, omega);
     if (is_black(fcos)) return;
     Vec3f m = cross(edge_vec, x - v0);
@@ -206,12 +286,10 @@ HOST_DEVICE inline void sample_secondary_edge(const SceneView& s, const SceneGra
     Vec3f radiance = shade_path(s, far_ray, far, bounces_left, path_rng, nullptr);
     float value = dot(adjoint, fcos * radiance);
     if (value == 0.0f) return;
-    // dω/du along the edge (radians per unit u): |e - (e·ω) ω| / r.
-    float angular_speed = length(edge_vec - omega * dot(edge_vec, omega)) / r_edge;
     SurfacePoint far_point = surface_point(s, far.face, far.b1, far.b2);
     Vec3f y = far_point.position;
-    // grad += W ∂ψ/∂θ with W = -σ value (dω/du) selection / (|y - x| |m|).
-    float W = -side * value * angular_speed * selection / (length(y - x) * m_len);
+    // grad += W ∂ψ/∂θ with W = -σ value selection / (p(φ) |y - x| |m|).
+    float W = -side * value * selection / (arc_pdf * length(y - x) * m_len);
     // ψ = (y - x)·m,  m = e × w,  e = v1 - v0,  w = x - v0.
     Vec3f d_m = (y - x) * W;
     Vec3f d_y = m * W;

@@ -16,14 +16,6 @@
 namespace pdvg {
 namespace rt {
 
-struct MaterialGradScatter {
-    HOST_DEVICE static void add(const SceneGrads& g, int material, const MaterialGrad& d) {
-        atomic_add3(g.diffuse, material, d.diffuse);
-        atomic_add3(g.specular, material, d.specular);
-        if (g.roughness && d.roughness != 0.0f) atomic_add(g.roughness + material, d.roughness);
-    }
-};
-
 // log G(x, y) = log|n·v| - 3 log|v|, v = y - x; adds s ∂ log G into the adjoints.
 HOST_DEVICE inline void log_geometry_adjoint(Vec3f x, Vec3f y, Vec3f n_y, float s, Vec3f& d_x, Vec3f& d_y,
                                              Vec3f& d_n_y) {
@@ -91,7 +83,7 @@ HOST_DEVICE inline void path_adjoint(const SceneView& s, const SceneGrads& g, co
         const PathVertex& pv = rec.vertex[j];
         continuation[j] = Vec3f();
         if (!v[j].scatters) continue;
-        Material mat = face_material(s, pv.hit.face);
+        Material mat = surface_material(s, pv.hit.face, pv.hit.b1, pv.hit.b2);
         const SurfacePoint& sp = v[j].point;
         if (pv.nee_weight > 0.0f) {
             NeeSample ns = nee_sample(s, pv, sp);
@@ -106,6 +98,7 @@ HOST_DEVICE inline void path_adjoint(const SceneView& s, const SceneGrads& g, co
     for (int j = n - 2; j >= 0; --j) radiance_out[j] = local[j] + continuation[j] * radiance_out[j + 1];
 
     Vec3f d_ray_origin, a = adjoint;
+    Vec2f first_d_bary(0.0f, 0.0f);  // through a texture's uv at the first vertex
     for (int j = 0; j < n; ++j) {
         const PathVertex& pv = rec.vertex[j];
         int light = s.face_light[pv.hit.face];
@@ -114,7 +107,7 @@ HOST_DEVICE inline void path_adjoint(const SceneView& s, const SceneGrads& g, co
             if (!is_black(le)) atomic_add3(g.light_intensity, light, a * pv.emission_weight);
         }
         if (!v[j].scatters) break;
-        Material mat = face_material(s, pv.hit.face);
+        Material mat = surface_material(s, pv.hit.face, pv.hit.b1, pv.hit.b2);
         MaterialGrad d_mat;
         SurfacePoint& sp = v[j].point;
         Vec3f& d_prev = j == 0 ? d_ray_origin : v[j - 1].adjoint.d_position;
@@ -161,7 +154,8 @@ HOST_DEVICE inline void path_adjoint(const SceneView& s, const SceneGrads& g, co
             v[j + 1].adjoint.d_log_area += share;
             a_next = a * fcos * pv.inv_pdf;
         }
-        MaterialGradScatter::add(g, s.face_material[pv.hit.face], d_mat);
+        Vec2f d_bary_material = scatter_material_grad(s, g, pv.hit.face, pv.hit.b1, pv.hit.b2, d_mat);
+        if (j == 0) first_d_bary = d_bary_material;
         a = a_next;
     }
     // Vertices after the first: barycentrics fixed.
@@ -173,6 +167,8 @@ HOST_DEVICE inline void path_adjoint(const SceneView& s, const SceneGrads& g, co
     // First vertex: barycentrics come from the camera ray's intersection.
     TriangleGrad d_tri;
     Vec2f d_bary = surface_point_adjoint(s, g, v[0].point, v[0].adjoint, d_tri);
+    d_bary.x += first_d_bary.x;
+    d_bary.y += first_d_bary.y;
     Triangle tri = load_triangle(s, v[0].point.face);
     Vec3f d_direction;
     intersect_triangle_adjoint(tri, rec.ray.direction, rec.vertex[0].hit, 0.0f, d_bary.x, d_bary.y, d_ray_origin,

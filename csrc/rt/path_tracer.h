@@ -14,8 +14,7 @@
 #pragma once
 
 #include "../core/pcg.h"
-#include "bsdf.h"
-#include "scene.h"
+#include "texture.h"
 
 namespace pdvg {
 namespace rt {
@@ -45,10 +44,6 @@ HOST_DEVICE inline Vec3f emitted_radiance(const SceneView& s, int face, Vec3f ra
     if (light < 0) return Vec3f();
     if (!s.light_two_sided[light] && !(dot(raw_normal, toward) > 0.0f)) return Vec3f();
     return load3(s.light_intensity, light);
-}
-
-HOST_DEVICE inline Material face_material(const SceneView& s, int face) {
-    return load_material(s.diffuse, s.specular, s.roughness, s.face_material[face]);
 }
 
 // Orients p toward the viewer wo; false when a one-sided surface is seen from behind.
@@ -95,7 +90,7 @@ HOST_DEVICE inline Vec3f shade_path(const SceneView& s, const Ray& ray, Hit hit,
         float u_light = rng.next_float(), ul1 = rng.next_float(), ul2 = rng.next_float();
         float u_lobe = rng.next_float(), ub1 = rng.next_float(), ub2 = rng.next_float();
         Material mat;
-        if (scatters) mat = face_material(s, hit.face);
+        if (scatters) mat = surface_material(s, hit.face, hit.b1, hit.b2);
         // Next-event estimation: a uniformly chosen emissive face, a uniform point on it.
         if (scatters && s.num_emissive_faces > 0) {
             int k = min_value(int(u_light * float(s.num_emissive_faces)), s.num_emissive_faces - 1);
@@ -160,8 +155,6 @@ struct VertexState {
     Vec3f wo;          // unit, toward the previous vertex
     bool scatters = false;
 };
-
-struct SecondaryEdgeSampler;  // edge_sampling.h
 
 }  // namespace rt
 }  // namespace pdvg

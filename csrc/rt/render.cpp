@@ -255,7 +255,7 @@ void render_gbuffer(SceneView scene, const float* camera_params, const RenderOpt
                     case kPosition: value = sp.position; break;
                     case kGeometryNormal: value = sp.geometric_normal; break;
                     case kShadingNormal: value = sp.shading_normal; break;
-                    case kAlbedo: value = load3(s.diffuse, s.face_material[hit.face]); break;
+                    case kAlbedo: value = surface_material(s, hit.face, hit.b1, hit.b2).diffuse; break;
                     default: value.x = 1.0f; break;
                 }
                 int width_c = gbuffer_channel_width(list.id[c]);

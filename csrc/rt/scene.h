@@ -26,6 +26,9 @@ struct SceneView {
     const float* light_intensity = nullptr;  // (L, 3)
     const int* light_two_sided = nullptr;    // (L,)
     const int* emissive_faces = nullptr;     // (E,) faces with face_light >= 0
+    const float* uvs = nullptr;              // (V, 2) texture coordinates, or null (no textures)
+    const float* texels = nullptr;           // every texture's (H, W, C) texels, flat (texture.h)
+    const int* material_textures = nullptr;  // (M, 3, 3) [offset, width, height] per slot, or null
     int num_vertices = 0, num_faces = 0, num_materials = 0, num_lights = 0, num_emissive_faces = 0;
     BvhView bvh;
     CameraView camera;
@@ -41,6 +44,8 @@ struct SceneGrads {
     float* specular = nullptr;
     float* roughness = nullptr;
     float* light_intensity = nullptr;
+    float* uvs = nullptr;
+    float* texels = nullptr;
 };
 
 struct Hit {

@@ -12,9 +12,9 @@ Example::
                      area_lights=[...])
     img = r3.render_pathtracing(scene, num_samples=4, max_bounces=1)  # (H, W, 3)
 """
-from .obj import load_obj
+from .obj import load_mtl, load_obj
 from .render import last_timings, render_g_buffer, render_pathtracing
-from .scene import AreaLight, Camera, CameraType, Material, Scene, Shape, channels
+from .scene import AreaLight, Camera, CameraType, Material, Scene, Shape, Texture, channels
 
-__all__ = ["Camera", "CameraType", "Material", "Shape", "AreaLight", "Scene", "channels",
-           "render_pathtracing", "render_g_buffer", "load_obj", "last_timings"]
+__all__ = ["Camera", "CameraType", "Texture", "Material", "Shape", "AreaLight", "Scene", "channels",
+           "render_pathtracing", "render_g_buffer", "load_obj", "load_mtl", "last_timings"]

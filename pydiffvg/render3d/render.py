@@ -14,7 +14,8 @@ from torch.library import custom_op
 
 from .. import _core
 from .._native import CallScope, float32_under_autocast, ptr
-from .scene import CameraType, Scene, channels as Channels
+from .checks import check_scene_geometry
+from .scene import CameraType, Scene, Texture, channels as Channels
 
 __all__ = ["render_pathtracing", "render_g_buffer", "last_timings"]
 
@@ -32,6 +33,7 @@ class _Packed:
         shapes = scene.shapes
         if not shapes:
             raise ValueError("render3d: the scene has no shapes")
+        check_scene_geometry(scene)
         offsets, vertex_parts, index_parts, face_material, normal_parts = [], [], [], [], []
         any_normals = any(s.normals is not None for s in shapes)
         base = 0
@@ -55,9 +57,12 @@ class _Packed:
         for c in face_counts:
             face_start.append(face_start[-1] + c)
         materials = scene.materials
-        self.diffuse = torch.stack([m.diffuse_reflectance.float() for m in materials]).contiguous()
-        self.specular = torch.stack([m.specular_reflectance.float() for m in materials]).contiguous()
-        self.roughness = torch.stack([m.roughness.float().reshape(()) for m in materials]).contiguous()
+        self._pack_materials(materials, device)
+        if self.material_textures.numel():
+            self.uvs = torch.cat([s.uvs.float() if s.uvs is not None else
+                                  torch.zeros((s.vertices.shape[0], 2), device=device) for s in shapes]).contiguous()
+        else:
+            self.uvs = torch.zeros(0, device=device)
         two_sided_material = torch.tensor([int(m.two_sided) for m in materials], dtype=torch.int32, device=device)
         self.face_two_sided = two_sided_material[self.face_material.long()].contiguous()
         num_faces = self.indices.shape[0]
@@ -78,24 +83,66 @@ class _Packed:
         self.camera_params = camera.packed().to(device)
         self.device = device
 
-    def scene_dict(self, vertices, normals, diffuse, specular, roughness, intensity) -> dict:
-        return _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, *self.structure())
+    def _pack_materials(self, materials, device):
+        """Constants into (M, 3) / (M,) tensors (0 where a slot is textured);
+        texels of every texture into one flat tensor, with (M, 3, 3)
+        [offset, width, height] per slot (texture.h), empty without textures."""
+        constants = {3: torch.zeros(3, device=device), 1: torch.zeros((), device=device)}
+        columns, parts, table, offset = [[], [], []], [], [], 0
+        for m in materials:
+            row = []
+            for k, (_, value, channels) in enumerate(m.slots()):
+                if isinstance(value, Texture):
+                    h, w = int(value.texels.shape[0]), int(value.texels.shape[1])
+                    parts.append(value.texels.float().reshape(-1))
+                    row += [offset, w, h]
+                    offset += h * w * channels
+                    columns[k].append(constants[channels])
+                else:
+                    row += [0, 0, 0]
+                    columns[k].append(value.float().reshape(3) if channels == 3 else value.float().reshape(()))
+            table.append(row)
+        if offset >= 2 ** 31:
+            raise ValueError(f"Scene: 'materials' hold {offset:,} texel values; at most 2^31 - 1")
+        self.diffuse, self.specular, self.roughness = (torch.stack(c).contiguous() for c in columns)
+        if parts:
+            self.texels = torch.cat(parts).contiguous()
+            self.material_textures = torch.tensor(table, dtype=torch.int32, device=device).contiguous()
+        else:
+            self.texels = torch.zeros(0, device=device)
+            self.material_textures = torch.zeros(0, dtype=torch.int32, device=device)
+
+    def scene_dict(self, vertices, normals, diffuse, specular, roughness, intensity, uvs=None, texels=None) -> dict:
+        uvs = self.uvs.detach() if uvs is None else uvs
+        texels = self.texels.detach() if texels is None else texels
+        return _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, uvs, texels, *self.structure())
+
+    def floats(self):
+        """The float tensors the op differentiates, in its argument order."""
+        return (self.vertices, self.normals, self.camera_params, self.diffuse, self.specular, self.roughness,
+                self.intensity, self.uvs, self.texels)
 
     def structure(self):
         """The integer tensors and light count the op takes with the floats."""
         return (self.indices, self.face_material, self.face_light, self.face_two_sided, self.light_two_sided,
-                self.emissive_faces, self.num_lights)
+                self.emissive_faces, self.material_textures, self.num_lights)
 
 
-def _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, indices, face_material, face_light,
-                face_two_sided, light_two_sided, emissive_faces, num_lights) -> dict:
+def _optional_ptr(t):
+    return ptr(t) if t is not None and t.numel() else None
+
+
+def _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, uvs, texels, indices, face_material,
+                face_light, face_two_sided, light_two_sided, emissive_faces, material_textures, num_lights) -> dict:
     return {
         "vertices": ptr(vertices), "normals": ptr(normals) if normals is not None else None,
         "indices": ptr(indices), "face_material": ptr(face_material),
         "face_light": ptr(face_light), "face_two_sided": ptr(face_two_sided),
         "diffuse": ptr(diffuse), "specular": ptr(specular), "roughness": ptr(roughness),
         "light_intensity": ptr(intensity), "light_two_sided": ptr(light_two_sided),
-        "emissive_faces": ptr(emissive_faces) if emissive_faces.numel() else None,
+        "emissive_faces": _optional_ptr(emissive_faces),
+        "uvs": _optional_ptr(uvs), "texels": _optional_ptr(texels),
+        "material_textures": _optional_ptr(material_textures),
         "num_vertices": int(vertices.shape[0]), "num_faces": int(indices.shape[0]),
         "num_materials": int(diffuse.shape[0]), "num_lights": int(num_lights),
         "num_emissive_faces": int(emissive_faces.numel()),
@@ -126,26 +173,35 @@ def _edge_kinds(edge_sampling):
 # The path tracer as torch.library operators: pydiffvg::pathtrace over the
 # packed flat tensors (the packing above is plain torch ops, so autograd
 # carries the op's gradients to the user's tensors), and its backward.
-# ``settings`` is (width, height, spp_forward, spp_backward, max_bounces,
-# seed, orthographic, clip_near, primary_edges, secondary_edges).
+# Arguments: the _FLOATS float tensors (uvs, texels empty without
+# textures), the _STRUCTURE integer tensors (material_textures empty without
+# textures), num_lights, then the settings (width, height, spp_forward,
+# spp_backward, max_bounces, seed, orthographic, clip_near, primary_edges,
+# secondary_edges).
+_FLOATS = 9
+_STRUCTURE = 7
+_GRAD_NAMES = ("vertices", "normals", "camera", "diffuse", "specular", "roughness", "light_intensity", "uvs",
+               "texels")
+
 
 @custom_op("pydiffvg::pathtrace", mutates_args=(), device_types=("cpu", "cuda"))
 def pathtrace(vertices: torch.Tensor, normals: Optional[torch.Tensor], camera: torch.Tensor, diffuse: torch.Tensor,
-              specular: torch.Tensor, roughness: torch.Tensor, intensity: torch.Tensor, indices: torch.Tensor,
-              face_material: torch.Tensor, face_light: torch.Tensor, face_two_sided: torch.Tensor,
-              light_two_sided: torch.Tensor, emissive_faces: torch.Tensor, num_lights: int, width: int, height: int,
-              spp_forward: int, spp_backward: int, max_bounces: int, seed: int, orthographic: bool,
-              clip_near: float, primary_edges: bool, secondary_edges: bool) -> torch.Tensor:
+              specular: torch.Tensor, roughness: torch.Tensor, intensity: torch.Tensor, uvs: torch.Tensor,
+              texels: torch.Tensor, indices: torch.Tensor, face_material: torch.Tensor, face_light: torch.Tensor,
+              face_two_sided: torch.Tensor, light_two_sided: torch.Tensor, emissive_faces: torch.Tensor,
+              material_textures: torch.Tensor, num_lights: int, width: int, height: int, spp_forward: int,
+              spp_backward: int, max_bounces: int, seed: int, orthographic: bool, clip_near: float,
+              primary_edges: bool, secondary_edges: bool) -> torch.Tensor:
     """(H, W, 3) float32 radiance of the packed scene."""
     floats = [t.contiguous() if t is not None else None
-              for t in (vertices, normals, camera, diffuse, specular, roughness, intensity)]
-    vertices, normals, camera, diffuse, specular, roughness, intensity = floats
+              for t in (vertices, normals, camera, diffuse, specular, roughness, intensity, uvs, texels)]
+    vertices, normals, camera, diffuse, specular, roughness, intensity, uvs, texels = floats
     image = torch.zeros((height, width, 3), dtype=torch.float32, device=vertices.device)
     scope = CallScope(vertices.device)
     timings = _core.rt_render_forward(
         *scope.context_args(),
-        _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, indices, face_material, face_light,
-                    face_two_sided, light_two_sided, emissive_faces, num_lights),
+        _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, uvs, texels, indices, face_material,
+                    face_light, face_two_sided, light_two_sided, emissive_faces, material_textures, num_lights),
         ptr(camera), _options(width, height, spp_forward, max_bounces, seed, orthographic, clip_near,
                               primary_edges, secondary_edges), ptr(image))
     last_timings["forward"] = dict(timings)
@@ -153,40 +209,37 @@ def pathtrace(vertices: torch.Tensor, normals: Optional[torch.Tensor], camera: t
 
 
 @pathtrace.register_fake
-def _pathtrace_fake(vertices, normals, camera, diffuse, specular, roughness, intensity, *structure_and_settings):
-    height, width = structure_and_settings[8], structure_and_settings[7]
+def _pathtrace_fake(vertices, *rest):
+    settings = rest[_FLOATS - 1 + _STRUCTURE + 1:]
+    width, height = settings[0], settings[1]
     return vertices.new_empty((height, width, 3), dtype=torch.float32)
 
 
 @custom_op("pydiffvg::pathtrace_backward", mutates_args=(), device_types=("cpu", "cuda"))
 def pathtrace_backward(d_image: torch.Tensor, vertices: torch.Tensor, normals: Optional[torch.Tensor],
                        camera: torch.Tensor, diffuse: torch.Tensor, specular: torch.Tensor, roughness: torch.Tensor,
-                       intensity: torch.Tensor, indices: torch.Tensor, face_material: torch.Tensor,
-                       face_light: torch.Tensor, face_two_sided: torch.Tensor, light_two_sided: torch.Tensor,
-                       emissive_faces: torch.Tensor, num_lights: int, width: int, height: int, spp_forward: int,
-                       spp_backward: int, max_bounces: int, seed: int, orthographic: bool, clip_near: float,
-                       primary_edges: bool, secondary_edges: bool) -> list[torch.Tensor]:
-    """Gradients for (vertices, normals, camera, diffuse, specular,
-    roughness, intensity); an empty tensor for absent normals. The backward
-    pass draws its own samples: with the forward's random numbers, a loss
-    such as MSE(image, target) would correlate the image's noise with the
-    gradient's and bias it."""
+                       intensity: torch.Tensor, uvs: torch.Tensor, texels: torch.Tensor, indices: torch.Tensor,
+                       face_material: torch.Tensor, face_light: torch.Tensor, face_two_sided: torch.Tensor,
+                       light_two_sided: torch.Tensor, emissive_faces: torch.Tensor, material_textures: torch.Tensor,
+                       num_lights: int, width: int, height: int, spp_forward: int, spp_backward: int,
+                       max_bounces: int, seed: int, orthographic: bool, clip_near: float, primary_edges: bool,
+                       secondary_edges: bool) -> list[torch.Tensor]:
+    """Gradients for the _FLOATS float tensors; an empty tensor for absent
+    normals. The backward pass draws its own samples: with the forward's
+    random numbers, a loss such as MSE(image, target) would correlate the
+    image's noise with the gradient's and bias it."""
     floats = [t.contiguous() if t is not None else None
-              for t in (vertices, normals, camera, diffuse, specular, roughness, intensity)]
-    vertices, normals, camera, diffuse, specular, roughness, intensity = floats
-    grads = {"vertices": torch.zeros_like(vertices),
-             "normals": torch.zeros_like(normals) if normals is not None else None,
-             "camera": torch.zeros_like(camera), "diffuse": torch.zeros_like(diffuse),
-             "specular": torch.zeros_like(specular), "roughness": torch.zeros_like(roughness),
-             "light_intensity": torch.zeros_like(intensity)}
+              for t in (vertices, normals, camera, diffuse, specular, roughness, intensity, uvs, texels)]
+    grads = {name: torch.zeros_like(t) if t is not None else None for name, t in zip(_GRAD_NAMES, floats)}
+    vertices, normals, camera, diffuse, specular, roughness, intensity, uvs, texels = floats
     scope = CallScope(vertices.device)
     timings = _core.rt_render_backward(
         *scope.context_args(),
-        _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, indices, face_material, face_light,
-                    face_two_sided, light_two_sided, emissive_faces, num_lights),
+        _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, uvs, texels, indices, face_material,
+                    face_light, face_two_sided, light_two_sided, emissive_faces, material_textures, num_lights),
         ptr(camera), _options(width, height, spp_backward, max_bounces, (seed & 0xFFFFFFFFFFFFFFFF) ^ 0x5EED0BAC,
                               orthographic, clip_near, primary_edges, secondary_edges),
-        ptr(d_image.contiguous().float()), {k: (ptr(v) if v is not None else None) for k, v in grads.items()})
+        ptr(d_image.contiguous().float()), {k: _optional_ptr(v) for k, v in grads.items()})
     last_timings["backward"] = dict(timings)
     if grads["normals"] is None:
         grads["normals"] = vertices.new_empty(0)
@@ -194,25 +247,24 @@ def pathtrace_backward(d_image: torch.Tensor, vertices: torch.Tensor, normals: O
 
 
 @pathtrace_backward.register_fake
-def _pathtrace_backward_fake(d_image, vertices, normals, camera, diffuse, specular, roughness, intensity,
-                             *structure_and_settings):
-    return [torch.empty_like(vertices), torch.empty_like(normals) if normals is not None else vertices.new_empty(0),
-            torch.empty_like(camera), torch.empty_like(diffuse), torch.empty_like(specular),
-            torch.empty_like(roughness), torch.empty_like(intensity)]
+def _pathtrace_backward_fake(d_image, *rest):
+    floats = rest[:_FLOATS]
+    return [torch.empty_like(t) if t is not None else floats[0].new_empty(0) for t in floats]
 
 
 def _pathtrace_setup(ctx, inputs, output):
-    ctx.rest = inputs[7:]  # structure tensors and settings
+    ctx.rest = inputs[_FLOATS:]  # structure tensors and settings
     ctx.has_normals = inputs[1] is not None
-    ctx.save_for_backward(*[t if t is not None else inputs[0].new_empty(0) for t in inputs[:7]], *inputs[7:13])
+    ctx.save_for_backward(*[t if t is not None else inputs[0].new_empty(0) for t in inputs[:_FLOATS]],
+                          *inputs[_FLOATS:_FLOATS + _STRUCTURE])
 
 
 def _pathtrace_grad(ctx, d_image):
     saved = ctx.saved_tensors
-    floats = list(saved[:7])
+    floats = list(saved[:_FLOATS])
     if not ctx.has_normals:
         floats[1] = None
-    grads = pathtrace_backward(d_image, *floats, *saved[7:13], *ctx.rest[6:])
+    grads = pathtrace_backward(d_image, *floats, *saved[_FLOATS:], *ctx.rest[_STRUCTURE:])
     if not ctx.has_normals:
         grads[1] = None
     return (*grads,) + (None,) * len(ctx.rest)
@@ -261,8 +313,7 @@ def render_pathtracing(scene: Scene, num_samples: Union[int, Tuple[int, int]] = 
     seed = int(seed) & 0xFFFFFFFFFFFFFFFF
     if seed >= 1 << 63:  # the schema's int is int64; the kernel reads the same 64 bits
         seed -= 1 << 64
-    return pathtrace(packed.vertices, packed.normals, packed.camera_params, packed.diffuse, packed.specular,
-                     packed.roughness, packed.intensity, *packed.structure(), width, height, spp_forward,
+    return pathtrace(*packed.floats(), *packed.structure(), width, height, spp_forward,
                      spp_backward, int(max_bounces), seed, camera.camera_type == CameraType.orthographic,
                      float(camera.clip_near), primary, secondary)
 

@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 
 import torch
 
-__all__ = ["CameraType", "Camera", "Material", "Shape", "AreaLight", "Scene", "channels"]
+__all__ = ["CameraType", "Camera", "Texture", "Material", "Shape", "AreaLight", "Scene", "channels"]
 
 
 class CameraType(enum.IntEnum):
@@ -105,25 +105,76 @@ class Camera:
         return torch.cat([self.position, right, up, forward, scale.reshape(1)]).float().contiguous()
 
 
+class Texture:
+    """A uv-mapped texture, looked up bilinearly with wrapping (repeat).
+
+    Args:
+        texels: (H, W, C) float tensor; C = 3 for reflectances, 1 for
+            roughness ((H, W) is taken as C = 1). May require grad.
+
+    Conventions: row 0 is the top of the image and v points up, as in OBJ
+    files: texel (row i, column j) is centred at u = (j + 0.5) / W,
+    v = 1 - (i + 0.5) / H.
+    """
+
+    def __init__(self, texels):
+        if not isinstance(texels, torch.Tensor) or not texels.is_floating_point():
+            raise TypeError(f"Texture: 'texels' must be a float tensor, got {type(texels).__name__}")
+        if texels.dim() == 2:
+            texels = texels.unsqueeze(-1)
+        if texels.dim() != 3 or texels.shape[0] < 1 or texels.shape[1] < 1 or texels.shape[2] not in (1, 3):
+            raise ValueError(f"Texture: 'texels' must be (H, W, 3) or (H, W, 1), got {tuple(texels.shape)}")
+        if not bool(torch.isfinite(texels.detach()).all()):
+            raise ValueError("Texture: 'texels' hold non-finite values (NaN or inf)")
+        self.texels = texels
+
+    @property
+    def channels(self) -> int:
+        return int(self.texels.shape[2])
+
+
+def _texture_or(value, name: str, size: int):
+    if isinstance(value, Texture):
+        if value.channels != size:
+            raise ValueError(f"Material: '{name}' texture must have {size} channel(s), got {value.channels}")
+        if not bool(torch.isfinite(value.texels.detach()).all()):
+            raise ValueError(f"Material: '{name}' texture holds non-finite texels")
+        return value
+    return _vector(value, name, "Material", size) if size == 3 else _scalar(value, name, "Material")
+
+
 class Material:
     """Lambertian diffuse plus a normalised Blinn-Phong glossy lobe:
     f = kd/π + ks (e+2)/(8π) (n·h)^e with e = 2/roughness² − 2.
 
     Args:
-        diffuse_reflectance: (3,) float32 kd.
-        specular_reflectance: (3,) float32 ks, default 0.
-        roughness: scalar in (0, 1], default 1 (1 = broad, → 0 = mirror-like).
+        diffuse_reflectance: (3,) float32 kd, or a :class:`Texture` (H, W, 3).
+        specular_reflectance: (3,) float32 ks, default 0, or a :class:`Texture` (H, W, 3).
+        roughness: scalar in (0, 1], default 1 (1 = broad, → 0 = mirror-like),
+            or a :class:`Texture` (H, W, 1).
         two_sided: whether the back side of faces reflects too.
+
+    A textured material needs ``uvs`` on every shape that uses it.
     """
 
     def __init__(self, diffuse_reflectance, specular_reflectance=None, roughness=None, two_sided: bool = False):
-        self.diffuse_reflectance = _vector(diffuse_reflectance, "diffuse_reflectance", "Material")
-        device = self.diffuse_reflectance.device
+        self.diffuse_reflectance = _texture_or(diffuse_reflectance, "diffuse_reflectance", 3)
+        first = self.diffuse_reflectance
+        device = (first.texels if isinstance(first, Texture) else first).device
         self.specular_reflectance = (torch.zeros(3, device=device) if specular_reflectance is None else
-                                     _vector(specular_reflectance, "specular_reflectance", "Material"))
+                                     _texture_or(specular_reflectance, "specular_reflectance", 3))
         self.roughness = (torch.ones((), device=device) if roughness is None else
-                          _scalar(roughness, "roughness", "Material"))
+                          _texture_or(roughness, "roughness", 1))
         self.two_sided = bool(two_sided)
+
+    def slots(self):
+        """(name, value, channels) of the three reflectance slots, in kernel order."""
+        return (("diffuse_reflectance", self.diffuse_reflectance, 3),
+                ("specular_reflectance", self.specular_reflectance, 3), ("roughness", self.roughness, 1))
+
+    @property
+    def textured(self) -> bool:
+        return any(isinstance(v, Texture) for _, v, _ in self.slots())
 
 
 class Shape:
@@ -135,8 +186,8 @@ class Shape:
         material_id: index into ``Scene.materials``.
         normals: optional (V, 3) float32 vertex normals (smooth shading);
             without them the face normal is used (flat shading).
-        uvs: optional (V, 2) float32 texture coordinates (stored; textures are
-            not supported yet).
+        uvs: optional (V, 2) float32 texture coordinates (needed when the
+            material has a :class:`Texture`); differentiable.
     """
 
     def __init__(self, vertices, indices, material_id: int, normals=None, uvs=None):
@@ -152,8 +203,12 @@ class Shape:
             raise ValueError(f"Shape: 'indices' out of range [0, {vertices.shape[0]})")
         if normals is not None and tuple(normals.shape) != tuple(vertices.shape):
             raise ValueError(f"Shape: 'normals' must match vertices {tuple(vertices.shape)}, got {tuple(normals.shape)}")
-        if uvs is not None and (uvs.dim() != 2 or uvs.shape[1] != 2):
-            raise ValueError(f"Shape: 'uvs' must be (V, 2), got {tuple(uvs.shape)}")
+        if uvs is not None and (not isinstance(uvs, torch.Tensor) or uvs.dim() != 2 or
+                                tuple(uvs.shape) != (vertices.shape[0], 2)):
+            raise ValueError(f"Shape: 'uvs' must be ({vertices.shape[0]}, 2), got "
+                             f"{tuple(getattr(uvs, 'shape', ()))}")
+        if uvs is not None and not bool(torch.isfinite(uvs.detach()).all()):
+            raise ValueError("Shape: 'uvs' hold non-finite values")
         self.vertices = vertices
         self.indices = indices
         self.material_id = int(material_id)
@@ -188,6 +243,11 @@ class Scene:
             if not 0 <= shape.material_id < len(self.materials):
                 raise ValueError(f"Scene: shapes[{i}].material_id = {shape.material_id} is not in "
                                  f"[0, {len(self.materials)})")
+            material = self.materials[shape.material_id]
+            if shape.uvs is None and material.textured:
+                slot = next(name for name, v, _ in material.slots() if isinstance(v, Texture))
+                raise ValueError(f"Scene: shapes[{i}] has no 'uvs', but its material {shape.material_id} has a "
+                                 f"texture for '{slot}'")
         for i, light in enumerate(self.area_lights):
             if not 0 <= light.shape_id < len(self.shapes):
                 raise ValueError(f"Scene: area_lights[{i}].shape_id = {light.shape_id} is not in "
