@@ -66,7 +66,7 @@ def scene_svg(tmp_path):
 
 
 def test_help_for_every_subcommand():
-    for command in ([], ["render"], ["optimize"], ["paint"]):
+    for command in ([], ["render"], ["optimize"], ["paint"], ["vectorize"]):
         proc = run_cli(*command, "--help")
         assert proc.returncode == 0, proc.stderr
         assert "usage: pydiffvg" in proc.stdout

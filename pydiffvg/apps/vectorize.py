@@ -45,14 +45,17 @@ from ..optim import VideoWriter, composite, fit, lr_factor, psnr, sample_positio
 from ..render import render
 from ..shapes import Path, ShapeGroup
 
-__all__ = ["VectorizeResult", "vectorize", "simplify", "path_schedule", "xing_loss", "error_regions",
+__all__ = ["VectorizeResult", "vectorize", "simplify", "removal_costs", "path_schedule", "xing_loss", "error_regions",
            "circle_points", "udf_weights"]
 
-#: Adam step sizes of the stages at 256 pixels (points in pixels, scaled with
-#: the image; colours in [0, 1] units).
-STAGE_POINT_STEP = 1.0
+#: Adam step sizes of the stages: a new path's points move about this
+#: fraction of its initial radius per step (at least STAGE_MIN_POINT_STEP
+#: pixels), so that a circle can fill its region within a stage whatever its
+#: size; colours in [0, 1] units.
+STAGE_POINT_STEP = 0.1
+STAGE_MIN_POINT_STEP = 0.5
 STAGE_COLOR_STEP = 0.02
-#: Step sizes of the joint refinement after the last stage.
+#: Step sizes of the joint refinement after the last stage (pixels; [0, 1]).
 REFINE_POINT_STEP = 0.3
 REFINE_COLOR_STEP = 0.006
 
@@ -90,8 +93,8 @@ def xing_loss(points) -> torch.Tensor:
     """LIVE's self-intersection ("Xing") loss of closed cubic paths, on their
     control polygons; the mean over paths of the mean over segments.
 
-    points: a float tensor (P, 3S, 2) or a sequence of (3S, 2) tensors, the
-        points of closed paths of S cubic segments (segment k has the control
+    points: a float tensor (P, 3S, 2) or a sequence of (3S_i, 2) tensors,
+        the points of closed paths of S (S_i) cubic segments (segment k has the control
         polygon A = p[3k], B = p[3k+1], C = p[3k+2], D = p[3k+3], the last D
         being p[0]).
 
@@ -110,6 +113,8 @@ def xing_loss(points) -> torch.Tensor:
         points = list(points)
         if not points:
             return torch.zeros(())
+        if len({tuple(p.shape) for p in points}) > 1:  # different segment counts: path by path
+            return torch.stack([xing_loss(p[None]) for p in points]).mean()
         points = torch.stack(points)
     if points.dim() != 3 or points.shape[2] != 2 or points.shape[1] % 3 != 0 or points.shape[1] == 0:
         raise ValueError(f"xing_loss: points must be (P, 3S, 2) with S >= 1; got {tuple(points.shape)}")
@@ -292,16 +297,17 @@ def _opaque(rgb: torch.Tensor) -> torch.Tensor:
 
 
 def _new_paths(target, current, count, num_segments, max_radius, seed):
-    shapes, colors = [], []
+    shapes, colors, radii = [], [], []
     for x, y, radius in error_regions(target, current, count, max_radius=max_radius, seed=seed):
+        radii.append(0.9 * radius)
         shapes.append(Path(num_control_points=torch.full((num_segments,), 2, dtype=torch.int32),
                            points=circle_points(x, y, 0.9 * radius, num_segments).to(target.device),
                            is_closed=True, stroke_width=torch.tensor(0.0, device=target.device)))
         colors.append(torch.cat([_disc_mean(target, x, y, radius), torch.ones(1, device=target.device)]))
-    return shapes, colors
+    return shapes, colors, radii
 
 
-def _stage(target, backdrop, shapes, colors, draw, iters, step0, settings, callback, sink, video_every):
+def _stage(target, backdrop, shapes, colors, radii, draw, iters, step0, settings, callback, sink, video_every):
     """Adam on the new paths' points and colours over a frozen backdrop
     (H, W, 4, opaque), against the UDF-weighted error plus the Xing loss.
     Returns the number of steps taken."""
@@ -313,8 +319,9 @@ def _stage(target, backdrop, shapes, colors, draw, iters, step0, settings, callb
     points = [s.points.requires_grad_(True) for s in shapes]
     for c in colors:
         c.requires_grad_(True)
-    optimizer = torch.optim.Adam([{"params": points, "lr": settings["point_step"] * scale},
-                                  {"params": colors, "lr": settings["color_step"]}])
+    optimizer = torch.optim.Adam([{"params": [p], "lr": max(STAGE_MIN_POINT_STEP, STAGE_POINT_STEP * radius)}
+                                  for p, radius in zip(points, radii)]
+                                 + [{"params": colors, "lr": STAGE_COLOR_STEP}])
     base = [g["lr"] for g in optimizer.param_groups]
     blend, tau = settings["udf_blend"], settings["udf_tau"] * scale
     weights = None
@@ -372,7 +379,7 @@ def vectorize(target: torch.Tensor, num_paths: int = 64, *, stages: Optional[int
             weights alone). udf_every: steps between updates of the weights.
         xing_weight: weight of each path's Xing loss against the mean
             squared error.
-        max_radius: largest initial circle radius, pixels (default an eighth
+        max_radius: largest initial circle radius, pixels (default a quarter
             of the longer side).
         seed: sampling and placement seed.
         callback: ``fn(step, mse, psnr, image)`` after each step, counted
@@ -408,9 +415,9 @@ def vectorize(target: torch.Tensor, num_paths: int = 64, *, stages: Optional[int
     else:
         bg = torch.as_tensor(background, dtype=torch.float32, device=device).reshape(3)
     schedule = path_schedule(num_paths, stages)
-    settings = {"point_step": STAGE_POINT_STEP, "color_step": STAGE_COLOR_STEP, "udf_blend": udf_blend,
+    settings = {"udf_blend": udf_blend,
                 "udf_tau": udf_tau, "udf_every": udf_every, "xing_weight": xing_weight, "samples": num_samples}
-    max_radius = max(height, width) / 8.0 if max_radius is None else float(max_radius)
+    max_radius = max(height, width) / 4.0 if max_radius is None else float(max_radius)
     draw = _renderer(height, width, seed)
     owns_sink = isinstance(video, (str, bytes)) or hasattr(video, "__fspath__")
     sink = VideoWriter(video) if owns_sink else video
@@ -421,9 +428,10 @@ def vectorize(target: torch.Tensor, num_paths: int = 64, *, stages: Optional[int
     step, interrupted, start = 0, False, time.perf_counter()
     try:
         for stage, count in enumerate(schedule):
-            new_shapes, new_colors = _new_paths(target, current, count, num_segments, max_radius, seed + 7919 * stage)
+            new_shapes, new_colors, radii = _new_paths(target, current, count, num_segments, max_radius,
+                                                       seed + 7919 * stage)
             backdrop = _opaque(current)
-            taken, stopped = _stage(target, backdrop, new_shapes, new_colors, draw, iters, step, settings,
+            taken, stopped = _stage(target, backdrop, new_shapes, new_colors, radii, draw, iters, step, settings,
                                     callback, sink, max(1, video_every))
             step += taken
             shapes += new_shapes
@@ -459,12 +467,11 @@ def _refine(shapes, groups, target, bg, iters, num_samples, eval_samples, seed, 
     """Every path together against the plain squared error (optim.fit:
     the best step, never worse than the input), then the result's render."""
     height, width = target.shape[:2]
-    scale = max(height, width) / 256.0
     interrupted, taken = False, 0
     if shapes and iters > 0:
         shifted = None if callback is None else (lambda s, *rest: callback(step0 + s, *rest))
         fitted = fit(shapes, groups, target, iters=iters, what=("points", "colors"), background=bg,
-                     lr_per_kind={"points": REFINE_POINT_STEP * scale, "colors": REFINE_COLOR_STEP},
+                     lr_per_kind={"points": REFINE_POINT_STEP, "colors": REFINE_COLOR_STEP},
                      num_samples=num_samples, eval_samples=eval_samples, seed=seed + step0, callback=shifted,
                      video=sink, video_every=video_every)
         shapes, groups, interrupted, taken = fitted.shapes, fitted.groups, fitted.interrupted, fitted.iterations
@@ -475,3 +482,85 @@ def _refine(shapes, groups, target, bg, iters, num_samples, eval_samples, seed, 
     mse = float(((image - target) ** 2).mean())
     return VectorizeResult(shapes, groups, bg, image, mse, psnr(image, target), taken, 0.0,
                            interrupted=interrupted, paths_before=len(shapes))
+
+
+# ----------------------------------------------------------------------------- simplification
+
+def _path_boxes(shapes, width, height):
+    """(P, 4) int boxes [x0, y0, x1, y1) of each path's control points (the
+    curve lies in their convex hull), one pixel wider for anti-aliasing,
+    clipped to the image."""
+    boxes = []
+    for shape in shapes:
+        low = shape.points.detach().min(0).values.cpu()
+        high = shape.points.detach().max(0).values.cpu()
+        boxes.append([max(0, int(math.floor(float(low[0]))) - 1), max(0, int(math.floor(float(low[1]))) - 1),
+                      min(width, int(math.ceil(float(high[0]))) + 1), min(height, int(math.ceil(float(high[1]))) + 1)])
+    return torch.tensor(boxes, dtype=torch.int64).reshape(-1, 4)
+
+
+def removal_costs(shapes, groups, target, background, *, samples: int = 4, seed: int = 0) -> torch.Tensor:
+    """How much the summed squared error (over pixels and channels) grows
+    when each path alone is removed; negative where removing it helps.
+
+    Exact up to sampling noise, and cheap: removing path i changes only the
+    pixels of its box (:func:`_path_boxes`), so each cost is two renders of
+    that crop with the paths whose boxes overlap it (with and without path
+    i, the same samples) over ``background`` (RGB (3,)). Returns float (P,)."""
+    height, width = target.shape[:2]
+    boxes = _path_boxes(shapes, width, height)
+    colors = [g.fill_color.detach() for g in groups]
+    costs = torch.zeros(len(shapes), dtype=torch.float64)
+    for index in range(len(shapes)):
+        x0, y0, x1, y1 = boxes[index].tolist()
+        if x1 <= x0 or y1 <= y0:
+            continue  # outside the image: removing it changes nothing
+        overlapping = ((boxes[:, 0] < x1) & (boxes[:, 2] > x0) & (boxes[:, 1] < y1) & (boxes[:, 3] > y0)).nonzero()
+        offset = torch.tensor([float(x0), float(y0)], device=target.device)
+        crop = target[y0:y1, x0:x1, :3]
+        errors = []
+        for keep_self in (True, False):
+            ids = [int(j) for j in overlapping.flatten() if keep_self or int(j) != index]
+            crop_shapes = [Path(num_control_points=shapes[j].num_control_points, points=shapes[j].points.detach() - offset,
+                                is_closed=True, stroke_width=torch.tensor(0.0, device=target.device)) for j in ids]
+            crop_groups = [ShapeGroup(shape_ids=torch.tensor([k], dtype=torch.int32), fill_color=colors[j])
+                           for k, j in enumerate(ids)]
+            with torch.no_grad():
+                rgba = render(crop_shapes, crop_groups, width=x1 - x0, height=y1 - y0, num_samples=samples, seed=seed,
+                              premultiplied=True) if ids else torch.zeros(y1 - y0, x1 - x0, 4, device=target.device)
+                image = composite(rgba, background, premultiplied=True)
+            errors.append(float(((image - crop) ** 2).double().sum()))
+        costs[index] = errors[1] - errors[0]
+    return costs
+
+
+def simplify(result: VectorizeResult, target: torch.Tensor, *, threshold_db: float = 0.01, refit_iters: int = 40,
+             num_samples: int = 2, eval_samples: int = 4, seed: int = 0,
+             callback: Optional[Callable] = None) -> VectorizeResult:
+    """Drops every path whose removal alone lowers the PSNR by less than
+    ``threshold_db`` dB (or raises it), measured by :func:`removal_costs`
+    against the result's own error, then fits the rest again together for
+    ``refit_iters`` steps (plain squared error, never worse than the paths
+    kept). The returned result has ``paths_before`` = the count given, and
+    its ``stage_losses`` end with the MSE after the re-fit."""
+    if not threshold_db >= 0:
+        raise ValueError(f"simplify: threshold_db must be >= 0; got {threshold_db!r}")
+    target = target[..., :3].float()
+    start = time.perf_counter()
+    count = target.shape[0] * target.shape[1] * 3
+    costs = removal_costs(result.shapes, result.groups, target, result.background, samples=eval_samples, seed=seed)
+    total = max(result.loss * count, 1e-12)
+    # PSNR drop of removing path i alone: 10 log10((SSE + cost_i) / SSE).
+    drops = 10.0 * torch.log10(((total + costs) / total).clamp(min=1e-12))
+    keep = [i for i in range(len(result.shapes)) if float(drops[i]) >= threshold_db]
+    shapes = [result.shapes[i] for i in keep]
+    groups = [ShapeGroup(shape_ids=torch.tensor([k], dtype=torch.int32), fill_color=result.groups[i].fill_color)
+              for k, i in enumerate(keep)]
+    refined = _refine(shapes, groups, target, result.background, refit_iters, num_samples, eval_samples, seed, 0,
+                      callback, None, 1)
+    refined.paths_before = len(result.shapes)
+    refined.stage_losses = list(result.stage_losses) + [refined.loss]
+    refined.iterations = result.iterations + refined.iterations
+    refined.seconds = result.seconds + time.perf_counter() - start
+    refined.interrupted = refined.interrupted or result.interrupted
+    return refined
