@@ -23,6 +23,17 @@ from test_cli import _png_header, run_cli
 iio = pytest.importorskip("imageio.v3")
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """The renders here are 40 px: a pool of one thread is faster than two
+    on a shared machine (measured: 2.4-4.1 s against 10.7-14.8 s for the
+    loss-over-stages case under load), and the images are the same."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _picture(size=40):
     """A flat background with a disc, a rectangle and a triangle of other
     colours: (size, size, 3) float in [0, 1]."""
