@@ -52,7 +52,7 @@ __all__ = ["VectorizeResult", "vectorize", "simplify", "removal_costs", "path_sc
 #: fraction of its initial radius per step (at least STAGE_MIN_POINT_STEP
 #: pixels), so that a circle can fill its region within a stage whatever its
 #: size; colours in [0, 1] units.
-STAGE_POINT_STEP = 0.1
+STAGE_POINT_STEP = 0.05
 STAGE_MIN_POINT_STEP = 0.5
 STAGE_COLOR_STEP = 0.02
 #: Step sizes of the joint refinement after the last stage (pixels; [0, 1]).
