@@ -640,10 +640,7 @@ def command_optimize(args) -> int:
     device = resolve_device(args.device)
     _load_svg(args.svg, args.strict)  # fail early on a bad SVG
     targets = _expand_targets(args.targets)
-    for target_path in targets:  # every target's size, from its header, before the first fit
-        size = _image_size(target_path)
-        if size is not None:
-            _check_image_size(target_path, *size, MAX_FIT_PIXELS)
+    _check_header_sizes(targets, MAX_FIT_PIXELS)
     outputs = _output_paths(args.output, [str(t) for t in targets], None)
     several = len(outputs) > 1
     targets, outputs = _take_shard(shard_of_process(args.shard), targets, outputs)
@@ -674,6 +671,36 @@ def command_optimize(args) -> int:
     return 0
 
 
+def _check_header_sizes(targets, max_pixels):
+    """Every target's size, from its header, before the first fit."""
+    for target_path in targets:
+        size = _image_size(target_path)
+        if size is not None:
+            _check_image_size(target_path, *size, max_pixels)
+
+
+def _photo_jobs(args, also_png=False):
+    """paint's and vectorize's (targets, names, outputs, videos) for this
+    process's shard, every target's size checked from its header and every
+    output (and its .png with ``also_png``) checked writable before the
+    first fit. Without targets: the built-in photo (target None)."""
+    if args.targets:
+        targets = _expand_targets(args.targets)
+        _check_header_sizes(targets, MAX_IMAGE_PIXELS)
+        names = [str(t) for t in targets]
+    else:
+        targets, names = [None], ["astronaut.png"]
+    outputs = _output_paths(args.output, names, pathlib.Path(names[0]).stem + ".svg")
+    several = len(outputs) > 1
+    targets, names, outputs = _take_shard(shard_of_process(args.shard), targets, names, outputs)
+    for out in outputs:
+        _check_writable(out)
+        if also_png:
+            _check_writable(out.with_suffix(".png"))
+    videos = [_video_path(args.video, out, several) for out in outputs]
+    return targets, names, outputs, videos
+
+
 def _default_photo():
     try:
         import skimage.data
@@ -689,18 +716,7 @@ def command_paint(args) -> int:
     from .render import render
     from .svg import save_svg
     device = resolve_device(args.device)
-    if args.targets:
-        targets = _expand_targets(args.targets)
-        names = [str(t) for t in targets]
-    else:
-        targets, names = [None], ["astronaut.png"]
-    outputs = _output_paths(args.output, names, pathlib.Path(names[0]).stem + ".svg")
-    several = len(outputs) > 1
-    targets, names, outputs = _take_shard(shard_of_process(args.shard), targets, names, outputs)
-    for out in outputs:
-        _check_writable(out)
-        _check_writable(out.with_suffix(".png"))
-    videos = [_video_path(args.video, out, several) for out in outputs]
+    targets, names, outputs, videos = _photo_jobs(args, also_png=True)
     if args.min_width > args.max_width:
         raise CLIError(f"--min-width {args.min_width:g} is larger than --max-width {args.max_width:g}")
     closed = bool(args.closed)
@@ -738,21 +754,7 @@ def command_vectorize(args) -> int:
     from .apps.vectorize import path_schedule, simplify, vectorize
     from .svg import save_svg
     device = resolve_device(args.device)
-    if args.targets:
-        targets = _expand_targets(args.targets)
-        for target_path in targets:  # every target's size, from its header, before the first fit
-            size = _image_size(target_path)
-            if size is not None:
-                _check_image_size(target_path, *size, MAX_IMAGE_PIXELS)
-        names = [str(t) for t in targets]
-    else:
-        targets, names = [None], ["astronaut.png"]
-    outputs = _output_paths(args.output, names, pathlib.Path(names[0]).stem + ".svg")
-    several = len(outputs) > 1
-    targets, names, outputs = _take_shard(shard_of_process(args.shard), targets, names, outputs)
-    for out in outputs:
-        _check_writable(out)
-    videos = [_video_path(args.video, out, several) for out in outputs]
+    targets, names, outputs, videos = _photo_jobs(args)
     schedule = path_schedule(args.paths, args.stages)
     total_steps = len(schedule) * args.iters + args.refine_iters
     for target_path, name, out, video in zip(targets, names, outputs, videos):

@@ -18,7 +18,7 @@ import pydiffvg
 from pydiffvg.apps.vectorize import (circle_points, error_regions, path_schedule, removal_costs, simplify,
                                      udf_weights, vectorize, xing_loss)
 from pydiffvg.optim import psnr
-from test_cli import _png_header, run_cli
+from test_cli import run_cli, write_bad_target
 
 iio = pytest.importorskip("imageio.v3")
 
@@ -261,12 +261,8 @@ def test_cli_vectorize_bad_input_fails_cleanly(tmp_path, case, message):
     target = _write_picture(tmp_path / "target.png", 8)
     out = tmp_path / "out.svg"
     extra = ["--paths", "0"] if case == "paths-0" else ["--paths", "2"]
-    if case == "not-an-image":
-        target.write_text("this is not an image")
-    elif case == "1x1":
-        iio.imwrite(target, np.zeros((1, 1, 3), np.uint8))
-    elif case == "30000x30000":
-        _png_header(target, 30000, 30000)
+    if case != "paths-0":
+        write_bad_target(target, case)
     proc = run_cli("vectorize", target, "-o", out, *extra, "--iters", 1, "--refine-iters", 0, "--quiet",
                    "--device", "cpu", timeout=60)
     assert proc.returncode != 0
