@@ -310,7 +310,7 @@ def _new_paths(target, current, count, num_segments, max_radius, seed):
 def _stage(target, backdrop, shapes, colors, radii, draw, iters, step0, settings, callback, sink, video_every):
     """Adam on the new paths' points and colours over a frozen backdrop
     (H, W, 4, opaque), against the UDF-weighted error plus the Xing loss.
-    Returns the number of steps taken."""
+    Returns (steps taken, whether the callback asked to stop)."""
     height, width = target.shape[:2]
     scale = max(height, width) / 256.0
     local = [ShapeGroup(shape_ids=torch.tensor([i], dtype=torch.int32), fill_color=c) for i, c in enumerate(colors)]
