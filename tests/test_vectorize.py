@@ -264,7 +264,7 @@ def test_cli_vectorize_bad_input_fails_cleanly(tmp_path, case, message):
     if case != "paths-0":
         write_bad_target(target, case)
     proc = run_cli("vectorize", target, "-o", out, *extra, "--iters", 1, "--refine-iters", 0, "--quiet",
-                   "--device", "cpu", timeout=60)
+                   "--device", "cpu")
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], proc.stderr
