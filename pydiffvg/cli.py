@@ -1,8 +1,9 @@
-"""The ``pydiffvg`` command: render SVGs, fit SVGs to images, painterly rendering.
+"""The ``pydiffvg`` command: render SVGs, fit SVGs to images, painterly rendering, vectorisation.
 
     pydiffvg paint -o astronaut.svg                  # paints skimage's astronaut
     pydiffvg render drawing.svg -o drawing.png
     pydiffvg optimize drawing.svg photo.png -o fitted.svg
+    pydiffvg vectorize photo.png -o photo.svg --paths 256
 
 Every subcommand takes ``--device cpu|cuda|auto``, ``--seed`` and ``--debug``
 (show tracebacks). Progress goes to stderr; the one-line summary of each fit,
@@ -247,6 +248,43 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fit_options(paint, iters=100, what_default=None, min_width=1.0)
     _add_shard_option(paint)
     _add_common(paint)
+
+    vectorize = sub.add_parser(
+        "vectorize", help="image to layered SVG of filled paths, by optimisation (LIVE)",
+        description="Vectorise each image into filled closed cubic paths, added in stages where the error is "
+                    "largest (1, 2, 4, ... paths per stage) and fitted by gradient descent, as LIVE does (Ma et al., "
+                    "CVPR 2022). Without a target, vectorises scikit-image's astronaut photo. Writes OUT.svg; "
+                    "with several targets (or a folder), OUT is a folder that receives one SVG per target.")
+    vectorize.add_argument("targets", nargs="*", metavar="PHOTO", help="image files or folders of images")
+    vectorize.add_argument("-o", "--output", metavar="OUT.svg|DIR",
+                           help="output SVG (default NAME.svg in the current folder); a folder with several targets")
+    vectorize.add_argument("--paths", type=_positive_int, default=128, help="number of paths (default 128)")
+    vectorize.add_argument("--stages", type=_positive_int, default=None,
+                           help="stages that add the paths, doubling in number (default: floor(log2(paths)) + 1)")
+    vectorize.add_argument("--iters", type=_non_negative_int, default=40,
+                           help="optimisation steps per stage, on its new paths (default 40)")
+    vectorize.add_argument("--refine-iters", type=_non_negative_int, default=40,
+                           help="steps of the final fit of all paths together (default 40)")
+    vectorize.add_argument("--segments", type=_bounded_number(int, lambda n: n >= 2, "an integer >= 2"), default=4,
+                           help="cubic segments per path (default 4)")
+    vectorize.add_argument("--size", type=_positive_int, default=128,
+                           help="resize each target so that its longer side is this many pixels; the SVG has "
+                                "that size (default 128)")
+    vectorize.add_argument("--background", type=_fit_background, default="mean",
+                           help="canvas colour under the paths: mean (the target's mean colour; default), white, "
+                                "black or #rrggbb; written into the SVG")
+    vectorize.add_argument("--samples", type=_positive_int, default=2,
+                           help="samples per pixel per axis while fitting (default 2)")
+    vectorize.add_argument("--simplify", action="store_true",
+                           help="after fitting, drop the paths whose removal lowers the PSNR by less than "
+                                "--simplify-db, then fit the rest again")
+    vectorize.add_argument("--simplify-db", type=_non_negative_float, default=0.01, metavar="DB",
+                           help="threshold of --simplify, in dB of PSNR (default 0.01)")
+    vectorize.add_argument("--video", metavar="FILE.mp4|FILE.gif",
+                           help="write the optimisation as a video (mp4 needs imageio-ffmpeg)")
+    vectorize.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_shard_option(vectorize)
+    _add_common(vectorize)
     return parser
 
 
@@ -602,10 +640,7 @@ def command_optimize(args) -> int:
     device = resolve_device(args.device)
     _load_svg(args.svg, args.strict)  # fail early on a bad SVG
     targets = _expand_targets(args.targets)
-    for target_path in targets:  # every target's size, from its header, before the first fit
-        size = _image_size(target_path)
-        if size is not None:
-            _check_image_size(target_path, *size, MAX_FIT_PIXELS)
+    _check_header_sizes(targets, MAX_FIT_PIXELS)
     outputs = _output_paths(args.output, [str(t) for t in targets], None)
     several = len(outputs) > 1
     targets, outputs = _take_shard(shard_of_process(args.shard), targets, outputs)
@@ -636,6 +671,36 @@ def command_optimize(args) -> int:
     return 0
 
 
+def _check_header_sizes(targets, max_pixels):
+    """Every target's size, from its header, before the first fit."""
+    for target_path in targets:
+        size = _image_size(target_path)
+        if size is not None:
+            _check_image_size(target_path, *size, max_pixels)
+
+
+def _photo_jobs(args, also_png=False):
+    """paint's and vectorize's (targets, names, outputs, videos) for this
+    process's shard, every target's size checked from its header and every
+    output (and its .png with ``also_png``) checked writable before the
+    first fit. Without targets: the built-in photo (target None)."""
+    if args.targets:
+        targets = _expand_targets(args.targets)
+        _check_header_sizes(targets, MAX_IMAGE_PIXELS)
+        names = [str(t) for t in targets]
+    else:
+        targets, names = [None], ["astronaut.png"]
+    outputs = _output_paths(args.output, names, pathlib.Path(names[0]).stem + ".svg")
+    several = len(outputs) > 1
+    targets, names, outputs = _take_shard(shard_of_process(args.shard), targets, names, outputs)
+    for out in outputs:
+        _check_writable(out)
+        if also_png:
+            _check_writable(out.with_suffix(".png"))
+    videos = [_video_path(args.video, out, several) for out in outputs]
+    return targets, names, outputs, videos
+
+
 def _default_photo():
     try:
         import skimage.data
@@ -651,18 +716,7 @@ def command_paint(args) -> int:
     from .render import render
     from .svg import save_svg
     device = resolve_device(args.device)
-    if args.targets:
-        targets = _expand_targets(args.targets)
-        names = [str(t) for t in targets]
-    else:
-        targets, names = [None], ["astronaut.png"]
-    outputs = _output_paths(args.output, names, pathlib.Path(names[0]).stem + ".svg")
-    several = len(outputs) > 1
-    targets, names, outputs = _take_shard(shard_of_process(args.shard), targets, names, outputs)
-    for out in outputs:
-        _check_writable(out)
-        _check_writable(out.with_suffix(".png"))
-    videos = [_video_path(args.video, out, several) for out in outputs]
+    targets, names, outputs, videos = _photo_jobs(args, also_png=True)
     if args.min_width > args.max_width:
         raise CLIError(f"--min-width {args.min_width:g} is larger than --max-width {args.max_width:g}")
     closed = bool(args.closed)
@@ -696,7 +750,50 @@ def command_paint(args) -> int:
     return 0
 
 
-COMMANDS = {"render": command_render, "optimize": command_optimize, "paint": command_paint}
+def command_vectorize(args) -> int:
+    from .apps.vectorize import path_schedule, simplify, vectorize
+    from .svg import save_svg
+    device = resolve_device(args.device)
+    targets, names, outputs, videos = _photo_jobs(args)
+    schedule = path_schedule(args.paths, args.stages)
+    total_steps = len(schedule) * args.iters + args.refine_iters
+    for target_path, name, out, video in zip(targets, names, outputs, videos):
+        image = _default_photo() if target_path is None else load_image(target_path, args.background)
+        target = resize_longest(image, args.size).to(device)
+        height, width = target.shape[:2]
+        progress = _Progress(total_steps, f"vectorize {pathlib.Path(name).name}", args.quiet)
+        try:
+            result = vectorize(target, args.paths, stages=args.stages, iters=args.iters,
+                               refine_iters=args.refine_iters, num_segments=args.segments,
+                               background=args.background, num_samples=args.samples, seed=args.seed,
+                               callback=progress, video=video, video_every=max(1, total_steps // 200))
+        finally:
+            progress.close()
+        simplified = ""
+        if args.simplify and not result.interrupted:
+            before_psnr = result.psnr
+            progress = _Progress(args.refine_iters, f"simplify {pathlib.Path(name).name}", args.quiet)
+            try:
+                result = simplify(result, target, threshold_db=args.simplify_db, refit_iters=args.refine_iters,
+                                  num_samples=args.samples, seed=args.seed, callback=progress)
+            finally:
+                progress.close()
+            simplified = (f"; --simplify {args.simplify_db:g} dB: {result.paths_before} -> {len(result.shapes)} "
+                          f"paths, PSNR {before_psnr:.2f} -> {result.psnr:.2f} dB")
+        save_svg(str(out), width, height, result.shapes, result.groups,
+                 background=result.background.tolist() + [1.0])
+        status = " (interrupted)" if result.interrupted else ""
+        print(f"pydiffvg vectorize: wrote {out}: {len(result.shapes)} paths in {len(schedule)} stages "
+              f"at {width}x{height}, MSE {result.loss:.6f}, PSNR {result.psnr:.2f} dB{simplified}; "
+              f"{result.iterations} iterations in {result.seconds:.1f} s{status}", flush=True)
+        if result.interrupted:
+            sys.stderr.write(f"pydiffvg vectorize: interrupted; wrote the paths so far to {out}\n")
+            return EXIT_INTERRUPTED
+    return 0
+
+
+COMMANDS = {"render": command_render, "optimize": command_optimize, "paint": command_paint,
+            "vectorize": command_vectorize}
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):

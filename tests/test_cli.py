@@ -66,7 +66,7 @@ def scene_svg(tmp_path):
 
 
 def test_help_for_every_subcommand():
-    for command in ([], ["render"], ["optimize"], ["paint"]):
+    for command in ([], ["render"], ["optimize"], ["paint"], ["vectorize"]):
         proc = run_cli(*command, "--help")
         assert proc.returncode == 0, proc.stderr
         assert "usage: pydiffvg" in proc.stdout
@@ -329,6 +329,22 @@ def _png_header(path, width, height):
     return path
 
 
+BAD_TARGETS = ("not-an-image", "1x1", "30000x30000")
+
+
+def write_bad_target(path, case):
+    """Writes one of BAD_TARGETS to ``path``: text, a 1x1 PNG, or a PNG
+    header that claims 30000x30000 pixels."""
+    if case == "not-an-image":
+        path.write_text("this is not an image")
+    elif case == "1x1":
+        iio.imwrite(path, np.zeros((1, 1, 3), np.uint8))
+    elif case == "30000x30000":
+        _png_header(path, 30000, 30000)
+    else:
+        raise ValueError(f"write_bad_target: unknown case {case!r}")
+
+
 @pytest.fixture
 def read_only_folder(tmp_path):
     """A folder that cannot be written, holding a file out.svg. As root
@@ -367,12 +383,8 @@ def test_optimize_bad_target_or_output_fails_cleanly(scene_svg, tmp_path, reques
     target = tmp_path / "target.png"
     iio.imwrite(target, np.full((8, 8, 3), 200, np.uint8))
     out = tmp_path / "out.svg"
-    if case == "not-an-image":
-        target.write_text("this is not an image")
-    elif case == "1x1":
-        iio.imwrite(target, np.zeros((1, 1, 3), np.uint8))
-    elif case == "30000x30000":
-        _png_header(target, 30000, 30000)
+    if case in BAD_TARGETS:
+        write_bad_target(target, case)
     elif case == "missing-folder":
         out = tmp_path / "no-such-folder" / "out.svg"
     elif case.startswith("read-only"):

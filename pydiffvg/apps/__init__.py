@@ -3,6 +3,8 @@
 * ``pydiffvg.apps.clipdraw`` -- CLIP-guided drawing (CLIPDraw, style losses);
 * ``pydiffvg.apps.seam`` -- seam carving of vector art;
 * ``pydiffvg.apps.generative`` -- stroke VAE/GAN models that output scenes.
+* ``pydiffvg.apps.vectorize`` -- photos to layered SVGs of filled paths
+  (LIVE), behind ``pydiffvg vectorize``.
 
 Nothing here is imported with ``pydiffvg``; import the module you need.
 
