@@ -1,5 +1,8 @@
 """Shared fixtures: a `device` fixture with one case per backend; CUDA cases
-are skipped (not failed) where no GPU or no CUDA build exists."""
+are skipped (not failed) where no GPU or no CUDA build exists. The
+`emulated` case runs the CUDA build's code path on the CPU's threads
+(pydiffvg.emulate_device): its tensors are CPU tensors, so every
+device-parametrised test checks the device branches on every commit."""
 import os
 
 import pytest
@@ -13,11 +16,16 @@ def _cuda_ready():
     return _core.built_with_cuda()
 
 
-@pytest.fixture(params=["cpu", "cuda"])
+@pytest.fixture(params=["cpu", "emulated", "cuda"])
 def device(request):
     if request.param == "cuda" and not _cuda_ready():
         pytest.skip("no CUDA device or no CUDA build of pydiffvg")
-    return torch.device(request.param)
+    if request.param == "emulated":
+        import pydiffvg
+        with pydiffvg.emulate_device():
+            yield torch.device("cpu")
+        return
+    yield torch.device(request.param)
 
 
 @pytest.fixture(autouse=True)
