@@ -138,8 +138,12 @@ HOST_DEVICE inline Vec4f filtered_adjoint(const RenderOptions& o, const float* g
 // and so one thread, shades.
 class ThreadGradients {
 public:
+    // `threads` 0 (the device path) makes no copies and reads nothing: the
+    // scene's arrays are device memory there (reading the stop count from
+    // one on the host was a crash on CUDA).
     ThreadGradients(const SceneView& scene, const SceneGradients& shared, int threads)
-        : shared_(shared), copies_(size_t(std::max(threads, 1))), id_(++last_id_) {
+        : shared_(shared), copies_(size_t(std::max(threads, 0))), id_(++last_id_) {
+        if (threads <= 0) return;
         const int stops = scene.paint_stop_begin ? scene.paint_stop_begin[2 * scene.num_groups] : 0;
         fields_ = {{&SceneGradients::shape_params, size_t(scene.num_shapes) * 4},
                    {&SceneGradients::shape_width, size_t(scene.num_shapes)},
