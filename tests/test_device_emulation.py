@@ -181,14 +181,16 @@ def test_context_backend_argument_is_checked():
 
 
 def test_emulation_is_scoped():
-    assert not pydiffvg.device_emulated()
-    with pydiffvg.emulate_device():
-        assert pydiffvg.device_emulated()
-        assert CallScope("cpu").context_args()[0] == 2
-        with pydiffvg.emulate_device(False):
-            assert CallScope("cpu").context_args()[0] == 0
-        assert pydiffvg.device_emulated()
-    assert CallScope("cpu").context_args()[0] == 0
+    with pydiffvg.emulate_device(False):  # whatever PYDIFFVG_EMULATE_DEVICE says
+        assert not pydiffvg.device_emulated()
+        assert CallScope("cpu").context_args()[0] == 0
+        with pydiffvg.emulate_device():
+            assert pydiffvg.device_emulated()
+            assert CallScope("cpu").context_args()[0] == 2
+            with pydiffvg.emulate_device(False):
+                assert CallScope("cpu").context_args()[0] == 0
+            assert pydiffvg.device_emulated()
+        assert CallScope("cpu").context_args()[0] == 0
 
 
 def test_path_tracer_matches_cpu():

@@ -45,7 +45,7 @@ constexpr float kImportanceFloor = 0.02f;
 // cap: `needed` counts the most slots the walk asked for at once, past the
 // capacity too, and a sample that did not fit is run again in exactly that
 // much room (a grown vector on the CPU, a counted and scanned allocation on
-// the device, see render_backward).
+// the device, see area_term_on_device).
 struct LayerStack {
     LayerRecord* items;
     int capacity;
