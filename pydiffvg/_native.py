@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 
 import numpy as np
 import torch
@@ -28,6 +29,40 @@ def float32_under_autocast(fn):
     return wrapper
 
 
+# The native backends (csrc/core/context.h, Backend).
+BACKEND_CPU, BACKEND_CUDA, BACKEND_EMULATED_DEVICE = 0, 1, 2
+
+_emulation = {"on": os.environ.get("PYDIFFVG_EMULATE_DEVICE", "") not in ("", "0")}
+
+
+@contextlib.contextmanager
+def emulate_device(enabled: bool = True):
+    """Runs the native calls on CPU tensors inside the ``with`` block through
+    the CUDA build's code path, emulated on the CPU's threads: the per-pixel
+    walks, the counted layer storage of the backward pass, device-side
+    scans, CUDA's launch shape, device atomics and host/device copies.
+    Results equal the CPU path's within float rounding (and Monte Carlo
+    noise where the two draw differently). It exists to test the device code
+    without a GPU and is slower than the CPU path; CUDA tensors are not
+    affected. Process-wide (every thread's calls), and nestable
+    (``emulate_device(False)`` turns it off inside). The environment variable
+    ``PYDIFFVG_EMULATE_DEVICE=1`` turns it on for the whole process.
+
+    Example: ``with pydiffvg.emulate_device(): img = pydiffvg.render(scene)``.
+    """
+    previous = _emulation["on"]
+    _emulation["on"] = bool(enabled)
+    try:
+        yield
+    finally:
+        _emulation["on"] = previous
+
+
+def device_emulated() -> bool:
+    """Whether native calls on CPU tensors take the emulated device path now."""
+    return _emulation["on"]
+
+
 class CallScope:
     """Holds the execution arguments for one native call on ``device`` and
     keeps every scratch tensor alive until the scope is dropped.
@@ -45,17 +80,18 @@ class CallScope:
         return buffer.data_ptr()
 
     def context_args(self):
-        """(use_cuda, device_index, stream, num_threads, allocator)."""
+        """(backend, device_index, stream, num_threads, allocator)."""
         if self.device.type == "cuda":
             if not _core.built_with_cuda():
                 raise RuntimeError("a CUDA tensor was given, but this build of pydiffvg has no CUDA support; "
                                    "reinstall with PYDIFFVG_CUDA=1 pip install .")
             index = self.device.index if self.device.index is not None else torch.cuda.current_device()
             stream = torch.cuda.current_stream(index).cuda_stream
-            return True, index, stream, 1, self.allocate
+            return BACKEND_CUDA, index, stream, 1, self.allocate
         if self.device.type != "cpu":
             raise ValueError(f"unsupported device {self.device}; pydiffvg runs on cpu and cuda")
-        return False, -1, 0, torch.get_num_threads(), self.allocate
+        backend = BACKEND_EMULATED_DEVICE if _emulation["on"] else BACKEND_CPU
+        return backend, -1, 0, torch.get_num_threads(), self.allocate
 
 
 _NUMPY_DTYPES = {torch.uint8: np.uint8, torch.float32: np.float32}

@@ -19,6 +19,8 @@ from pydiffvg import _core
 from pydiffvg._native import CallScope, ptr
 from pydiffvg.render3d.render import _Packed, scene_options
 
+from conftest import DEVICE_CASES, device_case
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -28,6 +30,19 @@ def T(*rows):
 
 def I(*rows):
     return torch.tensor(rows, dtype=torch.int32)
+
+
+def _moved(scene, device):
+    """`scene` with every tensor moved to `device` (differentiably: gradients
+    still reach the caller's leaves); unchanged on the CPU, and so in the
+    emulated device case, whose tensors are CPU tensors."""
+    if torch.device(device).type == "cpu":
+        return scene
+    for part in [scene.camera, *scene.shapes, *scene.materials, *scene.area_lights]:
+        for name, value in list(vars(part).items()):
+            if isinstance(value, torch.Tensor):
+                setattr(part, name, value.to(device))
+    return scene
 
 
 def test_imports_this_worktree():
@@ -58,15 +73,15 @@ def _brute_force_hits(verts, faces, origins, dirs):
     return best_f, best_t
 
 
-def _scene_dict_for(vertices, indices):
-    scene = r3.Scene(r3.Camera(T(0., 0., 1.), T(0., 0., 0.), T(0., 1., 0.), 45.0, resolution=(4, 4)),
-                     [r3.Shape(vertices, indices, 0)], [r3.Material(T(.5, .5, .5))])
+def _scene_dict_for(vertices, indices, device="cpu"):
+    scene = _moved(r3.Scene(r3.Camera(T(0., 0., 1.), T(0., 0., 0.), T(0., 1., 0.), 45.0, resolution=(4, 4)),
+                            [r3.Shape(vertices, indices, 0)], [r3.Material(T(.5, .5, .5))]), device)
     packed = _Packed(scene)
     return scene, packed, packed.scene_dict(packed.vertices, packed.normals, packed.diffuse, packed.specular,
                                             packed.roughness, packed.intensity)
 
 
-def test_bvh_matches_brute_force():
+def test_bvh_matches_brute_force(device):
     rng = np.random.default_rng(0)
     centers = rng.uniform(-1, 1, (300, 1, 3))
     verts = (centers + rng.normal(0, 0.1, (300, 3, 3))).reshape(-1, 3).astype(np.float32)
@@ -75,11 +90,12 @@ def test_bvh_matches_brute_force():
     targets = rng.uniform(-1, 1, (2000, 3)).astype(np.float32)
     dirs = targets - origins
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
-    _, packed, sd = _scene_dict_for(torch.from_numpy(verts), torch.from_numpy(faces))
-    o, d = torch.from_numpy(origins), torch.from_numpy(dirs)
-    face = torch.zeros(len(o), dtype=torch.int32)
-    dist = torch.zeros(len(o))
-    _core.rt_trace_rays(*CallScope("cpu").context_args(), sd, ptr(o), ptr(d), len(o), ptr(face), ptr(dist))
+    _, packed, sd = _scene_dict_for(torch.from_numpy(verts), torch.from_numpy(faces), device)
+    o, d = torch.from_numpy(origins).to(device), torch.from_numpy(dirs).to(device)
+    face = torch.zeros(len(o), dtype=torch.int32, device=device)
+    dist = torch.zeros(len(o), device=device)
+    _core.rt_trace_rays(*CallScope(device).context_args(), sd, ptr(o), ptr(d), len(o), ptr(face), ptr(dist))
+    face, dist = face.cpu(), dist.cpu()
     ref_f, ref_t = _brute_force_hits(verts.astype(np.float64), faces, origins.astype(np.float64),
                                      dirs.astype(np.float64))
     assert (ref_f >= 0).sum() > 500, "test rays should hit often"
@@ -153,12 +169,12 @@ def test_camera_projection_closed_form(camera_type):
     np.testing.assert_allclose(out.numpy(), ref, rtol=1e-4, atol=1e-3)
 
 
-def test_gbuffer_depth_and_normal_of_a_plane():
+def test_gbuffer_depth_and_normal_of_a_plane(device):
     cam = r3.Camera(T(0., 0., 3.), T(0., 0., 0.), T(0., 1., 0.), 45.0, resolution=(16, 16))
     plane = r3.Shape(T([-9, -9, 0], [9, -9, 0], [9, 9, 0], [-9, 9, 0]), I([0, 1, 2], [0, 2, 3]), 0)
-    scene = r3.Scene(cam, [plane], [r3.Material(T(.2, .4, .6))])
+    scene = _moved(r3.Scene(cam, [plane], [r3.Material(T(.2, .4, .6))]), device)
     g = r3.render_g_buffer(scene, [r3.channels.depth, r3.channels.shading_normal, r3.channels.albedo,
-                                   r3.channels.alpha], num_samples=4)
+                                   r3.channels.alpha], num_samples=4).cpu()
     assert g.shape == (16, 16, 8)
     # Pixel centre ray: depth = 3 / cos(angle to the axis).
     s = math.tan(math.radians(22.5))
@@ -186,12 +202,13 @@ def test_load_obj(tmp_path):
         r3.load_obj(bad)
 
 
-def test_emission_only_constant_colour_and_errors():
+def test_emission_only_constant_colour_and_errors(device):
     cam = r3.Camera(T(0., 0., 1.), T(0., 0., 0.), T(0., 1., 0.), 1.0, resolution=(8, 8),
                     camera_type=r3.CameraType.orthographic)
     quad = r3.Shape(T([-2, -2, 0], [2, -2, 0], [2, 2, 0], [-2, 2, 0]), I([0, 1, 2], [0, 2, 3]), 0)
-    scene = r3.Scene(cam, [quad], [r3.Material(T(.5, .5, .5))], [r3.AreaLight(0, T(.3, .6, .9), two_sided=True)])
-    img = r3.render_pathtracing(scene, num_samples=2, max_bounces=0)
+    scene = _moved(r3.Scene(cam, [quad], [r3.Material(T(.5, .5, .5))],
+                            [r3.AreaLight(0, T(.3, .6, .9), two_sided=True)]), device)
+    img = r3.render_pathtracing(scene, num_samples=2, max_bounces=0).cpu()
     np.testing.assert_allclose(img.numpy(), np.broadcast_to([.3, .6, .9], (8, 8, 3)), rtol=1e-6)
     with pytest.raises(ValueError, match="max_bounces"):
         r3.render_pathtracing(scene, max_bounces=9)
@@ -201,8 +218,8 @@ def test_emission_only_constant_colour_and_errors():
         r3.Scene(cam, [r3.Shape(quad.vertices, quad.indices, 3)], [r3.Material(T(.5, .5, .5))])
 
 
-def test_same_seed_same_image_any_thread_count():
-    scene = _shadow_scene(_SHADOW_PARAMS)
+def test_same_seed_same_image_any_thread_count(device):
+    scene = _moved(_shadow_scene(_SHADOW_PARAMS), device)
     threads = torch.get_num_threads()
     a = r3.render_pathtracing(scene, num_samples=4, seed=3)
     torch.set_num_threads(1)
@@ -293,13 +310,13 @@ def _loss_weights():
     return torch.rand(RES, RES, 3, generator=torch.Generator().manual_seed(5))
 
 
-def _directional_derivatives(make, params, key, bounces, spp, h, edge_sampling, seed=1):
-    """(backward · δ, central difference along δ) of Σ w ⊙ image."""
-    w = _loss_weights()
+def _directional_derivatives(make, params, key, bounces, spp, h, edge_sampling, seed=1, device="cpu"):
+    """(backward · δ, central difference along δ) of Σ w ⊙ image, rendered on `device`."""
+    w = _loss_weights().to(device)
     direction = torch.randn(params[key].shape, generator=torch.Generator().manual_seed(7))
     p = {k: v.clone() for k, v in params.items()}
     p[key].requires_grad_(True)
-    img = r3.render_pathtracing(make(p), num_samples=spp, max_bounces=bounces, seed=seed,
+    img = r3.render_pathtracing(_moved(make(p), device), num_samples=spp, max_bounces=bounces, seed=seed,
                                 _edge_sampling=edge_sampling)
     (img * w).sum().backward()
     ad = float((p[key].grad * direction).sum())
@@ -307,7 +324,8 @@ def _directional_derivatives(make, params, key, bounces, spp, h, edge_sampling, 
         def loss(sign):
             q = dict(params)
             q[key] = params[key] + sign * h * direction
-            return float((r3.render_pathtracing(make(q), num_samples=spp, max_bounces=bounces, seed=seed) * w).sum())
+            image = r3.render_pathtracing(_moved(make(q), device), num_samples=spp, max_bounces=bounces, seed=seed)
+            return float((image * w).sum())
         fd = (loss(1) - loss(-1)) / (2 * h)
     return ad, fd
 
@@ -316,13 +334,15 @@ def _relative_error(ad, fd):
     return abs(ad - fd) / max(abs(fd), 1e-6)
 
 
-@pytest.fixture(scope="module")
-def fd_results():
+@pytest.fixture(scope="module", params=DEVICE_CASES)
+def fd_results(request):
+    """Every FD case on one device case (conftest.device_case), computed once."""
     results = {}
-    for name, make, params, key, bounces, spp, h, threshold in FD_CASES:
-        ad, fd = _directional_derivatives(make, params, key, bounces, spp, h, True)
-        ad_off, _ = _directional_derivatives(make, params, key, bounces, spp, h, False)
-        results[name] = dict(ad=ad, ad_no_edges=ad_off, fd=fd, threshold=threshold)
+    with device_case(request.param) as device:
+        for name, make, params, key, bounces, spp, h, threshold in FD_CASES:
+            ad, fd = _directional_derivatives(make, params, key, bounces, spp, h, True, device=device)
+            ad_off, _ = _directional_derivatives(make, params, key, bounces, spp, h, False, device=device)
+            results[name] = dict(ad=ad, ad_no_edges=ad_off, fd=fd, threshold=threshold)
     return results
 
 
@@ -351,20 +371,21 @@ def test_finite_differences_fail_without_edge_sampling(fd_results):
 
 # ------------------------------------------------------ 2-D / 3-D agreement
 
-def test_flat_polygon_matches_2d_renderer():
+def test_flat_polygon_matches_2d_renderer(device):
     """The shared boundary sampler, seen from both renderers: a flat polygon
     rendered by the 3-D tracer through an orthographic camera (max_bounces 0,
     an emissive constant colour) gives the 2-D renderer's image and the 2-D
     renderer's vertex gradients."""
     from pydiffvg import backward as backward2d
     H = W = 32
-    polygon = torch.tensor([[6., 5.], [26., 8.], [22., 27.], [9., 20.]])
-    colour = torch.tensor([0.3, 0.6, 0.9])
-    weights = torch.rand(H, W, 3, generator=torch.Generator().manual_seed(7))
+    polygon = torch.tensor([[6., 5.], [26., 8.], [22., 27.], [9., 20.]], device=device)
+    colour = torch.tensor([0.3, 0.6, 0.9], device=device)
+    weights = torch.rand(H, W, 3, generator=torch.Generator().manual_seed(7)).to(device)
 
     # 2-D: premultiplied colour over nothing is colour x coverage.
     pts2d = polygon.clone().requires_grad_(True)
-    group = pydiffvg.ShapeGroup(shape_ids=torch.tensor([0]), fill_color=torch.cat([colour, torch.ones(1)]))
+    group = pydiffvg.ShapeGroup(shape_ids=torch.tensor([0]),
+                                fill_color=torch.cat([colour, torch.ones(1, device=device)]))
     old = dict(backward2d.BACKWARD_OPTIONS)
     backward2d.BACKWARD_OPTIONS["boundary_density"] = 16.0
     try:
@@ -377,11 +398,12 @@ def test_flat_polygon_matches_2d_renderer():
     # 3-D: canvas pixels -> world x = px, y = H - py on the z = 0 plane; the
     # orthographic camera's half-height is H / 2 world units.
     pts3d = polygon.clone().requires_grad_(True)
-    verts = torch.cat([torch.stack([pts3d[:, 0], H - pts3d[:, 1]], 1), torch.zeros(4, 1)], 1)
+    verts = torch.cat([torch.stack([pts3d[:, 0], H - pts3d[:, 1]], 1), torch.zeros(4, 1, device=device)], 1)
     cam = r3.Camera(T(W / 2, H / 2, 5.), T(W / 2, H / 2, 0.), T(0., 1., 0.), H / 2, resolution=(H, W),
                     camera_type=r3.CameraType.orthographic)
     mesh = r3.Shape(verts, I([0, 1, 2], [0, 2, 3]), 0)
-    scene = r3.Scene(cam, [mesh], [r3.Material(T(0., 0., 0.))], [r3.AreaLight(0, colour, two_sided=True)])
+    scene = _moved(r3.Scene(cam, [mesh], [r3.Material(T(0., 0., 0.))], [r3.AreaLight(0, colour, two_sided=True)]),
+                   device)
     img3d = r3.render_pathtracing(scene, num_samples=(256, 256), max_bounces=0)
     (img3d * weights).sum().backward()
 

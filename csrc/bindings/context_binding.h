@@ -16,14 +16,20 @@ namespace pybind11_pdvg {
 
 namespace py = pybind11;
 
-// `allocator` must outlive the context: it is the binding's own argument.
-inline pdvg::ExecutionContext make_context(bool use_cuda, int device_index, std::uintptr_t stream,
+// `backend` is a pdvg::Backend value: the CPU, CUDA, or the CUDA branches
+// emulated on the CPU's threads (context.h). `allocator` must outlive the
+// context: it is the binding's own argument.
+inline pdvg::ExecutionContext make_context(int backend, int device_index, std::uintptr_t stream,
                                            int num_threads, const py::function& allocator) {
-    if (use_cuda && !pdvg::built_with_cuda())
+    if (backend != pdvg::kBackendCpu && backend != pdvg::kBackendCuda && backend != pdvg::kBackendEmulatedDevice)
+        throw pdvg::InvalidArgument(pdvg::concat("execution context: unknown backend ", backend,
+                                                 " (0 cpu, 1 cuda, 2 emulated device)"));
+    if (backend == pdvg::kBackendCuda && !pdvg::built_with_cuda())
         throw pdvg::Unsupported("a CUDA tensor was given, but this build of pydiffvg has no CUDA support; "
                                 "reinstall with PYDIFFVG_CUDA=1 pip install .");
     pdvg::ExecutionContext c;
-    c.use_cuda = use_cuda;
+    c.use_cuda = backend == pdvg::kBackendCuda;
+    c.emulate_device = backend == pdvg::kBackendEmulatedDevice;
     c.device_index = device_index;
     c.stream = reinterpret_cast<void*>(stream);
     c.num_threads = num_threads > 0 ? num_threads : 1;

@@ -96,21 +96,21 @@ void register_render_bindings(py::module_& m) {
         .def_property_readonly("complete", [](const pdvg::LayerLog& l) { return l.complete; })
         .def_property_readonly("nbytes", &pdvg::LayerLog::bytes);
     m.def("render_forward",
-          [](bool use_cuda, int device, std::uintptr_t stream, int threads, py::function allocator,
+          [](int backend, int device, std::uintptr_t stream, int threads, py::function allocator,
              py::dict scene, py::dict options, std::uintptr_t image, pdvg::LayerLog* log) {
-              pdvg::ExecutionContext context = make_context(use_cuda, device, stream, threads, allocator);
+              pdvg::ExecutionContext context = make_context(backend, device, stream, threads, allocator);
               auto packed = scene_from_dict(scene);
               auto settings = options_from_dict(options);
               without_gil([&] { pdvg::render_forward(packed, settings, pointer<float>(image), context, log); });
           },
-          py::arg("use_cuda"), py::arg("device"), py::arg("stream"), py::arg("threads"), py::arg("allocator"),
+          py::arg("backend"), py::arg("device"), py::arg("stream"), py::arg("threads"), py::arg("allocator"),
           py::arg("scene"), py::arg("options"), py::arg("image"), py::arg("log") = nullptr,
           "Renders the packed scene into image [B,H,W,C], filling `log` when given (internal).");
     m.def("render_backward",
-          [](bool use_cuda, int device, std::uintptr_t stream, int threads, py::function allocator,
+          [](int backend, int device, std::uintptr_t stream, int threads, py::function allocator,
              py::dict scene, py::dict options, py::dict backward, std::uintptr_t image, std::uintptr_t grad_image,
              py::dict grads, const pdvg::LayerLog* log) {
-              pdvg::ExecutionContext context = make_context(use_cuda, device, stream, threads, allocator);
+              pdvg::ExecutionContext context = make_context(backend, device, stream, threads, allocator);
               pdvg::BackwardOptions b;
               b.boundary_density = backward["boundary_density"].cast<float>();
               b.boundary_term = backward["boundary_term"].cast<bool>();
@@ -141,7 +141,7 @@ void register_render_bindings(py::module_& m) {
                                         pointer<const float>(grad_image), g, context, log);
               });
           },
-          py::arg("use_cuda"), py::arg("device"), py::arg("stream"), py::arg("threads"), py::arg("allocator"),
+          py::arg("backend"), py::arg("device"), py::arg("stream"), py::arg("threads"), py::arg("allocator"),
           py::arg("scene"), py::arg("options"), py::arg("backward"), py::arg("image"), py::arg("grad_image"),
           py::arg("grads"), py::arg("log") = nullptr,
           "Accumulates scene gradients of sum(grad_image * image), replaying `log` when it is the forward pass's "

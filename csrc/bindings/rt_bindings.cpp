@@ -100,9 +100,9 @@ py::dict timings_dict(const pdvg::rt::RenderTimings& t) {
 
 void register_rt_bindings(py::module_& m) {
     m.def("rt_render_forward",
-          [](bool use_cuda, int device_index, std::uintptr_t stream, int num_threads, py::function allocator,
+          [](int backend, int device_index, std::uintptr_t stream, int num_threads, py::function allocator,
              py::dict scene, std::uintptr_t camera, py::dict options, std::uintptr_t image) {
-              auto context = make_context(use_cuda, device_index, stream, num_threads, allocator);
+              auto context = make_context(backend, device_index, stream, num_threads, allocator);
               pdvg::rt::RenderTimings timings;
               auto packed = scene_from_dict(scene);
               auto settings = options_from_dict(options);
@@ -113,9 +113,9 @@ void register_rt_bindings(py::module_& m) {
               return timings_dict(timings);
           });
     m.def("rt_render_backward",
-          [](bool use_cuda, int device_index, std::uintptr_t stream, int num_threads, py::function allocator,
+          [](int backend, int device_index, std::uintptr_t stream, int num_threads, py::function allocator,
              py::dict scene, std::uintptr_t camera, py::dict options, std::uintptr_t d_image, py::dict grads) {
-              auto context = make_context(use_cuda, device_index, stream, num_threads, allocator);
+              auto context = make_context(backend, device_index, stream, num_threads, allocator);
               pdvg::rt::SceneGrads g;
               g.vertices = pointer<float>(get_address(grads, "vertices", false));
               g.normals = pointer<float>(get_address(grads, "normals", false));
@@ -136,39 +136,39 @@ void register_rt_bindings(py::module_& m) {
               return timings_dict(timings);
           });
     m.def("rt_render_gbuffer",
-          [](bool use_cuda, int device_index, std::uintptr_t stream, int num_threads, py::function allocator,
+          [](int backend, int device_index, std::uintptr_t stream, int num_threads, py::function allocator,
              py::dict scene, std::uintptr_t camera, py::dict options, std::vector<int> channels, std::uintptr_t out) {
               for (int c : channels)
                   if (c < 0 || c > pdvg::rt::kAlpha) pdvg::throw_invalid("render_g_buffer(): unknown channel id ", c);
               if (channels.empty() || channels.size() > 8)
                   pdvg::throw_invalid("render_g_buffer(): 1 to 8 channels, got ", channels.size());
-              auto context = make_context(use_cuda, device_index, stream, num_threads, allocator);
+              auto context = make_context(backend, device_index, stream, num_threads, allocator);
               pdvg::rt::render_gbuffer(scene_from_dict(scene), pointer<const float>(camera), options_from_dict(options),
                                        channels.data(), int(channels.size()), pointer<float>(out), context);
           });
     m.def("rt_gbuffer_channel_width", [](int channel) { return pdvg::rt::gbuffer_channel_width(channel); });
     m.def("rt_trace_rays",
-          [](bool use_cuda, int device_index, std::uintptr_t stream, int num_threads, py::function allocator,
+          [](int backend, int device_index, std::uintptr_t stream, int num_threads, py::function allocator,
              py::dict scene, std::uintptr_t origins, std::uintptr_t directions, int n, std::uintptr_t out_face,
              std::uintptr_t out_t) {
               if (n < 0) pdvg::throw_invalid("rt_trace_rays: negative ray count ", n);
-              auto context = make_context(use_cuda, device_index, stream, num_threads, allocator);
+              auto context = make_context(backend, device_index, stream, num_threads, allocator);
               pdvg::rt::trace_rays(scene_from_dict(scene), pointer<const float>(origins),
                                    pointer<const float>(directions), n, pointer<int>(out_face), pointer<float>(out_t),
                                    context);
           });
     m.def("rt_project_points",
-          [](bool use_cuda, int device_index, std::uintptr_t stream, int num_threads, py::function allocator,
+          [](int backend, int device_index, std::uintptr_t stream, int num_threads, py::function allocator,
              std::uintptr_t camera, py::dict options, std::uintptr_t points, int n, std::uintptr_t out) {
               if (n < 0) pdvg::throw_invalid("rt_project_points: negative point count ", n);
-              auto context = make_context(use_cuda, device_index, stream, num_threads, allocator);
+              auto context = make_context(backend, device_index, stream, num_threads, allocator);
               pdvg::rt::project_points(pointer<const float>(camera), options_from_dict(options),
                                        pointer<const float>(points), n, pointer<float>(out), context);
           });
     m.def("rt_primary_edge_weights",
-          [](bool use_cuda, int device_index, std::uintptr_t stream, int num_threads, py::function allocator,
+          [](int backend, int device_index, std::uintptr_t stream, int num_threads, py::function allocator,
              py::dict scene, std::uintptr_t camera, py::dict options, bool creases, std::uintptr_t out, int max_edges) {
-              auto context = make_context(use_cuda, device_index, stream, num_threads, allocator);
+              auto context = make_context(backend, device_index, stream, num_threads, allocator);
               pdvg::rt::primary_edge_weights(scene_from_dict(scene), pointer<const float>(camera),
                                              options_from_dict(options), creases, pointer<float>(out), max_edges,
                                              context);

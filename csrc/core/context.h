@@ -1,6 +1,13 @@
 // Where and how a call runs: CPU thread count or CUDA device and stream, and
 // an allocator supplied by the caller (the Python side allocates torch
 // tensors), so that scratch memory comes from the framework's allocator.
+//
+// Three backends. The CPU's, the CUDA grid's, and the CUDA branches emulated
+// on host threads (emulate_device): every kernel then takes the branch a CUDA
+// build takes (device_code()), parallel_for runs CUDA's launch shape on the
+// thread pool, and "device" memory is host memory from the same allocator,
+// copied through to_host/from_host as on CUDA. It exists so that the device
+// branches run, and are tested, in a build without a GPU.
 #pragma once
 
 #include <cstddef>
@@ -14,14 +21,21 @@
 
 namespace pdvg {
 
+// Values of the `backend` argument the bindings take (context_binding.h).
+enum Backend : int { kBackendCpu = 0, kBackendCuda = 1, kBackendEmulatedDevice = 2 };
+
 struct ExecutionContext {
     bool use_cuda = false;
+    bool emulate_device = false;  // host threads run the device branches (never with use_cuda)
     int device_index = -1;
     void* stream = nullptr;     // cudaStream_t on CUDA
     int num_threads = 1;        // CPU worker count
     // Returns zero-initialised device memory of the given size, owned by the
     // caller and alive until the call returns.
     std::function<void*(size_t)> allocate_bytes;
+
+    // Whether kernels take the branches of a CUDA build: on CUDA, or emulated.
+    bool device_code() const { return use_cuda || emulate_device; }
 
     template <typename T>
     T* allocate(size_t count) const {

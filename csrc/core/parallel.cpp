@@ -164,19 +164,24 @@ void run_on_thread_pool(int64_t n, int64_t grain, int num_threads,
     ThreadPool::instance().run(n, grain, num_threads, chunk);
 }
 
+// (Not static: nvcc's extended lambdas need an enclosing function with external linkage.)
+template <typename Int>
+int64_t scan_integers(Int* values, int64_t count, const ExecutionContext& context, double max_total) {
+    return int64_t(parallel_exclusive_scan(
+        count, [=] HOST_DEVICE(int64_t i) { return values[i]; },
+        [=] HOST_DEVICE(int64_t i, double prefix, double) {
+            const Int v = values[i];
+            values[i] = Int(prefix);
+            return v;
+        }, context, max_total));
+}
+
 int64_t exclusive_scan_inplace(int* values, int64_t count, const ExecutionContext& context) {
-    std::vector<int> host = context.use_cuda ? context.to_host(values, size_t(count))
-                                             : std::vector<int>(values, values + count);
-    int64_t total = 0;
-    for (int64_t i = 0; i < count; ++i) {
-        int64_t v = host[size_t(i)];
-        host[size_t(i)] = int(total);
-        total += v;
-    }
-    if (total > int64_t(INT32_MAX)) throw InvalidArgument("scene too large: more than 2^31 work items");
-    if (context.use_cuda) context.from_host(values, host.data(), size_t(count));
-    else std::copy(host.begin(), host.end(), values);
-    return total;
+    return scan_integers(values, count, context, double(INT32_MAX));
+}
+
+int64_t exclusive_scan_inplace(int64_t* values, int64_t count, const ExecutionContext& context) {
+    return scan_integers(values, count, context, 9007199254740992.0);  // 2^53: doubles stay exact
 }
 
 #if !PDVG_HAS_CUDA_COMPILER

@@ -122,14 +122,17 @@ void render_backward(SceneView scene, const float* camera_params, const RenderOp
         // Mix length with a uniform share (w = length + mean length): a few
         // huge edges (a ground plane's border) must not starve the short
         // silhouettes of small occluders of candidates.
-        std::vector<float> host_weights = context.to_host(weights, size_t(edge_count));
-        double total = 0.0;
-        int nonzero = 0;
-        for (float w : host_weights) if (w > 0.0f) { total += w; ++nonzero; }
-        if (nonzero > 0) {
-            float mean = float(total / nonzero);
-            for (float& w : host_weights) if (w > 0.0f) w += mean;
-            context.from_host(weights, host_weights.data(), host_weights.size());
+        const double total = parallel_sum(edge_count, [=] HOST_DEVICE(int64_t i) {
+            return weights[i] > 0.0f ? weights[i] : 0.0f;
+        }, context);
+        const double nonzero = parallel_sum(edge_count, [=] HOST_DEVICE(int64_t i) {
+            return weights[i] > 0.0f ? 1.0f : 0.0f;
+        }, context);
+        if (nonzero > 0.0) {
+            const float mean = float(total / nonzero);
+            parallel_for(edge_count, [=] HOST_DEVICE(int64_t i) {
+                if (weights[i] > 0.0f) weights[i] += mean;
+            }, context, 256);
         }
         use_secondary = build_boundary_cdf(weights, edge_count, cdf, context) > 0.0;
         secondary.edges = edge_list;

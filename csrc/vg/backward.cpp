@@ -39,41 +39,35 @@ constexpr float kImportanceFloor = 0.02f;
 
 // ---- Layer storage for the reverse sweep ---------------------------------
 
-// Growable per-thread storage on the CPU: no cap on overlapping layers.
-// Slots are reused from sample to sample (the vector only grows), so a new
-// layer costs no construction.
-struct VectorLayers {
-    std::vector<LayerRecord>* v;
+// The layers of one sample for the reverse sweep, kept in `capacity` slots
+// that the caller provides, on the CPU and the device alike. Layers under an
+// opaque layer are dropped, so only the visible stack is kept. There is no
+// cap: `needed` counts the most slots the walk asked for at once, past the
+// capacity too, and a sample that did not fit is run again in exactly that
+// much room (a grown vector on the CPU, a counted and scanned allocation on
+// the device, see area_term_on_device).
+struct LayerStack {
+    LayerRecord* items;
+    int capacity;
     int n = 0;
-    void clear() { n = 0; }
-    LayerRecord* next() {
-        if (size_t(n) == v->size()) v->resize(2 * v->size() + 16);
-        return &(*v)[size_t(n++)];
-    }
-    int count() const { return n; }
-    const LayerRecord& operator[](int i) const { return (*v)[size_t(i)]; }
-};
-
-// Fixed storage for device threads; layers under an opaque layer are
-// dropped, so only the visible stack counts against the capacity.
-template <int N>
-struct FixedLayers {
-    LayerRecord items[N];
-    int n = 0;
-    int* overflow;
+    int needed = 0;
     HOST_DEVICE void clear() { n = 0; }
     HOST_DEVICE LayerRecord* next() {
-        if (n < N) return &items[n++];
-        atomic_add_int(overflow, 1);
-        return nullptr;
+        const int i = n++;
+        needed = max_value(needed, n);
+        return i < capacity ? &items[i] : nullptr;
     }
+    HOST_DEVICE bool overflowed() const { return needed > capacity; }
     HOST_DEVICE int count() const { return n; }
     HOST_DEVICE const LayerRecord& operator[](int i) const { return items[i]; }
 };
 
-template <typename Layers>
+// Slots a device thread keeps on its own stack before a sample goes to the
+// counted second pass.
+constexpr int kInlineLayers = 16;
+
 struct RecordLayers {
-    Layers* layers;
+    LayerStack* layers;
     bool background_visible = true;
     HOST_DEVICE void operator()(const LayerEvent& e) {
         if (e.color.w * e.coverage >= 1.0f) {  // opaque: nothing below can matter
@@ -144,8 +138,12 @@ HOST_DEVICE inline Vec4f filtered_adjoint(const RenderOptions& o, const float* g
 // and so one thread, shades.
 class ThreadGradients {
 public:
+    // `threads` 0 (the device path) makes no copies and reads nothing: the
+    // scene's arrays are device memory there (reading the stop count from
+    // one on the host was a crash on CUDA).
     ThreadGradients(const SceneView& scene, const SceneGradients& shared, int threads)
-        : shared_(shared), copies_(size_t(std::max(threads, 1))), id_(++last_id_) {
+        : shared_(shared), copies_(size_t(std::max(threads, 0))), id_(++last_id_) {
+        if (threads <= 0) return;
         const int stops = scene.paint_stop_begin ? scene.paint_stop_begin[2 * scene.num_groups] : 0;
         fields_ = {{&SceneGradients::shape_params, size_t(scene.num_shapes) * 4},
                    {&SceneGradients::shape_width, size_t(scene.num_shapes)},
@@ -230,9 +228,10 @@ struct AreaContext {
 };
 
 // The area term of sample k of pixel (x, y), shaded through the program of
-// its cell when there is one.
-template <typename Layers>
-HOST_DEVICE inline void area_sample(const AreaContext& a, int b, int x, int y, int k, Layers& layers,
+// its cell when there is one. Returns false, having added nothing, when the
+// sample's layers did not fit in `layers` (layers.needed then says how many
+// slots to run it again with).
+HOST_DEVICE inline bool area_sample(const AreaContext& a, int b, int x, int y, int k, LayerStack& layers,
                                     float* d_radius, const CellProgram* program = nullptr,
                                     const int32_t* logged = nullptr) {
     const RenderOptions& o = a.o;
@@ -241,10 +240,10 @@ HOST_DEVICE inline void area_sample(const AreaContext& a, int b, int x, int y, i
     // Adjoint of this sample's value: Σ_p adj_p k(x_i - c_p) / W_p.
     bool any;
     Vec4f d_value = filtered_adjoint(o, a.grad_image, a.weight_sum, a.channels, b, x, y, p, 1.0f, &any);
-    if (!any) return;
+    if (!any) return true;
     if (o.output_sdf) {
         NearestBoundary nb = signed_distance_point(a.scene, a.grid, b, p);
-        if (nb.group < 0) return;
+        if (nb.group < 0) return true;
         float scale = group_distance_scale(a.scene, nb.group);
         float d_shape = d_value.x * scale;
         distance_scale_backward(a.scene, nb.group, d_value.x * nb.value / scale,
@@ -256,13 +255,15 @@ HOST_DEVICE inline void area_sample(const AreaContext& a, int b, int x, int y, i
             boundary_distance_backward(a.scene, nb.shape, nb.local, true, nb.inside ? -d_shape : d_shape, 0.0f,
                                        a.grads, &d_local);
         add_affine_gradient(a.grads.group_to_shape + 9 * nb.group, d_local, p);
-        return;
+        return true;
     }
     layers.clear();
-    RecordLayers<Layers> record{&layers};
+    layers.needed = 0;
+    RecordLayers record{&layers};
     Vec4f final_color = logged ? replay_layers(a.scene, o, b, x, y, p, logged + 1, logged[0], record)
                         : program ? shade_point(a.scene, a.grid, o, *program, b, x, y, p, record)
                                   : shade_point(a.scene, a.grid, o, b, x, y, p, record);
+    if (layers.overflowed()) return false;
     if (a.radius_gradient) {
         // pixel = Σ w_i f_i / Σ w_i  ->  ∂pixel/∂r = Σ ∂w_i/∂r (f_i - pixel) / Σ w_i
         Vec4f value = sample_output(final_color, o.premultiplied);
@@ -279,6 +280,7 @@ HOST_DEVICE inline void area_sample(const AreaContext& a, int b, int x, int y, i
     }
     Vec4f d_final = sample_output_backward(final_color, d_value, o.premultiplied);
     composite_backward(a.scene, o, layers, layers.count(), record.background_visible, d_final, p, b, x, y, a.grads);
+    return true;
 }
 
 // ---- The jump across a boundary point --------------------------------------
@@ -551,6 +553,76 @@ struct BoundaryJumps {
     }
 };
 
+// The area term on the device (or its emulation), one thread per sample.
+// Pass 1 finishes every sample whose visible layers fit in kInlineLayers
+// slots of the thread's own stack, and the others write how many slots they
+// need. A scan of those counts gives each its exact room in one allocation
+// (in pieces of at most kLayerBudgetBytes), and pass 2 runs them there.
+constexpr size_t kLayerBudgetBytes = size_t(256) << 20;
+
+void area_term_on_device(const AreaContext& a, int64_t samples, const ExecutionContext& context) {
+    const int spp = samples_per_pixel(a.o);
+    const int width = a.o.width, height = a.o.height;
+    int64_t* room = context.allocate<int64_t>(size_t(samples) + 1);
+    float* d_radius = context.allocate<float>(1);
+    int* misfits = context.allocate<int>(1);
+    parallel_for(samples, [=] HOST_DEVICE(int64_t index) {
+        const int64_t pixel = index / spp;
+        const int x = int(pixel % width), y = int((pixel / width) % height), b = int(pixel / (int64_t(width) * height));
+        UninitialisedArray<LayerRecord, kInlineLayers> slots;
+        LayerStack layers{&slots[0], kInlineLayers};
+        float dr = 0.0f;
+        room[index] = area_sample(a, b, x, y, int(index % spp), layers, &dr) ? 0 : layers.needed;
+        if (dr != 0.0f) atomic_add(d_radius, dr);
+    }, context);
+    const int64_t total = exclusive_scan_inplace(room, samples + 1, context);
+    if (total > 0) {
+        // Pieces of consecutive samples whose rooms add up to the budget (or
+        // one sample, whatever it needs), found by bisection on the scanned
+        // offsets: one read for a scene that fits at once.
+        auto offset = [&](int64_t i) { return context.to_host(room + i, 1)[0]; };
+        const int64_t budget = std::max<int64_t>(1, int64_t(kLayerBudgetBytes / sizeof(LayerRecord)));
+        std::vector<int64_t> cuts{0};
+        while (cuts.back() < samples) {
+            const int64_t begin = cuts.back(), base = offset(begin);
+            int64_t lo = begin + 1, hi = samples;
+            if (offset(hi) - base > budget) {
+                while (hi - lo > 1) {  // offset(lo) - base fits (or lo = begin + 1), offset(hi) - base does not
+                    const int64_t mid = lo + (hi - lo) / 2;
+                    (offset(mid) - base <= budget ? lo : hi) = mid;
+                }
+                hi = lo;
+            }
+            cuts.push_back(hi);
+        }
+        int64_t largest = 0;
+        std::vector<int64_t> bases(cuts.size());
+        for (size_t c = 0; c < cuts.size(); ++c) bases[c] = offset(cuts[c]);
+        for (size_t c = 0; c + 1 < cuts.size(); ++c) largest = std::max(largest, bases[c + 1] - bases[c]);
+        LayerRecord* storage = context.allocate<LayerRecord>(size_t(largest));
+        for (size_t c = 0; c + 1 < cuts.size(); ++c) {
+            const int64_t begin = cuts[c], base = bases[c];
+            parallel_for(cuts[c + 1] - begin, [=] HOST_DEVICE(int64_t j) {
+                const int64_t index = begin + j, slot = room[index], slots = room[index + 1] - slot;
+                if (slots == 0) return;
+                const int64_t pixel = index / spp;
+                const int x = int(pixel % width), y = int((pixel / width) % height);
+                const int b = int(pixel / (int64_t(width) * height));
+                LayerStack layers{storage + (slot - base), int(slots)};
+                float dr = 0.0f;
+                if (!area_sample(a, b, x, y, int(index % spp), layers, &dr)) atomic_add_int(misfits, 1);
+                if (dr != 0.0f) atomic_add(d_radius, dr);
+            }, context);
+        }
+        if (context.to_host(misfits, 1)[0] != 0)
+            throw std::logic_error("render backward: a sample's layers did not fit the room counted for them");
+    }
+    if (a.grads.filter_radius) {
+        float radius = context.to_host(d_radius, 1)[0] + context.to_host(a.grads.filter_radius, 1)[0];
+        context.from_host(a.grads.filter_radius, &radius, 1);
+    }
+}
+
 }  // namespace
 
 void render_backward(const SceneView& input_scene, const RenderOptions& options, const BackwardOptions& backward,
@@ -579,27 +651,8 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
     if (backward.area_term) {
         AreaContext a{scene, options, grid, image, grad_image, weight_sum, grads, channels,
                       options.filter != kFilterBox && grads.filter_radius != nullptr};
-        if (context.use_cuda) {
-            int* overflow = context.allocate<int>(1);
-            float* d_radius = context.allocate<float>(1);
-            parallel_for(pixels * spp, [=] HOST_DEVICE(int64_t index) {
-                int64_t pixel = index / spp;
-                int x = int(pixel % a.o.width), y = int((pixel / a.o.width) % a.o.height);
-                int b = int(pixel / (int64_t(a.o.width) * a.o.height));
-                FixedLayers<16> layers;
-                layers.overflow = overflow;
-                float dr = 0.0f;
-                area_sample(a, b, x, y, int(index % spp), layers, &dr);
-                if (dr != 0.0f) atomic_add(d_radius, dr);
-            }, context);
-            if (context.to_host(overflow, 1)[0] != 0)
-                throw Unsupported("render backward on CUDA: more than 16 translucent layers overlap one sample; "
-                                  "run the backward pass on the CPU for this scene");
-            if (grads.filter_radius) {
-                float dr = context.to_host(d_radius, 1)[0];
-                float cur = context.to_host(grads.filter_radius, 1)[0] + dr;
-                context.from_host(grads.filter_radius, &cur, 1);
-            }
+        if (context.device_code()) {
+            area_term_on_device(a, pixels * spp, context);
         } else {
             const int64_t tiles = int64_t(scene.num_scenes) * grid.tiles_per_scene;
             std::vector<double> radius_parts(size_t(tiles), 0.0);
@@ -609,22 +662,28 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
                                 log->tiles.size() == size_t(tiles);
             ThreadGradients thread_grads(scene, grads, context.num_threads);
             parallel_for_host(tiles, [&](int64_t t) {
-                std::vector<LayerRecord> storage;  // per tile: no thread-local lookups per sample
-                storage.reserve(64);
-                VectorLayers layers{&storage};
+                // Per tile, no thread-local lookups per sample; a sample that
+                // does not fit grows it to what it needs and runs again.
+                std::vector<LayerRecord> storage(64);
                 int b = int(t / grid.tiles_per_scene);
                 float dr = 0.0f;
                 AreaContext mine = a;
                 mine.grads = thread_grads.acquire();
+                auto sample = [&](int x, int y, int k, const CellProgram* program, const int32_t* logged) {
+                    LayerStack layers{storage.data(), int(storage.size())};
+                    while (!area_sample(mine, b, x, y, k, layers, &dr, program, logged)) {
+                        storage.resize(2 * size_t(layers.needed));
+                        layers = LayerStack{storage.data(), int(storage.size())};
+                    }
+                };
                 if (replay) {
                     const int32_t* cursor = log->tiles[size_t(t)].data();
                     for_each_tile_pixel_in_order(grid, o, t, [&](int x, int y) {
-                        for (int k = 0; k < spp; ++k, cursor += 1 + cursor[0])
-                            area_sample(mine, b, x, y, k, layers, &dr, nullptr, cursor);
+                        for (int k = 0; k < spp; ++k, cursor += 1 + cursor[0]) sample(x, y, k, nullptr, cursor);
                     });
                 } else {
                     for_each_tile_pixel(s, grid, o, t, [&](const CellProgram* program, int x, int y) {
-                        for (int k = 0; k < spp; ++k) area_sample(mine, b, x, y, k, layers, &dr, program);
+                        for (int k = 0; k < spp; ++k) sample(x, y, k, program, nullptr);
                     });
                 }
                 ThreadGradients::release();
@@ -674,9 +733,8 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
             }
         tile_importance[t] = m;
     }, context, 64);
-    std::vector<float> host_importance = context.to_host(tile_importance, size_t(tiles_total));
-    double importance_total = 0.0;
-    for (float v : host_importance) importance_total += v;
+    const double importance_total =
+        parallel_sum(tiles_total, [=] HOST_DEVICE(int64_t t) { return tile_importance[t]; }, context);
     if (!(importance_total > 0.0)) return;
     const float floor_importance = float(kImportanceFloor * importance_total / tiles_total);
 
@@ -721,9 +779,7 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
     }, context, 64);
     float* cdf = context.allocate<float>(size_t(num_pieces) + 1);
     if (!(build_boundary_cdf(weights, num_pieces, cdf, context) > 0.0)) return;
-    std::vector<float> host_lengths = context.to_host(lengths, size_t(num_pieces));
-    double total_length = 0.0;
-    for (float v : host_lengths) total_length += v;
+    const double total_length = parallel_sum(num_pieces, [=] HOST_DEVICE(int64_t i) { return lengths[i]; }, context);
     // Budget: one boundary sample per pixel sample per pixel of boundary
     // length, but never more than the forward pass's sample count: in dense
     // scenes the edge length exceeds the pixel count and the extra samples
@@ -737,7 +793,7 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
     const int reach = filter_reach(o);
     const BoundaryJumps jumps{s, grid, o, table, grad_image, weight_sum, channels, float(spp),
                               1.0f / float(num_samples)};
-    ThreadGradients thread_grads(scene, grads, context.use_cuda ? 0 : context.num_threads);
+    ThreadGradients thread_grads(scene, grads, context.device_code() ? 0 : context.num_threads);
 
     // Samples are drawn in chunks and each chunk is shaded in tile and cell
     // order: a counting sort by (tile, cell) makes consecutive samples read
@@ -788,7 +844,7 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
         // (on the CPU into per-thread gradient copies, summed at the end,
         // and through the program of the sample's cell, built once for the
         // cell's run of samples).
-        if (context.use_cuda) {
+        if (context.device_code()) {
             parallel_for(kept, [=] HOST_DEVICE(int64_t j) { jumps.shade(drawn[order[j]], gr); }, context, 64);
         } else {
             run_on_thread_pool(kept, 64, context.num_threads, [&](int64_t begin, int64_t end) {
@@ -821,7 +877,7 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
             });
         }
     }
-    thread_grads.reduce();  // nothing to sum on CUDA, where no copy was made
+    thread_grads.reduce();  // nothing to sum on the device, where no copy was made
 }
 
 }  // namespace pdvg

@@ -151,7 +151,7 @@ void render_forward(const SceneView& input_scene, const RenderOptions& options, 
     const RenderOptions o = options;
 
     if (filter_reach(options) == 0) {
-        if (context.use_cuda) {
+        if (context.device_code()) {
             parallel_for(pixels, [=] HOST_DEVICE(int64_t pixel) {
                 render_pixel_direct(s, grid, o, image, channels, pixel);
             }, context);

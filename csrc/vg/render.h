@@ -28,7 +28,7 @@ struct LayerLog {
 
 // Whether a render with these options can keep a LayerLog.
 inline bool layer_log_applies(const RenderOptions& o, const ExecutionContext& context) {
-    return !context.use_cuda && !o.output_sdf && o.filter_radius <= 0.5f;
+    return !context.device_code() && !o.output_sdf && o.filter_radius <= 0.5f;
 }
 
 // Renders every scene of the batch into image [B, H, W, C] (C = 4 for colour,
