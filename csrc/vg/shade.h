@@ -88,21 +88,22 @@ HOST_DEVICE FORCE_INLINE GroupCoverage group_coverage(const SceneView& scene, co
         if (!known.fill_varies && !known.stroke_near) continue;
         if (!prefiltering && !grid.pair_may_contain(pair, c.local)) continue;
         int s = scene.pair_shape[pair];
+        const SegmentSet segs = entry_segment_set(scene, grid, i, s, cell);
         if (fill && known.fill_varies) {
-            winding += shape_winding_number(scene, s, c.local);
+            winding += shape_winding_number(scene, s, c.local, segs);
             if (prefiltering) {
                 BoundaryPoint bp = shape_closest_boundary_point(scene, s, c.local, true,
-                                                                min_value(band, c.fill_distance));
+                                                                min_value(band, c.fill_distance), segs);
                 if (bp.distance < c.fill_distance) { c.fill_distance = bp.distance; c.fill_shape = s; c.fill_point.set(bp); }
             }
         }
         if (stroke && known.stroke_near) {
             if (prefiltering) {
                 BoundaryPoint bp;
-                float d = stroke_signed_distance(scene, s, c.local, band + shape_max_width(scene, s), &bp);
+                float d = stroke_signed_distance(scene, s, c.local, band + shape_max_width(scene, s), &bp, segs);
                 if (d < c.stroke_distance) { c.stroke_distance = d; c.stroke_shape = s; c.stroke_point.set(bp); }
             } else if (!in_stroke) {
-                in_stroke = inside_stroke(scene, s, c.local);
+                in_stroke = inside_stroke(scene, s, c.local, segs);
             }
         }
     }
