@@ -143,6 +143,14 @@ HOST_DEVICE inline void gather_pixel(const float* samples, const RenderOptions& 
 void render_forward(const SceneView& input_scene, const RenderOptions& options, float* image,
                     const ExecutionContext& context, LayerLog* log) {
     const PreparedRender prepared = prepare_render(input_scene, options, context);
+    if (log) {
+        // Kept for the backward pass when the log applies: then no other
+        // scratch of this call (the wide-filter sample buffer) is held with it.
+        log->has_prepared = layer_log_applies(options, context);
+        log->prepared = prepared;
+        log->prepared_input = input_scene;
+        log->prepared_options = options;
+    }
     const SceneView& scene = prepared.scene;
     const TileGrid& grid = prepared.grid;
     const int channels = options.output_sdf ? 1 : 4;
