@@ -183,12 +183,15 @@ void render_forward(const SceneView& input_scene, const RenderOptions& options, 
                 // one exact-size copy of it.
                 static thread_local std::vector<int32_t> buffer;
                 const int tile_groups = grid.tile_begin[t + 1] - grid.tile_begin[t];
+                // A tile that records no layers skips the groups hidden under
+                // an opaque one (build_cell_program): the backward pass, which
+                // differentiates them too, replays only recorded tiles.
                 auto shade_tile = [&](auto& record) {
                     for_each_tile_pixel(s, grid, o, t, [&](const CellProgram* program, int x, int y) {
                         int64_t pixel = (int64_t(b) * o.height + y) * o.width + x;
                         record.max_layers = 2 * (program ? program->num_groups : tile_groups);
                         render_pixel(s, grid, o, image, channels, pixel, program, record);
-                    });
+                    }, !record_tile);
                     return record.used;
                 };
                 size_t used = 0;
