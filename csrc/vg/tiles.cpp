@@ -301,7 +301,7 @@ TileGrid build_tile_grid(const SceneView& scene, const RenderOptions& options, f
         parallel_for(num_tiles, [=] HOST_DEVICE(int64_t t) {
             for (int e = tile_count[t]; e < tile_count[t + 1]; ++e) {
                 int m = tile_pairs[e], count = 0;
-                if (s.shape_kind[s.pair_shape[m]] == kPath)
+                if (shape_has_segment_lists(s, s.pair_shape[m]))
                     for_each_entry_segment(s, classified_grid, int(t), m, grow, prefiltering, pair_stroke_pad[m],
                                            [&](int) { ++count; });
                 segment_begin[e] = count;
@@ -317,7 +317,7 @@ TileGrid build_tile_grid(const SceneView& scene, const RenderOptions& options, f
                 for (int e = tile_count[t]; e < tile_count[t + 1]; ++e) {
                     int m = tile_pairs[e];
                     int* out = list + offsets[e];
-                    if (s.shape_kind[s.pair_shape[m]] == kPath)
+                    if (shape_has_segment_lists(s, s.pair_shape[m]))
                         for_each_entry_segment(s, classified_grid, int(t), m, grow, prefiltering, pair_stroke_pad[m],
                                                [&](int k) { *out++ = k; });
                 }

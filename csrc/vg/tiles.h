@@ -88,11 +88,20 @@ HOST_DEVICE inline int TileGrid::cell_of(int tile, Vec2f p) const {
     return cy * kCellsPerSide + cx;
 }
 
+// Paths of at most this many segments keep no lists: visiting all of them
+// costs less than building and reading the lists.
+constexpr int kMinListedSegments = 8;
+
+HOST_DEVICE inline bool shape_has_segment_lists(const SceneView& scene, int s) {
+    return scene.shape_kind[s] == kPath &&
+           scene.shape_segment_begin[s + 1] - scene.shape_segment_begin[s] > kMinListedSegments;
+}
+
 // The segments that a query of tile entry i's shape s visits at a point of
 // cell `cell` (TileGrid::cell_of): the entry's list, or all of them.
 HOST_DEVICE inline SegmentSet entry_segment_set(const SceneView& scene, const TileGrid& grid, int i, int s,
                                                 int cell) {
-    if (cell < 0 || !grid.entry_segment_begin || scene.shape_kind[s] != kPath) return all_segments(scene, s);
+    if (cell < 0 || !grid.entry_segment_begin || !shape_has_segment_lists(scene, s)) return all_segments(scene, s);
     return {grid.entry_segments, grid.entry_segment_begin[i], grid.entry_segment_begin[i + 1]};
 }
 
