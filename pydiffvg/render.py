@@ -67,6 +67,8 @@ def native_forward(settings, packed, floats, filter_radius, background, log=None
     scope = CallScope(packed.device)
     _core.render_forward(*scope.context_args(), _scene_dict(packed, floats),
                          settings.as_dict(filter_radius, background), ptr(image), log)
+    if log is not None and log.has_prepared:
+        log.scratch = scope  # the prepared scene in the log points into it (for the backward pass)
     return image
 
 

@@ -89,11 +89,14 @@ pdvg::RenderOptions options_from_dict(const py::dict& d) {
 }  // namespace
 
 void register_render_bindings(py::module_& m) {
+    // dynamic_attr: Python keeps the forward call's scratch (which the
+    // prepared scene points into) alive as an attribute of the log.
     py::class_<pdvg::LayerLog>(m, "LayerLog",
-                               "The layers a CPU forward pass composited at each sample, kept for its backward "
-                               "pass (internal).")
+                               "The layers a CPU forward pass composited at each sample, and its prepared scene, "
+                               "kept for its backward pass (internal).", py::dynamic_attr())
         .def(py::init<>())
         .def_property_readonly("complete", [](const pdvg::LayerLog& l) { return l.complete; })
+        .def_property_readonly("has_prepared", [](const pdvg::LayerLog& l) { return l.has_prepared; })
         .def_property_readonly("nbytes", &pdvg::LayerLog::bytes);
     m.def("render_forward",
           [](int backend, int device, std::uintptr_t stream, int threads, py::function allocator,

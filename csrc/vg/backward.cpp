@@ -628,7 +628,9 @@ void area_term_on_device(const AreaContext& a, int64_t samples, const ExecutionC
 void render_backward(const SceneView& input_scene, const RenderOptions& options, const BackwardOptions& backward,
                      const float* image, const float* grad_image, const SceneGradients& grads,
                      const ExecutionContext& context, const LayerLog* log) {
-    const PreparedRender prepared = prepare_render(input_scene, options, context);
+    // The forward pass's preparation when its log holds it for this call.
+    const PreparedRender prepared = log_prepared_for(log, input_scene, options)
+                                        ? log->prepared : prepare_render(input_scene, options, context);
     const SceneView& scene = prepared.scene;
     const TileGrid& grid = prepared.grid;
     const int channels = options.output_sdf ? 1 : 4;

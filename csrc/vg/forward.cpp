@@ -143,6 +143,14 @@ HOST_DEVICE inline void gather_pixel(const float* samples, const RenderOptions& 
 void render_forward(const SceneView& input_scene, const RenderOptions& options, float* image,
                     const ExecutionContext& context, LayerLog* log) {
     const PreparedRender prepared = prepare_render(input_scene, options, context);
+    if (log) {
+        // Kept for the backward pass when the log applies: then no other
+        // scratch of this call (the wide-filter sample buffer) is held with it.
+        log->has_prepared = layer_log_applies(options, context);
+        log->prepared = prepared;
+        log->prepared_input = input_scene;
+        log->prepared_options = options;
+    }
     const SceneView& scene = prepared.scene;
     const TileGrid& grid = prepared.grid;
     const int channels = options.output_sdf ? 1 : 4;
@@ -175,12 +183,15 @@ void render_forward(const SceneView& input_scene, const RenderOptions& options, 
                 // one exact-size copy of it.
                 static thread_local std::vector<int32_t> buffer;
                 const int tile_groups = grid.tile_begin[t + 1] - grid.tile_begin[t];
+                // A tile that records no layers skips the groups hidden under
+                // an opaque one (build_cell_program): the backward pass, which
+                // differentiates them too, replays only recorded tiles.
                 auto shade_tile = [&](auto& record) {
                     for_each_tile_pixel(s, grid, o, t, [&](const CellProgram* program, int x, int y) {
                         int64_t pixel = (int64_t(b) * o.height + y) * o.width + x;
                         record.max_layers = 2 * (program ? program->num_groups : tile_groups);
                         render_pixel(s, grid, o, image, channels, pixel, program, record);
-                    });
+                    }, !record_tile);
                     return record.used;
                 };
                 size_t used = 0;

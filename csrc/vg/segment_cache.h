@@ -43,6 +43,23 @@ constexpr int kMonotoneHeader = 4;
 constexpr int kSegmentMonotoneFloats = kMonotoneHeader + 3 * kMonotoneStride;
 constexpr int kBoxStride = 4;
 
+// The segments of a path that a per-point query visits: all of the
+// shape's, or the list of a tile entry (TileGrid::entry_segments), which
+// leaves out segments that cannot matter anywhere near the tile. Visiting a
+// subset in the same ascending order gives the same answers: the winding
+// number is a sum of integers to which the left-out segments add 0, and the
+// distance and stroke queries skip them anyway by their bounds.
+struct SegmentSet {
+    const int* list = nullptr;  // null: the segments begin..end-1 themselves
+    int begin = 0, end = 0;     // with a list: its positions begin..end-1
+    HOST_DEVICE int size() const { return end - begin; }
+    HOST_DEVICE int operator[](int i) const { return list ? list[begin + i] : begin + i; }
+};
+
+HOST_DEVICE inline SegmentSet all_segments(const SceneView& scene, int s) {
+    return {nullptr, scene.shape_segment_begin[s], scene.shape_segment_begin[s + 1]};
+}
+
 HOST_DEVICE inline void build_segment_cache(const SceneView& scene, int k, float* monotone, float* boxes,
                                             float* flat) {
     Segment s = scene.segment(k);
@@ -177,17 +194,6 @@ HOST_DEVICE inline int cached_winding_contribution(const SceneView& scene, int k
         if (crossing_is_right_of(scene.segment(k), ta, tb, p.x, p.y)) winding += direction;
     }
     return winding;
-}
-
-// Lower bound of the squared distance from p to segment k.
-HOST_DEVICE inline float cached_distance_squared_bound(const SceneView& scene, int k, Vec2f p) {
-    const float* b = scene.segment_boxes + 16 * k;
-    float best = INFINITY;
-    for (int i = 0; i < 4; ++i, b += kBoxStride) {
-        BBox2 box{Vec2f(b[0], b[1]), Vec2f(b[2], b[3])};
-        best = min_value(best, box.distance_squared(p));
-    }
-    return best;
 }
 
 // Bit q set for each quarter of segment k whose cached box lies within

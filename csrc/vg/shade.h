@@ -88,21 +88,22 @@ HOST_DEVICE FORCE_INLINE GroupCoverage group_coverage(const SceneView& scene, co
         if (!known.fill_varies && !known.stroke_near) continue;
         if (!prefiltering && !grid.pair_may_contain(pair, c.local)) continue;
         int s = scene.pair_shape[pair];
+        const SegmentSet segs = entry_segment_set(scene, grid, i, s, cell);
         if (fill && known.fill_varies) {
-            winding += shape_winding_number(scene, s, c.local);
+            winding += shape_winding_number(scene, s, c.local, segs);
             if (prefiltering) {
                 BoundaryPoint bp = shape_closest_boundary_point(scene, s, c.local, true,
-                                                                min_value(band, c.fill_distance));
+                                                                min_value(band, c.fill_distance), segs);
                 if (bp.distance < c.fill_distance) { c.fill_distance = bp.distance; c.fill_shape = s; c.fill_point.set(bp); }
             }
         }
         if (stroke && known.stroke_near) {
             if (prefiltering) {
                 BoundaryPoint bp;
-                float d = stroke_signed_distance(scene, s, c.local, band + shape_max_width(scene, s), &bp);
+                float d = stroke_signed_distance(scene, s, c.local, band + shape_max_width(scene, s), &bp, segs);
                 if (d < c.stroke_distance) { c.stroke_distance = d; c.stroke_shape = s; c.stroke_point.set(bp); }
             } else if (!in_stroke) {
-                in_stroke = inside_stroke(scene, s, c.local);
+                in_stroke = inside_stroke(scene, s, c.local, segs);
             }
         }
     }
@@ -255,10 +256,23 @@ struct CellProgram {
     int cell = -1;
 };
 
+// Whether program group cg covers its whole cell with an opaque solid fill:
+// compositing it sets every sample to its colour exactly (alpha 1: the
+// colour times 1 plus what lies below times 0), whatever lies below.
+HOST_DEVICE inline bool hides_below(const SceneView& scene, const CellGroup& cg) {
+    const int paint = 2 * cg.group;
+    return cg.last == cg.first && cg.fill == 1.0f && scene.paint_kind[paint] == kPaintSolid &&
+           scene.paint_params[kPaintFloats * paint + 3] == 1.0f;
+}
+
 // The program of cell `cell` of `tile`, whose output-space rectangle is
 // [lo, hi]. `groups` and `entries` need room for the tile's entry count.
+// With `hide_occluded` (a forward pass that records no layers), the program
+// starts at the topmost group that hides_below: the groups under it and the
+// background change no sample's colour, so the image is the same bit for bit.
 HOST_DEVICE inline CellProgram build_cell_program(const SceneView& scene, const TileGrid& grid, int tile, int cell,
-                                                  Vec2f lo, Vec2f hi, CellGroup* groups, int* entries) {
+                                                  Vec2f lo, Vec2f hi, CellGroup* groups, int* entries,
+                                                  bool hide_occluded = false) {
     CellProgram program;
     program.groups = groups;
     program.entries = entries;
@@ -289,6 +303,13 @@ HOST_DEVICE inline CellProgram build_cell_program(const SceneView& scene, const 
         }
         i = j;
     }
+    if (hide_occluded)
+        for (int n = program.num_groups - 1; n > 0; --n)
+            if (hides_below(scene, groups[n])) {
+                program.groups = groups + n;
+                program.num_groups -= n;
+                break;
+            }
     return program;
 }
 
@@ -326,10 +347,10 @@ HOST_DEVICE FORCE_INLINE Vec4f shade_point(const SceneView& scene, const TileGri
 
 // The CPU's walk over tile t: calls f(program, x, y) for each of its pixels,
 // cell by cell, with the program of the pixel's cell (null for SDF output,
-// which does not use the tile lists).
+// which does not use the tile lists). `hide_occluded` as for build_cell_program.
 template <typename F>
 inline void for_each_tile_pixel(const SceneView& scene, const TileGrid& grid, const RenderOptions& o, int64_t t,
-                                F&& f) {
+                                F&& f, bool hide_occluded = false) {
     int local = int(t % grid.tiles_per_scene);
     int x0 = (local % grid.tiles_x) * grid.tile_size, y0 = (local / grid.tiles_x) * grid.tile_size;
     int n = grid.tile_begin[t + 1] - grid.tile_begin[t];
@@ -337,7 +358,8 @@ inline void for_each_tile_pixel(const SceneView& scene, const TileGrid& grid, co
     std::vector<int> entries(size_t(n) + 1);
     for_each_cell(grid, o, x0, y0, [&](int cell, int cx0, int cy0, int cx1, int cy1) {
         CellProgram program = build_cell_program(scene, grid, int(t), cell, Vec2f(float(cx0), float(cy0)),
-                                                 Vec2f(float(cx1), float(cy1)), groups.data(), entries.data());
+                                                 Vec2f(float(cx1), float(cy1)), groups.data(), entries.data(),
+                                                 hide_occluded);
         const CellProgram* use = o.output_sdf ? nullptr : &program;
         for (int y = cy0; y < cy1; ++y)
             for (int x = cx0; x < cx1; ++x) f(use, x, y);

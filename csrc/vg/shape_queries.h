@@ -12,8 +12,9 @@
 namespace pdvg {
 
 // Winding number of shape s at p. An open path is filled as if closed by a
-// straight line from its last point to its first (SVG's fill rule).
-HOST_DEVICE inline int shape_winding_number(const SceneView& scene, int s, Vec2f p) {
+// straight line from its last point to its first (SVG's fill rule). A path
+// visits the segments of `segs` (SegmentSet).
+HOST_DEVICE inline int shape_winding_number(const SceneView& scene, int s, Vec2f p, const SegmentSet& segs) {
     const float* q = scene.shape_params + 4 * s;
     switch (scene.shape_kind[s]) {
         case kCircle:
@@ -26,8 +27,9 @@ HOST_DEVICE inline int shape_winding_number(const SceneView& scene, int s, Vec2f
     if (begin == end) return 0;
     int winding = 0;
     if (scene.segment_monotone) {
-        for (int k = begin; k < end; ++k) winding += cached_winding_contribution(scene, k, p);
-    } else for (int k = begin; k < end; ++k) {
+        for (int n = 0; n < segs.size(); ++n) winding += cached_winding_contribution(scene, segs[n], p);
+    } else for (int n = 0; n < segs.size(); ++n) {
+        const int k = segs[n];
         // Cheap rejection: a segment whose control hull lies entirely above,
         // below or left of the ray cannot cross it.
         const int* idx = scene.segment_points + 4 * k;
@@ -48,6 +50,10 @@ HOST_DEVICE inline int shape_winding_number(const SceneView& scene, int s, Vec2f
     return winding;
 }
 
+HOST_DEVICE inline int shape_winding_number(const SceneView& scene, int s, Vec2f p) {
+    return shape_winding_number(scene, s, p, all_segments(scene, s));
+}
+
 // The closest boundary point of a shape, and the stroke half width there.
 struct BoundaryPoint {
     float distance = INFINITY;
@@ -60,9 +66,11 @@ struct BoundaryPoint {
 // Closest point on the boundary of shape s. With `closing_line`, an open
 // path's implicit closing line counts as boundary (for fills, not strokes).
 // Segments farther than `cutoff` are not examined; if none is nearer, the
-// result has distance INFINITY and segment -1.
+// result has distance INFINITY and segment -1. A path visits the segments of
+// `segs`, which must hold every one within `cutoff` of p.
 HOST_DEVICE inline BoundaryPoint shape_closest_boundary_point(const SceneView& scene, int s, Vec2f p,
-                                                             bool closing_line, float cutoff = INFINITY) {
+                                                             bool closing_line, float cutoff,
+                                                             const SegmentSet& segs) {
     BoundaryPoint best;
     best.distance = cutoff;
     const float* q = scene.shape_params + 4 * s;
@@ -79,7 +87,8 @@ HOST_DEVICE inline BoundaryPoint shape_closest_boundary_point(const SceneView& s
         return best;
     }
     int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
-    for (int k = begin; k < end; ++k) {
+    for (int n = 0; n < segs.size(); ++n) {
+        const int k = segs[n];
         // Skip segments whose bounds are farther than the best distance so
         // far, and (bounded search) the quarters of a segment that are.
         unsigned quarters = 0xFu;
@@ -116,18 +125,30 @@ HOST_DEVICE inline BoundaryPoint shape_closest_boundary_point(const SceneView& s
     return best;
 }
 
+HOST_DEVICE inline BoundaryPoint shape_closest_boundary_point(const SceneView& scene, int s, Vec2f p,
+                                                             bool closing_line, float cutoff = INFINITY) {
+    return shape_closest_boundary_point(scene, s, p, closing_line, cutoff, all_segments(scene, s));
+}
+
 // Signed distance to the stroke outline of shape s: negative inside. Round
 // caps and joins: the stroke is every point within the half width of the
 // closest centre-line point. Other styles: stroke_style.h (beyond `cutoff`
 // it reports INFINITY outside and -cutoff inside). With `closest`, a round
 // stroke also reports the closest centre-line point there (styled strokes
 // leave it untouched).
-HOST_DEVICE inline float stroke_signed_distance(const SceneView& scene, int s, Vec2f p,
-                                                float cutoff = INFINITY, BoundaryPoint* closest = nullptr) {
-    if (!stroke_is_round(scene, s)) return styled_stroke_signed_distance(scene, s, p, cutoff);
-    BoundaryPoint b = shape_closest_boundary_point(scene, s, p, false, cutoff);
+// A path visits the segments of `segs`, which must hold every one whose
+// stroke may come within `cutoff` of p.
+HOST_DEVICE inline float stroke_signed_distance(const SceneView& scene, int s, Vec2f p, float cutoff,
+                                                BoundaryPoint* closest, const SegmentSet& segs) {
+    if (!stroke_is_round(scene, s)) return styled_stroke_signed_distance(scene, s, p, cutoff, segs);
+    BoundaryPoint b = shape_closest_boundary_point(scene, s, p, false, cutoff, segs);
     if (closest) *closest = b;
     return b.distance - b.width;
+}
+
+HOST_DEVICE inline float stroke_signed_distance(const SceneView& scene, int s, Vec2f p,
+                                                float cutoff = INFINITY, BoundaryPoint* closest = nullptr) {
+    return stroke_signed_distance(scene, s, p, cutoff, closest, all_segments(scene, s));
 }
 
 // Whether p lies in the stroke of shape s (round caps and joins): the
@@ -135,12 +156,14 @@ HOST_DEVICE inline float stroke_signed_distance(const SceneView& scene, int s, V
 // stroke_signed_distance(...) <= 0, but a path skips every segment whose
 // control hull is farther than that segment's largest width, and the
 // closest-point solve runs only for the few segments near p.
-HOST_DEVICE inline bool inside_stroke(const SceneView& scene, int s, Vec2f p) {
+// A path visits the segments of `segs`, which must hold every one whose
+// stroke may reach p.
+HOST_DEVICE inline bool inside_stroke(const SceneView& scene, int s, Vec2f p, const SegmentSet& segs) {
     if (scene.shape_kind[s] != kPath) return stroke_signed_distance(scene, s, p) <= 0.0f;
-    if (scene.shape_stroke_style[s] != 0) return inside_styled_stroke(scene, s, p);
-    int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
+    if (scene.shape_stroke_style[s] != 0) return inside_styled_stroke(scene, s, p, segs);
     float best = INFINITY, best_width = 0.0f;
-    for (int k = begin; k < end; ++k) {
+    for (int n = 0; n < segs.size(); ++n) {
+        const int k = segs[n];
         const int* idx = scene.segment_points + 4 * k;
         int degree = scene.segment_degree[k];
         float wmax = 0.0f, wmin = INFINITY;
@@ -170,6 +193,10 @@ HOST_DEVICE inline bool inside_stroke(const SceneView& scene, int s, Vec2f p) {
         if (c.distance < best) { best = c.distance; best_width = scene.segment_width(k, c.t); }
     }
     return best <= best_width;
+}
+
+HOST_DEVICE inline bool inside_stroke(const SceneView& scene, int s, Vec2f p) {
+    return inside_stroke(scene, s, p, all_segments(scene, s));
 }
 
 // Conservative shape-space bounds of shape s, padded by `pad`.

@@ -342,30 +342,45 @@ HOST_DEVICE inline bool dot_contains(const SceneView& scene, int s, Vec2f p) {
 // ---- Membership ------------------------------------------------------------------
 
 // NOINLINE: called from inside_stroke, whose round-round path is hot.
-HOST_DEVICE NOINLINE inline bool inside_styled_stroke(const SceneView& scene, int s, Vec2f p) {
+// Visits the segments of `segs` (SegmentSet), which must hold every one
+// whose stroke may reach p.
+HOST_DEVICE NOINLINE inline bool inside_styled_stroke(const SceneView& scene, int s, Vec2f p,
+                                                      const SegmentSet& segs) {
     int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
     if (begin == end) return false;
     bool closed = scene.shape_closed[s] != 0;
     float reach = joint_reach(scene, s);
-    bool first = true;
-    for (int k = begin; k < end; ++k) {
+    // The segment that carries an open subpath's start cap (-1: a dot).
+    const int lead = first_stroke_segment(scene, s);
+    if (lead < 0) return dot_contains(scene, s, p);
+    for (int n = 0; n < segs.size(); ++n) {
+        const int k = segs[n];
         if (segment_is_degenerate(scene, k)) continue;
         const int* idx = scene.segment_points + 4 * k;
         int degree = scene.segment_degree[k];
         // The sweep: skip segments whose control hull is farther than their widest width.
         BBox2 hull = BBox2::empty();
-        float wmax = 0.0f;
+        float wmax = 0.0f, wmin = INFINITY;
         for (int j = 0; j <= degree; ++j) {
             hull.expand(scene.point(idx[j]));
             wmax = max_value(wmax, scene.point_width[idx[j]]);
+            wmin = min_value(wmin, scene.point_width[idx[j]]);
         }
-        if (hull.distance_squared(p) <= wmax * wmax &&
-            !(scene.segment_boxes && cached_distance_squared_bound(scene, k, p) > wmax * wmax)) {
-            ClosestPoint c = closest_point_on_segment(scene.segment(k), p);
-            if (c.t > 0.0f && c.t < 1.0f && c.distance <= scene.segment_width(k, c.t)) return true;
+        if (hull.distance_squared(p) <= wmax * wmax) {
+            unsigned quarters = scene.segment_boxes ? cached_quarters_within(scene, k, p, wmax * wmax) : 0xFu;
+            // A curve of constant width with no point within w of p cannot
+            // hold p in its sweep: the flattened test (cheap) rejects most
+            // samples of a thin stroke's neighbourhood before the closest
+            // point solve (a quintic for cubics) that the sweep needs.
+            bool near = quarters != 0u &&
+                        (degree == 1 || wmin != wmax || cached_within_distance(scene, k, p, wmax, quarters));
+            if (near) {
+                ClosestPoint c = closest_point_on_segment(scene.segment(k), p);
+                if (c.t > 0.0f && c.t < 1.0f && c.distance <= scene.segment_width(k, c.t)) return true;
+            }
         }
         // The joints at its ends (the start only for the first segment of an open subpath).
-        for (int e = (first && !closed) ? 0 : 1; e <= 1; ++e) {
+        for (int e = (k == lead && !closed) ? 0 : 1; e <= 1; ++e) {
             int vertex = idx[e ? degree : 0];
             float w = scene.point_width[vertex];
             float r = w * reach;
@@ -373,10 +388,12 @@ HOST_DEVICE NOINLINE inline bool inside_styled_stroke(const SceneView& scene, in
             StrokeJoint j = make_stroke_joint(scene, s, k, e, e ? next_stroke_segment(scene, s, k) : -1);
             if (joint_contains(j, p)) return true;
         }
-        first = false;
     }
-    if (first) return dot_contains(scene, s, p);  // no non-degenerate segment
     return false;
+}
+
+HOST_DEVICE inline bool inside_styled_stroke(const SceneView& scene, int s, Vec2f p) {
+    return inside_styled_stroke(scene, s, p, all_segments(scene, s));
 }
 
 // ---- Distance to the outline ------------------------------------------------------
@@ -416,15 +433,18 @@ HOST_DEVICE inline Vec2f closest_on_line_segment(Vec2f a, Vec2f b, Vec2f p, floa
 // piece may come within `radius` of p (a pruning hint, not a filter).
 // With `inside`, also the inner corners of joins (which are not candidates
 // outside: a corner lies on the outline only when nothing covers it).
+// Visits the segments of `segs`, which must hold every one whose outline
+// may come within `radius` of p.
 template <typename Visitor>
 HOST_DEVICE inline void for_each_outline_candidate(const SceneView& scene, int s, Vec2f p, float radius,
-                                                   bool inside, Visitor& visit) {
+                                                   bool inside, Visitor& visit, const SegmentSet& segs) {
     int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
     if (begin == end) return;
     bool closed = scene.shape_closed[s] != 0;
     float reach = joint_reach(scene, s);
-    bool first = true;
-    for (int k = begin; k < end; ++k) {
+    const int lead = first_stroke_segment(scene, s);  // carries the start cap; -1: a dot
+    for (int n = 0; n < segs.size() && lead >= 0; ++n) {
+        const int k = segs[n];
         if (segment_is_degenerate(scene, k)) continue;
         const int* idx = scene.segment_points + 4 * k;
         int degree = scene.segment_degree[k];
@@ -456,7 +476,7 @@ HOST_DEVICE inline void for_each_outline_candidate(const SceneView& scene, int s
                 }
             }
         }
-        for (int e = (first && !closed) ? 0 : 1; e <= 1; ++e) {
+        for (int e = (k == lead && !closed) ? 0 : 1; e <= 1; ++e) {
             int vertex = idx[e ? degree : 0];
             float r = scene.point_width[vertex] * reach + radius;
             if (length_squared(p - scene.point(vertex)) > r * r) continue;
@@ -525,9 +545,8 @@ HOST_DEVICE inline void for_each_outline_candidate(const SceneView& scene, int s
                 visit(o);
             }
         }
-        first = false;
     }
-    if (!first) return;
+    if (lead >= 0) return;
     // A dot.
     int v = dot_vertex(scene, s);
     Vec2f center = scene.point(v);
@@ -566,8 +585,9 @@ HOST_DEVICE inline bool outline_before(const OutlinePoint& a, const OutlinePoint
 // offset side of a turn beyond the inner corner, a join's seam, a segment
 // crossing another); it is on the true outline only if a probe just beyond it,
 // away from p, is outside the stroke. Candidates are tried nearest first.
+// `segs` as for for_each_outline_candidate (and the probes near p).
 HOST_DEVICE inline OutlinePoint nearest_outline_point(const SceneView& scene, int s, Vec2f p, bool inside,
-                                                      float cutoff) {
+                                                      float cutoff, const SegmentSet& segs) {
     OutlinePoint floor_candidate;  // candidates must come after this one
     floor_candidate.distance = -1.0f;
     const int kMaxRejections = 32;
@@ -577,7 +597,7 @@ HOST_DEVICE inline OutlinePoint nearest_outline_point(const SceneView& scene, in
         auto visit = [&](const OutlinePoint& o) {
             if (outline_before(floor_candidate, o) && outline_before(o, best)) best = o;
         };
-        for_each_outline_candidate(scene, s, p, cutoff, inside, visit);
+        for_each_outline_candidate(scene, s, p, cutoff, inside, visit, segs);
         if (best.kind == kOutlineNone || !inside) return best;
         float scale = 1.0f + fmaxf(fabsf(best.point.x), fabsf(best.point.y));
         float step = fmaxf(1e-3f * path_max_width(scene, s), 1e-5f * scale);
@@ -593,17 +613,24 @@ HOST_DEVICE inline OutlinePoint nearest_outline_point(const SceneView& scene, in
         // the probe leaves the piece outward even when p is very near it.
         if (!(len > 0.0f) || attempt == kMaxRejections) return best;
         Vec2f probe = best.point + away * (step / len);
-        if (!inside_styled_stroke(scene, s, probe)) return best;
+        if (!inside_styled_stroke(scene, s, probe, segs)) return best;
         floor_candidate = best;
     }
     return OutlinePoint();
 }
 
+HOST_DEVICE inline OutlinePoint nearest_outline_point(const SceneView& scene, int s, Vec2f p, bool inside,
+                                                      float cutoff) {
+    return nearest_outline_point(scene, s, p, inside, cutoff, all_segments(scene, s));
+}
+
 // Signed distance to the stroke outline (negative inside) of a styled path.
-// Beyond `cutoff` it reports INFINITY outside and -cutoff inside.
-HOST_DEVICE NOINLINE inline float styled_stroke_signed_distance(const SceneView& scene, int s, Vec2f p, float cutoff) {
-    bool inside = inside_styled_stroke(scene, s, p);
-    OutlinePoint o = nearest_outline_point(scene, s, p, inside, cutoff);
+// Beyond `cutoff` it reports INFINITY outside and -cutoff inside. `segs` as
+// for nearest_outline_point.
+HOST_DEVICE NOINLINE inline float styled_stroke_signed_distance(const SceneView& scene, int s, Vec2f p, float cutoff,
+                                                                 const SegmentSet& segs) {
+    bool inside = inside_styled_stroke(scene, s, p, segs);
+    OutlinePoint o = nearest_outline_point(scene, s, p, inside, cutoff, segs);
     if (o.kind == kOutlineNone) return inside ? -cutoff : INFINITY;
     return inside ? -o.distance : o.distance;
 }

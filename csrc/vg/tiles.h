@@ -11,6 +11,7 @@
 
 #include "../core/context.h"
 #include "scene.h"
+#include "segment_cache.h"
 
 namespace pdvg {
 
@@ -37,6 +38,13 @@ struct TileGrid {
     // the cell.
     const uint32_t* entry_masks = nullptr;
     const uint64_t* entry_windings = nullptr;
+    // Per tile entry of a path, the segments that can matter at a point of
+    // the tile (segment_matters in tiles.cpp), ascending: entry i's are
+    // entry_segments[entry_segment_begin[i] .. entry_segment_begin[i + 1]).
+    // Null when the lists would pass their memory budget. Valid where the
+    // classification is (within kEntryMargin / 2 of the tile).
+    const int* entry_segment_begin = nullptr;
+    const int* entry_segments = nullptr;
 
     HOST_DEVICE int tile_of(int scene_index, float x, float y) const {
         int tx = clamp_value(int(x) / tile_size, 0, tiles_x - 1);
@@ -78,6 +86,23 @@ HOST_DEVICE inline int TileGrid::cell_of(int tile, Vec2f p) const {
     float inv = float(kCellsPerSide) / float(tile_size);
     int cx = clamp_value(int(dx * inv), 0, kCellsPerSide - 1), cy = clamp_value(int(dy * inv), 0, kCellsPerSide - 1);
     return cy * kCellsPerSide + cx;
+}
+
+// Paths of at most this many segments keep no lists: visiting all of them
+// costs less than building and reading the lists.
+constexpr int kMinListedSegments = 8;
+
+HOST_DEVICE inline bool shape_has_segment_lists(const SceneView& scene, int s) {
+    return scene.shape_kind[s] == kPath &&
+           scene.shape_segment_begin[s + 1] - scene.shape_segment_begin[s] > kMinListedSegments;
+}
+
+// The segments that a query of tile entry i's shape s visits at a point of
+// cell `cell` (TileGrid::cell_of): the entry's list, or all of them.
+HOST_DEVICE inline SegmentSet entry_segment_set(const SceneView& scene, const TileGrid& grid, int i, int s,
+                                                int cell) {
+    if (cell < 0 || !grid.entry_segment_begin || !shape_has_segment_lists(scene, s)) return all_segments(scene, s);
+    return {grid.entry_segments, grid.entry_segment_begin[i], grid.entry_segment_begin[i + 1]};
 }
 
 // Reads an entry's classification for `cell` (-1: unknown, test everything).
