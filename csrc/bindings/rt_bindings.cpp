@@ -53,6 +53,19 @@ pdvg::rt::SceneView scene_from_dict(const py::dict& d) {
     s.material_textures = pointer<const int>(get_address(d, "material_textures", false));
     if (s.material_textures && (!s.texels || !s.uvs))
         pdvg::throw_invalid("render3d: textured materials need the texel and uv buffers");
+    // Environment map: (H, W, 3) texels, its size and a 3x3 row-major rotation.
+    s.envmap.texels = pointer<const float>(get_address(d, "envmap", false));
+    if (s.envmap.texels) {
+        s.envmap.width = get_int(d, "envmap_width", 0);
+        s.envmap.height = get_int(d, "envmap_height", 0);
+        if (s.envmap.width < 1 || s.envmap.height < 2)
+            pdvg::throw_invalid("render3d: the environment map must be at least 2 x 1 texels, got ",
+                                s.envmap.height, " x ", s.envmap.width);
+        std::vector<float> m = d.contains("envmap_to_world") ? d["envmap_to_world"].cast<std::vector<float>>()
+                                                              : std::vector<float>{1, 0, 0, 0, 1, 0, 0, 0, 1};
+        if (m.size() != 9) pdvg::throw_invalid("render3d: envmap_to_world must hold 9 floats");
+        for (int k = 0; k < 9; ++k) s.envmap.to_world[k] = m[size_t(k)];
+    }
     s.num_vertices = get_int(d, "num_vertices", 0);
     s.num_faces = get_int(d, "num_faces", 0);
     s.num_materials = get_int(d, "num_materials", 0);
@@ -126,6 +139,7 @@ void register_rt_bindings(py::module_& m) {
               g.light_intensity = pointer<float>(get_address(grads, "light_intensity", false));
               g.uvs = pointer<float>(get_address(grads, "uvs", false));
               g.texels = pointer<float>(get_address(grads, "texels", false));
+              g.envmap = pointer<float>(get_address(grads, "envmap", false));
               pdvg::rt::RenderTimings timings;
               auto packed = scene_from_dict(scene);
               auto settings = options_from_dict(options);

@@ -234,6 +234,7 @@ HOST_DEVICE inline Vec3f sample_arc(const SecondaryArc& arc, float u, float& pdf
 //     g_far(ω) v_n(ω) / p(φ) · (Σ w) / (K I).
 // Both ratios stay bounded near contact: v_n / I ≈ (ω·∂m)/(|e| (C + 0.05Φ)),
 // and g_far / p(φ) ≤ g_far / (s / Φ) with g_far ∝ n·ω.
+template <bool kEnvMap>
 HOST_DEVICE inline void sample_secondary_edge(const SceneView& s, const SceneGrads& g, const SecondaryEdgeTable& table,
                                               VertexState& state, const Material& mat, Vec3f adjoint,
                                               int bounces_left, Pcg32& rng) {
@@ -279,13 +280,27 @@ HOST_DEVICE inline void sample_secondary_edge(const SceneView& s, const SceneGra
     // Trace just past the edge on the side away from its faces.
     Vec3f nudged = normalize(to_edge - m * (side * 1e-4f * r_edge / m_len));
     Hit far = closest_hit(s, x, nudged, kRayEpsilon, 3.0e38f, sp.face);
-    if (far.face < 0 || far.face == e.f0 || far.face == e.f1) return;
-    if (far.t < r_edge * (1.0f - 1e-3f)) return;  // the edge itself is hidden from x
+    const bool escapes = far.face < 0;  // the far side is the environment map
+    if (escapes && !kEnvMap) return;
+    if (!escapes && (far.face == e.f0 || far.face == e.f1)) return;
+    if (!escapes && far.t < r_edge * (1.0f - 1e-3f)) return;  // the edge itself is hidden from x
     Ray far_ray;
     far_ray.origin = x; far_ray.direction = nudged; far_ray.t_min = kRayEpsilon; far_ray.t_max = 3.0e38f;
-    Vec3f radiance = shade_path(s, far_ray, far, bounces_left, path_rng, nullptr);
+    Vec3f radiance = shade_path_impl<kEnvMap>(s, far_ray, far, bounces_left, path_rng, nullptr);
     float value = dot(adjoint, fcos * radiance);
     if (value == 0.0f) return;
+    if (kEnvMap && escapes) {
+        // A far point at infinity along the fixed direction ω: ψ / |y - x| → ψ̃ = ω·m,
+        // so v_n = -(ω·∂m/∂θ) / |m| (y and x no longer enter through y - x).
+        float W = -side * value * selection / (arc_pdf * m_len);
+        Vec3f d_m = nudged * W;
+        Vec3f d_e = cross(x - v0, d_m);
+        Vec3f d_w = cross(d_m, edge_vec);
+        atomic_add3(g.vertices, e.v1, d_e);
+        atomic_add3(g.vertices, e.v0, -d_e - d_w);
+        add_to(state.adjoint.d_position, d_w);
+        return;
+    }
     SurfacePoint far_point = surface_point(s, far.face, far.b1, far.b2);
     Vec3f y = far_point.position;
     // grad += W ∂ψ/∂θ with W = -σ value selection / (p(φ) |y - x| |m|).

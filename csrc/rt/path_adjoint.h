@@ -60,11 +60,52 @@ HOST_DEVICE inline NeeSample nee_sample(const SceneView& s, const PathVertex& pv
     return n;
 }
 
-HOST_DEVICE inline void path_adjoint(const SceneView& s, const SceneGrads& g, const PathRecord& rec, Vec3f adjoint,
-                                     float px, float py, const SecondaryEdgeTable* secondary, Pcg32& edge_rng,
-                                     CameraGrad& camera_grad) {
+// The environment-map terms of a vertex: next-event estimate and escaped
+// continuation, each  f cos(wo, ω) ⊙ L_env(ω) · K  with ω and K = w / p_ω fixed.
+HOST_DEVICE inline Vec3f env_terms(const SceneView& s, const PathVertex& pv, const Material& mat,
+                                   const SurfacePoint& sp, Vec3f wo) {
+    Vec3f sum;
+    if (pv.env_weight > 0.0f)
+        sum += bsdf_eval_cos(mat, sp.shading_normal, wo, pv.env_wi) * env_radiance(s.envmap, pv.env_wi) * pv.env_weight;
+    if (pv.escape_weight > 0.0f)
+        sum += bsdf_eval_cos(mat, sp.shading_normal, wo, pv.escape_wi) * env_radiance(s.envmap, pv.escape_wi) *
+               pv.escape_weight;
+    return sum;
+}
+
+HOST_DEVICE inline void env_terms_adjoint(const SceneView& s, const SceneGrads& g, const PathVertex& pv,
+                                          const Material& mat, const SurfacePoint& sp, Vec3f wo, Vec3f a,
+                                          Vec3f& d_shading_normal, MaterialGrad& d_mat, Vec3f prev_position,
+                                          Vec3f& d_prev, Vec3f& d_position) {
+    for (int term = 0; term < 2; ++term) {
+        float K = term == 0 ? pv.env_weight : pv.escape_weight;
+        if (!(K > 0.0f)) continue;
+        Vec3f wi = term == 0 ? pv.env_wi : pv.escape_wi;
+        Vec3f le = env_radiance(s.envmap, wi);
+        Vec3f fcos = bsdf_eval_cos(mat, sp.shading_normal, wo, wi);
+        env_radiance_adjoint(s.envmap, g.envmap, wi, a * fcos * K, nullptr);
+        Vec3f d_wo, d_wi;
+        bsdf_eval_cos_adjoint(mat, sp.shading_normal, wo, wi, a * le * K, d_shading_normal, d_wo, d_wi, d_mat);
+        direction_adjoint(prev_position, sp.position, -d_wo, d_prev, d_position);
+    }
+}
+
+// kEnvMap as for shade_path_impl: false is the code from before maps existed.
+template <bool kEnvMap>
+HOST_DEVICE inline void path_adjoint_impl(const SceneView& s, const SceneGrads& g, const PathRecord& rec,
+                                          Vec3f adjoint, float px, float py, const SecondaryEdgeTable* secondary,
+                                          Pcg32& edge_rng, CameraGrad& camera_grad) {
     int n = rec.count;
-    if (n <= 0) return;
+    if (n <= 0) {
+        // The camera ray escaped: L = env(d(screen point)); the texels and,
+        // through the direction, the camera get their shares.
+        if (kEnvMap) {
+            Vec3f d_direction;
+            env_radiance_adjoint(s.envmap, g.envmap, rec.ray.direction, adjoint, &d_direction);
+            camera_ray_adjoint(s.camera, px, py, Vec3f(), d_direction, camera_grad);
+        }
+        return;
+    }
     VertexState v[kMaxPathVertices];
     Vec3f radiance_out[kMaxPathVertices];  // L_j
     Vec3f continuation[kMaxPathVertices];  // c_j
@@ -89,6 +130,7 @@ HOST_DEVICE inline void path_adjoint(const SceneView& s, const SceneGrads& g, co
             NeeSample ns = nee_sample(s, pv, sp);
             local[j] += bsdf_eval_cos(mat, sp.shading_normal, v[j].wo, ns.wi) * ns.le * ns.K;
         }
+        if (kEnvMap) local[j] += env_terms(s, pv, mat, sp, v[j].wo);
         if (j + 1 < n && pv.inv_pdf > 0.0f) {
             Vec3f wi = normalize(v[j + 1].point.position - sp.position);
             continuation[j] = bsdf_eval_cos(mat, sp.shading_normal, v[j].wo, wi) * pv.inv_pdf;
@@ -134,8 +176,13 @@ HOST_DEVICE inline void path_adjoint(const SceneView& s, const SceneGrads& g, co
             surface_point_adjoint(s, g, lp, light_adjoint, d_tri);
             scatter_triangle_grad(g, load_triangle(s, pv.light_face), d_tri);
         }
+        // Environment map terms: directions fixed, so only wo, the shading
+        // normal, the material and the texels move.
+        if (kEnvMap)
+            env_terms_adjoint(s, g, pv, mat, sp, v[j].wo, a, v[j].adjoint.d_shading_normal, d_mat, prev_position,
+                              d_prev, v[j].adjoint.d_position);
         // Secondary edges: boundary term of the integral scattered at x_j.
-        if (secondary) sample_secondary_edge(s, g, *secondary, v[j], mat, a, s.max_bounces - j - 1, edge_rng);
+        if (secondary) sample_secondary_edge<kEnvMap>(s, g, *secondary, v[j], mat, a, s.max_bounces - j - 1, edge_rng);
         // Continuation to x_{j+1}.
         Vec3f a_next;
         if (j + 1 < n && pv.inv_pdf > 0.0f) {
@@ -175,6 +222,15 @@ HOST_DEVICE inline void path_adjoint(const SceneView& s, const SceneGrads& g, co
                                d_direction, d_tri);
     scatter_triangle_grad(g, tri, d_tri);
     camera_ray_adjoint(s.camera, px, py, d_ray_origin, d_direction, camera_grad);
+}
+
+HOST_DEVICE inline void path_adjoint(const SceneView& s, const SceneGrads& g, const PathRecord& rec, Vec3f adjoint,
+                                     float px, float py, const SecondaryEdgeTable* secondary, Pcg32& edge_rng,
+                                     CameraGrad& camera_grad) {
+    if (s.envmap.texels)
+        path_adjoint_impl<true>(s, g, rec, adjoint, px, py, secondary, edge_rng, camera_grad);
+    else
+        path_adjoint_impl<false>(s, g, rec, adjoint, px, py, secondary, edge_rng, camera_grad);
 }
 
 }  // namespace rt

@@ -31,6 +31,11 @@ struct PathVertex {
     float light_b1 = 0.0f, light_b2 = 0.0f;
     float nee_weight = 0.0f;       // ... with constant factor w_light / p_ū (0: no contribution)
     float inv_pdf = 0.0f;          // 1 / p_ω of the continuation to the next vertex
+    // Environment map (envmap.h; directions held fixed in the reverse pass):
+    Vec3f env_wi;                  // next-event estimate toward the map along env_wi ...
+    float env_weight = 0.0f;       // ... with constant factor w / p_ω (0: none)
+    Vec3f escape_wi;               // the BSDF continuation left the scene along escape_wi ...
+    float escape_weight = 0.0f;    // ... with factor w / p_ω (0: it did not, or no map)
 };
 
 struct PathRecord {
@@ -69,11 +74,15 @@ HOST_DEVICE inline float power_heuristic(float a, float b) {
 // Radiance arriving along `ray`, whose first hit is `hit`, with at most
 // `bounces` scattering events. Optionally records the path for the reverse pass.
 // Every vertex consumes six random numbers so that replays line up.
-HOST_DEVICE inline Vec3f shade_path(const SceneView& s, const Ray& ray, Hit hit, int bounces, Pcg32& rng,
-                                    PathRecord* record) {
+// kEnvMap = false compiles the code without an environment map exactly as
+// it was before maps existed (the same floating-point contractions), so such
+// scenes render bit-identically; shade_path picks the instance.
+template <bool kEnvMap>
+HOST_DEVICE inline Vec3f shade_path_impl(const SceneView& s, const Ray& ray, Hit hit, int bounces, Pcg32& rng,
+                                         PathRecord* record) {
     Vec3f radiance, throughput(1.0f, 1.0f, 1.0f);
     if (record) { record->count = 0; record->ray = ray; }
-    if (hit.face < 0) return radiance;
+    if (hit.face < 0) return kEnvMap ? env_radiance(s.envmap, ray.direction) : radiance;
     float emission_weight = 1.0f;
     Vec3f wo = -ray.direction;
     for (int depth = 0;; ++depth) {
@@ -91,8 +100,27 @@ HOST_DEVICE inline Vec3f shade_path(const SceneView& s, const Ray& ray, Hit hit,
         float u_lobe = rng.next_float(), ub1 = rng.next_float(), ub2 = rng.next_float();
         Material mat;
         if (scatters) mat = surface_material(s, hit.face, hit.b1, hit.b2);
-        // Next-event estimation: a uniformly chosen emissive face, a uniform point on it.
-        if (scatters && s.num_emissive_faces > 0) {
+        // Next-event estimation: the environment map with probability p_env
+        // (envmap.h), else a uniformly chosen emissive face, a uniform point on it.
+        const float p_env = kEnvMap ? s.envmap.nee_probability : 0.0f;
+        if (kEnvMap && scatters && p_env > 0.0f && u_light < p_env) {
+            Vec3f wi;
+            float pdf_dir = 0.0f;
+            if (env_sample(s.envmap, ul1, ul2, wi, pdf_dir)) {
+                float pdf_light = p_env * pdf_dir;
+                Vec3f le = env_radiance(s.envmap, wi);
+                Vec3f fcos = dot(sp.geometric_normal, wi) > 0.0f ? bsdf_eval_cos(mat, sp.shading_normal, wo, wi) : Vec3f();
+                if (!is_black(le) && !is_black(fcos) &&
+                    !occluded(s, sp.position, wi, kRayEpsilon, 3.0e38f, hit.face, -1)) {
+                    float k = power_heuristic(pdf_light, bsdf_pdf(mat, sp.shading_normal, wo, wi)) / pdf_light;
+                    radiance += throughput * fcos * le * k;
+                    pv.env_wi = wi;
+                    pv.env_weight = k;
+                }
+            }
+        } else if (scatters && s.num_emissive_faces > 0) {
+            if (kEnvMap && p_env > 0.0f) u_light = (u_light - p_env) / (1.0f - p_env);
+            const float p_area = kEnvMap ? 1.0f - p_env : 1.0f;
             int k = min_value(int(u_light * float(s.num_emissive_faces)), s.num_emissive_faces - 1);
             int light_face = s.emissive_faces[k];
             float lb1, lb2;
@@ -108,14 +136,14 @@ HOST_DEVICE inline Vec3f shade_path(const SceneView& s, const Ray& ray, Hit hit,
                 Vec3f fcos = dot(sp.geometric_normal, wi) > 0.0f ? bsdf_eval_cos(mat, sp.shading_normal, wo, wi) : Vec3f();
                 if (!is_black(le) && !is_black(fcos) && cos_light > 0.0f &&
                     !occluded(s, sp.position, wi, kRayEpsilon, r * (1.0f - kShadowEpsilon), hit.face, light_face)) {
-                    float pdf_area = 1.0f / (float(s.num_emissive_faces) * lp.area);
+                    float pdf_area = p_area / (float(s.num_emissive_faces) * lp.area);
                     float pdf_light = pdf_area * r2 / cos_light;
                     float w = power_heuristic(pdf_light, bsdf_pdf(mat, sp.shading_normal, wo, wi));
                     radiance += throughput * fcos * le * (w * cos_light / (r2 * pdf_area));
                     pv.light_face = light_face;
                     pv.light_b1 = lb1; pv.light_b2 = lb2;
                     // p_ū = (1 / E) · 2 (uniform density on the unit barycentric triangle).
-                    pv.nee_weight = w * float(s.num_emissive_faces) * 0.5f;
+                    pv.nee_weight = w * float(s.num_emissive_faces) * 0.5f / p_area;
                 }
             }
         }
@@ -130,7 +158,15 @@ HOST_DEVICE inline Vec3f shade_path(const SceneView& s, const Ray& ray, Hit hit,
             pdf = bsdf_pdf(mat, sp.shading_normal, wo, wi);
             if (pdf > 0.0f && !is_black(fcos)) next = closest_hit(s, sp.position, wi, kRayEpsilon, 3.0e38f, hit.face);
         }
-        if (next.face >= 0) pv.inv_pdf = 1.0f / pdf;
+        if (next.face >= 0) {
+            pv.inv_pdf = 1.0f / pdf;
+        } else if (kEnvMap && pdf > 0.0f && !is_black(fcos)) {
+            // Escaped: the map's radiance, MIS-weighted against its own sampler.
+            float k = power_heuristic(pdf, p_env > 0.0f ? p_env * env_pdf(s.envmap, wi) : 0.0f) / pdf;
+            radiance += throughput * fcos * env_radiance(s.envmap, wi) * k;
+            pv.escape_wi = wi;
+            pv.escape_weight = k;
+        }
         if (record) { record->vertex[depth] = pv; record->count = depth + 1; }
         if (next.face < 0) break;
         emission_weight = 1.0f;
@@ -138,7 +174,8 @@ HOST_DEVICE inline Vec3f shade_path(const SceneView& s, const Ray& ray, Hit hit,
             SurfacePoint np = surface_point(s, next.face, next.b1, next.b2);
             float cos_light = fabsf(dot(np.geometric_normal, wi));
             float pdf_light = cos_light > 0.0f && np.area > 0.0f
-                                  ? next.t * next.t / (cos_light * float(s.num_emissive_faces) * np.area) : 0.0f;
+                                  ? next.t * next.t / (cos_light * float(s.num_emissive_faces) * np.area) *
+                                        (1.0f - p_env) : 0.0f;
             emission_weight = power_heuristic(pdf, pdf_light);
         }
         throughput = throughput * fcos / pdf;
@@ -146,6 +183,12 @@ HOST_DEVICE inline Vec3f shade_path(const SceneView& s, const Ray& ray, Hit hit,
         hit = next;
     }
     return radiance;
+}
+
+HOST_DEVICE inline Vec3f shade_path(const SceneView& s, const Ray& ray, Hit hit, int bounces, Pcg32& rng,
+                                    PathRecord* record) {
+    return s.envmap.texels ? shade_path_impl<true>(s, ray, hit, bounces, rng, record)
+                           : shade_path_impl<false>(s, ray, hit, bounces, rng, record);
 }
 
 // Everything the reverse pass needs to know about one path vertex.

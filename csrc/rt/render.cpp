@@ -48,6 +48,7 @@ void prepare_scene(SceneView& scene, const float* camera_params, const RenderOpt
     scene.bvh.nodes = upload(nodes, context);
     scene.bvh.prim_order = upload(prim_order, context);
     scene.bvh.num_nodes = int(nodes.size());
+    if (scene.envmap.texels) prepare_envmap(scene.envmap, scene.num_emissive_faces, context);
     if (timings) timings->bvh += seconds_since(start);
 }
 

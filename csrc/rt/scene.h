@@ -6,6 +6,7 @@
 
 #include "bvh.h"
 #include "camera.h"
+#include "envmap.h"
 
 namespace pdvg {
 namespace rt {
@@ -33,6 +34,7 @@ struct SceneView {
     BvhView bvh;
     CameraView camera;
     int max_bounces = 1;
+    EnvMapView envmap;  // environment light (envmap.h); texels null: none
 };
 
 // Gradient buffers, same layout as the inputs; null pointers are skipped.
@@ -46,6 +48,7 @@ struct SceneGrads {
     float* light_intensity = nullptr;
     float* uvs = nullptr;
     float* texels = nullptr;
+    float* envmap = nullptr;  // (H, W, 3) like EnvMapView::texels
 };
 
 struct Hit {

@@ -14,7 +14,7 @@ Example::
 """
 from .obj import load_mtl, load_obj
 from .render import last_timings, render_g_buffer, render_pathtracing
-from .scene import AreaLight, Camera, CameraType, Material, Scene, Shape, Texture, channels
+from .scene import AreaLight, Camera, CameraType, EnvironmentMap, Material, Scene, Shape, Texture, channels
 
-__all__ = ["Camera", "CameraType", "Texture", "Material", "Shape", "AreaLight", "Scene", "channels",
+__all__ = ["Camera", "CameraType", "Texture", "Material", "Shape", "AreaLight", "EnvironmentMap", "Scene", "channels",
            "render_pathtracing", "render_g_buffer", "load_obj", "load_mtl", "last_timings"]

@@ -82,6 +82,15 @@ class _Packed:
         self.num_lights = len(lights)
         self.camera_params = camera.packed().to(device)
         self.device = device
+        envmap = scene.envmap
+        if envmap is not None:
+            if envmap.texels.device != device:
+                raise ValueError(f"Scene: 'envmap' texels on {envmap.texels.device}, the camera on {device}")
+            self.envmap = envmap.texels.contiguous()
+            self.envmap_to_world = envmap.to_world.reshape(9).to(device).contiguous()
+        else:
+            self.envmap = torch.zeros(0, device=device)
+            self.envmap_to_world = torch.eye(3, device=device).reshape(9)
 
     def _pack_materials(self, materials, device):
         """Constants into (M, 3) / (M,) tensors (0 where a slot is textured);
@@ -112,29 +121,37 @@ class _Packed:
             self.texels = torch.zeros(0, device=device)
             self.material_textures = torch.zeros(0, dtype=torch.int32, device=device)
 
-    def scene_dict(self, vertices, normals, diffuse, specular, roughness, intensity, uvs=None, texels=None) -> dict:
+    def scene_dict(self, vertices, normals, diffuse, specular, roughness, intensity, uvs=None, texels=None,
+                   envmap=None) -> dict:
         uvs = self.uvs.detach() if uvs is None else uvs
         texels = self.texels.detach() if texels is None else texels
-        return _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, uvs, texels, *self.structure())
+        envmap = self.envmap.detach() if envmap is None else envmap
+        return _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, uvs, texels, envmap,
+                           *self.structure())
 
     def floats(self):
         """The float tensors the op differentiates, in its argument order."""
         return (self.vertices, self.normals, self.camera_params, self.diffuse, self.specular, self.roughness,
-                self.intensity, self.uvs, self.texels)
+                self.intensity, self.uvs, self.texels, self.envmap)
 
     def structure(self):
         """The integer tensors and light count the op takes with the floats."""
         return (self.indices, self.face_material, self.face_light, self.face_two_sided, self.light_two_sided,
-                self.emissive_faces, self.material_textures, self.num_lights)
+                self.emissive_faces, self.material_textures, self.envmap_to_world, self.num_lights)
 
 
 def _optional_ptr(t):
     return ptr(t) if t is not None and t.numel() else None
 
 
-def _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, uvs, texels, indices, face_material,
-                face_light, face_two_sided, light_two_sided, emissive_faces, material_textures, num_lights) -> dict:
-    return {
+def _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, uvs, texels, envmap, indices,
+                face_material, face_light, face_two_sided, light_two_sided, emissive_faces, material_textures,
+                envmap_to_world, num_lights) -> dict:
+    env = {}
+    if envmap.numel():
+        env = {"envmap": ptr(envmap), "envmap_height": int(envmap.shape[0]), "envmap_width": int(envmap.shape[1]),
+               "envmap_to_world": [float(v) for v in envmap_to_world.detach().cpu().tolist()]}
+    return {**env,
         "vertices": ptr(vertices), "normals": ptr(normals) if normals is not None else None,
         "indices": ptr(indices), "face_material": ptr(face_material),
         "face_light": ptr(face_light), "face_two_sided": ptr(face_two_sided),
@@ -174,34 +191,37 @@ def _edge_kinds(edge_sampling):
 # packed flat tensors (the packing above is plain torch ops, so autograd
 # carries the op's gradients to the user's tensors), and its backward.
 # Arguments: the _FLOATS float tensors (uvs, texels empty without
-# textures), the _STRUCTURE integer tensors (material_textures empty without
-# textures), num_lights, then the settings (width, height, spp_forward,
+# textures, envmap empty without an environment map), the _STRUCTURE
+# integer tensors (material_textures empty without textures; the last one,
+# envmap_to_world, is the map's 9-float rotation, not differentiated), num_lights, then the settings (width, height, spp_forward,
 # spp_backward, max_bounces, seed, orthographic, clip_near, primary_edges,
 # secondary_edges).
-_FLOATS = 9
-_STRUCTURE = 7
+_FLOATS = 10
+_STRUCTURE = 8
 _GRAD_NAMES = ("vertices", "normals", "camera", "diffuse", "specular", "roughness", "light_intensity", "uvs",
-               "texels")
+               "texels", "envmap")
 
 
 @custom_op("pydiffvg::pathtrace", mutates_args=(), device_types=("cpu", "cuda"))
 def pathtrace(vertices: torch.Tensor, normals: Optional[torch.Tensor], camera: torch.Tensor, diffuse: torch.Tensor,
               specular: torch.Tensor, roughness: torch.Tensor, intensity: torch.Tensor, uvs: torch.Tensor,
-              texels: torch.Tensor, indices: torch.Tensor, face_material: torch.Tensor, face_light: torch.Tensor,
-              face_two_sided: torch.Tensor, light_two_sided: torch.Tensor, emissive_faces: torch.Tensor,
-              material_textures: torch.Tensor, num_lights: int, width: int, height: int, spp_forward: int,
+              texels: torch.Tensor, envmap: torch.Tensor, indices: torch.Tensor, face_material: torch.Tensor,
+              face_light: torch.Tensor, face_two_sided: torch.Tensor, light_two_sided: torch.Tensor,
+              emissive_faces: torch.Tensor, material_textures: torch.Tensor, envmap_to_world: torch.Tensor,
+              num_lights: int, width: int, height: int, spp_forward: int,
               spp_backward: int, max_bounces: int, seed: int, orthographic: bool, clip_near: float,
               primary_edges: bool, secondary_edges: bool) -> torch.Tensor:
     """(H, W, 3) float32 radiance of the packed scene."""
     floats = [t.contiguous() if t is not None else None
-              for t in (vertices, normals, camera, diffuse, specular, roughness, intensity, uvs, texels)]
-    vertices, normals, camera, diffuse, specular, roughness, intensity, uvs, texels = floats
+              for t in (vertices, normals, camera, diffuse, specular, roughness, intensity, uvs, texels, envmap)]
+    vertices, normals, camera, diffuse, specular, roughness, intensity, uvs, texels, envmap = floats
     image = torch.zeros((height, width, 3), dtype=torch.float32, device=vertices.device)
     scope = CallScope(vertices.device)
     timings = _core.rt_render_forward(
         *scope.context_args(),
-        _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, uvs, texels, indices, face_material,
-                    face_light, face_two_sided, light_two_sided, emissive_faces, material_textures, num_lights),
+        _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, uvs, texels, envmap, indices,
+                    face_material, face_light, face_two_sided, light_two_sided, emissive_faces, material_textures,
+                    envmap_to_world, num_lights),
         ptr(camera), _options(width, height, spp_forward, max_bounces, seed, orthographic, clip_near,
                               primary_edges, secondary_edges), ptr(image))
     last_timings["forward"] = dict(timings)
@@ -218,10 +238,10 @@ def _pathtrace_fake(vertices, *rest):
 @custom_op("pydiffvg::pathtrace_backward", mutates_args=(), device_types=("cpu", "cuda"))
 def pathtrace_backward(d_image: torch.Tensor, vertices: torch.Tensor, normals: Optional[torch.Tensor],
                        camera: torch.Tensor, diffuse: torch.Tensor, specular: torch.Tensor, roughness: torch.Tensor,
-                       intensity: torch.Tensor, uvs: torch.Tensor, texels: torch.Tensor, indices: torch.Tensor,
-                       face_material: torch.Tensor, face_light: torch.Tensor, face_two_sided: torch.Tensor,
-                       light_two_sided: torch.Tensor, emissive_faces: torch.Tensor, material_textures: torch.Tensor,
-                       num_lights: int, width: int, height: int, spp_forward: int, spp_backward: int,
+                       intensity: torch.Tensor, uvs: torch.Tensor, texels: torch.Tensor, envmap: torch.Tensor,
+                       indices: torch.Tensor, face_material: torch.Tensor, face_light: torch.Tensor,
+                       face_two_sided: torch.Tensor, light_two_sided: torch.Tensor, emissive_faces: torch.Tensor,
+                       material_textures: torch.Tensor, envmap_to_world: torch.Tensor, num_lights: int, width: int, height: int, spp_forward: int, spp_backward: int,
                        max_bounces: int, seed: int, orthographic: bool, clip_near: float, primary_edges: bool,
                        secondary_edges: bool) -> list[torch.Tensor]:
     """Gradients for the _FLOATS float tensors; an empty tensor for absent
@@ -229,17 +249,22 @@ def pathtrace_backward(d_image: torch.Tensor, vertices: torch.Tensor, normals: O
     random numbers, a loss such as MSE(image, target) would correlate the
     image's noise with the gradient's and bias it."""
     floats = [t.contiguous() if t is not None else None
-              for t in (vertices, normals, camera, diffuse, specular, roughness, intensity, uvs, texels)]
+              for t in (vertices, normals, camera, diffuse, specular, roughness, intensity, uvs, texels, envmap)]
     grads = {name: torch.zeros_like(t) if t is not None else None for name, t in zip(_GRAD_NAMES, floats)}
-    vertices, normals, camera, diffuse, specular, roughness, intensity, uvs, texels = floats
+    vertices, normals, camera, diffuse, specular, roughness, intensity, uvs, texels, envmap = floats
+    # Held in a name for the whole call: a temporary's memory (an expanded
+    # ones tensor made contiguous, as img.sum() gives) would be freed and
+    # reused by the kernels' scratch before they read it.
+    d_image = d_image.contiguous().float()
     scope = CallScope(vertices.device)
     timings = _core.rt_render_backward(
         *scope.context_args(),
-        _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, uvs, texels, indices, face_material,
-                    face_light, face_two_sided, light_two_sided, emissive_faces, material_textures, num_lights),
+        _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, uvs, texels, envmap, indices,
+                    face_material, face_light, face_two_sided, light_two_sided, emissive_faces, material_textures,
+                    envmap_to_world, num_lights),
         ptr(camera), _options(width, height, spp_backward, max_bounces, (seed & 0xFFFFFFFFFFFFFFFF) ^ 0x5EED0BAC,
                               orthographic, clip_near, primary_edges, secondary_edges),
-        ptr(d_image.contiguous().float()), {k: _optional_ptr(v) for k, v in grads.items()})
+        ptr(d_image), {k: _optional_ptr(v) for k, v in grads.items()})
     last_timings["backward"] = dict(timings)
     if grads["normals"] is None:
         grads["normals"] = vertices.new_empty(0)

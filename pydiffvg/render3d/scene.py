@@ -15,7 +15,8 @@ from typing import Optional, Sequence
 
 import torch
 
-__all__ = ["CameraType", "Camera", "Texture", "Material", "Shape", "AreaLight", "Scene", "channels"]
+__all__ = ["CameraType", "Camera", "Texture", "Material", "Shape", "AreaLight", "EnvironmentMap", "Scene",
+           "channels"]
 
 
 class CameraType(enum.IntEnum):
@@ -226,11 +227,84 @@ class AreaLight:
         self.two_sided = bool(two_sided)
 
 
+class EnvironmentMap:
+    """Light from infinitely far away: an equirectangular (latitude-longitude)
+    RGB radiance map. Rays that leave the scene, camera rays included, read it,
+    so it is also the background; next-event estimation samples it by
+    luminance × solid angle. Differentiable with respect to ``texels``.
+
+    Args:
+        texels: (H, W, 3) float32 radiance, H >= 2, W >= 1, finite and >= 0,
+            on the scene's device. May require grad.
+        to_world: optional (3, 3) or (4, 4) matrix taking map directions to
+            world directions (the upper-left 3x3 must be a rotation; a
+            translation is ignored, directions have none). Default identity.
+
+    Convention (Mitsuba 3's ``envmap`` emitter): a world direction d is taken
+    to the map frame l = to_world⁻¹ d; then u = atan2(l.x, -l.z) / 2π (wrapped
+    to [0, 1)) and v = acos(l.y) / π, so +y is the zenith (row 0) and -z is
+    u = 0. Texel (row i, column j) sits at u = (j + 0.5) / W, v = i / (H - 1)
+    (rows span pole to pole), the radiance in between is bilinear, periodic
+    in u. Mitsuba pads maps smaller than 3 rows x 2 columns; use at least that
+    size when comparing.
+    """
+
+    def __init__(self, texels, to_world=None):
+        if not isinstance(texels, torch.Tensor):
+            raise TypeError(f"EnvironmentMap: 'texels' must be a float32 tensor, got {type(texels).__name__}")
+        if texels.dtype != torch.float32:
+            raise ValueError(f"EnvironmentMap: 'texels' must be float32, got {texels.dtype}")
+        if texels.dim() != 3 or texels.shape[2] != 3:
+            raise ValueError(f"EnvironmentMap: 'texels' must be (H, W, 3), got {tuple(texels.shape)}")
+        height, width = int(texels.shape[0]), int(texels.shape[1])
+        if height < 2 or width < 1:
+            raise ValueError(f"EnvironmentMap: 'texels' must have H >= 2 rows and W >= 1 columns, got "
+                             f"{tuple(texels.shape)}")
+        if height * width * 3 >= 2 ** 31:
+            raise ValueError(f"EnvironmentMap: 'texels' hold {height * width * 3:,} values; at most 2^31 - 1")
+        values = texels.detach()
+        if not bool(torch.isfinite(values).all()):
+            raise ValueError("EnvironmentMap: 'texels' hold non-finite values (NaN or inf)")
+        if bool((values < 0).any()):
+            raise ValueError("EnvironmentMap: 'texels' hold negative radiance")
+        self.texels = texels
+        if to_world is None:
+            rotation = torch.eye(3, dtype=torch.float32)
+        else:
+            if not isinstance(to_world, torch.Tensor):
+                try:
+                    to_world = torch.tensor(to_world, dtype=torch.float32)
+                except (TypeError, ValueError) as exc:
+                    raise TypeError(f"EnvironmentMap: 'to_world' must be a 3x3 or 4x4 matrix, got "
+                                    f"{to_world!r}") from exc
+            if tuple(to_world.shape) not in ((3, 3), (4, 4)):
+                raise ValueError(f"EnvironmentMap: 'to_world' must be (3, 3) or (4, 4), got {tuple(to_world.shape)}")
+            m = to_world.detach().to("cpu", torch.float64)
+            if not bool(torch.isfinite(m).all()):
+                raise ValueError("EnvironmentMap: 'to_world' holds non-finite values")
+            if m.shape[0] == 4 and not torch.allclose(m[3], torch.tensor([0.0, 0.0, 0.0, 1.0], dtype=torch.float64)):
+                raise ValueError(f"EnvironmentMap: 'to_world' last row must be [0, 0, 0, 1], got {m[3].tolist()}")
+            r = m[:3, :3]
+            if not torch.allclose(r @ r.T, torch.eye(3, dtype=torch.float64), atol=1e-4):
+                raise ValueError("EnvironmentMap: 'to_world' must be a rotation (its 3x3 part orthonormal); "
+                                 "scaling or shearing a direction map is not supported")
+            rotation = r.float()
+        self.to_world = rotation
+
+    @property
+    def shape(self):
+        return tuple(self.texels.shape)
+
+
 class Scene:
-    """A camera, shapes, materials and area lights. The background is black."""
+    """A camera, shapes, materials, area lights and an optional
+    :class:`EnvironmentMap` (``envmap``). Without a map the background is black."""
 
     def __init__(self, camera: Camera, shapes: Sequence[Shape], materials: Sequence[Material],
-                 area_lights: Optional[Sequence[AreaLight]] = None):
+                 area_lights: Optional[Sequence[AreaLight]] = None, envmap: Optional[EnvironmentMap] = None):
+        if envmap is not None and not isinstance(envmap, EnvironmentMap):
+            raise TypeError(f"Scene: 'envmap' must be an EnvironmentMap, got {type(envmap).__name__}")
+        self.envmap = envmap
         if not isinstance(camera, Camera):
             raise TypeError(f"Scene: 'camera' must be a Camera, got {type(camera).__name__}")
         self.camera = camera
