@@ -134,6 +134,31 @@ class ShapeEmitter:
             return None
         return torch.tensor([color[0], color[1], color[2], color[3] * alpha], dtype=torch.float32)
 
+    def fill_and_stroke(self, elem, style, bbox, viewport, opacity, ctm=None):
+        """The stroke's width, (cap, join, miter limit), the box the stroke
+        can reach, and the fill and stroke paints (None: not drawn) of an
+        element with ``style`` over ``bbox``. With ``ctm``, a context paint
+        naming a gradient is deferred to the context's space (markers)."""
+        stroke_width = self.stroke_width(style, viewport)
+        stroke_style = self.stroke_style(style)
+        reach = self.stroke_reach(stroke_width, stroke_style)
+        extent = (bbox[0] - reach, bbox[1] - reach, bbox[2] + reach, bbox[3] + reach)
+        paints = []
+        for prop, default, box in (("fill", "black", bbox), ("stroke", "none", extent)):
+            raw = style.get(prop, default)
+            value, value_style = self.context_paint(raw, style)
+            alpha = opacity * self.opacity_value(style.get(prop + "-opacity"))
+            paint = None
+            if ctm is not None:
+                paint = context.deferred_paint(self, raw, value, value_style, alpha, elem, ctm, box, viewport)
+            if paint is None:
+                paint = self.paint(value, value_style, bbox, viewport, alpha, elem, box)
+            paints.append(paint)
+        fill, stroke = paints
+        if stroke_width <= 0:
+            stroke = None
+        return stroke_width, stroke_style, extent, fill, stroke
+
     def emit_shape(self, elem, tag, style, ctm, viewport, opacity):
         try:
             geometry = self.geometry(elem, tag, viewport)
@@ -146,26 +171,8 @@ class ShapeEmitter:
         bbox = subpaths_bbox(subpaths)
         vw, vh = viewport
         diag = math.sqrt((vw * vw + vh * vh) / 2.0)
-        stroke_width = self.stroke_width(style, viewport)
-        stroke_style = self.stroke_style(style)
-        reach = self.stroke_reach(stroke_width, stroke_style)
-        extent = (bbox[0] - reach, bbox[1] - reach, bbox[2] + reach, bbox[3] + reach)
-        fill_value, fill_style = self.context_paint(style.get("fill", "black"), style)
-        stroke_value, stroke_style_map = self.context_paint(style.get("stroke", "none"), style)
-        fill_alpha = opacity * self.opacity_value(style.get("fill-opacity"))
-        stroke_alpha = opacity * self.opacity_value(style.get("stroke-opacity"))
-        # a context paint naming a gradient is built in the context's space
-        fill = context.deferred_paint(self, style.get("fill", "black"), fill_value, fill_style,
-                                      fill_alpha, elem, ctm, bbox, viewport)
-        if fill is None:
-            fill = self.paint(fill_value, fill_style, bbox, viewport, fill_alpha, elem, bbox)
-        stroke = context.deferred_paint(self, style.get("stroke", "none"), stroke_value,
-                                        stroke_style_map, stroke_alpha, elem, ctm, extent, viewport)
-        if stroke is None:
-            stroke = self.paint(stroke_value, stroke_style_map, bbox, viewport, stroke_alpha, elem,
-                                extent)
-        if stroke_width <= 0:
-            stroke = None
+        stroke_width, stroke_style, extent, fill, stroke = self.fill_and_stroke(
+            elem, style, bbox, viewport, opacity, ctm)
         if tag == "line":  # a line has no interior
             fill = None
         if fill is None and stroke is None:

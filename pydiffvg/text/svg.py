@@ -778,19 +778,7 @@ def _emit_group(loader, node: _Node, shapes, bbox, viewport, opacity, matrix, id
     """Fill and stroke groups for ``shapes`` with ``node``'s paints (the
     loader's paint and stroke machinery), in paint-order."""
     style = node.style
-    stroke_width = loader.stroke_width(style, viewport)
-    stroke_style = loader.stroke_style(style)
-    reach = loader.stroke_reach(stroke_width, stroke_style)
-    extent = (bbox[0] - reach, bbox[1] - reach, bbox[2] + reach, bbox[3] + reach)
-    fill_value, fill_style = loader.context_paint(style.get("fill", "black"), style)
-    stroke_value, stroke_map = loader.context_paint(style.get("stroke", "none"), style)
-    fill = loader.paint(fill_value, fill_style, bbox, viewport,
-                        opacity * loader.opacity_value(style.get("fill-opacity")), node.elem, bbox)
-    stroke = loader.paint(stroke_value, stroke_map, bbox, viewport,
-                          opacity * loader.opacity_value(style.get("stroke-opacity")), node.elem,
-                          extent)
-    if stroke_width <= 0:
-        stroke = None
+    stroke_width, stroke_style, _, fill, stroke = loader.fill_and_stroke(node.elem, style, bbox, viewport, opacity)
     if fill is None and stroke is None:
         return
     if stroke is not None and style.get("stroke-dasharray", "none").strip() not in ("none", ""):
