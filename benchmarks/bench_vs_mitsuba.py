@@ -169,12 +169,45 @@ def mesh_10k(resolution=256):
                 max_bounces=1, grad_mesh=0)
 
 
+def _sky(height=64, width=128, sun_u=0.62, sun_v=0.28, sun_radiance=80.0):
+    """A procedural equirectangular sky (our/Mitsuba convention: row 0 the
+    zenith, u = atan2(x, -z) / 2π): a blue gradient brightening toward the
+    horizon, a dark ground and a small warm sun at (u, v); linear radiance."""
+    v = (np.arange(height) / (height - 1))[:, None]
+    u = ((np.arange(width) + 0.5) / width)[None, :]
+    elevation = np.clip(1.0 - 2.0 * v, 0.0, 1.0)  # 1 at the zenith, 0 at the horizon and below
+    sky = np.stack([0.25 + 0.45 * (1 - elevation), 0.45 + 0.35 * (1 - elevation), 0.9 + 0.1 * (1 - elevation)], -1)
+    ground = np.broadcast_to(np.asarray([0.12, 0.1, 0.08]), sky.shape)
+    texels = np.where((v <= 0.5)[..., None], sky, ground) * np.ones((1, width, 1))
+    du = np.minimum(np.abs(u - sun_u), 1.0 - np.abs(u - sun_u)) * 2.0 * np.pi * np.sin(np.pi * sun_v)
+    dv = (v - sun_v) * np.pi
+    sun = np.exp(-(du ** 2 + dv ** 2) / (2 * 0.04 ** 2))
+    texels = texels + sun_radiance * sun[..., None] * np.asarray([1.0, 0.85, 0.6])
+    return texels.astype(np.float32)
+
+
+def envmap_sky(resolution=64, bounces=2):
+    """Diffuse boxes on a floor under a non-constant sky with a sun (no area
+    lights): the map's importance sampling, its MIS against BSDF sampling,
+    sun shadows, and the background read from the map."""
+    floor_v, floor_f = _floor(4.0, 0.0)
+    cube_v, cube_f = _cube((0.0, 0.5, 0.0), 0.5)
+    small_v, small_f = _cube((1.1, 0.25, 0.7), 0.25)
+    return Spec(resolution, (2.2, 1.8, 3.4), (0.2, 0.4, 0.0), (0.0, 1.0, 0.0), 50.0,
+                [Mesh(floor_v, floor_f, {"kind": "diffuse", "reflectance": (0.5, 0.5, 0.5)}),
+                 Mesh(cube_v, cube_f, {"kind": "diffuse", "reflectance": (0.7, 0.4, 0.3)}),
+                 Mesh(small_v, small_f, {"kind": "diffuse", "reflectance": (0.3, 0.6, 0.4)})],
+                max_bounces=bounces, envmap=_sky(), grad_mesh=1)
+
+
 SCENES: Dict[str, Callable[[], Spec]] = {
     "triangle": triangle_silhouette,
     "cube_floor": cube_on_floor,
     "cube_floor_2b": lambda: cube_on_floor(bounces=2),
     "textured_diffuse": textured_diffuse,
     "mesh_10k_256": mesh_10k,
+    "envmap_sky": envmap_sky,
+    "envmap_sky_1b": lambda: envmap_sky(bounces=1),
 }
 
 
