@@ -322,7 +322,7 @@ def test_shadow_gradient_from_the_map():
     # Ground pixels at least 3 pixels away from the cube's image.
     near_cube = torch.nn.functional.max_pool2d((~ground).float()[None, None], 5, 1, 2)[0, 0] > 0
     weights = (ground & ~near_cube)[..., None].float().expand(res, res, 3)
-    g, fd = _translation_fd(make, 128, 1, range(3), 0.08, weights)
+    g, fd = _translation_fd(make, 256, 1, range(3), 0.05, weights)
     ge, fe = g.mean(), fd.mean()
     print("shadow grad", ge, "+-", g.std() / math.sqrt(3), "fd", fe, "+-", fd.std() / math.sqrt(3))
     assert abs(fe) > 0.05

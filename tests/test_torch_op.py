@@ -269,7 +269,7 @@ def test_pathtrace_is_a_registered_op_that_opcheck_accepts():
     floats = [t.detach().requires_grad_(True) for t in (packed.vertices, packed.camera_params, packed.diffuse,
                                                           packed.specular, packed.roughness, packed.intensity)]
     vertices, camera, diffuse, specular, roughness, intensity = floats
-    args = (vertices, None, camera, diffuse, specular, roughness, intensity, packed.uvs, packed.texels,
+    args = (vertices, None, camera, diffuse, specular, roughness, intensity, packed.uvs, packed.texels, packed.envmap,
             *packed.structure(), 16, 12, 2, 2, 1, 0, False, 0.01, True, True)
     results = torch.library.opcheck(torch.ops.pydiffvg.pathtrace.default, args)
     assert all(v == "SUCCESS" for v in results.values()), results

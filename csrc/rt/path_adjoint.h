@@ -224,11 +224,18 @@ HOST_DEVICE inline void path_adjoint_impl(const SceneView& s, const SceneGrads& 
     camera_ray_adjoint(s.camera, px, py, d_ray_origin, d_direction, camera_grad);
 }
 
+NOINLINE HOST_DEVICE inline void path_adjoint_with_envmap(const SceneView& s, const SceneGrads& g,
+                                                          const PathRecord& rec, Vec3f adjoint, float px, float py,
+                                                          const SecondaryEdgeTable* secondary, Pcg32& edge_rng,
+                                                          CameraGrad& camera_grad) {
+    path_adjoint_impl<true>(s, g, rec, adjoint, px, py, secondary, edge_rng, camera_grad);
+}
+
 HOST_DEVICE inline void path_adjoint(const SceneView& s, const SceneGrads& g, const PathRecord& rec, Vec3f adjoint,
                                      float px, float py, const SecondaryEdgeTable* secondary, Pcg32& edge_rng,
                                      CameraGrad& camera_grad) {
     if (s.envmap.texels)
-        path_adjoint_impl<true>(s, g, rec, adjoint, px, py, secondary, edge_rng, camera_grad);
+        path_adjoint_with_envmap(s, g, rec, adjoint, px, py, secondary, edge_rng, camera_grad);
     else
         path_adjoint_impl<false>(s, g, rec, adjoint, px, py, secondary, edge_rng, camera_grad);
 }

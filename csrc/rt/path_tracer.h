@@ -185,10 +185,17 @@ HOST_DEVICE inline Vec3f shade_path_impl(const SceneView& s, const Ray& ray, Hit
     return radiance;
 }
 
+// The map's instance stays out of line, so that the callers' inlined body
+// (and the compiler's choices in it) is the one from before maps existed.
+NOINLINE HOST_DEVICE inline Vec3f shade_path_with_envmap(const SceneView& s, const Ray& ray, Hit hit, int bounces,
+                                                         Pcg32& rng, PathRecord* record) {
+    return shade_path_impl<true>(s, ray, hit, bounces, rng, record);
+}
+
 HOST_DEVICE inline Vec3f shade_path(const SceneView& s, const Ray& ray, Hit hit, int bounces, Pcg32& rng,
                                     PathRecord* record) {
-    return s.envmap.texels ? shade_path_impl<true>(s, ray, hit, bounces, rng, record)
-                           : shade_path_impl<false>(s, ray, hit, bounces, rng, record);
+    if (s.envmap.texels) return shade_path_with_envmap(s, ray, hit, bounces, rng, record);
+    return shade_path_impl<false>(s, ray, hit, bounces, rng, record);
 }
 
 // Everything the reverse pass needs to know about one path vertex.
