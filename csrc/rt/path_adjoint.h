@@ -60,27 +60,50 @@ HOST_DEVICE inline NeeSample nee_sample(const SceneView& s, const PathVertex& pv
     return n;
 }
 
-// The environment-map terms of a vertex: next-event estimate and escaped
-// continuation, each  f cos(wo, ω) ⊙ L_env(ω) · K  with ω and K = w / p_ω fixed.
-HOST_DEVICE inline Vec3f env_terms(const SceneView& s, const PathVertex& pv, const Material& mat,
+// The environment-map terms of vertex j (encoding in path_tracer.h):
+// next-event estimate and escaped continuation, each
+//     f cos(wo, ω) ⊙ L_env(ω) · K   with ω and K = w / p_ω fixed.
+struct EnvTerm {
+    Vec3f wi;
+    float K = 0.0f;
+};
+
+HOST_DEVICE inline void env_terms_of(const PathRecord& rec, int j, EnvTerm terms[2]) {
+    const PathVertex& pv = rec.vertex[j];
+    terms[0].K = terms[1].K = 0.0f;
+    if (pv.light_face == kEnvLight && pv.nee_weight > 0.0f) {
+        terms[0].wi = angles_direction(pv.light_b1, pv.light_b2);
+        terms[0].K = pv.nee_weight;
+    }
+    if (j + 1 == rec.count && j + 1 < kMaxPathVertices && rec.vertex[j + 1].hit.face == kEnvLight &&
+        pv.inv_pdf > 0.0f) {
+        terms[1].wi = angles_direction(rec.vertex[j + 1].hit.b1, rec.vertex[j + 1].hit.b2);
+        terms[1].K = pv.inv_pdf;
+    }
+}
+
+HOST_DEVICE inline Vec3f env_terms(const SceneView& s, const PathRecord& rec, int j, const Material& mat,
                                    const SurfacePoint& sp, Vec3f wo) {
+    EnvTerm terms[2];
+    env_terms_of(rec, j, terms);
     Vec3f sum;
-    if (pv.env_weight > 0.0f)
-        sum += bsdf_eval_cos(mat, sp.shading_normal, wo, pv.env_wi) * env_radiance(s.envmap, pv.env_wi) * pv.env_weight;
-    if (pv.escape_weight > 0.0f)
-        sum += bsdf_eval_cos(mat, sp.shading_normal, wo, pv.escape_wi) * env_radiance(s.envmap, pv.escape_wi) *
-               pv.escape_weight;
+    for (int t = 0; t < 2; ++t)
+        if (terms[t].K > 0.0f)
+            sum += bsdf_eval_cos(mat, sp.shading_normal, wo, terms[t].wi) * env_radiance(s.envmap, terms[t].wi) *
+                   terms[t].K;
     return sum;
 }
 
-HOST_DEVICE inline void env_terms_adjoint(const SceneView& s, const SceneGrads& g, const PathVertex& pv,
+HOST_DEVICE inline void env_terms_adjoint(const SceneView& s, const SceneGrads& g, const PathRecord& rec, int j,
                                           const Material& mat, const SurfacePoint& sp, Vec3f wo, Vec3f a,
                                           Vec3f& d_shading_normal, MaterialGrad& d_mat, Vec3f prev_position,
                                           Vec3f& d_prev, Vec3f& d_position) {
+    EnvTerm terms[2];
+    env_terms_of(rec, j, terms);
     for (int term = 0; term < 2; ++term) {
-        float K = term == 0 ? pv.env_weight : pv.escape_weight;
+        float K = terms[term].K;
         if (!(K > 0.0f)) continue;
-        Vec3f wi = term == 0 ? pv.env_wi : pv.escape_wi;
+        Vec3f wi = terms[term].wi;
         Vec3f le = env_radiance(s.envmap, wi);
         Vec3f fcos = bsdf_eval_cos(mat, sp.shading_normal, wo, wi);
         env_radiance_adjoint(s.envmap, g.envmap, wi, a * fcos * K, nullptr);
@@ -126,11 +149,11 @@ HOST_DEVICE inline void path_adjoint_impl(const SceneView& s, const SceneGrads& 
         if (!v[j].scatters) continue;
         Material mat = surface_material(s, pv.hit.face, pv.hit.b1, pv.hit.b2);
         const SurfacePoint& sp = v[j].point;
-        if (pv.nee_weight > 0.0f) {
+        if (pv.nee_weight > 0.0f && (!kEnvMap || pv.light_face >= 0)) {
             NeeSample ns = nee_sample(s, pv, sp);
             local[j] += bsdf_eval_cos(mat, sp.shading_normal, v[j].wo, ns.wi) * ns.le * ns.K;
         }
-        if (kEnvMap) local[j] += env_terms(s, pv, mat, sp, v[j].wo);
+        if (kEnvMap) local[j] += env_terms(s, rec, j, mat, sp, v[j].wo);
         if (j + 1 < n && pv.inv_pdf > 0.0f) {
             Vec3f wi = normalize(v[j + 1].point.position - sp.position);
             continuation[j] = bsdf_eval_cos(mat, sp.shading_normal, v[j].wo, wi) * pv.inv_pdf;
@@ -155,7 +178,7 @@ HOST_DEVICE inline void path_adjoint_impl(const SceneView& s, const SceneGrads& 
         Vec3f& d_prev = j == 0 ? d_ray_origin : v[j - 1].adjoint.d_position;
         Vec3f prev_position = j == 0 ? rec.ray.origin : v[j - 1].point.position;
         // Next-event estimation.
-        if (pv.nee_weight > 0.0f) {
+        if (pv.nee_weight > 0.0f && (!kEnvMap || pv.light_face >= 0)) {
             NeeSample ns = nee_sample(s, pv, sp);
             const SurfacePoint& lp = ns.light;
             const Vec3f wi = ns.wi, le = ns.le;
@@ -179,7 +202,7 @@ HOST_DEVICE inline void path_adjoint_impl(const SceneView& s, const SceneGrads& 
         // Environment map terms: directions fixed, so only wo, the shading
         // normal, the material and the texels move.
         if (kEnvMap)
-            env_terms_adjoint(s, g, pv, mat, sp, v[j].wo, a, v[j].adjoint.d_shading_normal, d_mat, prev_position,
+            env_terms_adjoint(s, g, rec, j, mat, sp, v[j].wo, a, v[j].adjoint.d_shading_normal, d_mat, prev_position,
                               d_prev, v[j].adjoint.d_position);
         // Secondary edges: boundary term of the integral scattered at x_j.
         if (secondary) sample_secondary_edge<kEnvMap>(s, g, *secondary, v[j], mat, a, s.max_bounces - j - 1, edge_rng);
@@ -224,12 +247,18 @@ HOST_DEVICE inline void path_adjoint_impl(const SceneView& s, const SceneGrads& 
     camera_ray_adjoint(s.camera, px, py, d_ray_origin, d_direction, camera_grad);
 }
 
-NOINLINE HOST_DEVICE inline void path_adjoint_with_envmap(const SceneView& s, const SceneGrads& g,
-                                                          const PathRecord& rec, Vec3f adjoint, float px, float py,
-                                                          const SecondaryEdgeTable* secondary, Pcg32& edge_rng,
-                                                          CameraGrad& camera_grad) {
+// The map's instance: out of this unit on the CPU, as shade_path_with_envmap.
+#if PDVG_HAS_CUDA_COMPILER
+HOST_DEVICE inline void path_adjoint_with_envmap(const SceneView& s, const SceneGrads& g, const PathRecord& rec,
+                                                 Vec3f adjoint, float px, float py,
+                                                 const SecondaryEdgeTable* secondary, Pcg32& edge_rng,
+                                                 CameraGrad& camera_grad) {
     path_adjoint_impl<true>(s, g, rec, adjoint, px, py, secondary, edge_rng, camera_grad);
 }
+#else
+void path_adjoint_with_envmap(const SceneView& s, const SceneGrads& g, const PathRecord& rec, Vec3f adjoint, float px,
+                              float py, const SecondaryEdgeTable* secondary, Pcg32& edge_rng, CameraGrad& camera_grad);
+#endif
 
 HOST_DEVICE inline void path_adjoint(const SceneView& s, const SceneGrads& g, const PathRecord& rec, Vec3f adjoint,
                                      float px, float py, const SecondaryEdgeTable* secondary, Pcg32& edge_rng,

@@ -31,12 +31,23 @@ struct PathVertex {
     float light_b1 = 0.0f, light_b2 = 0.0f;
     float nee_weight = 0.0f;       // ... with constant factor w_light / p_ū (0: no contribution)
     float inv_pdf = 0.0f;          // 1 / p_ω of the continuation to the next vertex
-    // Environment map (envmap.h; directions held fixed in the reverse pass):
-    Vec3f env_wi;                  // next-event estimate toward the map along env_wi ...
-    float env_weight = 0.0f;       // ... with constant factor w / p_ω (0: none)
-    Vec3f escape_wi;               // the BSDF continuation left the scene along escape_wi ...
-    float escape_weight = 0.0f;    // ... with factor w / p_ω (0: it did not, or no map)
 };
+
+// The environment map's terms reuse PathVertex's fields (so that its layout,
+// and the code compiled for scenes without a map, stay as they were):
+// - next-event estimate toward the map: light_face = kEnvLight,
+//   (light_b1, light_b2) = the direction's angles (θ, φ), nee_weight = w / p_ω;
+// - continuation that escaped at the last vertex j: vertex[j].inv_pdf = w / p_ω,
+//   and the slot after it holds hit.face = kEnvLight, (hit.b1, hit.b2) = (θ, φ).
+constexpr int kEnvLight = -2;
+
+HOST_DEVICE inline Vec2f direction_angles(Vec3f d) {
+    return Vec2f(acosf(clamp_value(d.z, -1.0f, 1.0f)), atan2f(d.y, d.x));
+}
+HOST_DEVICE inline Vec3f angles_direction(float theta, float phi) {
+    float st = sinf(theta);
+    return Vec3f(st * cosf(phi), st * sinf(phi), cosf(theta));
+}
 
 struct PathRecord {
     int count = 0;
@@ -114,8 +125,10 @@ HOST_DEVICE inline Vec3f shade_path_impl(const SceneView& s, const Ray& ray, Hit
                     !occluded(s, sp.position, wi, kRayEpsilon, 3.0e38f, hit.face, -1)) {
                     float k = power_heuristic(pdf_light, bsdf_pdf(mat, sp.shading_normal, wo, wi)) / pdf_light;
                     radiance += throughput * fcos * le * k;
-                    pv.env_wi = wi;
-                    pv.env_weight = k;
+                    Vec2f angles = direction_angles(wi);
+                    pv.light_face = kEnvLight;
+                    pv.light_b1 = angles.x; pv.light_b2 = angles.y;
+                    pv.nee_weight = k;
                 }
             }
         } else if (scatters && s.num_emissive_faces > 0) {
@@ -158,16 +171,24 @@ HOST_DEVICE inline Vec3f shade_path_impl(const SceneView& s, const Ray& ray, Hit
             pdf = bsdf_pdf(mat, sp.shading_normal, wo, wi);
             if (pdf > 0.0f && !is_black(fcos)) next = closest_hit(s, sp.position, wi, kRayEpsilon, 3.0e38f, hit.face);
         }
+        bool escaped = false;
         if (next.face >= 0) {
             pv.inv_pdf = 1.0f / pdf;
         } else if (kEnvMap && pdf > 0.0f && !is_black(fcos)) {
             // Escaped: the map's radiance, MIS-weighted against its own sampler.
             float k = power_heuristic(pdf, p_env > 0.0f ? p_env * env_pdf(s.envmap, wi) : 0.0f) / pdf;
             radiance += throughput * fcos * env_radiance(s.envmap, wi) * k;
-            pv.escape_wi = wi;
-            pv.escape_weight = k;
+            pv.inv_pdf = k;
+            escaped = true;
         }
         if (record) { record->vertex[depth] = pv; record->count = depth + 1; }
+        // depth < bounces <= kMaxBounces, so the slot after this vertex exists.
+        if (kEnvMap && record && depth + 1 < kMaxPathVertices) {
+            Hit& marker = record->vertex[depth + 1].hit;
+            marker.face = escaped ? kEnvLight : -1;
+            Vec2f angles = direction_angles(wi);
+            marker.b1 = angles.x; marker.b2 = angles.y;
+        }
         if (next.face < 0) break;
         emission_weight = 1.0f;
         if (s.face_light[next.face] >= 0) {
@@ -185,12 +206,20 @@ HOST_DEVICE inline Vec3f shade_path_impl(const SceneView& s, const Ray& ray, Hit
     return radiance;
 }
 
-// The map's instance stays out of line, so that the callers' inlined body
-// (and the compiler's choices in it) is the one from before maps existed.
-NOINLINE HOST_DEVICE inline Vec3f shade_path_with_envmap(const SceneView& s, const Ray& ray, Hit hit, int bounces,
-                                                         Pcg32& rng, PathRecord* record) {
+// The map's instance. On the CPU it is compiled in its own translation unit
+// (envmap_paths.cpp): GCC's inlining budgets are per unit, so instantiating it
+// next to the kernels changed their code for scenes without a map (one-ulp
+// differences through floating-point contraction). CUDA without relocatable
+// device code needs it inline.
+#if PDVG_HAS_CUDA_COMPILER
+HOST_DEVICE inline Vec3f shade_path_with_envmap(const SceneView& s, const Ray& ray, Hit hit, int bounces, Pcg32& rng,
+                                                PathRecord* record) {
     return shade_path_impl<true>(s, ray, hit, bounces, rng, record);
 }
+#else
+Vec3f shade_path_with_envmap(const SceneView& s, const Ray& ray, Hit hit, int bounces, Pcg32& rng,
+                             PathRecord* record);
+#endif
 
 HOST_DEVICE inline Vec3f shade_path(const SceneView& s, const Ray& ray, Hit hit, int bounces, Pcg32& rng,
                                     PathRecord* record) {
