@@ -249,17 +249,18 @@ def test_texel_gradient_through_lighting():
     assert abs(ge - fe) < 0.1 * abs(fe)
 
 
-def test_texel_gradient_of_background():
+def test_texel_gradient_of_background(device):
     """Background pixels: the gradient is the bilinear weight summed over the
     pixels that see the texel (central differences are exact here)."""
-    texels = sky(8, 16, sun_radiance=3.0)
+    texels = sky(8, 16, sun_radiance=3.0).to(device)
     tv, tf = cube([0.0, 0.0, 100.0], 0.01)
 
     def make(t):
         look = local_direction((11 + 0.5) / 16, 2 / 7).tolist()  # texel (2, 11)'s direction
-        cam = r3.Camera([0.0, 0.0, 0.0], look, [0.0, 1.0, 0.0], 60.0, resolution=(8, 8))
-        return r3.Scene(cam, [r3.Shape(tv, tf, 0)], [r3.Material(torch.full((3,), 0.5))],
-                        envmap=r3.EnvironmentMap(t))
+        cam = r3.Camera(torch.zeros(3, device=device), torch.tensor(look, device=device),
+                        torch.tensor([0.0, 1.0, 0.0], device=device), 60.0, resolution=(8, 8))
+        return r3.Scene(cam, [r3.Shape(tv.to(device), tf.to(device), 0)],
+                        [r3.Material(torch.full((3,), 0.5, device=device))], envmap=r3.EnvironmentMap(t))
     index = (2, 11, 1)
     g, fd = _texel_fd(make, texels, index, 4, 0, [0], 0.25)
     print("background texel grad", g, "fd", fd)
@@ -359,6 +360,27 @@ def test_shadow_gradient_from_the_map():
     g0, _ = _translation_fd(make, 32, 1, [0], 0.08, weights, edge_sampling=(True, False))
     print("without secondary edges", g0)
     assert abs(g0[0] - fe) > 0.3 * abs(fe)
+
+
+def test_smallest_and_black_maps():
+    """A 2 x 1 map (two pole rows, one column) and an all-black map (nothing
+    to sample: next-event estimation skips it) render finite images with
+    finite gradients."""
+    v, f = icosphere(1)
+    cam = r3.Camera([0.0, 0.0, 4.0], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0], 40.0, resolution=(8, 8))
+    for texels, expect in [(torch.tensor([[[2.0, 2.0, 2.0]], [[0.0, 0.0, 0.0]]]), None),
+                           (torch.zeros(4, 8, 3), 0.0)]:
+        t = texels.clone().requires_grad_(True)
+        scene = r3.Scene(cam, [r3.Shape(v, f, 0)], [r3.Material(torch.full((3,), 0.5))],
+                         envmap=r3.EnvironmentMap(t))
+        img = r3.render_pathtracing(scene, 4, 2)
+        img.sum().backward()
+        assert bool(torch.isfinite(img).all()) and bool(torch.isfinite(t.grad).all())
+        assert float(t.grad.sum()) > 0  # every pixel's radiance grows with the map
+        if expect is not None:
+            assert float(img.detach().abs().max()) == expect
+        else:  # L = 2 (1 - θ/π); the top image row looks above the horizon
+            assert float(img.detach()[0].mean()) > 1.0
 
 
 # -------------------------------------------------------------- validation
