@@ -85,6 +85,7 @@ class Spec:
     meshes: List[Mesh]
     max_bounces: int = 1
     envmap: Optional[np.ndarray] = None  # (H, W, 3) equirectangular radiance, where supported
+    envmap_to_world: Optional[np.ndarray] = None  # (4, 4) rotation of the map, default identity
     grad_mesh: int = 0                   # the mesh whose vertices the speed test differentiates
 
 
@@ -186,7 +187,14 @@ def _sky(height=64, width=128, sun_u=0.62, sun_v=0.28, sun_radiance=80.0):
     return texels.astype(np.float32)
 
 
-def envmap_sky(resolution=64, bounces=2):
+def _rotation(about_x, about_y):
+    cx, sx, cy, sy = math.cos(about_x), math.sin(about_x), math.cos(about_y), math.sin(about_y)
+    m = np.eye(4)
+    m[:3, :3] = np.asarray([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]]) @ np.asarray([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
+    return m
+
+
+def envmap_sky(resolution=64, bounces=2, to_world=None):
     """Diffuse boxes on a floor under a non-constant sky with a sun (no area
     lights): the map's importance sampling, its MIS against BSDF sampling,
     sun shadows, and the background read from the map."""
@@ -197,7 +205,7 @@ def envmap_sky(resolution=64, bounces=2):
                 [Mesh(floor_v, floor_f, {"kind": "diffuse", "reflectance": (0.5, 0.5, 0.5)}),
                  Mesh(cube_v, cube_f, {"kind": "diffuse", "reflectance": (0.7, 0.4, 0.3)}),
                  Mesh(small_v, small_f, {"kind": "diffuse", "reflectance": (0.3, 0.6, 0.4)})],
-                max_bounces=bounces, envmap=_sky(), grad_mesh=1)
+                max_bounces=bounces, envmap=_sky(), envmap_to_world=to_world, grad_mesh=1)
 
 
 SCENES: Dict[str, Callable[[], Spec]] = {
@@ -208,6 +216,7 @@ SCENES: Dict[str, Callable[[], Spec]] = {
     "mesh_10k_256": mesh_10k,
     "envmap_sky": envmap_sky,
     "envmap_sky_1b": lambda: envmap_sky(bounces=1),
+    "envmap_sky_rotated": lambda: envmap_sky(bounces=1, to_world=_rotation(0.5, 1.1)),
 }
 
 
@@ -244,7 +253,8 @@ def to_ours(spec: Spec, vertices_grad: bool = False):
             lights.append(r3.AreaLight(i, torch.tensor(mesh.emission, dtype=torch.float32)))
     kwargs = {}
     if spec.envmap is not None:
-        kwargs["envmap"] = r3.EnvironmentMap(torch.from_numpy(spec.envmap.copy()))
+        to_world = None if spec.envmap_to_world is None else torch.tensor(spec.envmap_to_world, dtype=torch.float32)
+        kwargs["envmap"] = r3.EnvironmentMap(torch.from_numpy(spec.envmap.copy()), to_world)
     return r3.Scene(cam, shapes, materials, lights, **kwargs), grad
 
 
@@ -316,6 +326,8 @@ def to_mitsuba(mi, spec: Spec, spp: int, integrator: str = "path"):
         scene[f"mesh{i}"] = _mi_mesh(mi, f"mesh{i}", mesh)
     if spec.envmap is not None:
         scene["envmap"] = {"type": "envmap", "bitmap": mi.Bitmap(np.ascontiguousarray(spec.envmap, np.float32))}
+        if spec.envmap_to_world is not None:
+            scene["envmap"]["to_world"] = mi.ScalarTransform4f(np.asarray(spec.envmap_to_world).tolist())
     return mi.load_dict(scene)
 
 
