@@ -301,7 +301,7 @@ HOST_DEVICE inline bool microfacet_cosines(Vec3f n, Vec3f wo, Vec3f wi, Microfac
     return c.c_h > 0.0f && c.c_vh > 0.0f;
 }
 
-HOST_DEVICE inline Vec3f microfacet_eval_cos(const MicrofacetParams& p, Vec3f kd, Vec3f ks, float roughness, Vec3f n,
+HOST_DEVICE NOINLINE inline Vec3f microfacet_eval_cos(const MicrofacetParams& p, Vec3f kd, Vec3f ks, float roughness, Vec3f n,
                                              Vec3f wo, Vec3f wi) {
     MicrofacetCosines c;
     if (!microfacet_cosines(n, wo, wi, c)) return Vec3f();
@@ -311,7 +311,7 @@ HOST_DEVICE inline Vec3f microfacet_eval_cos(const MicrofacetParams& p, Vec3f kd
 
 // Solid-angle density of microfacet_sample: the VNDF density of h,
 // D(h) G1(wo) (wo·h) / c_v, times the reflection Jacobian 1 / (4 wo·h).
-HOST_DEVICE inline float microfacet_pdf(const MicrofacetParams& p, Vec3f kd, Vec3f ks, float roughness, Vec3f n,
+HOST_DEVICE NOINLINE inline float microfacet_pdf(const MicrofacetParams& p, Vec3f kd, Vec3f ks, float roughness, Vec3f n,
                                         Vec3f wo, Vec3f wi) {
     float c_l = dot(n, wi), c_v = dot(n, wo);
     if (!(c_l > 0.0f && c_v > 0.0f)) return 0.0f;
@@ -346,7 +346,7 @@ HOST_DEVICE inline Vec3T<T> sample_ggx_visible_normal(Vec3T<T> v, T alpha, T u1,
 
 // Draws wi: the coat / conductor lobe by VNDF sampling and reflection, or
 // (plastic) the diffuse base by cosine-weighted hemisphere sampling.
-HOST_DEVICE inline bool microfacet_sample(const MicrofacetParams& p, Vec3f kd, Vec3f ks, float roughness, Vec3f n,
+HOST_DEVICE NOINLINE inline bool microfacet_sample(const MicrofacetParams& p, Vec3f kd, Vec3f ks, float roughness, Vec3f n,
                                           Vec3f wo, float u_lobe, float u1, float u2, Vec3f& wi) {
     float c_v = dot(n, wo);
     if (!(c_v > 0.0f)) return false;
@@ -372,7 +372,7 @@ HOST_DEVICE inline bool microfacet_sample(const MicrofacetParams& p, Vec3f kd, V
 //   c_l = n·wi, c_v = n·wo:  n̄ += wi ∂c_l + wo ∂c_v,  w̄i += n ∂c_l,  w̄o += n ∂c_v;
 //   c_h = n·h, c_vh = wo·h:  n̄ += h ∂c_h,  w̄o += h ∂c_vh,  h̄ = n ∂c_h + wo ∂c_vh;
 //   h = u / |u|, u = wo + wi:  ū = (h̄ - (h̄·h) h) / |u| into both w̄o and w̄i.
-HOST_DEVICE inline void microfacet_eval_cos_adjoint(const MicrofacetParams& p, Vec3f kd, Vec3f ks, float roughness,
+HOST_DEVICE NOINLINE inline void microfacet_eval_cos_adjoint(const MicrofacetParams& p, Vec3f kd, Vec3f ks, float roughness,
                                                     Vec3f n, Vec3f wo, Vec3f wi, Vec3f d_value, Vec3f& d_n,
                                                     Vec3f& d_wo, Vec3f& d_wi, Vec3f& d_kd, Vec3f& d_ks,
                                                     float& d_roughness) {

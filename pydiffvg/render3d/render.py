@@ -279,6 +279,10 @@ def pathtrace_backward(d_image: torch.Tensor, vertices: torch.Tensor, normals: O
               for t in (vertices, normals, camera, diffuse, specular, roughness, intensity, uvs, texels)]
     grads = {name: torch.zeros_like(t) if t is not None else None for name, t in zip(_GRAD_NAMES, floats)}
     vertices, normals, camera, diffuse, specular, roughness, intensity, uvs, texels = floats
+    # Held in a local: a temporary's storage would be freed (and reused by the
+    # kernel's scratch allocations) as soon as ptr() returned. An expanded
+    # d_image (the gradient of image.sum()) is such a temporary copy.
+    d_image = d_image.contiguous().float()
     scope = CallScope(vertices.device)
     timings = _core.rt_render_backward(
         *scope.context_args(),
@@ -287,7 +291,7 @@ def pathtrace_backward(d_image: torch.Tensor, vertices: torch.Tensor, normals: O
                     material_params, num_lights),
         ptr(camera), _options(width, height, spp_backward, max_bounces, (seed & 0xFFFFFFFFFFFFFFFF) ^ 0x5EED0BAC,
                               orthographic, clip_near, primary_edges, secondary_edges),
-        ptr(d_image.contiguous().float()), {k: _optional_ptr(v) for k, v in grads.items()})
+        ptr(d_image), {k: _optional_ptr(v) for k, v in grads.items()})
     last_timings["backward"] = dict(timings)
     if grads["normals"] is None:
         grads["normals"] = vertices.new_empty(0)
