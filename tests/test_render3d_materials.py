@@ -301,8 +301,8 @@ def _area_light_lighting():
     """A quad light above and in front of the sphere: (shapes, area lights),
     appended after the sphere (shape 0) and floor (shape 1). The issue's
     environment-map variant replaces this function."""
-    v, f = _quad([[0.2, 3.0, 0.4], [1.4, 3.0, 0.4], [1.4, 3.0, 1.6], [0.2, 3.0, 1.6]])
-    return [r3.Shape(v, f, 2)], [r3.AreaLight(2, T(10., 10., 10.))]
+    v, f = _quad([[-0.2, 3.0, 0.0], [1.8, 3.0, 0.0], [1.8, 3.0, 2.0], [-0.2, 3.0, 2.0]])
+    return [r3.Shape(v, f, 2)], [r3.AreaLight(2, T(4., 4., 4.))]
 
 
 def sphere_scene(material, resolution=24, lighting=_area_light_lighting, uvs=False):
@@ -351,7 +351,7 @@ def _tex(value):
 
 
 GRADIENT_CASES = {
-    "conductor_roughness": (lambda v: r3.Material(model="conductor", roughness=v, **GOLD), T(0.3), T(1.0), 0.02),
+    "conductor_roughness": (lambda v: r3.Material(model="conductor", roughness=v, **GOLD), T(0.5), T(1.0), 0.03),
     "conductor_specular": (lambda v: r3.Material(model="conductor", specular_reflectance=v, roughness=0.3, **GOLD),
                            T(.8, .6, .4), T(1., .5, -.5), 0.05),
     "plastic_roughness": (lambda v: r3.Material(model="plastic", diffuse_reflectance=T(.2, .4, .7), roughness=v),
@@ -370,15 +370,19 @@ GRADIENT_CASES = {
                                 torch.full((2, 2, 3), 0.4), torch.from_numpy(RNG.normal(size=(2, 2, 3))).float(),
                                 0.05),
     "conductor_roughness_texture": (lambda v: r3.Material(model="conductor", roughness=_tex(v), **GOLD),
-                                    torch.tensor([[[.3], [.4]], [[.25], [.35]]]),
-                                    torch.tensor([[[.5], [1.]], [[.7], [-.4]]]), 0.02),
+                                    torch.tensor([[[.5], [.6]], [[.45], [.55]]]),
+                                    torch.tensor([[[.5], [1.]], [[.7], [-.4]]]), 0.03),
 }
 
 
 @pytest.mark.parametrize("case", list(GRADIENT_CASES))
 def test_rendered_gradient_matches_finite_differences(case):
     make, leaf, direction, h = GRADIENT_CASES[case]
-    g, g_se, fd, fd_se = _fd_vs_gradient(make, leaf, direction, h)
+    # The conductor's roughness FD is the noisiest (BSDF-sampled rays that
+    # cross the light's edge as α moves jump by Le f / pdf): more samples.
+    noisy = "conductor_roughness" in case
+    g, g_se, fd, fd_se = _fd_vs_gradient(make, leaf, direction, h, seeds=16 if noisy else 8,
+                                         spp_fd=64 if noisy else 32, spp_grad=64 if noisy else 32)
     print(f"{case}: gradient {g:.5g} ± {g_se:.2g}, finite differences {fd:.5g} ± {fd_se:.2g}")
     assert abs(g - fd) < 0.10 * abs(fd), (g, g_se, fd, fd_se)
 
@@ -474,6 +478,6 @@ def test_recover_sphere_roughness_from_image():
         optimizer.step()
         with torch.no_grad():
             alpha.clamp_(0.02, 1.0)
-        history.append(float(alpha))
+        history.append(float(alpha.detach()))
     print("roughness trajectory:", [round(a, 3) for a in history[::5]], round(history[-1], 4))
-    assert abs(np.mean(history[-5:]) - 0.25) < 0.03
+    assert abs(np.mean(history[-10:]) - 0.25) < 0.03
