@@ -7,8 +7,12 @@ built for both renderers by `to_ours` and `to_mitsuba`. Conventions matched:
 
 - camera: pinhole, vertical field of view in degrees, look-at frame, near
   clip 0.01; the film has a box pixel filter of one pixel;
-- meshes: flat shading (Mitsuba `face_normals`), counter-clockwise faces
-  front; materials are one-sided on both sides of the comparison;
+- meshes: flat shading (Mitsuba `face_normals`) unless the mesh has vertex
+  normals, counter-clockwise faces front; materials are one-sided on both
+  sides of the comparison;
+- microfacet materials: our model "plastic" / "conductor" is Mitsuba's
+  `roughplastic` / `roughconductor` with distribution ggx, sample_visible,
+  alpha = roughness (nonlinear false for the plastic);
 - area lights: one-sided, constant radiance from the front side;
 - depth: our `max_bounces` scattering events are Mitsuba's
   `max_depth = max_bounces + 1` (Mitsuba counts the camera segment);
@@ -73,6 +77,7 @@ class Mesh:
     material: dict                       # {"kind": ..., parameters}; see _our_material
     uvs: Optional[np.ndarray] = None     # (V, 2) float32, our convention (v up)
     emission: Optional[tuple] = None     # radiance (3,) from the front side: an area light
+    normals: Optional[np.ndarray] = None  # (V, 3) float32 vertex normals: smooth shading (default flat)
 
 
 @dataclasses.dataclass
@@ -207,6 +212,43 @@ def envmap_sky(resolution=64, bounces=2, to_world=None):
                  Mesh(small_v, small_f, {"kind": "diffuse", "reflectance": (0.3, 0.6, 0.4)})],
                 max_bounces=bounces, envmap=_sky(), envmap_to_world=to_world, grad_mesh=1)
 
+def _sphere(centre, radius, rings=24, segments=48):
+    """A UV sphere with unit vertex normals (poles without degenerate faces)."""
+    theta = np.pi * np.arange(rings + 1) / rings
+    phi = 2 * np.pi * np.arange(segments + 1) / segments
+    t, p = np.meshgrid(theta, phi, indexing="ij")
+    n = np.stack([np.sin(t) * np.cos(p), np.cos(t), np.sin(t) * np.sin(p)], -1).reshape(-1, 3).astype(np.float32)
+    faces = []
+    for i in range(rings):
+        for j in range(segments):
+            a = i * (segments + 1) + j
+            b = a + segments + 1
+            if i > 0:
+                faces.append([a, a + 1, b])
+            if i < rings - 1:
+                faces.append([a + 1, b + 1, b])
+    return n * radius + np.asarray(centre, np.float32), np.asarray(faces, np.int32), n
+
+
+def microfacet_sphere(material, resolution=64, bounces=2):
+    """A smooth sphere of a microfacet material on a grey floor, a quad light
+    above and to the front-right: highlights, shadow, and (2 bounces) the
+    floor seen in the sphere."""
+    floor_v, floor_f = _floor(4.0)
+    sphere_v, sphere_f, sphere_n = _sphere((0.0, 0.7, 0.0), 0.7)
+    light_v, light_f = _ceiling_light(3.0, 0.6, x=0.8, z=1.0)
+    return Spec(resolution, (0.0, 1.2, 3.6), (0.0, 0.6, 0.0), (0.0, 1.0, 0.0), 40.0,
+                [Mesh(sphere_v, sphere_f, material, normals=sphere_n),
+                 Mesh(floor_v, floor_f, {"kind": "diffuse", "reflectance": (0.5, 0.5, 0.5)}),
+                 Mesh(light_v, light_f, {"kind": "diffuse", "reflectance": (0.0, 0.0, 0.0)}, emission=(10.0,) * 3)],
+                max_bounces=bounces, grad_mesh=0)
+
+
+ROUGH_PLASTIC = {"kind": "plastic", "diffuse_reflectance": (0.15, 0.35, 0.7), "specular_reflectance": (1.0, 1.0, 1.0),
+                 "roughness": 0.2, "int_ior": 1.49, "ext_ior": 1.000277}
+# Gold-like complex index (r, g, b).
+ROUGH_CONDUCTOR = {"kind": "conductor", "specular_reflectance": (1.0, 1.0, 1.0), "roughness": 0.25,
+                   "eta": (0.143, 0.374, 1.442), "k": (3.983, 2.385, 1.603)}
 
 SCENES: Dict[str, Callable[[], Spec]] = {
     "triangle": triangle_silhouette,
@@ -217,6 +259,8 @@ SCENES: Dict[str, Callable[[], Spec]] = {
     "envmap_sky": envmap_sky,
     "envmap_sky_1b": lambda: envmap_sky(bounces=1),
     "envmap_sky_rotated": lambda: envmap_sky(bounces=1, to_world=_rotation(0.5, 1.1)),
+    "rough_plastic": lambda: microfacet_sphere(ROUGH_PLASTIC),
+    "rough_conductor": lambda: microfacet_sphere(ROUGH_CONDUCTOR),
 }
 
 
@@ -233,6 +277,13 @@ def _our_material(m: dict) -> r3.Material:
     kind = m["kind"]
     if kind == "diffuse":
         return r3.Material(_colour_or_texture(m["reflectance"]))
+    if kind == "plastic":
+        return r3.Material(model="plastic", diffuse_reflectance=_colour_or_texture(m["diffuse_reflectance"]),
+                           specular_reflectance=_colour_or_texture(m["specular_reflectance"]),
+                           roughness=float(m["roughness"]), int_ior=m["int_ior"], ext_ior=m["ext_ior"])
+    if kind == "conductor":
+        return r3.Material(model="conductor", specular_reflectance=_colour_or_texture(m["specular_reflectance"]),
+                           roughness=float(m["roughness"]), eta=m["eta"], k=m["k"])
     raise ValueError(f"no pydiffvg material for kind {kind!r}")
 
 
@@ -247,7 +298,8 @@ def to_ours(spec: Spec, vertices_grad: bool = False):
         if vertices_grad and i == spec.grad_mesh:
             grad = v.requires_grad_(True)
         uvs = None if mesh.uvs is None else torch.from_numpy(mesh.uvs.copy())
-        shapes.append(r3.Shape(v, torch.from_numpy(mesh.faces.copy()), len(materials), uvs=uvs))
+        normals = None if mesh.normals is None else torch.from_numpy(mesh.normals.copy())
+        shapes.append(r3.Shape(v, torch.from_numpy(mesh.faces.copy()), len(materials), uvs=uvs, normals=normals))
         materials.append(_our_material(mesh.material))
         if mesh.emission is not None:
             lights.append(r3.AreaLight(i, torch.tensor(mesh.emission, dtype=torch.float32)))
@@ -284,21 +336,32 @@ def _mitsuba_bsdf(mi, m: dict) -> dict:
     kind = m["kind"]
     if kind == "diffuse":
         return {"type": "diffuse", "reflectance": _mi_texture_or_rgb(mi, m["reflectance"])}
+    if kind == "plastic":
+        return {"type": "roughplastic", "distribution": "ggx", "sample_visible": True, "alpha": float(m["roughness"]),
+                "diffuse_reflectance": _mi_texture_or_rgb(mi, m["diffuse_reflectance"]),
+                "specular_reflectance": _mi_texture_or_rgb(mi, m["specular_reflectance"]),
+                "int_ior": float(m["int_ior"]), "ext_ior": float(m["ext_ior"]), "nonlinear": False}
+    if kind == "conductor":
+        return {"type": "roughconductor", "distribution": "ggx", "sample_visible": True, "alpha": float(m["roughness"]),
+                "specular_reflectance": _mi_texture_or_rgb(mi, m["specular_reflectance"]),
+                "eta": {"type": "rgb", "value": list(m["eta"])}, "k": {"type": "rgb", "value": list(m["k"])}}
     raise ValueError(f"no Mitsuba BSDF for kind {kind!r}")
 
 
 def _mi_mesh(mi, name: str, mesh: Mesh):
     props = mi.Properties()
-    props["face_normals"] = True
+    props["face_normals"] = mesh.normals is None
     props["bsdf"] = mi.load_dict(_mitsuba_bsdf(mi, mesh.material))
     if mesh.emission is not None:
         props["emitter"] = mi.load_dict({"type": "area", "radiance": {"type": "rgb", "value": list(mesh.emission)}})
     has_uv = mesh.uvs is not None
-    m = mi.Mesh(name, len(mesh.vertices), len(mesh.faces), props=props, has_vertex_normals=False,
+    m = mi.Mesh(name, len(mesh.vertices), len(mesh.faces), props=props, has_vertex_normals=mesh.normals is not None,
                 has_vertex_texcoords=has_uv)
     params = mi.traverse(m)
     params["vertex_positions"] = mi.Float(mesh.vertices.astype(np.float32).ravel())
     params["faces"] = mi.UInt32(mesh.faces.astype(np.uint32).ravel())
+    if mesh.normals is not None:
+        params["vertex_normals"] = mi.Float(mesh.normals.astype(np.float32).ravel())
     if has_uv:
         uv = mesh.uvs.astype(np.float32).copy()
         uv[:, 1] = 1.0 - uv[:, 1]

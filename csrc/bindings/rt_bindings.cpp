@@ -7,6 +7,7 @@
 #include "context_binding.h"
 #include "core/errors.h"
 #include "rt/mesh.h"
+#include "rt/bsdf.h"
 #include "rt/render.h"
 
 namespace py = pybind11;
@@ -51,6 +52,10 @@ pdvg::rt::SceneView scene_from_dict(const py::dict& d) {
     s.uvs = pointer<const float>(get_address(d, "uvs", false));
     s.texels = pointer<const float>(get_address(d, "texels", false));
     s.material_textures = pointer<const int>(get_address(d, "material_textures", false));
+    s.material_model = pointer<const int>(get_address(d, "material_model", false));
+    s.material_params = pointer<const float>(get_address(d, "material_params", false));
+    if (s.material_model && !s.material_params)
+        pdvg::throw_invalid("render3d: microfacet materials need the material_params buffer");
     if (s.material_textures && (!s.texels || !s.uvs))
         pdvg::throw_invalid("render3d: textured materials need the texel and uv buffers");
     // Environment map: (H, W, 3) texels, its size and a 3x3 row-major rotation.
@@ -187,6 +192,41 @@ void register_rt_bindings(py::module_& m) {
                                              options_from_dict(options), creases, pointer<float>(out), max_edges,
                                              context);
           });
+    // Host-only: the rough plastic's tables (microfacet.h) for relative index eta, into
+    // kPlasticTableSize floats of a CPU buffer.
+    m.attr("rt_plastic_table_size") = pdvg::rt::kPlasticTableSize;
+    m.def("rt_plastic_table", [](float eta, std::uintptr_t out) {
+        if (!(eta > 0.0f) || eta == 1.0f || !std::isfinite(eta))
+            pdvg::throw_invalid("rt_plastic_table: eta must be positive, finite and not 1, got ", eta);
+        py::gil_scoped_release release;
+        pdvg::rt::build_plastic_table(eta, pointer<float>(out));
+    });
+    // Host-only test hook (CPU buffers): evaluates, samples and differentiates one
+    // material's BSDF for `count` direction triples (microfacet.h, BsdfProbe).
+    m.def("rt_bsdf_probe", [](int model, std::vector<float> params, std::uintptr_t table, std::vector<float> diffuse,
+                              std::vector<float> specular, float roughness, int count, std::uintptr_t normals,
+                              std::uintptr_t wo, std::uintptr_t wi, std::uintptr_t u, std::uintptr_t d_value,
+                              std::uintptr_t value, std::uintptr_t pdf, std::uintptr_t sampled, std::uintptr_t grads) {
+        if (count < 0) pdvg::throw_invalid("rt_bsdf_probe: negative count ", count);
+        if (model < 0 || model > 2) pdvg::throw_invalid("rt_bsdf_probe: unknown model ", model);
+        if (params.size() != 8 || diffuse.size() != 3 || specular.size() != 3)
+            pdvg::throw_invalid("rt_bsdf_probe: params must hold 8 floats, diffuse and specular 3");
+        if (model == pdvg::rt::kModelRoughPlastic && !table)
+            pdvg::throw_invalid("rt_bsdf_probe: the plastic needs its table");
+        pdvg::rt::Material mat;
+        mat.diffuse = pdvg::Vec3f(diffuse[0], diffuse[1], diffuse[2]);
+        mat.specular = pdvg::Vec3f(specular[0], specular[1], specular[2]);
+        mat.roughness = roughness;
+        int packed_model[2] = {model, 0};
+        mat.microfacet = pdvg::rt::load_microfacet_params(packed_model, params.data(), 0);
+        mat.microfacet.table = pointer<const float>(table);
+        pdvg::rt::BsdfProbe probe{mat, pointer<const float>(normals), pointer<const float>(wo),
+                                  pointer<const float>(wi), pointer<const float>(u), pointer<const float>(d_value),
+                                  pointer<float>(value), pointer<float>(pdf), pointer<float>(sampled),
+                                  pointer<float>(grads)};
+        py::gil_scoped_release release;
+        pdvg::rt::bsdf_probe(probe, count);
+    });
     // Host-only (CPU tensors): the edge list of an index buffer, as (E, 4) rows v0, v1, f0, f1.
     m.def("rt_extract_edges", [](std::uintptr_t indices, int num_faces) {
         if (num_faces < 0) pdvg::throw_invalid("rt_extract_edges: negative face count ", num_faces);

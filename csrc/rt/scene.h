@@ -30,6 +30,8 @@ struct SceneView {
     const float* uvs = nullptr;              // (V, 2) texture coordinates, or null (no textures)
     const float* texels = nullptr;           // every texture's (H, W, C) texels, flat (texture.h)
     const int* material_textures = nullptr;  // (M, 3, 3) [offset, width, height] per slot, or null
+    const int* material_model = nullptr;     // (M, 2) [model, table offset] (microfacet.h), or null: all Blinn-Phong
+    const float* material_params = nullptr;  // (M, 8) per-model constants, then the plastic tables
     int num_vertices = 0, num_faces = 0, num_materials = 0, num_lights = 0, num_emissive_faces = 0;
     BvhView bvh;
     CameraView camera;

@@ -96,6 +96,7 @@ HOST_DEVICE inline Vec3f texture_value3(const SceneView& s, const TextureRef& t,
 HOST_DEVICE inline Material surface_material(const SceneView& s, int face, float b1, float b2) {
     int m = s.face_material[face];
     Material mat = load_material(s.diffuse, s.specular, s.roughness, m);
+    mat.microfacet = load_microfacet_params(s.material_model, s.material_params, m);
     if (!s.material_textures) return mat;
     Vec2f uv = surface_uv(s, face, b1, b2);
     TextureRef t = material_texture(s, m, 0);

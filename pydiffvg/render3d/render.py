@@ -120,6 +120,7 @@ class _Packed:
         else:
             self.texels = torch.zeros(0, device=device)
             self.material_textures = torch.zeros(0, dtype=torch.int32, device=device)
+        self.material_model, self.material_params = _pack_material_models(materials, device)
 
     def scene_dict(self, vertices, normals, diffuse, specular, roughness, intensity, uvs=None, texels=None,
                    envmap=None) -> dict:
@@ -137,7 +138,48 @@ class _Packed:
     def structure(self):
         """The integer tensors and light count the op takes with the floats."""
         return (self.indices, self.face_material, self.face_light, self.face_two_sided, self.light_two_sided,
-                self.emissive_faces, self.material_textures, self.envmap_to_world, self.num_lights)
+                self.emissive_faces, self.material_textures, self.material_model, self.material_params,
+                self.envmap_to_world, self.num_lights)
+
+
+def _pack_material_models(materials, device):
+    """(M, 2) int32 [model, table offset] and the float constants: (M, 8)
+    rows [η rgb, κ rgb, int_ior / ext_ior, 0], then one rough-plastic table
+    per distinct relative index (csrc/rt/microfacet.h). Both empty when
+    every material is Blinn-Phong, which keeps that path unchanged."""
+    if all(m.model == "blinn_phong" for m in materials):
+        return (torch.zeros(0, dtype=torch.int32, device=device), torch.zeros(0, device=device))
+    rows, models, tables, table_offset = [], [], [], {}
+    base = 8 * len(materials)
+    for m in materials:
+        model, params = m.model_params()
+        offset = 0
+        if m.model == "plastic":
+            eta = params[6]
+            if eta not in table_offset:
+                table_offset[eta] = base + len(tables) * _core.rt_plastic_table_size
+                tables.append(_plastic_table(eta))
+            offset = table_offset[eta]
+        rows.append(torch.tensor(params, dtype=torch.float32))
+        models.append([model, offset])
+    floats = torch.cat([torch.cat(rows), *tables])
+    if floats.numel() >= 2 ** 31:
+        raise ValueError("Scene: too many distinct plastic indices of refraction")
+    return (torch.tensor(models, dtype=torch.int32).to(device).contiguous(), floats.to(device).contiguous())
+
+
+_PLASTIC_TABLES: Dict[float, torch.Tensor] = {}
+
+
+def _plastic_table(eta: float) -> torch.Tensor:
+    """The rough plastic's transmittance / internal-reflectance table for
+    relative index eta (CPU float32, cached: ~0.5 s to build)."""
+    key = float(torch.tensor(eta, dtype=torch.float32))
+    if key not in _PLASTIC_TABLES:
+        table = torch.zeros(_core.rt_plastic_table_size, dtype=torch.float32)
+        _core.rt_plastic_table(key, table.data_ptr())
+        _PLASTIC_TABLES[key] = table
+    return _PLASTIC_TABLES[key]
 
 
 def _optional_ptr(t):
@@ -146,7 +188,7 @@ def _optional_ptr(t):
 
 def _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, uvs, texels, envmap, indices,
                 face_material, face_light, face_two_sided, light_two_sided, emissive_faces, material_textures,
-                envmap_to_world, num_lights) -> dict:
+                material_model, material_params, envmap_to_world, num_lights) -> dict:
     env = {}
     if envmap.numel():
         env = {"envmap": ptr(envmap), "envmap_height": int(envmap.shape[0]), "envmap_width": int(envmap.shape[1]),
@@ -160,6 +202,7 @@ def _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, uvs,
         "emissive_faces": _optional_ptr(emissive_faces),
         "uvs": _optional_ptr(uvs), "texels": _optional_ptr(texels),
         "material_textures": _optional_ptr(material_textures),
+        "material_model": _optional_ptr(material_model), "material_params": _optional_ptr(material_params),
         "num_vertices": int(vertices.shape[0]), "num_faces": int(indices.shape[0]),
         "num_materials": int(diffuse.shape[0]), "num_lights": int(num_lights),
         "num_emissive_faces": int(emissive_faces.numel()),
@@ -191,13 +234,15 @@ def _edge_kinds(edge_sampling):
 # packed flat tensors (the packing above is plain torch ops, so autograd
 # carries the op's gradients to the user's tensors), and its backward.
 # Arguments: the _FLOATS float tensors (uvs, texels empty without
-# textures, envmap empty without an environment map), the _STRUCTURE
-# integer tensors (material_textures empty without textures; the last one,
-# envmap_to_world, is the map's 9-float rotation, not differentiated), num_lights, then the settings (width, height, spp_forward,
+# textures), the _STRUCTURE structure tensors (material_textures empty
+# without textures; material_model and the float material_params empty when
+# every material is Blinn-Phong; envmap_to_world the environment map's 9-float
+# rotation, not differentiated; envmap, the last float, is empty without a
+# map), num_lights, then the settings (width, height, spp_forward,
 # spp_backward, max_bounces, seed, orthographic, clip_near, primary_edges,
 # secondary_edges).
 _FLOATS = 10
-_STRUCTURE = 8
+_STRUCTURE = 10
 _GRAD_NAMES = ("vertices", "normals", "camera", "diffuse", "specular", "roughness", "light_intensity", "uvs",
                "texels", "envmap")
 
@@ -207,8 +252,8 @@ def pathtrace(vertices: torch.Tensor, normals: Optional[torch.Tensor], camera: t
               specular: torch.Tensor, roughness: torch.Tensor, intensity: torch.Tensor, uvs: torch.Tensor,
               texels: torch.Tensor, envmap: torch.Tensor, indices: torch.Tensor, face_material: torch.Tensor,
               face_light: torch.Tensor, face_two_sided: torch.Tensor, light_two_sided: torch.Tensor,
-              emissive_faces: torch.Tensor, material_textures: torch.Tensor, envmap_to_world: torch.Tensor,
-              num_lights: int, width: int, height: int, spp_forward: int,
+              emissive_faces: torch.Tensor, material_textures: torch.Tensor, material_model: torch.Tensor,
+              material_params: torch.Tensor, envmap_to_world: torch.Tensor, num_lights: int, width: int, height: int, spp_forward: int,
               spp_backward: int, max_bounces: int, seed: int, orthographic: bool, clip_near: float,
               primary_edges: bool, secondary_edges: bool) -> torch.Tensor:
     """(H, W, 3) float32 radiance of the packed scene."""
@@ -221,7 +266,7 @@ def pathtrace(vertices: torch.Tensor, normals: Optional[torch.Tensor], camera: t
         *scope.context_args(),
         _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, uvs, texels, envmap, indices,
                     face_material, face_light, face_two_sided, light_two_sided, emissive_faces, material_textures,
-                    envmap_to_world, num_lights),
+                    material_model, material_params, envmap_to_world, num_lights),
         ptr(camera), _options(width, height, spp_forward, max_bounces, seed, orthographic, clip_near,
                               primary_edges, secondary_edges), ptr(image))
     last_timings["forward"] = dict(timings)
@@ -241,7 +286,8 @@ def pathtrace_backward(d_image: torch.Tensor, vertices: torch.Tensor, normals: O
                        intensity: torch.Tensor, uvs: torch.Tensor, texels: torch.Tensor, envmap: torch.Tensor,
                        indices: torch.Tensor, face_material: torch.Tensor, face_light: torch.Tensor,
                        face_two_sided: torch.Tensor, light_two_sided: torch.Tensor, emissive_faces: torch.Tensor,
-                       material_textures: torch.Tensor, envmap_to_world: torch.Tensor, num_lights: int, width: int, height: int, spp_forward: int, spp_backward: int,
+                       material_textures: torch.Tensor, material_model: torch.Tensor, material_params: torch.Tensor,
+                       envmap_to_world: torch.Tensor, num_lights: int, width: int, height: int, spp_forward: int, spp_backward: int,
                        max_bounces: int, seed: int, orthographic: bool, clip_near: float, primary_edges: bool,
                        secondary_edges: bool) -> list[torch.Tensor]:
     """Gradients for the _FLOATS float tensors; an empty tensor for absent
@@ -252,16 +298,16 @@ def pathtrace_backward(d_image: torch.Tensor, vertices: torch.Tensor, normals: O
               for t in (vertices, normals, camera, diffuse, specular, roughness, intensity, uvs, texels, envmap)]
     grads = {name: torch.zeros_like(t) if t is not None else None for name, t in zip(_GRAD_NAMES, floats)}
     vertices, normals, camera, diffuse, specular, roughness, intensity, uvs, texels, envmap = floats
-    # Held in a name for the whole call: a temporary's memory (an expanded
-    # ones tensor made contiguous, as img.sum() gives) would be freed and
-    # reused by the kernels' scratch before they read it.
+    # Held in a local: a temporary's storage would be freed (and reused by the
+    # kernel's scratch allocations) as soon as ptr() returned. An expanded
+    # d_image (the gradient of image.sum()) is such a temporary copy.
     d_image = d_image.contiguous().float()
     scope = CallScope(vertices.device)
     timings = _core.rt_render_backward(
         *scope.context_args(),
         _scene_dict(vertices, normals, diffuse, specular, roughness, intensity, uvs, texels, envmap, indices,
                     face_material, face_light, face_two_sided, light_two_sided, emissive_faces, material_textures,
-                    envmap_to_world, num_lights),
+                    material_model, material_params, envmap_to_world, num_lights),
         ptr(camera), _options(width, height, spp_backward, max_bounces, (seed & 0xFFFFFFFFFFFFFFFF) ^ 0x5EED0BAC,
                               orthographic, clip_near, primary_edges, secondary_edges),
         ptr(d_image), {k: _optional_ptr(v) for k, v in grads.items()})

@@ -144,29 +144,127 @@ def _texture_or(value, name: str, size: int):
     return _vector(value, name, "Material", size) if size == 3 else _scalar(value, name, "Material")
 
 
+#: Material models: today's Lambertian + Blinn-Phong, and two GGX microfacet
+#: models matching Mitsuba 3's ``roughconductor`` / ``roughplastic``.
+MATERIAL_MODELS = ("blinn_phong", "conductor", "plastic")
+
+
+def _ior_values(value, name: str, size: int, lower: float, strict: bool):
+    """Non-differentiable index-of-refraction constants as floats."""
+    if isinstance(value, torch.Tensor):
+        if value.requires_grad:
+            raise ValueError(f"Material: '{name}' is not differentiable; pass a plain value")
+        value = value.detach().cpu().reshape(-1).tolist()
+    elif isinstance(value, (int, float)):
+        value = [float(value)] * size
+    else:
+        try:
+            value = [float(v) for v in value]
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"Material: '{name}' must be a float or {size} floats, got {value!r}") from exc
+    if len(value) == 1 and size > 1:
+        value = value * size
+    if len(value) != size:
+        raise ValueError(f"Material: '{name}' must hold 1 or {size} values, got {len(value)}")
+    for v in value:
+        if not math.isfinite(v) or v < lower or (strict and v == lower):
+            relation = ">" if strict else ">="
+            raise ValueError(f"Material: '{name}' must be finite and {relation} {lower}, got {value!r}")
+    return tuple(float(v) for v in value)
+
+
+def _check_slot(value, name: str, model: str, roughness: bool):
+    """Finite values; roughness in (0, 1] (textures: every texel)."""
+    data = (value.texels if isinstance(value, Texture) else value).detach()
+    if not bool(torch.isfinite(data).all()):
+        raise ValueError(f"Material: '{name}' holds non-finite values")
+    if roughness and model != "blinn_phong" and not bool(((data > 0) & (data <= 1)).all()):
+        raise ValueError(f"Material: '{name}' must lie in (0, 1] for model '{model}', got "
+                         f"{float(data.min()):g} .. {float(data.max()):g}")
+
+
 class Material:
-    """Lambertian diffuse plus a normalised Blinn-Phong glossy lobe:
-    f = kd/π + ks (e+2)/(8π) (n·h)^e with e = 2/roughness² − 2.
+    """A surface's reflectance. Three models (``model``):
+
+    * ``"blinn_phong"`` (default): Lambertian diffuse plus a normalised
+      Blinn-Phong glossy lobe, f = kd/π + ks (e+2)/(8π) (n·h)^e with
+      e = 2/roughness² − 2.
+    * ``"conductor"``: a GGX rough conductor (Mitsuba 3 ``roughconductor``,
+      distribution ggx): ks · F(η + iκ) D G / (4 cos θ_o cos θ_i), with the
+      exact Fresnel reflectance of complex index ``eta`` + i ``k`` per colour
+      channel. The default (η, κ) = (0, 1) reflects everything, so the
+      colour is ``specular_reflectance`` alone.
+    * ``"plastic"``: a GGX rough dielectric coat (relative index
+      ``int_ior / ext_ior``) over a Lambertian base (Mitsuba 3
+      ``roughplastic``, nonlinear false): the coat's reflection
+      ks F D G / (4 cos θ_o cos θ_i) plus the base seen through it,
+      kd / (1 − R_int) T(θ_o) T(θ_i) / (π η²).
+
+    ``roughness`` is the GGX α of the microfacet models (Mitsuba's
+    ``alpha``) and sets e above for Blinn-Phong. The renderer
+    differentiates kd, ks and roughness (constants or textures); the model
+    and the indices of refraction are constants.
 
     Args:
         diffuse_reflectance: (3,) float32 kd, or a :class:`Texture` (H, W, 3).
-        specular_reflectance: (3,) float32 ks, default 0, or a :class:`Texture` (H, W, 3).
-        roughness: scalar in (0, 1], default 1 (1 = broad, → 0 = mirror-like),
-            or a :class:`Texture` (H, W, 1).
+            Required for ``"blinn_phong"``; default 0.5 for ``"plastic"``;
+            not allowed for ``"conductor"``.
+        specular_reflectance: (3,) float32 ks, or a :class:`Texture` (H, W, 3).
+            Default 0 for ``"blinn_phong"``, 1 for the microfacet models.
+        roughness: scalar, or a :class:`Texture` (H, W, 1). Default 1 for
+            ``"blinn_phong"``, 0.1 (Mitsuba's α) for the others, which need it
+            in (0, 1].
         two_sided: whether the back side of faces reflects too.
+        model: ``"blinn_phong"``, ``"conductor"`` or ``"plastic"``.
+        eta, k: conductor only; the real and imaginary index, a float or
+            (3,) floats (r, g, b), eta >= 0, k >= 0. Defaults 0 and 1.
+        int_ior, ext_ior: plastic only; interior and exterior indices of
+            refraction, positive and different. Defaults 1.49
+            (polypropylene) and 1.000277 (air), as Mitsuba.
 
     A textured material needs ``uvs`` on every shape that uses it.
     """
 
-    def __init__(self, diffuse_reflectance, specular_reflectance=None, roughness=None, two_sided: bool = False):
+    def __init__(self, diffuse_reflectance=None, specular_reflectance=None, roughness=None, two_sided: bool = False,
+                 *, model: str = "blinn_phong", eta=None, k=None, int_ior=None, ext_ior=None):
+        if not isinstance(model, str) or model not in MATERIAL_MODELS:
+            raise ValueError(f"Material: 'model' must be one of {MATERIAL_MODELS}, got {model!r}")
+        self.model = model
+        if model == "blinn_phong" and diffuse_reflectance is None:
+            raise TypeError("Material: 'diffuse_reflectance' is required for model 'blinn_phong'")
+        if model == "conductor" and diffuse_reflectance is not None:
+            raise ValueError("Material: model 'conductor' has no 'diffuse_reflectance'")
+        for name, value, allowed in (("eta", eta, "conductor"), ("k", k, "conductor"),
+                                     ("int_ior", int_ior, "plastic"), ("ext_ior", ext_ior, "plastic")):
+            if value is not None and model != allowed:
+                raise ValueError(f"Material: '{name}' applies to model '{allowed}' only, not '{model}'")
+        if diffuse_reflectance is None:
+            diffuse_reflectance = ([0.5, 0.5, 0.5] if model == "plastic" else [0.0, 0.0, 0.0])
+            if isinstance(specular_reflectance, torch.Tensor):
+                diffuse_reflectance = torch.tensor(diffuse_reflectance, device=specular_reflectance.device)
+            elif isinstance(specular_reflectance, Texture):
+                diffuse_reflectance = torch.tensor(diffuse_reflectance, device=specular_reflectance.texels.device)
         self.diffuse_reflectance = _texture_or(diffuse_reflectance, "diffuse_reflectance", 3)
         first = self.diffuse_reflectance
         device = (first.texels if isinstance(first, Texture) else first).device
-        self.specular_reflectance = (torch.zeros(3, device=device) if specular_reflectance is None else
-                                     _texture_or(specular_reflectance, "specular_reflectance", 3))
-        self.roughness = (torch.ones((), device=device) if roughness is None else
-                          _texture_or(roughness, "roughness", 1))
+        microfacet = model != "blinn_phong"
+        if specular_reflectance is None:
+            self.specular_reflectance = torch.ones(3, device=device) if microfacet else torch.zeros(3, device=device)
+        else:
+            self.specular_reflectance = _texture_or(specular_reflectance, "specular_reflectance", 3)
+        if roughness is None:
+            self.roughness = torch.full((), 0.1 if microfacet else 1.0, device=device)
+        else:
+            self.roughness = _texture_or(roughness, "roughness", 1)
+        for name, value, _ in self.slots():
+            _check_slot(value, name, model, name == "roughness")
         self.two_sided = bool(two_sided)
+        self.eta = _ior_values(0.0 if eta is None else eta, "eta", 3, 0.0, False)
+        self.k = _ior_values(1.0 if k is None else k, "k", 3, 0.0, False)
+        self.int_ior = _ior_values(1.49 if int_ior is None else int_ior, "int_ior", 1, 0.0, True)[0]
+        self.ext_ior = _ior_values(1.000277 if ext_ior is None else ext_ior, "ext_ior", 1, 0.0, True)[0]
+        if model == "plastic" and self.int_ior == self.ext_ior:
+            raise ValueError(f"Material: 'int_ior' and 'ext_ior' must differ, both are {self.int_ior}")
 
     def slots(self):
         """(name, value, channels) of the three reflectance slots, in kernel order."""
@@ -176,6 +274,10 @@ class Material:
     @property
     def textured(self) -> bool:
         return any(isinstance(v, Texture) for _, v, _ in self.slots())
+
+    def model_params(self):
+        """(model id, the 8 kernel constants [η rgb, κ rgb, int/ext ior, 0]) (csrc/rt/microfacet.h)."""
+        return MATERIAL_MODELS.index(self.model), [*self.eta, *self.k, self.int_ior / self.ext_ior, 0.0]
 
 
 class Shape:

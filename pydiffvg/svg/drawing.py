@@ -159,6 +159,18 @@ class ShapeEmitter:
             stroke = None
         return stroke_width, stroke_style, extent, fill, stroke
 
+    def add_shape_group(self, shapes, fill, stroke, stroke_width, stroke_style, even_odd, matrix, ident, ctm):
+        """Appends ``shapes`` with the stroke's geometry and one group that
+        paints them with ``fill`` and ``stroke`` under ``matrix``."""
+        first = len(self.shapes)
+        for shape in shapes:
+            shape.stroke_width = torch.tensor(stroke_width / 2.0)
+            shape.line_cap, shape.line_join, shape.miter_limit = stroke_style
+            self.shapes.append(shape)
+        ids = torch.arange(first, len(self.shapes), dtype=torch.int32)
+        self.append_group(ShapeGroup(ids, fill, use_even_odd_rule=even_odd, stroke_color=stroke,
+                                     shape_to_canvas=matrix.clone(), id=ident), ctm)
+
     def emit_shape(self, elem, tag, style, ctm, viewport, opacity):
         try:
             geometry = self.geometry(elem, tag, viewport)
@@ -218,15 +230,8 @@ class ShapeEmitter:
         dashes = self.dash_pattern(elem, style, diag) if stroke is not None else None
 
         def add_group(shapes, fill_paint, stroke_paint):
-            first = len(self.shapes)
-            for shape in shapes:
-                shape.stroke_width = torch.tensor(stroke_width / 2.0)
-                shape.line_cap, shape.line_join, shape.miter_limit = stroke_style
-                self.shapes.append(shape)
-            ids = torch.arange(first, len(self.shapes), dtype=torch.int32)
-            self.append_group(ShapeGroup(ids, fill_paint, use_even_odd_rule=even_odd,
-                                         stroke_color=stroke_paint, shape_to_canvas=matrix.clone(),
-                                         id=ident), ctm)
+            self.add_shape_group(shapes, fill_paint, stroke_paint, stroke_width, stroke_style, even_odd,
+                                 matrix, ident, ctm)
 
         stroke_shapes = None  # None: the element's own shapes
         if dashes is not None:

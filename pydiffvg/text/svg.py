@@ -800,13 +800,7 @@ def _emit_group(loader, node: _Node, shapes, bbox, viewport, opacity, matrix, id
             group_shapes = shapes
         else:  # a second group draws the same outlines again
             group_shapes = [Path(s.num_control_points, s.points, True, id=ident) for s in shapes]
-        start = len(loader.shapes)
-        for shape in group_shapes:
-            shape.stroke_width = torch.tensor(stroke_width / 2.0)
-            shape.line_cap, shape.line_join, shape.miter_limit = stroke_style
-            loader.shapes.append(shape)
-        ids = torch.arange(start, len(loader.shapes), dtype=torch.int32)
-        loader.append_group(ShapeGroup(ids, paint_fill, use_even_odd_rule=False, stroke_color=paint_stroke,
-                                       shape_to_canvas=matrix.clone(), id=ident), matrix.double().numpy())
+        loader.add_shape_group(group_shapes, paint_fill, paint_stroke, stroke_width, stroke_style, False,
+                               matrix, ident, matrix.double().numpy())
 
 
