@@ -1,11 +1,12 @@
-"""3-D scene description: cameras, materials, triangle meshes, area lights.
+"""3-D scene description: cameras, materials, triangle meshes, area lights and
+an environment map.
 
 Names and arguments follow pyredner where it makes sense. Every tensor is
 float32 (indices int32) and may live on the CPU or a CUDA device; all tensors
 of one scene must share a device. Any float tensor may require grad: the
 renderer differentiates with respect to vertex positions (and vertex
 normals), camera position / look_at / up / fov, material reflectances and
-roughness, and light intensities.
+roughness, light intensities and environment-map texels.
 """
 from __future__ import annotations
 
