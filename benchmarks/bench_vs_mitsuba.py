@@ -244,6 +244,18 @@ def microfacet_sphere(material, resolution=64, bounces=2):
                 max_bounces=bounces, grad_mesh=0)
 
 
+def envmap_microfacet(material, resolution=64, bounces=2):
+    """A smooth microfacet sphere on a floor under the sky of `envmap_sky`
+    (no area light): the map's sampling against a glossy BSDF's under MIS,
+    the sky reflected in the sphere."""
+    floor_v, floor_f = _floor(4.0)
+    sphere_v, sphere_f, sphere_n = _sphere((0.0, 0.7, 0.0), 0.7)
+    return Spec(resolution, (0.0, 1.2, 3.6), (0.0, 0.6, 0.0), (0.0, 1.0, 0.0), 40.0,
+                [Mesh(sphere_v, sphere_f, material, normals=sphere_n),
+                 Mesh(floor_v, floor_f, {"kind": "diffuse", "reflectance": (0.5, 0.5, 0.5)})],
+                max_bounces=bounces, envmap=_sky(), grad_mesh=0)
+
+
 ROUGH_PLASTIC = {"kind": "plastic", "diffuse_reflectance": (0.15, 0.35, 0.7), "specular_reflectance": (1.0, 1.0, 1.0),
                  "roughness": 0.2, "int_ior": 1.49, "ext_ior": 1.000277}
 # Gold-like complex index (r, g, b).
@@ -261,6 +273,8 @@ SCENES: Dict[str, Callable[[], Spec]] = {
     "envmap_sky_rotated": lambda: envmap_sky(bounces=1, to_world=_rotation(0.5, 1.1)),
     "rough_plastic": lambda: microfacet_sphere(ROUGH_PLASTIC),
     "rough_conductor": lambda: microfacet_sphere(ROUGH_CONDUCTOR),
+    "envmap_rough_conductor": lambda: envmap_microfacet(ROUGH_CONDUCTOR),
+    "envmap_rough_plastic": lambda: envmap_microfacet(ROUGH_PLASTIC),
 }
 
 
