@@ -129,9 +129,9 @@ struct Builder {
 }  // namespace
 
 void build_bvh(const float* vertices, const int* indices, int num_faces, std::vector<BvhNode>& nodes,
-               std::vector<int>& prim_order) {
+               std::vector<BvhTriangle>& triangles) {
     nodes.clear();
-    prim_order.clear();
+    triangles.clear();
     if (num_faces <= 0) return;
     std::vector<BuildPrim> prims(static_cast<size_t>(num_faces));
     for (int f = 0; f < num_faces; ++f) {
@@ -143,8 +143,19 @@ void build_bvh(const float* vertices, const int* indices, int num_faces, std::ve
     nodes.reserve(size_t(2 * num_faces));
     Builder builder{prims, nodes};
     builder.build(0, num_faces, 0);
-    prim_order.resize(size_t(num_faces));
-    for (int i = 0; i < num_faces; ++i) prim_order[size_t(i)] = prims[size_t(i)].face;
+    // The leaves' triangles in leaf order, with the edge vectors the
+    // intersection test would otherwise compute per ray.
+    triangles.resize(size_t(num_faces));
+    for (int i = 0; i < num_faces; ++i) {
+        const int face = prims[size_t(i)].face;
+        const Vec3f v0 = load3(vertices, indices[3 * face]), v1 = load3(vertices, indices[3 * face + 1]),
+                    v2 = load3(vertices, indices[3 * face + 2]);
+        BvhTriangle& t = triangles[size_t(i)];
+        t.v0 = v0;
+        t.face = face;
+        t.e1 = v1 - v0;
+        t.e2 = v2 - v0;
+    }
 }
 
 }  // namespace rt
