@@ -1,6 +1,6 @@
 // Binned SAH BVH build (Wald 2007, "On fast Construction of SAH-based Bounding
-// Volume Hierarchies"): at each node, triangle centroids are binned along the
-// longest centroid axis into 16 bins and the split with the lowest surface-
+// Volume Hierarchies"): at each node, triangle centroids are binned into 16
+// bins along each of the three axes and the split with the lowest surface-
 // area cost is taken. Runs on the host; the node array is then copied to the
 // device by the caller.
 #include "bvh.h"
@@ -35,7 +35,7 @@ struct BuildPrim {
     int face;
 };
 
-constexpr int kBins = 16;
+constexpr int kBins = 16;  // per axis
 constexpr int kMaxLeaf = 4;
 constexpr int kMaxDepth = 60;
 
@@ -70,53 +70,60 @@ struct Builder {
         return node_index;
     }
 
-    // Returns the partition point, or -1 to make a leaf.
+    // Returns the partition point, or -1 to make a leaf. Bins the centroids
+    // along each axis with a centroid extent and sweeps every bin boundary:
+    //   cost(axis, k) = A_left N_left + A_right N_right
+    // (the SAH of a split after bin k, up to the constant 1 / A_node), and
+    // takes the cheapest over all three axes.
     int find_split(int begin, int end, const Box& bounds, const Box& centroid_bounds) {
-        int axis = 0;
-        float extent[3];
-        for (int a = 0; a < 3; ++a) extent[a] = centroid_bounds.hi[a] - centroid_bounds.lo[a];
-        if (extent[1] > extent[axis]) axis = 1;
-        if (extent[2] > extent[axis]) axis = 2;
         int count = end - begin;
-        if (!(extent[axis] > 0.0f)) {
-            // All centroids coincide: split in the middle to bound leaf size.
-            return count > 2 * kMaxLeaf ? begin + count / 2 : -1;
-        }
-        Box bin_box[kBins];
-        int bin_count[kBins] = {0};
-        float lo = centroid_bounds.lo[axis];
-        float to_bin = float(kBins) * 0.9999f / extent[axis];
-        for (int i = begin; i < end; ++i) {
-            int b = std::min(kBins - 1, int((prims[size_t(i)].centroid[axis] - lo) * to_bin));
-            bin_count[b]++;
-            bin_box[b].grow(prims[size_t(i)].box);
-        }
-        // Sweep: cost(k) = A_left N_left + A_right N_right for a split after bin k.
-        float right_area[kBins];
-        int right_count[kBins];
-        Box acc;
-        int n = 0;
-        for (int b = kBins - 1; b > 0; --b) {
-            acc.grow(bin_box[b]);
-            n += bin_count[b];
-            right_area[b] = acc.area();
-            right_count[b] = n;
-        }
-        Box left;
-        int left_n = 0;
         float best_cost = FLT_MAX;
-        int best_bin = -1;
-        for (int b = 0; b < kBins - 1; ++b) {
-            left.grow(bin_box[b]);
-            left_n += bin_count[b];
-            if (left_n == 0 || right_count[b + 1] == 0) continue;
-            float cost = left.area() * float(left_n) + right_area[b + 1] * float(right_count[b + 1]);
-            if (cost < best_cost) { best_cost = cost; best_bin = b; }
+        int best_axis = -1, best_bin = -1;
+        float best_lo = 0.0f, best_to_bin = 0.0f;
+        for (int axis = 0; axis < 3; ++axis) {
+            float extent = centroid_bounds.hi[axis] - centroid_bounds.lo[axis];
+            if (!(extent > 0.0f)) continue;
+            Box bin_box[kBins];
+            int bin_count[kBins] = {0};
+            float lo = centroid_bounds.lo[axis];
+            float to_bin = float(kBins) * 0.9999f / extent;
+            for (int i = begin; i < end; ++i) {
+                int b = std::min(kBins - 1, int((prims[size_t(i)].centroid[axis] - lo) * to_bin));
+                bin_count[b]++;
+                bin_box[b].grow(prims[size_t(i)].box);
+            }
+            float right_area[kBins];
+            int right_count[kBins];
+            Box acc;
+            int n = 0;
+            for (int b = kBins - 1; b > 0; --b) {
+                acc.grow(bin_box[b]);
+                n += bin_count[b];
+                right_area[b] = acc.area();
+                right_count[b] = n;
+            }
+            Box left;
+            int left_n = 0;
+            for (int b = 0; b < kBins - 1; ++b) {
+                left.grow(bin_box[b]);
+                left_n += bin_count[b];
+                if (left_n == 0 || right_count[b + 1] == 0) continue;
+                float cost = left.area() * float(left_n) + right_area[b + 1] * float(right_count[b + 1]);
+                if (cost < best_cost) {
+                    best_cost = cost; best_axis = axis; best_bin = b; best_lo = lo; best_to_bin = to_bin;
+                }
+            }
         }
+        // A leaf costs N triangle tests; a split costs one more pair of box
+        // tests (about one triangle test) plus its SAH.
         float leaf_cost = bounds.area() * float(count);
-        if (best_bin < 0 || (best_cost >= leaf_cost && count <= 2 * kMaxLeaf)) {
+        if (best_axis < 0 || (best_cost + bounds.area() >= leaf_cost && count <= 2 * kMaxLeaf)) {
+            // No usable split (all centroids coincide, or none pays off):
+            // a leaf, or a split in the middle to bound the leaf size.
             return count > 2 * kMaxLeaf ? begin + count / 2 : -1;
         }
+        const int axis = best_axis;
+        const float lo = best_lo, to_bin = best_to_bin;
         auto middle = std::partition(prims.begin() + begin, prims.begin() + end, [&](const BuildPrim& p) {
             return std::min(kBins - 1, int((p.centroid[axis] - lo) * to_bin)) <= best_bin;
         });
