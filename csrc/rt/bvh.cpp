@@ -1,8 +1,9 @@
 // Binned SAH BVH build (Wald 2007, "On fast Construction of SAH-based Bounding
 // Volume Hierarchies"): at each node, triangle centroids are binned into 16
 // bins along each of the three axes and the split with the lowest surface-
-// area cost is taken. Runs on the host; the node array is then copied to the
-// device by the caller.
+// area cost is taken. The binary tree is then collapsed to 4 wide (see
+// Collapser). Runs on the host; the node array is then copied to the device
+// by the caller.
 #include "bvh.h"
 
 #include <algorithm>
@@ -29,6 +30,15 @@ struct Box {
     }
 };
 
+// The binary tree the SAH build makes, before it is collapsed to 4 wide.
+// Interior: count == 0, left child next, right child at `offset`; leaf:
+// count > 0 primitives from `offset`.
+struct BinaryNode {
+    Box box;
+    int offset = 0;
+    int count = 0;
+};
+
 struct BuildPrim {
     Box box;
     float centroid[3];
@@ -41,11 +51,11 @@ constexpr int kMaxDepth = 60;
 
 struct Builder {
     std::vector<BuildPrim>& prims;
-    std::vector<BvhNode>& nodes;
+    std::vector<BinaryNode>& nodes;
 
     int build(int begin, int end, int depth) {
         int node_index = int(nodes.size());
-        nodes.push_back(BvhNode());
+        nodes.push_back(BinaryNode());
         Box bounds, centroid_bounds;
         for (int i = begin; i < end; ++i) {
             bounds.grow(prims[size_t(i)].box);
@@ -54,8 +64,8 @@ struct Builder {
         int count = end - begin;
         int split = -1;
         if (count > kMaxLeaf && depth < kMaxDepth) split = find_split(begin, end, bounds, centroid_bounds);
-        BvhNode node;
-        for (int a = 0; a < 3; ++a) { node.lower[a] = bounds.lo[a]; node.upper[a] = bounds.hi[a]; }
+        BinaryNode node;
+        node.box = bounds;
         if (split < 0) {
             node.offset = begin;
             node.count = count;
@@ -133,6 +143,68 @@ struct Builder {
     }
 };
 
+// Collapses the binary tree into 4-wide nodes: a node starts with the two
+// children of a binary node and repeatedly replaces its interior child of
+// largest surface area by that child's two children (the one a ray is most
+// likely to enter), until it holds four or only leaves. Nodes are laid out
+// parent before children.
+struct Collapser {
+    const std::vector<BinaryNode>& binary;
+    std::vector<BvhNode>& nodes;
+
+    // `members` holds binary node indices; returns the new node's index.
+    int emit(int* members, int n) {
+        int index = int(nodes.size());
+        nodes.push_back(BvhNode());
+        int child[kBvhWidth], count[kBvhWidth];
+        for (int i = 0; i < kBvhWidth; ++i) {
+            child[i] = 0;
+            count[i] = -1;
+        }
+        for (int i = 0; i < n; ++i) {
+            const BinaryNode& b = binary[size_t(members[i])];
+            if (b.count > 0) {
+                child[i] = b.offset;
+                count[i] = b.count;
+            } else {
+                child[i] = expand(members[i]);
+                count[i] = 0;
+            }
+        }
+        BvhNode& node = nodes[size_t(index)];  // after the recursion: push_back may move the array
+        for (int i = 0; i < kBvhWidth; ++i) {
+            Box box;
+            if (i < n) box = binary[size_t(members[i])].box;
+            else for (int a = 0; a < 3; ++a) box.lo[a] = box.hi[a] = 0.0f;  // unused slot (count -1)
+            node.lower_x[i] = box.lo[0]; node.upper_x[i] = box.hi[0];
+            node.lower_y[i] = box.lo[1]; node.upper_y[i] = box.hi[1];
+            node.lower_z[i] = box.lo[2]; node.upper_z[i] = box.hi[2];
+            node.child[i] = child[i];
+            node.count[i] = count[i];
+        }
+        return index;
+    }
+
+    // A 4-wide node for the interior binary node `b`.
+    int expand(int b) {
+        int members[kBvhWidth] = {b + 1, binary[size_t(b)].offset};
+        int n = 2;
+        while (n < kBvhWidth) {
+            int widest = -1;
+            float widest_area = -1.0f;
+            for (int i = 0; i < n; ++i) {
+                const BinaryNode& m = binary[size_t(members[i])];
+                if (m.count == 0 && m.box.area() > widest_area) { widest = i; widest_area = m.box.area(); }
+            }
+            if (widest < 0) break;
+            int opened = members[widest];
+            members[widest] = opened + 1;
+            members[n++] = binary[size_t(opened)].offset;
+        }
+        return emit(members, n);
+    }
+};
+
 }  // namespace
 
 void build_bvh(const float* vertices, const int* indices, int num_faces, std::vector<BvhNode>& nodes,
@@ -147,9 +219,18 @@ void build_bvh(const float* vertices, const int* indices, int num_faces, std::ve
         for (int a = 0; a < 3; ++a) p.centroid[a] = 0.5f * (p.box.lo[a] + p.box.hi[a]);
         p.face = f;
     }
-    nodes.reserve(size_t(2 * num_faces));
-    Builder builder{prims, nodes};
+    std::vector<BinaryNode> binary;
+    binary.reserve(size_t(2 * num_faces));
+    Builder builder{prims, binary};
     builder.build(0, num_faces, 0);
+    nodes.reserve(binary.size() / 2 + 1);
+    Collapser collapser{binary, nodes};
+    if (binary[0].count > 0) {
+        int root[1] = {0};
+        collapser.emit(root, 1);  // a single leaf under a root with one child
+    } else {
+        collapser.expand(0);
+    }
     // The leaves' triangles in leaf order, with the edge vectors the
     // intersection test would otherwise compute per ray.
     triangles.resize(size_t(num_faces));
