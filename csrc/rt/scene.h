@@ -67,20 +67,23 @@ HOST_DEVICE inline Triangle load_triangle(const SceneView& s, int face) {
 
 // Möller–Trumbore: solves o + t d = v0 + b1 e1 + b2 e2, i.e.
 //   M [t b1 b2]^T = o - v0  with  M = [-d | e1 | e2].
+// All conditions are evaluated together, without early exits: which test
+// fails first is unpredictable for a ray among a leaf's triangles, and the
+// branches cost more than the few multiplies they skip. (A zero det gives
+// inf/NaN barycentrics, which fail the comparisons as well.)
 HOST_DEVICE FORCE_INLINE bool intersect_triangle(Vec3f v0, Vec3f e1, Vec3f e2, Vec3f o, Vec3f d, float t_min,
                                                  float t_max, Hit& hit) {
     Vec3f pvec = cross(d, e2);
     float det = dot(e1, pvec);
-    if (!(fabsf(det) > 1e-20f)) return false;
     float inv = 1.0f / det;
     Vec3f tvec = o - v0;
     float b1 = dot(tvec, pvec) * inv;
-    if (b1 < 0.0f || b1 > 1.0f) return false;
     Vec3f qvec = cross(tvec, e1);
     float b2 = dot(d, qvec) * inv;
-    if (b2 < 0.0f || b1 + b2 > 1.0f) return false;
     float t = dot(e2, qvec) * inv;
-    if (!(t > t_min && t < t_max)) return false;
+    bool inside = (fabsf(det) > 1e-20f) & (b1 >= 0.0f) & (b1 <= 1.0f) & (b2 >= 0.0f) & (b1 + b2 <= 1.0f) &
+                  (t > t_min) & (t < t_max);
+    if (!inside) return false;
     hit.t = t; hit.b1 = b1; hit.b2 = b2;
     return true;
 }
