@@ -33,7 +33,9 @@ images differed by noise alone. Peak 1 (linear radiance).
 
 **Speed.** Steady-state wall time after warm-up (Mitsuba's JIT caches its
 kernels after the first render), best of `--repeat`, same thread count
-(Mitsuba's LLVM backend uses every core; ours is set to match). Forward is
+(Mitsuba's LLVM backend uses every core; ours is set to match), and
+process CPU time: ours on one thread, Mitsuba's summed over its threads
+(on a shared machine the comparable number). Forward is
 one render; forward + backward differentiates Σ w ⊙ image with respect to
 the vertex positions of one mesh. Mitsuba uses its `prb_projective`
 integrator there (the one that differentiates visibility), ours edge sampling.
@@ -447,7 +449,25 @@ def _best(fn, repeat):
     return min(times)
 
 
-def speed(mi, spec: Spec, spp: int, repeat: int) -> dict:
+def _best_cpu(fn, repeat, threads=None):
+    """Best process CPU seconds of fn() (every thread of the process counted)
+    after a warm-up; with `threads`, our renderer runs on that many."""
+    saved = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        fn()
+        times = []
+        for _ in range(repeat):
+            start = time.process_time()
+            fn()
+            times.append(time.process_time() - start)
+        return min(times)
+    finally:
+        torch.set_num_threads(saved)
+
+
+def speed(mi, spec: Spec, spp: int, repeat: int, backward: bool = True) -> dict:
     import drjit as dr
     weights = np.random.default_rng(0).random((spec.resolution, spec.resolution, 3)).astype(np.float32)
     ours_scene, vertices = to_ours(spec, vertices_grad=True)
@@ -481,10 +501,19 @@ def speed(mi, spec: Spec, spp: int, repeat: int) -> dict:
         dr.backward(loss)
         dr.eval(dr.grad(params[key]))
 
-    return {"ours_forward_ms": round(1e3 * _best(ours_forward, repeat), 1),
-            "mitsuba_forward_ms": round(1e3 * _best(mitsuba_forward, repeat), 1),
-            "ours_fwd_bwd_ms": round(1e3 * _best(ours_backward, repeat), 1),
-            "mitsuba_fwd_bwd_ms": round(1e3 * _best(mitsuba_backward, repeat), 1)}
+    # Wall time at the same thread count, and CPU time: ours on one thread,
+    # Mitsuba's summed over its threads. On a shared machine the CPU times
+    # are the comparable numbers; wall time also counts other processes.
+    result = {"ours_forward_ms": round(1e3 * _best(ours_forward, repeat), 1),
+              "mitsuba_forward_ms": round(1e3 * _best(mitsuba_forward, repeat), 1),
+              "ours_forward_cpu1_ms": round(1e3 * _best_cpu(ours_forward, repeat, threads=1), 1),
+              "mitsuba_forward_cpu_ms": round(1e3 * _best_cpu(mitsuba_forward, repeat), 1)}
+    if backward:
+        result.update({"ours_fwd_bwd_ms": round(1e3 * _best(ours_backward, repeat), 1),
+                       "mitsuba_fwd_bwd_ms": round(1e3 * _best(mitsuba_backward, repeat), 1),
+                       "ours_fwd_bwd_cpu1_ms": round(1e3 * _best_cpu(ours_backward, repeat, threads=1), 1),
+                       "mitsuba_fwd_bwd_cpu_ms": round(1e3 * _best_cpu(mitsuba_backward, repeat), 1)})
+    return result
 
 
 # ------------------------------------------------------------------- main
@@ -499,6 +528,7 @@ def main():
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="our thread count for the speed runs")
     p.add_argument("--no-images", action="store_true")
     p.add_argument("--no-speed", action="store_true")
+    p.add_argument("--no-backward", action="store_true", help="speed: forward only")
     args = p.parse_args()
     mi = load_mitsuba()
     torch.set_num_threads(args.threads)
@@ -515,7 +545,7 @@ def main():
         if not args.no_speed:
             print(json.dumps({**base, "measure": "speed", "spp": args.speed_spp, "threads": args.threads,
                               "load_avg_1min": round(os.getloadavg()[0], 2),
-                              **speed(mi, spec, args.speed_spp, args.repeat)}), flush=True)
+                              **speed(mi, spec, args.speed_spp, args.repeat, not args.no_backward)}), flush=True)
 
 
 if __name__ == "__main__":

@@ -106,6 +106,40 @@ def test_bvh_matches_brute_force(device):
     np.testing.assert_allclose(dist.numpy()[both], ref_t[both], rtol=1e-4, atol=1e-5)
 
 
+def test_bvh_axis_aligned_rays_on_box_planes(device):
+    # Rays with zero direction components whose origins lie exactly on the
+    # planes of the tiles' boxes (tile edges): the slab test must neither
+    # cull them (0 · inf) nor let them through the cracks between tiles.
+    n = 6
+    verts, faces = [], []
+    for i in range(n):
+        for j in range(n):
+            k = len(verts)
+            verts += [[i, j, 0.0], [i + 1, j, 0.0], [i + 1, j + 1, 0.0], [i, j + 1, 0.0]]
+            faces += [[k, k + 1, k + 2], [k, k + 2, k + 3]]
+    verts, faces = np.asarray(verts, np.float32), np.asarray(faces, np.int32)
+    grid = np.arange(0.5, n - 0.49, 0.5, dtype=np.float32)  # inner edges and tile centres
+    x, y = (a.ravel() for a in np.meshgrid(grid, grid, indexing="ij"))
+    straight = np.stack([x, y, np.full_like(x, 2.0)], 1), np.tile([0.0, 0.0, -1.0], (len(x), 1))
+    tilted_dir = np.asarray([0.25, 0.0, -1.0]) / np.hypot(0.25, 1.0)
+    tilted = np.stack([x - 0.5, y, np.full_like(x, 2.0)], 1), np.tile(tilted_dir, (len(x), 1))
+    origins = np.concatenate([straight[0], tilted[0]]).astype(np.float32)
+    dirs = np.concatenate([straight[1], tilted[1]]).astype(np.float32)
+    _, packed, sd = _scene_dict_for(torch.from_numpy(verts), torch.from_numpy(faces), device)
+    o, d = torch.from_numpy(origins).to(device), torch.from_numpy(dirs).to(device)
+    face = torch.zeros(len(o), dtype=torch.int32, device=device)
+    dist = torch.zeros(len(o), device=device)
+    _core.rt_trace_rays(*CallScope(device).context_args(), sd, ptr(o), ptr(d), len(o), ptr(face), ptr(dist))
+    face, dist = face.cpu().numpy(), dist.cpu().numpy()
+    ref_f, ref_t = _brute_force_hits(verts.astype(np.float64), faces, origins.astype(np.float64),
+                                     dirs.astype(np.float64))
+    hits = ref_f >= 0
+    assert hits.all(), "every test ray lands inside the tiled square"
+    missed = hits & (face < 0)
+    assert not missed.any(), f"{missed.sum()} rays on box planes missed, e.g. origin {origins[missed][0]}"
+    np.testing.assert_allclose(dist[hits], ref_t[hits], rtol=1e-5, atol=1e-6)
+
+
 def _cube():
     v = T([-1, -1, -1], [1, -1, -1], [1, 1, -1], [-1, 1, -1], [-1, -1, 1], [1, -1, 1], [1, 1, 1], [-1, 1, 1])
     f = I([0, 2, 1], [0, 3, 2], [4, 5, 6], [4, 6, 7], [0, 1, 5], [0, 5, 4],

@@ -43,10 +43,10 @@ void prepare_scene(SceneView& scene, const float* camera_params, const RenderOpt
     std::vector<float> vertices = context.to_host(scene.vertices, size_t(scene.num_vertices) * 3);
     std::vector<int> indices = context.to_host(scene.indices, size_t(scene.num_faces) * 3);
     std::vector<BvhNode> nodes;
-    std::vector<int> prim_order;
-    build_bvh(vertices.data(), indices.data(), scene.num_faces, nodes, prim_order);
+    std::vector<BvhTriangle> triangles;
+    build_bvh(vertices.data(), indices.data(), scene.num_faces, nodes, triangles);
     scene.bvh.nodes = upload(nodes, context);
-    scene.bvh.prim_order = upload(prim_order, context);
+    scene.bvh.triangles = upload(triangles, context);
     scene.bvh.num_nodes = int(nodes.size());
     if (scene.envmap.texels) prepare_envmap(scene.envmap, scene.num_emissive_faces, context);
     if (timings) timings->bvh += seconds_since(start);

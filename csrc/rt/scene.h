@@ -72,22 +72,29 @@ HOST_DEVICE inline Triangle load_triangle(const SceneView& s, int face) {
 
 // Möller–Trumbore: solves o + t d = v0 + b1 e1 + b2 e2, i.e.
 //   M [t b1 b2]^T = o - v0  with  M = [-d | e1 | e2].
-HOST_DEVICE inline bool intersect_triangle(const Triangle& tri, Vec3f o, Vec3f d, float t_min, float t_max, Hit& hit) {
-    Vec3f e1 = tri.v1 - tri.v0, e2 = tri.v2 - tri.v0;
+// All conditions are evaluated together, without early exits: which test
+// fails first is unpredictable for a ray among a leaf's triangles, and the
+// branches cost more than the few multiplies they skip. (A zero det gives
+// inf/NaN barycentrics, which fail the comparisons as well.)
+HOST_DEVICE FORCE_INLINE bool intersect_triangle(Vec3f v0, Vec3f e1, Vec3f e2, Vec3f o, Vec3f d, float t_min,
+                                                 float t_max, Hit& hit) {
     Vec3f pvec = cross(d, e2);
     float det = dot(e1, pvec);
-    if (!(fabsf(det) > 1e-20f)) return false;
     float inv = 1.0f / det;
-    Vec3f tvec = o - tri.v0;
+    Vec3f tvec = o - v0;
     float b1 = dot(tvec, pvec) * inv;
-    if (b1 < 0.0f || b1 > 1.0f) return false;
     Vec3f qvec = cross(tvec, e1);
     float b2 = dot(d, qvec) * inv;
-    if (b2 < 0.0f || b1 + b2 > 1.0f) return false;
     float t = dot(e2, qvec) * inv;
-    if (!(t > t_min && t < t_max)) return false;
+    bool inside = (fabsf(det) > 1e-20f) & (b1 >= 0.0f) & (b1 <= 1.0f) & (b2 >= 0.0f) & (b1 + b2 <= 1.0f) &
+                  (t > t_min) & (t < t_max);
+    if (!inside) return false;
     hit.t = t; hit.b1 = b1; hit.b2 = b2;
     return true;
+}
+
+HOST_DEVICE inline bool intersect_triangle(const Triangle& tri, Vec3f o, Vec3f d, float t_min, float t_max, Hit& hit) {
+    return intersect_triangle(tri.v0, tri.v1 - tri.v0, tri.v2 - tri.v0, o, d, t_min, t_max, hit);
 }
 
 struct TriangleGrad {
@@ -123,11 +130,12 @@ HOST_DEVICE inline void scatter_triangle_grad(const SceneGrads& g, const Triangl
 // Closest hit along a ray, skipping `ignore_face` (the face the ray leaves).
 HOST_DEVICE inline Hit closest_hit(const SceneView& s, Vec3f o, Vec3f d, float t_min, float t_max, int ignore_face) {
     Hit best;
-    auto visit = [&](int face, float& t_limit) -> bool {
-        if (face == ignore_face) return false;
+    auto visit = [&](int slot, float& t_limit) -> bool {
+        const BvhTriangle& tri = s.bvh.triangles[slot];
+        if (tri.face == ignore_face) return false;
         Hit h;
-        if (intersect_triangle(load_triangle(s, face), o, d, t_min, t_limit, h)) {
-            h.face = face;
+        if (intersect_triangle(tri.v0, tri.e1, tri.e2, o, d, t_min, t_limit, h)) {
+            h.face = tri.face;
             best = h;
             t_limit = h.t;
         }
@@ -142,10 +150,11 @@ HOST_DEVICE inline Hit closest_hit(const SceneView& s, Vec3f o, Vec3f d, float t
 HOST_DEVICE inline bool occluded(const SceneView& s, Vec3f o, Vec3f d, float t_min, float t_max, int ignore_a,
                                  int ignore_b) {
     bool blocked = false;
-    auto visit = [&](int face, float& t_limit) -> bool {
-        if (face == ignore_a || face == ignore_b) return false;
+    auto visit = [&](int slot, float& t_limit) -> bool {
+        const BvhTriangle& tri = s.bvh.triangles[slot];
+        if (tri.face == ignore_a || tri.face == ignore_b) return false;
         Hit h;
-        if (intersect_triangle(load_triangle(s, face), o, d, t_min, t_limit, h)) { blocked = true; return true; }
+        if (intersect_triangle(tri.v0, tri.e1, tri.e2, o, d, t_min, t_limit, h)) { blocked = true; return true; }
         return false;
     };
     float t_limit = t_max;
