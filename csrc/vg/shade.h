@@ -260,6 +260,7 @@ struct CellProgram {
     // shade_point walks the groups top-down and stops at the first layer
     // that hides what lies below it at the sample (shade_point_top_down).
     unsigned char* scratch = nullptr;
+    int varying_groups = 0;  // groups with varying entries (per-sample tests)
 };
 
 // Whether paint `paint` is a solid colour of alpha exactly 1.
@@ -309,6 +310,7 @@ HOST_DEVICE inline CellProgram build_cell_program(const SceneView& scene, const 
             bool inside = fill && fill_rule_inside(cg.base_winding, scene.group_even_odd[g] != 0);
             cg.fill = inside ? 1.0f : 0.0f;
             if (cg.last > cg.first || inside) groups[program.num_groups++] = cg;
+            if (cg.last > cg.first) ++program.varying_groups;
         }
         i = j;
     }
@@ -386,7 +388,10 @@ HOST_DEVICE FORCE_INLINE Vec4f shade_point(const SceneView& scene, const TileGri
                                      const CellProgram& program, int b, int x, int y, Vec2f position,
                                      Visitor& visit) {
     if constexpr (std::is_same<Visitor, IgnoreLayers>::value)
-        if (program.scratch && !options.prefiltering)
+        // Only where per-sample tests can be skipped: when every group's
+        // coverage is one per cell, the second walk costs more than it saves
+        // (seaside2: +23% kernel samples without this test).
+        if (program.scratch && !options.prefiltering && program.varying_groups >= 2)
             return shade_point_top_down(scene, grid, options, program, b, x, y, position);
     Vec4f accum = background_premultiplied(options, b, x, y);
     for (int n = 0; n < program.num_groups; ++n) {
