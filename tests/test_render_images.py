@@ -139,8 +139,11 @@ def test_long_path_coverage_equals_area(prefilter):
 @pytest.mark.parametrize("prefilter", [False, True])
 def test_inference_forward_matches_recording_forward(prefilter):
     # A forward pass with no gradient wanted skips, per cell, the groups under
-    # the topmost opaque solid fill that covers the cell; one whose backward
-    # may follow records every layer instead. The images are the same bit
+    # the topmost opaque solid fill that covers the cell, and per sample
+    # (cells with two or more groups of varying coverage: the circle's and
+    # the star's edges under the green rect's edge) the layers under the
+    # topmost opaque one that covers the sample; one whose backward may
+    # follow records every layer instead. The images are the same bit
     # for bit: fills, an opaque cover, translucent layers over it, a long
     # path with a styled (butt, miter) stroke over a background.
     torch.manual_seed(7)

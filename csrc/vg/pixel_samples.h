@@ -27,7 +27,7 @@ HOST_DEVICE inline uint64_t sample_stream(const RenderOptions& o, int b, int x, 
                uint64_t(samples_per_pixel(o)) + uint64_t(k);
 }
 
-HOST_DEVICE inline Vec2f sample_position(const RenderOptions& o, int b, int x, int y, int k) {
+HOST_DEVICE FORCE_INLINE Vec2f sample_position(const RenderOptions& o, int b, int x, int y, int k) {
     int i = k % o.samples_x, j = k / o.samples_x;
     float u = 0.5f, v = 0.5f;
     if (o.centre_samples) {

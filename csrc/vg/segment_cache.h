@@ -56,6 +56,22 @@ struct SegmentSet {
     HOST_DEVICE int operator[](int i) const { return list ? list[begin + i] : begin + i; }
 };
 
+// Calls f(k) for each segment k of `segs` in ascending order while f returns
+// true; returns false when f stopped the walk. The list-or-range choice is
+// made once per walk: as a test inside the loop (operator[]) it cost the
+// 4-segment winding loop of fills2048 ~15% (perf, one thread).
+template <typename F>
+HOST_DEVICE FORCE_INLINE bool visit_segments(const SegmentSet& segs, F&& f) {
+    if (!segs.list) {
+        for (int k = segs.begin; k < segs.end; ++k)
+            if (!f(k)) return false;
+    } else {
+        for (int n = segs.begin; n < segs.end; ++n)
+            if (!f(segs.list[n])) return false;
+    }
+    return true;
+}
+
 HOST_DEVICE inline SegmentSet all_segments(const SceneView& scene, int s) {
     return {nullptr, scene.shape_segment_begin[s], scene.shape_segment_begin[s + 1]};
 }

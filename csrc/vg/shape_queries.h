@@ -27,9 +27,8 @@ HOST_DEVICE inline int shape_winding_number(const SceneView& scene, int s, Vec2f
     if (begin == end) return 0;
     int winding = 0;
     if (scene.segment_monotone) {
-        for (int n = 0; n < segs.size(); ++n) winding += cached_winding_contribution(scene, segs[n], p);
-    } else for (int n = 0; n < segs.size(); ++n) {
-        const int k = segs[n];
+        visit_segments(segs, [&](int k) { winding += cached_winding_contribution(scene, k, p); return true; });
+    } else visit_segments(segs, [&](int k) {
         // Cheap rejection: a segment whose control hull lies entirely above,
         // below or left of the ray cannot cross it.
         const int* idx = scene.segment_points + 4 * k;
@@ -39,9 +38,9 @@ HOST_DEVICE inline int shape_winding_number(const SceneView& scene, int s, Vec2f
             Vec2f c = scene.point(idx[j]);
             ymin = min_value(ymin, c.y); ymax = max_value(ymax, c.y); xmax = max_value(xmax, c.x);
         }
-        if (p.y < ymin || p.y > ymax || xmax < p.x) continue;
-        winding += winding_contribution(scene.segment(k), p);
-    }
+        if (!(p.y < ymin || p.y > ymax || xmax < p.x)) winding += winding_contribution(scene.segment(k), p);
+        return true;
+    });
     if (!scene.shape_closed[s]) {
         Vec2f first = scene.segment(begin).p[0];
         Segment last = scene.segment(end - 1);
@@ -87,20 +86,19 @@ HOST_DEVICE inline BoundaryPoint shape_closest_boundary_point(const SceneView& s
         return best;
     }
     int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
-    for (int n = 0; n < segs.size(); ++n) {
-        const int k = segs[n];
+    visit_segments(segs, [&](int k) {
         // Skip segments whose bounds are farther than the best distance so
         // far, and (bounded search) the quarters of a segment that are.
         unsigned quarters = 0xFu;
         if (scene.segment_boxes) {
             quarters = cached_quarters_within(scene, k, p, best.distance * best.distance);
-            if (!quarters) continue;
+            if (!quarters) return true;
         }
         Segment seg = scene.segment(k);
         if (!scene.segment_boxes) {
             BBox2 hull = BBox2::empty();
             for (int j = 0; j <= seg.degree; ++j) hull.expand(seg.p[j]);
-            if (hull.distance_squared(p) >= best.distance * best.distance) continue;
+            if (hull.distance_squared(p) >= best.distance * best.distance) return true;
         }
         // With a cutoff (prefiltering's band) most of a curve is far: the
         // bounded search prunes it. Without one the quintic is cheaper.
@@ -109,7 +107,8 @@ HOST_DEVICE inline BoundaryPoint shape_closest_boundary_point(const SceneView& s
         if (c.distance < best.distance) {
             best.distance = c.distance; best.t = c.t; best.point = c.point; best.segment = k;
         }
-    }
+        return true;
+    });
     bool found = best.segment >= 0;
     if (found) best.width = scene.segment_width(best.segment, best.t);
     if (closing_line && !scene.shape_closed[s] && end > begin) {
@@ -162,8 +161,8 @@ HOST_DEVICE inline bool inside_stroke(const SceneView& scene, int s, Vec2f p, co
     if (scene.shape_kind[s] != kPath) return stroke_signed_distance(scene, s, p) <= 0.0f;
     if (scene.shape_stroke_style[s] != 0) return inside_styled_stroke(scene, s, p, segs);
     float best = INFINITY, best_width = 0.0f;
-    for (int n = 0; n < segs.size(); ++n) {
-        const int k = segs[n];
+    bool hit = false;
+    visit_segments(segs, [&](int k) {
         const int* idx = scene.segment_points + 4 * k;
         int degree = scene.segment_degree[k];
         float wmax = 0.0f, wmin = INFINITY;
@@ -177,21 +176,23 @@ HOST_DEVICE inline bool inside_stroke(const SceneView& scene, int s, Vec2f p, co
         if (scene.segment_boxes) {
             // The cached quarter boxes bound the distance more tightly than the hull.
             quarters = cached_quarters_within(scene, k, p, reach * reach);
-            if (!quarters) continue;
+            if (!quarters) return true;
         } else {
             BBox2 hull = BBox2::empty();
             for (int j = 0; j <= degree; ++j) hull.expand(scene.point(idx[j]));
-            if (hull.distance_squared(p) > reach * reach) continue;
+            if (hull.distance_squared(p) > reach * reach) return true;
         }
         // Constant width along the segment: membership is "some curve point
         // within w", answered by subdivision without solving for the closest point.
         if (wmin == wmax && !(best < INFINITY)) {
-            if (cached_within_distance(scene, k, p, wmax, quarters)) return true;
-            continue;
+            hit = cached_within_distance(scene, k, p, wmax, quarters);
+            return !hit;
         }
         ClosestPoint c = closest_point_on_segment(scene.segment(k), p);
         if (c.distance < best) { best = c.distance; best_width = scene.segment_width(k, c.t); }
-    }
+        return true;
+    });
+    if (hit) return true;
     return best <= best_width;
 }
 
