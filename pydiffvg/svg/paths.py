@@ -55,7 +55,9 @@ class Subpath:
 # Grammar
 # ----------------------------------------------------------------------------
 
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+#: white space, a number (group 1), then comma-white-space
+_NUMBER_ARG = re.compile(r"[ \t\r\n\f]*(" + _NUMBER + r")[ \t\r\n\f]*(?:,[ \t\r\n\f]*)?")
 _ARG_COUNTS = {"m": 2, "l": 2, "h": 1, "v": 1, "c": 6, "s": 4, "q": 4, "t": 2, "a": 7, "z": 0}
 _WSP = " \t\r\n\f"
 
@@ -87,15 +89,17 @@ class _Scanner:
         return self.pos < len(self.text) and self.text[self.pos] in "+-.0123456789"
 
     def number(self) -> float:
-        self.skip_wsp()
-        match = _NUMBER.match(self.text, self.pos)
+        # one match takes the white space before, the number, and the
+        # comma-white-space after (most of a path's parse time was here)
+        match = _NUMBER_ARG.match(self.text, self.pos)
         if not match:
+            self.skip_wsp()
             raise self.error("expected a number")
-        value = float(match.group(0))
+        value = float(match.group(1))
         if not math.isfinite(value) or abs(value) > MAX_COORDINATE:
-            raise self.error(f"number {match.group(0)} out of range")
+            self.pos = match.start(1)
+            raise self.error(f"number {match.group(1)} out of range")
         self.pos = match.end()
-        self.skip_comma_wsp()
         return value
 
     def flag(self) -> bool:
@@ -446,24 +450,35 @@ def subpath_length(subpath: Subpath) -> float:
     return sum(ArcLengthTable(c).length for c in subpath_segments(subpath))
 
 
-def _in_line(ctrl: np.ndarray) -> bool:
+def _in_line(ctrl: Sequence[Point]) -> bool:
     """Whether every control point lies within sqrt(1e-5) times the polygon's
     size of the line through its two farthest-apart points (Skia's
-    ``cubic_in_line``/``quad_in_line`` test, with its tolerance)."""
+    ``cubic_in_line``/``quad_in_line`` test, with its tolerance).
+
+    Plain float arithmetic on a few points: numpy calls on arrays this small
+    cost more than the math (this test once took a third of a large file's
+    parse time)."""
     count = len(ctrl)
-    pairs = [(i, j) for i in range(count) for j in range(i + 1, count)]
-    far = max(pairs, key=lambda ij: float(np.max(np.abs(ctrl[ij[1]] - ctrl[ij[0]]))))
-    size = float(np.max(np.abs(ctrl[far[1]] - ctrl[far[0]])))
+    far, size = (0, 1), -1.0
+    for i in range(count):
+        xi, yi = ctrl[i]
+        for j in range(i + 1, count):
+            extent = max(abs(ctrl[j][0] - xi), abs(ctrl[j][1] - yi))
+            if extent > size:  # the first pair of the largest extent, as max() picks
+                far, size = (i, j), extent
     if size == 0.0:
         return True
-    origin, axis = ctrl[far[0]], ctrl[far[1]] - ctrl[far[0]]
+    (ox, oy), (fx, fy) = ctrl[far[0]], ctrl[far[1]]
+    ax, ay = fx - ox, fy - oy
+    axis_sq = ax * ax + ay * ay
     for k in range(count):
         if k in far:
             continue
-        offset = ctrl[k] - origin
-        # squared distance to the line: |offset|^2 - (offset . axis)^2 / |axis|^2
-        along = float(offset @ axis) / float(axis @ axis)
-        if float(np.sum((offset - along * axis) ** 2)) > 1e-5 * size * size:
+        dx, dy = ctrl[k][0] - ox, ctrl[k][1] - oy
+        # squared distance to the line: |offset - (offset . axis / |axis|^2) axis|^2
+        along = (dx * ax + dy * ay) / axis_sq
+        ex, ey = dx - along * ax, dy - along * ay
+        if ex * ex + ey * ey > 1e-5 * size * size:
             return False
     return True
 
@@ -510,23 +525,22 @@ def straighten_flat_curves(subpath: Subpath) -> Subpath:
     out = Subpath(subpath.start, [], subpath.closed)
     prev = subpath.start
     for segment in subpath.segments:
-        if len(segment) > 1:
+        if len(segment) > 1 and _in_line((prev,) + tuple(segment)):
             ctrl = segment_controls(prev, segment)
-            if _in_line(ctrl):
-                ts = _speed_extrema(ctrl)
-                stops = _bezier_eval(ctrl, np.array(ts)) if ts else []
-                # a stop next to the previous point or the end would make a
-                # line too short to have a meaningful direction (Skia's float
-                # parameters round such roots to 0 or 1 and drop them)
-                near = 1e-5 * float(np.max(np.ptp(ctrl, axis=0)))
-                last = ctrl[0]
-                for stop in stops:
-                    if np.max(np.abs(stop - last)) > near and np.max(np.abs(stop - ctrl[-1])) > near:
-                        out.segments.append(((float(stop[0]), float(stop[1])),))
-                        last = stop
-                out.segments.append((segment[-1],))
-                prev = segment[-1]
-                continue
+            ts = _speed_extrema(ctrl)
+            stops = _bezier_eval(ctrl, np.array(ts)) if ts else []
+            # a stop next to the previous point or the end would make a
+            # line too short to have a meaningful direction (Skia's float
+            # parameters round such roots to 0 or 1 and drop them)
+            near = 1e-5 * float(np.max(np.ptp(ctrl, axis=0)))
+            last = ctrl[0]
+            for stop in stops:
+                if np.max(np.abs(stop - last)) > near and np.max(np.abs(stop - ctrl[-1])) > near:
+                    out.segments.append(((float(stop[0]), float(stop[1])),))
+                    last = stop
+            out.segments.append((segment[-1],))
+            prev = segment[-1]
+            continue
         out.segments.append(segment)
         prev = segment[-1]
     return out
@@ -607,7 +621,7 @@ def dash_subpaths(subpaths: List[Subpath], pattern: Sequence[float], offset: flo
     return out
 
 
-def _axis_extrema(ctrl_1d: np.ndarray) -> List[float]:
+def _axis_extrema(ctrl_1d: Sequence[float]) -> List[float]:
     """Parameters in (0, 1) where one coordinate of a quadratic/cubic has
     zero derivative (the roots of the derivative polynomial)."""
     degree = len(ctrl_1d) - 1
@@ -630,24 +644,47 @@ def _axis_extrema(ctrl_1d: np.ndarray) -> List[float]:
     return []
 
 
+def _casteljau(ctrl: Sequence[Point], t: float) -> Point:
+    """One point of a Bézier (any degree) by de Casteljau, in plain floats."""
+    xs = [p[0] for p in ctrl]
+    ys = [p[1] for p in ctrl]
+    u = 1 - t
+    for level in range(len(ctrl) - 1, 0, -1):
+        xs = [xs[k] * u + xs[k + 1] * t for k in range(level)]
+        ys = [ys[k] * u + ys[k + 1] * t for k in range(level)]
+    return xs[0], ys[0]
+
+
 def subpaths_bbox(subpaths: List[Subpath]) -> Optional[Tuple[float, float, float, float]]:
-    """Tight geometric bounding box (xmin, ymin, xmax, ymax), no stroke."""
-    points = []
+    """Tight geometric bounding box (xmin, ymin, xmax, ymax), no stroke.
+
+    Plain float arithmetic: this runs once per shape of a file, on a few
+    points per segment, where numpy's per-call cost dominated."""
+    xs: List[float] = []
+    ys: List[float] = []
     for subpath in subpaths:
-        for ctrl in subpath_segments(subpath):
-            points.append(ctrl[0])
-            points.append(ctrl[-1])
-            for axis in (0, 1):
-                ts = [t for t in _axis_extrema(ctrl[:, axis]) if 0.0 < t < 1.0]
-                if ts:
-                    points.extend(_bezier_eval(ctrl, np.array(ts)))
+        prev = subpath.start
+        segments = list(subpath.segments)
+        if subpath.closed and segments and segments[-1][-1] != subpath.start:
+            segments.append((subpath.start,))
+        for segment in segments:
+            ctrl = (prev,) + tuple(segment)
+            xs.extend((prev[0], segment[-1][0]))
+            ys.extend((prev[1], segment[-1][1]))
+            if len(ctrl) > 2:
+                for axis in (0, 1):
+                    for t in _axis_extrema([p[axis] for p in ctrl]):
+                        if 0.0 < t < 1.0:
+                            x, y = _casteljau(ctrl, t)
+                            xs.append(x)
+                            ys.append(y)
+            prev = segment[-1]
         if not subpath.segments:
-            points.append(np.array(subpath.start))
-    if not points:
+            xs.append(subpath.start[0])
+            ys.append(subpath.start[1])
+    if not xs:
         return None
-    arr = np.array(points)
-    return (float(arr[:, 0].min()), float(arr[:, 1].min()),
-            float(arr[:, 0].max()), float(arr[:, 1].max()))
+    return (float(min(xs)), float(min(ys)), float(max(xs)), float(max(ys)))
 
 
 # ----------------------------------------------------------------------------
