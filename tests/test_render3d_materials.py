@@ -11,6 +11,7 @@ sphere from an image).
 """
 import math
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from pydiffvg import _core
 from pydiffvg.render3d.render import _plastic_table
 
 from conftest import DEVICE_CASES, device_case  # noqa: F401
+from test_render3d import ROOT, T, _moved
 
 RNG = np.random.default_rng(7)
 
@@ -30,10 +32,6 @@ def _fixed_rng():
     """Each test draws the same numbers whatever runs before it."""
     global RNG
     RNG = np.random.default_rng(int(os.environ.get("PYDIFFVG_TEST_MATERIAL_SEED", "7")))
-
-
-def T(*v):
-    return torch.tensor(v[0] if len(v) == 1 else v, dtype=torch.float32)
 
 
 # ------------------------------------------------------------ BSDF probe
@@ -284,21 +282,15 @@ def test_adjoint_matches_finite_differences(model):
 # ----------------------------------------------------- rendered gradients
 
 def _sphere(centre, radius, rings=12, segments=24):
-    theta = np.pi * np.arange(rings + 1) / rings
-    phi = 2 * np.pi * np.arange(segments + 1) / segments
-    t, p = np.meshgrid(theta, phi, indexing="ij")
-    n = np.stack([np.sin(t) * np.cos(p), np.cos(t), np.sin(t) * np.sin(p)], -1).reshape(-1, 3)
-    faces = []
-    for i in range(rings):
-        for j in range(segments):
-            a = i * (segments + 1) + j
-            b = a + segments + 1
-            if i > 0:
-                faces.append([a, a + 1, b])
-            if i < rings - 1:
-                faces.append([a + 1, b + 1, b])
-    n = torch.tensor(n, dtype=torch.float32)
-    return n * radius + torch.tensor(centre, dtype=torch.float32), torch.tensor(faces, dtype=torch.int32), n
+    """The benchmark's UV sphere (benchmarks/bench_vs_mitsuba.py), coarser,
+    as tensors: (vertices, faces, unit normals)."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        uv_sphere = __import__("bench_vs_mitsuba")._sphere
+    finally:
+        sys.path.pop(0)
+    v, f, n = uv_sphere(centre, radius, rings, segments)
+    return torch.from_numpy(v), torch.from_numpy(f), torch.from_numpy(n)
 
 
 def _quad(corners):
@@ -434,26 +426,16 @@ def test_blinn_phong_unchanged_by_microfacet_materials(device):
     leaves a Blinn-Phong scene's image bit-identical."""
     phong = r3.Material(T(.3, .5, .7), T(.4, .4, .4), T(0.3))
     scene = sphere_scene(phong)
-    base = _render(_to(scene, device), 4, 3, 2)
+    base = _render(_moved(scene, device), 4, 3, 2)
     scene.materials.append(r3.Material(model="plastic"))
-    with_plastic = _render(_to(scene, device), 4, 3, 2)
+    with_plastic = _render(_moved(scene, device), 4, 3, 2)
     assert torch.equal(base, with_plastic)
-
-
-def _to(scene, device):
-    if torch.device(device).type == "cpu":
-        return scene
-    for part in [scene.camera, *scene.shapes, *scene.materials, *scene.area_lights]:
-        for name, value in list(vars(part).items()):
-            if isinstance(value, torch.Tensor):
-                setattr(part, name, value.to(device))
-    return scene
 
 
 def test_microfacet_image_same_on_every_device(device):
     plastic = r3.Material(model="plastic", diffuse_reflectance=T(.2, .4, .7), roughness=0.2)
     cpu = _render(sphere_scene(plastic), 4, 5, 2)
-    other = _render(_to(sphere_scene(r3.Material(model="plastic", diffuse_reflectance=T(.2, .4, .7),
+    other = _render(_moved(sphere_scene(r3.Material(model="plastic", diffuse_reflectance=T(.2, .4, .7),
                                                  roughness=0.2)), device), 4, 5, 2)
     assert torch.isfinite(cpu).all() and float(cpu.mean()) > 0.01
     torch.testing.assert_close(other.cpu(), cpu, rtol=1e-4, atol=1e-5)
