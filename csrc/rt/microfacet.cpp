@@ -54,42 +54,45 @@ struct Quadrature {
     }
 };
 
+// ∫ g(wo, m) over the visible normals m of direction wo (cos θ = mu), as
+// the double sum Σ_ab w_a w_b g(m(u_a, u_b)). `term(wo, m, c, w)` returns
+// w g(m) (c = wo·m), or 0 where the integrand vanishes.
+template <class Term>
+double integrate_visible_normals(double mu, double alpha, const Quadrature& q, Term term) {
+    Vec3d wo(std::sqrt(1.0 - mu * mu), 0.0, mu);
+    double sum = 0.0;
+    for (size_t a = 0; a < q.u.size(); ++a)
+        for (size_t b = 0; b < q.u.size(); ++b) {
+            Vec3d m = sample_ggx_visible_normal(wo, alpha, q.u[a], q.u[b]);
+            sum += term(wo, m, dot(wo, m), q.w[a] * q.w[b]);
+        }
+    return sum;
+}
+
 // Fraction of light from direction wo (cos θ = mu) that the rough
 // interface of relative index eta refracts inward without being masked:
 // ∫ (1 - F(wo·m)) G1(t(m)) over visible normals, t the refracted direction
 //   t = m (c/η + cos_t) - wo/η,  cos_t = -sqrt(1 - (1 - c²)/η²)  (c = wo·m).
 double transmittance(double mu, double alpha, double eta, const Quadrature& q) {
-    Vec3d wo(std::sqrt(1.0 - mu * mu), 0.0, mu);
-    double sum = 0.0;
-    for (size_t a = 0; a < q.u.size(); ++a)
-        for (size_t b = 0; b < q.u.size(); ++b) {
-            Vec3d m = sample_ggx_visible_normal(wo, alpha, q.u[a], q.u[b]);
-            double c = dot(wo, m);
-            double cos_t2 = 1.0 - (1.0 - c * c) / (eta * eta);
-            if (!(c > 0.0) || !(cos_t2 > 0.0)) continue;  // total reflection: nothing enters
-            double cos_t = -std::sqrt(cos_t2);
-            double f = fresnel_dielectric(c, float(eta));
-            Vec3d t = m * (c / eta + cos_t) - wo / eta;
-            if (!(t.z < 0.0) || !(dot(t, m) * t.z > 0.0)) continue;
-            sum += q.w[a] * q.w[b] * (1.0 - f) * smith_g1(-t.z, alpha);
-        }
-    return sum;
+    return integrate_visible_normals(mu, alpha, q, [&](const Vec3d& wo, const Vec3d& m, double c, double w) {
+        double cos_t2 = 1.0 - (1.0 - c * c) / (eta * eta);
+        if (!(c > 0.0) || !(cos_t2 > 0.0)) return 0.0;  // total reflection: nothing enters
+        double cos_t = -std::sqrt(cos_t2);
+        double f = fresnel_dielectric(c, float(eta));
+        Vec3d t = m * (c / eta + cos_t) - wo / eta;
+        if (!(t.z < 0.0) || !(dot(t, m) * t.z > 0.0)) return 0.0;
+        return w * (1.0 - f) * smith_g1(-t.z, alpha);
+    });
 }
 
 // Light from wo (cos θ = mu) reflected by the interface, unmasked:
 // ∫ F(wo·m) G1(r(m)) over visible normals, r = 2 (wo·m) m - wo.
 double reflectance(double mu, double alpha, double eta, const Quadrature& q) {
-    Vec3d wo(std::sqrt(1.0 - mu * mu), 0.0, mu);
-    double sum = 0.0;
-    for (size_t a = 0; a < q.u.size(); ++a)
-        for (size_t b = 0; b < q.u.size(); ++b) {
-            Vec3d m = sample_ggx_visible_normal(wo, alpha, q.u[a], q.u[b]);
-            double c = dot(wo, m);
-            Vec3d r = m * (2.0 * c) - wo;
-            if (!(c > 0.0) || !(r.z > 0.0)) continue;
-            sum += q.w[a] * q.w[b] * fresnel_dielectric(c, float(eta)) * smith_g1(r.z, alpha);
-        }
-    return sum;
+    return integrate_visible_normals(mu, alpha, q, [&](const Vec3d& wo, const Vec3d& m, double c, double w) {
+        Vec3d r = m * (2.0 * c) - wo;
+        if (!(c > 0.0) || !(r.z > 0.0)) return 0.0;
+        return w * fresnel_dielectric(c, float(eta)) * smith_g1(r.z, alpha);
+    });
 }
 
 }  // namespace
