@@ -104,12 +104,19 @@ struct BvhRay {
 };
 
 HOST_DEVICE FORCE_INLINE BvhRay make_bvh_ray(Vec3f origin, Vec3f direction) {
+    // From scalars in registers: a loop over r.inv[] here was vectorised by
+    // GCC into a reload of two just-stored floats, a store-forwarding stall
+    // on every ray.
+    const float inv_x = safe_inverse(direction.x), inv_y = safe_inverse(direction.y),
+                inv_z = safe_inverse(direction.z);
     BvhRay r;
     r.origin = origin;
-    r.inv[0] = safe_inverse(direction.x);
-    r.inv[1] = safe_inverse(direction.y);
-    r.inv[2] = safe_inverse(direction.z);
-    for (int a = 0; a < 3; ++a) r.near[a] = 2 * a + (r.inv[a] < 0.0f ? 1 : 0);
+    r.inv[0] = inv_x;
+    r.inv[1] = inv_y;
+    r.inv[2] = inv_z;
+    r.near[0] = inv_x < 0.0f ? 1 : 0;
+    r.near[1] = inv_y < 0.0f ? 3 : 2;
+    r.near[2] = inv_z < 0.0f ? 5 : 4;
     return r;
 }
 
