@@ -6,6 +6,7 @@
 #include "render.h"
 
 #include <atomic>
+#include <type_traits>
 
 #include "../core/parallel.h"
 #include "filter.h"
@@ -98,6 +99,24 @@ HOST_DEVICE inline void render_pixel(const SceneView& scene, const TileGrid& gri
     Vec4f sum;
     float weight = 0.0f;
     int spp = samples_per_pixel(o);
+    if constexpr (std::is_same<Recorder, NoRecorder>::value) {
+        // A cell whose every group is in the constant prefix
+        // (set_constant_prefix): each sample has the prefix's colour, so only
+        // the filter weights are computed per sample.
+        if (program && program->prefix > 0 && program->prefix == program->num_groups && !o.output_sdf) {
+            const Vec4f value = sample_output(program->prefix_color, o.premultiplied);
+            for (int k = 0; k < spp; ++k) {
+                Vec2f p = sample_position(o, b, x, y, k);
+                float w = filter_weight(o.filter, o.filter_radius, p.x - (float(x) + 0.5f), p.y - (float(y) + 0.5f));
+                if (w != 0.0f) {
+                    sum += value * w;
+                    weight += w;
+                }
+            }
+            write_pixel(image, o, channels, pixel, sum, weight);
+            return;
+        }
+    }
     for (int k = 0; k < spp; ++k) {
         Vec2f p = sample_position(o, b, x, y, k);
         float w = filter_weight(o.filter, o.filter_radius, p.x - (float(x) + 0.5f), p.y - (float(y) + 0.5f));

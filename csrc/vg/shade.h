@@ -59,6 +59,41 @@ HOST_DEVICE inline void copy_coverage(GroupCoverage& dst, const GroupCoverage& s
     if (src.stroke_point.known) dst.stroke_point.value = src.stroke_point.value;
 }
 
+// What a cell knows of one varying fill entry's winding number (sampled
+// passes on the CPU; build_cell_windings): the entry's segments split into
+// those right of the whole cell, whose crossings depend on a sample's height
+// alone, and the rest, `near`, which are cast against per sample. A piece
+// right of the cell whose height range spans the cell adds its direction to
+// `right`; one with an end height inside the cell is kept in `steps` as
+// (low, high, direction): it counts where low <= y < high.
+//
+// For an entry whose stroke is near the cell, `stroke` lists the segments
+// of the entry's list that may reach some point of the cell (control box
+// within the widest width, or an end vertex within its joint's reach):
+// the stroke test visits only those, in the same order.
+struct CellWinding {
+    bool known = false;
+    int right = 0;
+    const int* near = nullptr;
+    int near_count = 0;
+    const float* steps = nullptr;
+    int step_count = 0;
+    bool stroke_known = false;
+    const int* stroke = nullptr;
+    int stroke_count = 0;
+};
+
+// Winding number of path s at shape-space point p of the cell that `w`
+// was built for: the same as shape_winding_number over the entry's segments.
+HOST_DEVICE inline int cell_winding_number(const SceneView& scene, int s, Vec2f p, const CellWinding& w) {
+    int winding = w.right;
+    for (int n = 0; n < w.step_count; ++n) {
+        const float* q = w.steps + 3 * n;
+        if (q[0] <= p.y && p.y < q[1]) winding += int(q[2]);
+    }
+    return winding + shape_winding_number(scene, s, p, SegmentSet{w.near, 0, w.near_count});
+}
+
 // Coverage of group g at output point `position`, using entries
 // [first, last) of a tile list (all belonging to g). `cell` is the tile cell
 // holding the point (TileGrid::cell_of), or -1: entries known to be constant
@@ -68,11 +103,14 @@ HOST_DEVICE inline void copy_coverage(GroupCoverage& dst, const GroupCoverage& s
 // `base_winding` is the winding number the group's other entries add (a
 // CellGroup's list: the entries that vary over the cell). `in_stroke_known`
 // says the point is known to lie in the group's stroke (sampling only).
+// `cell_windings` (sampling only, with `order`): per position k of order,
+// the cell's winding facts of that entry, used where known.
 HOST_DEVICE FORCE_INLINE GroupCoverage group_coverage(const SceneView& scene, const TileGrid& grid,
                                                 const int* pairs, int first, int last, int g,
                                                 Vec2f position, bool prefiltering, int cell,
                                                 const int* order = nullptr, int base_winding = 0,
-                                                bool in_stroke_known = false) {
+                                                bool in_stroke_known = false,
+                                                const CellWinding* cell_windings = nullptr) {
     GroupCoverage c;
     c.local = scene.to_shape(g).apply_point(position);
     const bool fill = scene.has_fill(g), stroke = scene.has_stroke(g);
@@ -91,7 +129,8 @@ HOST_DEVICE FORCE_INLINE GroupCoverage group_coverage(const SceneView& scene, co
         int s = scene.pair_shape[pair];
         const SegmentSet segs = entry_segment_set(scene, grid, i, s, cell);
         if (fill && known.fill_varies) {
-            winding += shape_winding_number(scene, s, c.local, segs);
+            if (cell_windings && cell_windings[k].known) winding += cell_winding_number(scene, s, c.local, cell_windings[k]);
+            else winding += shape_winding_number(scene, s, c.local, segs);
             if (prefiltering) {
                 BoundaryPoint bp = shape_closest_boundary_point(scene, s, c.local, true,
                                                                 min_value(band, c.fill_distance), segs);
@@ -104,7 +143,10 @@ HOST_DEVICE FORCE_INLINE GroupCoverage group_coverage(const SceneView& scene, co
                 float d = stroke_signed_distance(scene, s, c.local, band + shape_max_width(scene, s), &bp, segs);
                 if (d < c.stroke_distance) { c.stroke_distance = d; c.stroke_shape = s; c.stroke_point.set(bp); }
             } else if (!in_stroke) {
-                in_stroke = inside_stroke(scene, s, c.local, segs);
+                if (cell_windings && cell_windings[k].stroke_known)
+                    in_stroke = inside_stroke(scene, s, c.local,
+                                              SegmentSet{cell_windings[k].stroke, 0, cell_windings[k].stroke_count});
+                else in_stroke = inside_stroke(scene, s, c.local, segs);
             }
         }
     }
@@ -261,6 +303,15 @@ struct CellProgram {
     // that hides what lies below it at the sample (shade_point_top_down).
     unsigned char* scratch = nullptr;
     int varying_groups = 0;  // groups with varying entries (per-sample tests)
+    // Sampled inference only (set_constant_prefix): groups [0, prefix) have
+    // one coverage and a solid paint over the whole cell, so every sample
+    // of the cell composites them onto the background to the same colour,
+    // prefix_color; the per-sample walk starts above them.
+    int prefix = 0;
+    Vec4f prefix_color;
+    // Sampled passes on the CPU (build_cell_windings): per position of
+    // `entries`, the cell's winding facts of that entry; null otherwise.
+    const CellWinding* windings = nullptr;
 };
 
 // Whether paint `paint` is a solid colour of alpha exactly 1.
@@ -324,6 +375,32 @@ HOST_DEVICE inline CellProgram build_cell_program(const SceneView& scene, const 
     return program;
 }
 
+// Folds the program's bottom run of groups that are constant over the cell
+// (no varying entry) with solid paints into prefix_color, composited onto a
+// transparent background exactly as shade_point composites them (same
+// operations in the same order), so that shading from the prefix gives each
+// sample the same colour bit for bit. For a sampled forward pass that
+// records no layers and has no background image (whose colour varies per
+// pixel); the prefix stays 0 otherwise.
+HOST_DEVICE inline void set_constant_prefix(const SceneView& scene, CellProgram& program) {
+    Vec4f accum{0, 0, 0, 0};
+    int n = 0;
+    for (; n < program.num_groups; ++n) {
+        const CellGroup& cg = program.groups[n];
+        const int g = cg.group;
+        // A constant group covers the cell with its fill (coverage 1) and
+        // has no stroke there (build_cell_program).
+        if (cg.last > cg.first || cg.stroke > 0.0f || cg.fill != 1.0f) break;
+        if (scene.paint_kind[2 * g] != kPaintSolid) break;
+        // The literal 1 as shade_point_top_down passes it: a variable equal
+        // to 1 let the compiler contract the products differently (last-bit
+        // differences on two real files).
+        composite_over(accum, evaluate_paint(scene, 2 * g, Vec2f()), 1.0f);
+    }
+    program.prefix = n;
+    program.prefix_color = accum;
+}
+
 // Coverage of program group cg at `position` in the program's cell: from
 // its varying entries, or the cell's constant coverage when it has none.
 // `in_stroke_known` as for group_coverage.
@@ -333,7 +410,8 @@ HOST_DEVICE FORCE_INLINE GroupCoverage cell_group_coverage(const SceneView& scen
                                                      bool in_stroke_known = false) {
     if (cg.last > cg.first)
         return group_coverage(scene, grid, grid.tile_pairs, cg.first, cg.last, cg.group, position, prefiltering,
-                              program.cell, program.entries, cg.base_winding, in_stroke_known);
+                              program.cell, program.entries, cg.base_winding, in_stroke_known,
+                              prefiltering ? nullptr : program.windings);
     GroupCoverage c;
     c.local = scene.to_shape(cg.group).apply_point(position);
     c.fill = cg.fill;
@@ -354,23 +432,30 @@ HOST_DEVICE inline Vec4f shade_point_top_down(const SceneView& scene, const Tile
                                               const RenderOptions& options, const CellProgram& program, int b,
                                               int x, int y, Vec2f position) {
     unsigned char* layers = program.scratch;  // bit 0: fill covers the sample, bit 1: stroke does
-    int bottom = 0;
-    for (int n = program.num_groups - 1; n >= 0; --n) {
+    // Without an opaque layer above the constant prefix, the walk ends at the
+    // prefix and composites onto its colour (an opaque layer inside the
+    // prefix would give the same: it sets the colour whatever lies below).
+    int bottom = program.prefix;
+    bool from_prefix = true;
+    for (int n = program.num_groups - 1; n >= program.prefix; --n) {
         const CellGroup& cg = program.groups[n];
         GroupCoverage c = cell_group_coverage(scene, grid, program, cg, position, false);
         unsigned char bits = (c.fill > 0.0f ? 1 : 0) | (c.stroke > 0.0f ? 2 : 0);
         if ((bits & 2) && paint_is_opaque_solid(scene, 2 * cg.group + 1)) {
             layers[n] = 2;
             bottom = n;
+            from_prefix = false;
             break;
         }
         layers[n] = bits;
         if ((bits & 1) && paint_is_opaque_solid(scene, 2 * cg.group)) {
             bottom = n;
+            from_prefix = false;
             break;
         }
     }
-    Vec4f accum = background_premultiplied(options, b, x, y);
+    Vec4f accum = from_prefix && program.prefix > 0 ? program.prefix_color
+                                                    : background_premultiplied(options, b, x, y);
     for (int n = bottom; n < program.num_groups; ++n) {
         const unsigned char bits = layers[n];
         if (!bits) continue;
@@ -393,13 +478,163 @@ HOST_DEVICE FORCE_INLINE Vec4f shade_point(const SceneView& scene, const TileGri
         // (seaside2: +23% kernel samples without this test).
         if (program.scratch && !options.prefiltering && program.varying_groups >= 2)
             return shade_point_top_down(scene, grid, options, program, b, x, y, position);
-    Vec4f accum = background_premultiplied(options, b, x, y);
-    for (int n = 0; n < program.num_groups; ++n) {
+    // program.prefix is 0 unless set_constant_prefix ran (sampled inference).
+    Vec4f accum = program.prefix > 0 ? program.prefix_color : background_premultiplied(options, b, x, y);
+    for (int n = program.prefix; n < program.num_groups; ++n) {
         const CellGroup& cg = program.groups[n];
         GroupCoverage c = cell_group_coverage(scene, grid, program, cg, position, options.prefiltering);
         composite_group(scene, cg.group, c, accum, visit);
     }
     return accum;
+}
+
+// The per-cell scratch of build_cell_windings, reused from cell to cell.
+struct CellWindingScratch {
+    std::vector<CellWinding> windings;
+    std::vector<int> near, stroke;
+    std::vector<float> steps;
+};
+
+// Distance between two boxes (0 where they overlap).
+HOST_DEVICE inline float box_distance(const BBox2& a, const BBox2& b) {
+    float dx = max_value(0.0f, max_value(a.lo.x - b.hi.x, b.lo.x - a.hi.x));
+    float dy = max_value(0.0f, max_value(a.lo.y - b.hi.y, b.lo.y - a.hi.y));
+    return sqrtf(dx * dx + dy * dy);
+}
+
+// Fills program.windings for the varying fill entries of paths in the
+// program's cell, whose samples lie in the output rectangle [lo, hi]. Each
+// segment of the entry's list goes to one of three places, decided for the
+// cell's shape-space box (grown for rounding):
+//  - none: cached_winding_contribution's header test rejects it at every
+//    point of the box (below, above, or right of its largest x);
+//  - right of the box (its quarter boxes, which hold the curve, start right
+//    of it by a margin): every crossing lies right of every sample, so it
+//    counts each y-monotone piece whose half-open height range, the cached
+//    one that the ray cast tests, holds the sample's height, with the
+//    piece's direction; pieces that span the box's heights are summed once;
+//  - near: cast per sample as before.
+// The sum is the same integer as casting against every segment, so images
+// are the same bit for bit.
+inline void build_cell_windings(const SceneView& scene, const TileGrid& grid, CellProgram& program, Vec2f lo,
+                                Vec2f hi, CellWindingScratch& scratch) {
+    program.windings = nullptr;
+    if (!scene.segment_monotone || !scene.segment_boxes || program.cell < 0 || program.varying_groups == 0) return;
+    int count = 0;
+    for (int n = 0; n < program.num_groups; ++n) count = max_value(count, program.groups[n].last);
+    scratch.windings.assign(size_t(count), CellWinding());
+    scratch.near.clear();
+    scratch.steps.clear();
+    scratch.stroke.clear();
+    bool any = false;
+    for (int n = 0; n < program.num_groups; ++n) {
+        const CellGroup& cg = program.groups[n];
+        const int g = cg.group;
+        const bool fill = scene.has_fill(g), stroke = scene.has_stroke(g);
+        if (cg.last == cg.first) continue;
+        const Affine2 to_shape = scene.to_shape(g);
+        const float m = 0.01f;
+        BBox2 box = BBox2::empty();
+        box.expand(to_shape.apply_point(Vec2f(lo.x - m, lo.y - m)));
+        box.expand(to_shape.apply_point(Vec2f(hi.x + m, lo.y - m)));
+        box.expand(to_shape.apply_point(Vec2f(lo.x - m, hi.y + m)));
+        box.expand(to_shape.apply_point(Vec2f(hi.x + m, hi.y + m)));
+        if (!is_finite(box.hi.x - box.lo.x) || !is_finite(box.hi.y - box.lo.y)) continue;
+        box.pad(1e-5f * (1.0f + max_value(max_value(fabsf(box.lo.x), fabsf(box.hi.x)),
+                                          max_value(fabsf(box.lo.y), fabsf(box.hi.y)))));
+        const float slack = 1e-4f * (1.0f + max_value(max_value(fabsf(box.lo.x), fabsf(box.hi.x)),
+                                                      max_value(fabsf(box.lo.y), fabsf(box.hi.y))));
+        for (int k = cg.first; k < cg.last; ++k) {
+            const int i = program.entries[k];
+            const int s = scene.pair_shape[grid.tile_pairs[i]];
+            if (scene.shape_kind[s] != kPath) continue;
+            const EntryCell known = entry_cell(grid, i, program.cell);
+            CellWinding& w = scratch.windings[size_t(k)];
+            const SegmentSet segs = entry_segment_set(scene, grid, i, s, program.cell);
+            if (stroke && known.stroke_near) {
+                // The segments whose stroke may reach the box: inside_stroke
+                // (round) skips a segment whose control box is farther than
+                // its widest width, inside_styled_stroke also tests its end
+                // joints within width times joint_reach.
+                const float reach = stroke_is_round(scene, s) ? 0.0f : joint_reach(scene, s);
+                w.stroke_known = true;
+                any = true;
+                w.stroke_count = int(scratch.stroke.size());
+                for (int at = 0; at < segs.size(); ++at) {
+                    const int seg = segs[at];
+                    const int* idx = scene.segment_points + 4 * seg;
+                    const int degree = scene.segment_degree[seg];
+                    BBox2 hull = BBox2::empty();
+                    float wmax = 0.0f;
+                    for (int j = 0; j <= degree; ++j) {
+                        hull.expand(scene.point(idx[j]));
+                        wmax = max_value(wmax, scene.point_width[idx[j]]);
+                    }
+                    bool keep = box_distance(hull, box) <= 1.001f * wmax + slack;
+                    for (int e = 0; e <= 1 && !keep && reach > 0.0f; ++e) {
+                        const int vertex = idx[e ? degree : 0];
+                        const Vec2f v = scene.point(vertex);
+                        keep = sqrtf(box.distance_squared(v)) <= 1.001f * scene.point_width[vertex] * reach + slack;
+                    }
+                    if (keep) scratch.stroke.push_back(seg);
+                }
+                w.stroke_count = int(scratch.stroke.size()) - w.stroke_count;
+            }
+            if (!fill || !known.fill_varies) continue;
+            w.known = true;
+            any = true;
+            // Offsets into the scratch lists until every list is complete.
+            w.near_count = int(scratch.near.size());
+            w.step_count = int(scratch.steps.size());
+            for (int at = 0; at < segs.size(); ++at) {
+                const int seg = segs[at];
+                const float* header = scene.segment_monotone + kSegmentMonotoneFloats * seg;
+                if (header[1] < box.lo.y || header[0] > box.hi.y || header[2] < box.lo.x) continue;
+                const float* b = scene.segment_boxes + 16 * seg;
+                float xmin = min_value(min_value(b[0], b[4]), min_value(b[8], b[12]));
+                if (!(xmin - 1e-5f * (1.0f + fabsf(xmin)) > box.hi.x)) {
+                    scratch.near.push_back(seg);
+                    continue;
+                }
+                const float* pieces = header + kMonotoneHeader;
+                const int count = int(header[3]);
+                for (int j = 0; j < count; ++j) {
+                    const float* q = pieces + kMonotoneStride * j;
+                    if (!(q[1] > q[0])) continue;
+                    const float y0 = q[2], y1 = q[2 + kSubPieces];
+                    const float low = min_value(y0, y1), high = max_value(y0, y1);
+                    const int direction = y1 > y0 ? 1 : -1;
+                    if (high <= box.lo.y || low > box.hi.y) continue;  // no sample's height counts it
+                    if (low <= box.lo.y && box.hi.y < high) {         // every sample's height does
+                        w.right += direction;
+                        continue;
+                    }
+                    scratch.steps.push_back(low);
+                    scratch.steps.push_back(high);
+                    scratch.steps.push_back(float(direction));
+                }
+            }
+            w.near_count = int(scratch.near.size()) - w.near_count;
+            w.step_count = (int(scratch.steps.size()) - w.step_count) / 3;
+        }
+    }
+    if (!any) return;
+    // Offsets to pointers, now that the lists no longer grow.
+    int near_at = 0, steps_at = 0, stroke_at = 0;
+    for (int n = 0; n < program.num_groups; ++n)
+        for (int k = program.groups[n].first; k < program.groups[n].last; ++k) {
+            CellWinding& w = scratch.windings[size_t(k)];
+            if (w.stroke_known) {
+                w.stroke = scratch.stroke.data() + stroke_at;
+                stroke_at += w.stroke_count;
+            }
+            if (!w.known) continue;
+            w.near = scratch.near.data() + near_at;
+            w.steps = scratch.steps.data() + 3 * steps_at;
+            near_at += w.near_count;
+            steps_at += w.step_count;
+        }
+    program.windings = scratch.windings.data();
 }
 
 // The CPU's walk over tile t: calls f(program, x, y) for each of its pixels,
@@ -414,11 +649,18 @@ inline void for_each_tile_pixel(const SceneView& scene, const TileGrid& grid, co
     std::vector<CellGroup> groups(size_t(n) + 1);
     std::vector<int> entries(size_t(n) + 1);
     std::vector<unsigned char> scratch(hide_occluded ? size_t(n) + 1 : 0);
+    CellWindingScratch winding_scratch;
     for_each_cell(grid, o, x0, y0, [&](int cell, int cx0, int cy0, int cx1, int cy1) {
         CellProgram program = build_cell_program(scene, grid, int(t), cell, Vec2f(float(cx0), float(cy0)),
                                                  Vec2f(float(cx1), float(cy1)), groups.data(), entries.data(),
                                                  hide_occluded);
-        if (hide_occluded) program.scratch = scratch.data();
+        if (hide_occluded) {
+            program.scratch = scratch.data();
+            if (!o.prefiltering && !o.background && !o.output_sdf) set_constant_prefix(scene, program);
+        }
+        if (!o.prefiltering && !o.output_sdf)
+            build_cell_windings(scene, grid, program, Vec2f(float(cx0), float(cy0)), Vec2f(float(cx1), float(cy1)),
+                                winding_scratch);
         const CellProgram* use = o.output_sdf ? nullptr : &program;
         for (int y = cy0; y < cy1; ++y)
             for (int x = cx0; x < cx1; ++x) f(use, x, y);

@@ -42,9 +42,15 @@ HOST_DEVICE inline int shape_winding_number(const SceneView& scene, int s, Vec2f
         return true;
     });
     if (!scene.shape_closed[s]) {
-        Vec2f first = scene.segment(begin).p[0];
-        Segment last = scene.segment(end - 1);
-        winding += winding_contribution(make_line(last.p[last.degree], first), p);
+        Vec2f first = scene.point(scene.segment_points[4 * begin]);
+        Vec2f last = scene.point(scene.segment_points[4 * (end - 1) + scene.segment_degree[end - 1]]);
+        // The closing line crosses nothing outside its half-open y-range
+        // (winding_contribution's own first test), nor from a point right
+        // of both its ends (its crossing, computed in double from float
+        // ends, cannot pass the larger end by a whole float step).
+        if (min_value(first.y, last.y) <= p.y && p.y < max_value(first.y, last.y) &&
+            !(p.x > max_value(first.x, last.x)))
+            winding += winding_contribution(make_line(last, first), p);
     }
     return winding;
 }
