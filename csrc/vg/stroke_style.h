@@ -457,7 +457,18 @@ HOST_DEVICE inline void for_each_outline_candidate(const SceneView& scene, int s
         }
         float side_reach = radius + wmax;
         if (hull.distance_squared(p) <= side_reach * side_reach) {
-            ClosestPoint c = closest_point_on_segment(scene.segment(k), p);
+            // A side farther than `radius` is no candidate, so with a finite
+            // radius (prefiltering) a curve with no centre-line point within
+            // radius + wmax is skipped by the cheap flattened test before the
+            // quintic (which still gives the point: same answer, bit for bit).
+            const bool reaches = !(radius < INFINITY) || degree == 1 ||
+                                 cached_within_distance(scene, k, p, side_reach,
+                                                        scene.segment_boxes
+                                                            ? cached_quarters_within(scene, k, p, side_reach * side_reach)
+                                                            : 0xFu);
+            ClosestPoint c;
+            c.t = 0.0f;
+            if (reaches) c = closest_point_on_segment(scene.segment(k), p);
             if (c.t > 0.0f && c.t < 1.0f) {
                 // Both offset sides: the near one at |d - w| and, for points
                 // inside whose near side is hidden, the far one at d + w.
