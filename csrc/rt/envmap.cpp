@@ -13,6 +13,8 @@ namespace rt {
 void prepare_envmap(EnvMapView& e, int num_emissive_faces, const ExecutionContext& context) {
     e.marginal = nullptr;
     e.conditional = nullptr;
+    e.band_cos = nullptr;
+    e.band_omega = nullptr;
     e.nee_probability = 0.0f;
     if (!e.texels || e.width < 1 || e.height < 2) return;
     const int width = e.width, bands = e.height - 1;
@@ -21,7 +23,16 @@ void prepare_envmap(EnvMapView& e, int num_emissive_faces, const ExecutionContex
     float* conditional = context.allocate<float>(size_t(bands) * size_t(width + 1));
     float* band_total = context.allocate<float>(size_t(bands));
     float* marginal = context.allocate<float>(size_t(bands) + 1);
+    float* band_cos = context.allocate<float>(size_t(bands) + 1);
+    float* band_omega = context.allocate<float>(size_t(bands));
     const EnvMapView view = e;
+    // The sampler's per-band constants (envmap.h): the expressions of
+    // env_patch_solid_angle, evaluated once here instead of per sample.
+    parallel_for(int64_t(bands) + 1, [=] HOST_DEVICE(int64_t r) {
+        float step = kPi / float(bands);
+        band_cos[r] = cosf(step * float(r));
+        if (r < bands) band_omega[r] = env_patch_solid_angle(view, int(r));
+    }, context, 256);
     // Weight of patch (r, c): mean corner luminance × Ω_rc (Ω up to the
     // constant 2π / W, which cancels in the CDFs).
     parallel_for(int64_t(bands) * width, [=] HOST_DEVICE(int64_t i) {
@@ -51,6 +62,8 @@ void prepare_envmap(EnvMapView& e, int num_emissive_faces, const ExecutionContex
     if (!(build_boundary_cdf(band_total, bands, marginal, context) > 0.0)) return;
     e.marginal = marginal;
     e.conditional = conditional;
+    e.band_cos = band_cos;
+    e.band_omega = band_omega;
     e.nee_probability = num_emissive_faces > 0 ? 0.5f : 1.0f;
 }
 

@@ -125,10 +125,12 @@ HOST_DEVICE inline Vec3f shade_path_impl(const SceneView& s, const Ray& ray, Hit
                     !occluded(s, sp.position, wi, kRayEpsilon, 3.0e38f, hit.face, -1)) {
                     float k = power_heuristic(pdf_light, bsdf_pdf(mat, sp.shading_normal, wo, wi)) / pdf_light;
                     radiance += throughput * fcos * le * k;
-                    Vec2f angles = direction_angles(wi);
-                    pv.light_face = kEnvLight;
-                    pv.light_b1 = angles.x; pv.light_b2 = angles.y;
-                    pv.nee_weight = k;
+                    if (record) {  // the angles cost two inverse trigonometric calls: only for the replay
+                        Vec2f angles = direction_angles(wi);
+                        pv.light_face = kEnvLight;
+                        pv.light_b1 = angles.x; pv.light_b2 = angles.y;
+                        pv.nee_weight = k;
+                    }
                 }
             }
         } else if (scatters && s.num_emissive_faces > 0) {
@@ -176,8 +178,11 @@ HOST_DEVICE inline Vec3f shade_path_impl(const SceneView& s, const Ray& ray, Hit
             pv.inv_pdf = 1.0f / pdf;
         } else if (kEnvMap && pdf > 0.0f && !is_black(fcos)) {
             // Escaped: the map's radiance, MIS-weighted against its own sampler.
-            float k = power_heuristic(pdf, p_env > 0.0f ? p_env * env_pdf(s.envmap, wi) : 0.0f) / pdf;
-            radiance += throughput * fcos * env_radiance(s.envmap, wi) * k;
+            // One evaluation of the direction's angles for the radiance and the density.
+            float map_pdf;
+            Vec3f le = env_radiance_pdf(s.envmap, wi, map_pdf);
+            float k = power_heuristic(pdf, p_env > 0.0f ? p_env * map_pdf : 0.0f) / pdf;
+            radiance += throughput * fcos * le * k;
             pv.inv_pdf = k;
             escaped = true;
         }
