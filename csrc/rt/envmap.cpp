@@ -15,6 +15,8 @@ void prepare_envmap(EnvMapView& e, int num_emissive_faces, const ExecutionContex
     e.conditional = nullptr;
     e.band_cos = nullptr;
     e.band_omega = nullptr;
+    e.marginal_guide = nullptr;
+    e.conditional_guide = nullptr;
     e.nee_probability = 0.0f;
     if (!e.texels || e.width < 1 || e.height < 2) return;
     const int width = e.width, bands = e.height - 1;
@@ -60,7 +62,23 @@ void prepare_envmap(EnvMapView& e, int num_emissive_faces, const ExecutionContex
         band_total[r] = float(total);
     }, context, 1);
     if (!(build_boundary_cdf(band_total, bands, marginal, context) > 0.0)) return;
+    // Guide tables of the two searches (env_find_piece), one entry each.
+    int* marginal_guide = context.allocate<int>(size_t(bands) + 1);
+    int* conditional_guide = context.allocate<int>(size_t(bands) * size_t(width + 1));
+    const int64_t conditional_entries = int64_t(bands) * (width + 1);
+    parallel_for(conditional_entries + bands + 1, [=] HOST_DEVICE(int64_t i) {
+        if (i < conditional_entries) {
+            int64_t r = i / (width + 1);
+            int k = int(i % (width + 1));
+            conditional_guide[i] = env_guide_entry(conditional + r * (width + 1), width, k);
+        } else {
+            int k = int(i - conditional_entries);
+            marginal_guide[k] = env_guide_entry(marginal, bands, k);
+        }
+    }, context, 256);
     e.marginal = marginal;
+    e.marginal_guide = marginal_guide;
+    e.conditional_guide = conditional_guide;
     e.conditional = conditional;
     e.band_cos = band_cos;
     e.band_omega = band_omega;

@@ -51,6 +51,10 @@ struct EnvMapView {
     // computed by the very expression the sampler used before (bit-equal).
     const float* band_cos = nullptr;
     const float* band_omega = nullptr;
+    // Guide tables of the two CDF searches (env_find_piece): (H - 1) + 1
+    // entries for the marginal, then (H - 1) rows of W + 1 for the conditionals.
+    const int* marginal_guide = nullptr;
+    const int* conditional_guide = nullptr;
     float nee_probability = 0.0f;         // chance next-event estimation picks the map (0: never)
 };
 
@@ -170,16 +174,52 @@ HOST_DEVICE inline float env_patch_solid_angle(const EnvMapView& e, int r) {
     return (2.0f * kPi / float(e.width)) * (cosf(step * float(r)) - cosf(step * float(r + 1)));
 }
 
+// CDF search with a guide table (Chen & Asau's cutpoint method): the same
+// piece as find_piece (the largest i < count with cdf[i] <= u, unique for a
+// nondecreasing cdf with cdf[0] = 0), found by a binary search over the few
+// pieces of u's bin instead of all of them. With count bins, bin k holds the
+// u with int(u · count) = k (clamped to count - 1); guide[k] is find_piece's
+// answer at the smallest such u (env_guide_entry) and guide[count] = count - 1.
+// The answer is nondecreasing in u, so for u in bin k it lies in
+// [guide[k], guide[k + 1]], and cdf[guide[k + 1] + 1] > u unless that index
+// is count: the invariant of find_piece's loop holds from the start.
+HOST_DEVICE inline int env_find_piece(const float* cdf, const int* guide, int count, float u) {
+    int k = min_value(max_value(int(u * float(count)), 0), count - 1);
+    int lo = guide[k], hi = min_value(guide[k + 1] + 1, count);
+    while (hi - lo > 1) {
+        int mid = (lo + hi) >> 1;
+        if (cdf[mid] <= u) lo = mid; else hi = mid;
+    }
+    return lo;
+}
+
+// Entry k (0 <= k <= count) of the guide table of a CDF over `count` pieces.
+HOST_DEVICE inline int env_guide_entry(const float* cdf, int count, int k) {
+    if (k >= count) return count - 1;
+    if (k <= 0) return 0;
+    // The smallest float u with int(u · count) >= k.
+    float u = float(k) / float(count);
+    while (int(u * float(count)) < k) u = nextafterf(u, 2.0f);
+    for (float below = nextafterf(u, 0.0f); int(below * float(count)) >= k; below = nextafterf(u, 0.0f)) u = below;
+    return find_piece(cdf, count, u);
+}
+
 // Draws a world direction from the map's distribution (header); false when
-// the map cannot be sampled. pdf is per steradian.
-HOST_DEVICE inline bool env_sample(const EnvMapView& e, float u1, float u2, Vec3f& wi, float& pdf) {
+// the map cannot be sampled. pdf is per steradian. `lookup`, when not null,
+// gets the drawn direction's continuous texel coordinates (x, y) of the
+// header straight from the sample: x = u W - 0.5 = c + fv since
+// u = (c + ½ + fv) / W, and y = θ (H - 1) / π; env_radiance_at(lookup) is
+// then env_radiance(wi) without the round trip through atan2 (equal up to
+// rounding: wi is that local direction rotated and normalised).
+HOST_DEVICE inline bool env_sample(const EnvMapView& e, float u1, float u2, Vec3f& wi, float& pdf,
+                                   Vec2f* lookup = nullptr) {
     if (!e.marginal || e.nee_probability <= 0.0f) return false;
     const int bands = e.height - 1;
-    int r = find_piece(e.marginal, bands, u1);
+    int r = env_find_piece(e.marginal, e.marginal_guide, bands, u1);
     float pr = e.marginal[r + 1] - e.marginal[r];
     if (!(pr > 0.0f)) return false;
     const float* cond = e.conditional + size_t(r) * size_t(e.width + 1);
-    int c = find_piece(cond, e.width, u2);
+    int c = env_find_piece(cond, e.conditional_guide + size_t(r) * size_t(e.width + 1), e.width, u2);
     float pc = cond[c + 1] - cond[c];
     if (!(pc > 0.0f)) return false;
     // Reuse what is left of u1, u2 inside the chosen intervals.
@@ -194,7 +234,13 @@ HOST_DEVICE inline bool env_sample(const EnvMapView& e, float u1, float u2, Vec3
     float omega = e.band_omega[r];
     if (!(omega > 0.0f)) return false;
     pdf = pr * pc / omega;
+    if (lookup) *lookup = Vec2f(float(c) + fv, acosf(clamp_value(cos_t, -1.0f, 1.0f)) * (1.0f / kPi) * float(bands));
     return pdf > 0.0f;
+}
+
+// Radiance at continuous texel coordinates (x, y) (header).
+HOST_DEVICE inline Vec3f env_radiance_at(const EnvMapView& e, Vec2f xy) {
+    return env_blend(e.texels, env_taps(e, xy.x, xy.y));
 }
 
 // The angles a lookup and a density share: for local direction l,

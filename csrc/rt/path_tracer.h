@@ -117,9 +117,10 @@ HOST_DEVICE inline Vec3f shade_path_impl(const SceneView& s, const Ray& ray, Hit
         if (kEnvMap && scatters && p_env > 0.0f && u_light < p_env) {
             Vec3f wi;
             float pdf_dir = 0.0f;
-            if (env_sample(s.envmap, ul1, ul2, wi, pdf_dir)) {
+            Vec2f lookup;
+            if (env_sample(s.envmap, ul1, ul2, wi, pdf_dir, &lookup)) {
                 float pdf_light = p_env * pdf_dir;
-                Vec3f le = env_radiance(s.envmap, wi);
+                Vec3f le = env_radiance_at(s.envmap, lookup);
                 Vec3f fcos = dot(sp.geometric_normal, wi) > 0.0f ? bsdf_eval_cos(mat, sp.shading_normal, wo, wi) : Vec3f();
                 if (!is_black(le) && !is_black(fcos) &&
                     !occluded(s, sp.position, wi, kRayEpsilon, 3.0e38f, hit.face, -1)) {
