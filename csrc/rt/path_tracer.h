@@ -97,6 +97,10 @@ HOST_DEVICE inline Vec3f shade_path_impl(const SceneView& s, const Ray& ray, Hit
     float emission_weight = 1.0f;
     Vec3f wo = -ray.direction;
     for (int depth = 0;; ++depth) {
+        // The last vertex of a path that is not recorded only adds emission:
+        // nothing to do on a face that emits nothing (no surface point, no
+        // material, no random numbers: nothing draws after this vertex).
+        if (!record && depth >= bounces && (emission_weight <= 0.0f || s.face_light[hit.face] < 0)) break;
         PathVertex pv;
         pv.hit = hit;
         pv.emission_weight = emission_weight;
@@ -141,14 +145,14 @@ HOST_DEVICE inline Vec3f shade_path_impl(const SceneView& s, const Ray& ray, Hit
             int light_face = s.emissive_faces[k];
             float lb1, lb2;
             sample_triangle(ul1, ul2, lb1, lb2);
-            SurfacePoint lp = surface_point(s, light_face, lb1, lb2);
+            EmitterPoint lp = emitter_point(s, k, lb1, lb2);
             Vec3f to_light = lp.position - sp.position;
             float r2 = length_squared3(to_light);
             if (light_face != hit.face && r2 > 0.0f && lp.area > 0.0f) {
                 float r = sqrtf(r2);
                 Vec3f wi = to_light / r;
-                Vec3f le = emitted_radiance(s, light_face, lp.geometric_normal, -wi);
-                float cos_light = fabsf(dot(lp.geometric_normal, wi));
+                Vec3f le = emitted_radiance(s, light_face, lp.normal, -wi);
+                float cos_light = fabsf(dot(lp.normal, wi));
                 Vec3f fcos = dot(sp.geometric_normal, wi) > 0.0f ? bsdf_eval_cos(mat, sp.shading_normal, wo, wi) : Vec3f();
                 if (!is_black(le) && !is_black(fcos) && cos_light > 0.0f &&
                     !occluded(s, sp.position, wi, kRayEpsilon, r * (1.0f - kShadowEpsilon), hit.face, light_face)) {
