@@ -62,23 +62,22 @@ void prepare_envmap(EnvMapView& e, int num_emissive_faces, const ExecutionContex
         band_total[r] = float(total);
     }, context, 1);
     if (!(build_boundary_cdf(band_total, bands, marginal, context) > 0.0)) return;
-    // Guide tables of the two searches (env_find_piece), one entry each.
-    int* marginal_guide = context.allocate<int>(size_t(bands) + 1);
-    int* conditional_guide = context.allocate<int>(size_t(bands) * size_t(width + 1));
-    const int64_t conditional_entries = int64_t(bands) * (width + 1);
-    parallel_for(conditional_entries + bands + 1, [=] HOST_DEVICE(int64_t i) {
-        if (i < conditional_entries) {
-            int64_t r = i / (width + 1);
-            int k = int(i % (width + 1));
-            conditional_guide[i] = env_guide_entry(conditional + r * (width + 1), width, k);
-        } else {
-            int k = int(i - conditional_entries);
-            marginal_guide[k] = env_guide_entry(marginal, bands, k);
-        }
-    }, context, 256);
+    // Guide tables of the two searches (env_find_piece), one walk per CDF.
+    const int marginal_bins = env_guide_bins(bands), conditional_bins = env_guide_bins(width);
+    int* marginal_guide = context.allocate<int>(size_t(marginal_bins) + 1);
+    int* conditional_guide = context.allocate<int>(size_t(bands) * size_t(conditional_bins + 1));
+    parallel_for(int64_t(bands) + 1, [=] HOST_DEVICE(int64_t r) {
+        if (r < bands)
+            env_build_guide(conditional + r * (width + 1), width, conditional_bins,
+                            conditional_guide + r * (conditional_bins + 1));
+        else
+            env_build_guide(marginal, bands, marginal_bins, marginal_guide);
+    }, context, 1);
     e.marginal = marginal;
     e.marginal_guide = marginal_guide;
     e.conditional_guide = conditional_guide;
+    e.marginal_bins = marginal_bins;
+    e.conditional_bins = conditional_bins;
     e.conditional = conditional;
     e.band_cos = band_cos;
     e.band_omega = band_omega;

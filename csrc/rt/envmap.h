@@ -51,10 +51,12 @@ struct EnvMapView {
     // computed by the very expression the sampler used before (bit-equal).
     const float* band_cos = nullptr;
     const float* band_omega = nullptr;
-    // Guide tables of the two CDF searches (env_find_piece): (H - 1) + 1
-    // entries for the marginal, then (H - 1) rows of W + 1 for the conditionals.
+    // Guide tables of the two CDF searches (env_find_piece): marginal_bins + 1
+    // entries for the marginal, (H - 1) rows of conditional_bins + 1 for the
+    // conditionals (bins: env_guide_bins of H - 1 and of W).
     const int* marginal_guide = nullptr;
     const int* conditional_guide = nullptr;
+    int marginal_bins = 0, conditional_bins = 0;
     float nee_probability = 0.0f;         // chance next-event estimation picks the map (0: never)
 };
 
@@ -177,14 +179,21 @@ HOST_DEVICE inline float env_patch_solid_angle(const EnvMapView& e, int r) {
 // CDF search with a guide table (Chen & Asau's cutpoint method): the same
 // piece as find_piece (the largest i < count with cdf[i] <= u, unique for a
 // nondecreasing cdf with cdf[0] = 0), found by a binary search over the few
-// pieces of u's bin instead of all of them. With count bins, bin k holds the
-// u with int(u · count) = k (clamped to count - 1); guide[k] is find_piece's
-// answer at the smallest such u (env_guide_entry) and guide[count] = count - 1.
-// The answer is nondecreasing in u, so for u in bin k it lies in
+// pieces of u's bin instead of all of them. There are `bins` bins, a power
+// of two >= count (env_guide_bins), so that u · bins is exact and bin k
+// (int(u · bins) = k, clamped to bins - 1) starts exactly at u = k / bins;
+// guide[k] is find_piece's answer there and guide[bins] = count - 1. The
+// answer is nondecreasing in u, so for u in bin k it lies in
 // [guide[k], guide[k + 1]], and cdf[guide[k + 1] + 1] > u unless that index
 // is count: the invariant of find_piece's loop holds from the start.
-HOST_DEVICE inline int env_find_piece(const float* cdf, const int* guide, int count, float u) {
-    int k = min_value(max_value(int(u * float(count)), 0), count - 1);
+HOST_DEVICE inline int env_guide_bins(int count) {
+    int bins = 1;
+    while (bins < count) bins <<= 1;
+    return bins;
+}
+
+HOST_DEVICE inline int env_find_piece(const float* cdf, const int* guide, int count, int bins, float u) {
+    int k = min_value(max_value(int(u * float(bins)), 0), bins - 1);
     int lo = guide[k], hi = min_value(guide[k + 1] + 1, count);
     while (hi - lo > 1) {
         int mid = (lo + hi) >> 1;
@@ -193,15 +202,17 @@ HOST_DEVICE inline int env_find_piece(const float* cdf, const int* guide, int co
     return lo;
 }
 
-// Entry k (0 <= k <= count) of the guide table of a CDF over `count` pieces.
-HOST_DEVICE inline int env_guide_entry(const float* cdf, int count, int k) {
-    if (k >= count) return count - 1;
-    if (k <= 0) return 0;
-    // The smallest float u with int(u · count) >= k.
-    float u = float(k) / float(count);
-    while (int(u * float(count)) < k) u = nextafterf(u, 2.0f);
-    for (float below = nextafterf(u, 0.0f); int(below * float(count)) >= k; below = nextafterf(u, 0.0f)) u = below;
-    return find_piece(cdf, count, u);
+// The guide table (bins + 1 entries) of a CDF over `count` pieces, in one
+// walk: the cdf index advances with the bin (both nondecreasing).
+HOST_DEVICE inline void env_build_guide(const float* cdf, int count, int bins, int* guide) {
+    int i = 0;
+    const float scale = 1.0f / float(bins);  // a power of two: k · scale is exact
+    for (int k = 0; k < bins; ++k) {
+        float u = float(k) * scale;
+        while (i + 1 < count && cdf[i + 1] <= u) ++i;
+        guide[k] = i;
+    }
+    guide[bins] = count - 1;
 }
 
 // Draws a world direction from the map's distribution (header); false when
@@ -215,11 +226,12 @@ HOST_DEVICE inline bool env_sample(const EnvMapView& e, float u1, float u2, Vec3
                                    Vec2f* lookup = nullptr) {
     if (!e.marginal || e.nee_probability <= 0.0f) return false;
     const int bands = e.height - 1;
-    int r = env_find_piece(e.marginal, e.marginal_guide, bands, u1);
+    int r = env_find_piece(e.marginal, e.marginal_guide, bands, e.marginal_bins, u1);
     float pr = e.marginal[r + 1] - e.marginal[r];
     if (!(pr > 0.0f)) return false;
     const float* cond = e.conditional + size_t(r) * size_t(e.width + 1);
-    int c = env_find_piece(cond, e.conditional_guide + size_t(r) * size_t(e.width + 1), e.width, u2);
+    int c = env_find_piece(cond, e.conditional_guide + size_t(r) * size_t(e.conditional_bins + 1), e.width,
+                           e.conditional_bins, u2);
     float pc = cond[c + 1] - cond[c];
     if (!(pc > 0.0f)) return false;
     // Reuse what is left of u1, u2 inside the chosen intervals.
