@@ -13,6 +13,10 @@ namespace rt {
 void prepare_envmap(EnvMapView& e, int num_emissive_faces, const ExecutionContext& context) {
     e.marginal = nullptr;
     e.conditional = nullptr;
+    e.band_cos = nullptr;
+    e.band_omega = nullptr;
+    e.marginal_guide = nullptr;
+    e.conditional_guide = nullptr;
     e.nee_probability = 0.0f;
     if (!e.texels || e.width < 1 || e.height < 2) return;
     const int width = e.width, bands = e.height - 1;
@@ -21,7 +25,16 @@ void prepare_envmap(EnvMapView& e, int num_emissive_faces, const ExecutionContex
     float* conditional = context.allocate<float>(size_t(bands) * size_t(width + 1));
     float* band_total = context.allocate<float>(size_t(bands));
     float* marginal = context.allocate<float>(size_t(bands) + 1);
+    float* band_cos = context.allocate<float>(size_t(bands) + 1);
+    float* band_omega = context.allocate<float>(size_t(bands));
     const EnvMapView view = e;
+    // The sampler's per-band constants (envmap.h): the expressions of
+    // env_patch_solid_angle, evaluated once here instead of per sample.
+    parallel_for(int64_t(bands) + 1, [=] HOST_DEVICE(int64_t r) {
+        float step = kPi / float(bands);
+        band_cos[r] = cosf(step * float(r));
+        if (r < bands) band_omega[r] = env_patch_solid_angle(view, int(r));
+    }, context, 256);
     // Weight of patch (r, c): mean corner luminance × Ω_rc (Ω up to the
     // constant 2π / W, which cancels in the CDFs).
     parallel_for(int64_t(bands) * width, [=] HOST_DEVICE(int64_t i) {
@@ -49,8 +62,25 @@ void prepare_envmap(EnvMapView& e, int num_emissive_faces, const ExecutionContex
         band_total[r] = float(total);
     }, context, 1);
     if (!(build_boundary_cdf(band_total, bands, marginal, context) > 0.0)) return;
+    // Guide tables of the two searches (env_find_piece), one walk per CDF.
+    const int marginal_bins = env_guide_bins(bands), conditional_bins = env_guide_bins(width);
+    int* marginal_guide = context.allocate<int>(size_t(marginal_bins) + 1);
+    int* conditional_guide = context.allocate<int>(size_t(bands) * size_t(conditional_bins + 1));
+    parallel_for(int64_t(bands) + 1, [=] HOST_DEVICE(int64_t r) {
+        if (r < bands)
+            env_build_guide(conditional + r * (width + 1), width, conditional_bins,
+                            conditional_guide + r * (conditional_bins + 1));
+        else
+            env_build_guide(marginal, bands, marginal_bins, marginal_guide);
+    }, context, 1);
     e.marginal = marginal;
+    e.marginal_guide = marginal_guide;
+    e.conditional_guide = conditional_guide;
+    e.marginal_bins = marginal_bins;
+    e.conditional_bins = conditional_bins;
     e.conditional = conditional;
+    e.band_cos = band_cos;
+    e.band_omega = band_omega;
     e.nee_probability = num_emissive_faces > 0 ? 0.5f : 1.0f;
 }
 

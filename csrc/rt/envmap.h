@@ -45,6 +45,18 @@ struct EnvMapView {
     float to_world[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};  // row-major rotation: world = R · local
     const float* marginal = nullptr;      // (H - 1) + 1 CDF over bands
     const float* conditional = nullptr;   // (H - 1) × (W + 1) CDFs over columns, one per band
+    // Per-band constants of the sampler, built with the CDFs so that a
+    // sample or a density costs no cosines: band_cos[r] = cos θ_r (H values)
+    // and band_omega[r] = Ω_rc of a patch in band r (H - 1 values), each
+    // computed by the very expression the sampler used before (bit-equal).
+    const float* band_cos = nullptr;
+    const float* band_omega = nullptr;
+    // Guide tables of the two CDF searches (env_find_piece): marginal_bins + 1
+    // entries for the marginal, (H - 1) rows of conditional_bins + 1 for the
+    // conditionals (bins: env_guide_bins of H - 1 and of W).
+    const int* marginal_guide = nullptr;
+    const int* conditional_guide = nullptr;
+    int marginal_bins = 0, conditional_bins = 0;
     float nee_probability = 0.0f;         // chance next-event estimation picks the map (0: never)
 };
 
@@ -164,51 +176,130 @@ HOST_DEVICE inline float env_patch_solid_angle(const EnvMapView& e, int r) {
     return (2.0f * kPi / float(e.width)) * (cosf(step * float(r)) - cosf(step * float(r + 1)));
 }
 
+// CDF search with a guide table (Chen & Asau's cutpoint method): the same
+// piece as find_piece (the largest i < count with cdf[i] <= u, unique for a
+// nondecreasing cdf with cdf[0] = 0), found by a binary search over the few
+// pieces of u's bin instead of all of them. There are `bins` bins, a power
+// of two >= count (env_guide_bins), so that u · bins is exact and bin k
+// (int(u · bins) = k, clamped to bins - 1) starts exactly at u = k / bins;
+// guide[k] is find_piece's answer there and guide[bins] = count - 1. The
+// answer is nondecreasing in u, so for u in bin k it lies in
+// [guide[k], guide[k + 1]], and cdf[guide[k + 1] + 1] > u unless that index
+// is count: the invariant of find_piece's loop holds from the start.
+HOST_DEVICE inline int env_guide_bins(int count) {
+    int bins = 1;
+    while (bins < count) bins <<= 1;
+    return bins;
+}
+
+HOST_DEVICE inline int env_find_piece(const float* cdf, const int* guide, int count, int bins, float u) {
+    int k = min_value(max_value(int(u * float(bins)), 0), bins - 1);
+    int lo = guide[k], hi = min_value(guide[k + 1] + 1, count);
+    while (hi - lo > 1) {
+        int mid = (lo + hi) >> 1;
+        if (cdf[mid] <= u) lo = mid; else hi = mid;
+    }
+    return lo;
+}
+
+// The guide table (bins + 1 entries) of a CDF over `count` pieces, in one
+// walk: the cdf index advances with the bin (both nondecreasing).
+HOST_DEVICE inline void env_build_guide(const float* cdf, int count, int bins, int* guide) {
+    int i = 0;
+    const float scale = 1.0f / float(bins);  // a power of two: k · scale is exact
+    for (int k = 0; k < bins; ++k) {
+        float u = float(k) * scale;
+        while (i + 1 < count && cdf[i + 1] <= u) ++i;
+        guide[k] = i;
+    }
+    guide[bins] = count - 1;
+}
+
 // Draws a world direction from the map's distribution (header); false when
-// the map cannot be sampled. pdf is per steradian.
-HOST_DEVICE inline bool env_sample(const EnvMapView& e, float u1, float u2, Vec3f& wi, float& pdf) {
+// the map cannot be sampled. pdf is per steradian. `lookup`, when not null,
+// gets the drawn direction's continuous texel coordinates (x, y) of the
+// header straight from the sample: x = u W - 0.5 = c + fv since
+// u = (c + ½ + fv) / W, and y = θ (H - 1) / π; env_radiance_at(lookup) is
+// then env_radiance(wi) without the round trip through atan2 (equal up to
+// rounding: wi is that local direction rotated and normalised).
+HOST_DEVICE inline bool env_sample(const EnvMapView& e, float u1, float u2, Vec3f& wi, float& pdf,
+                                   Vec2f* lookup = nullptr) {
     if (!e.marginal || e.nee_probability <= 0.0f) return false;
     const int bands = e.height - 1;
-    int r = find_piece(e.marginal, bands, u1);
+    int r = env_find_piece(e.marginal, e.marginal_guide, bands, e.marginal_bins, u1);
     float pr = e.marginal[r + 1] - e.marginal[r];
     if (!(pr > 0.0f)) return false;
     const float* cond = e.conditional + size_t(r) * size_t(e.width + 1);
-    int c = find_piece(cond, e.width, u2);
+    int c = env_find_piece(cond, e.conditional_guide + size_t(r) * size_t(e.conditional_bins + 1), e.width,
+                           e.conditional_bins, u2);
     float pc = cond[c + 1] - cond[c];
     if (!(pc > 0.0f)) return false;
     // Reuse what is left of u1, u2 inside the chosen intervals.
     float fu = clamp_value((u1 - e.marginal[r]) / pr, 0.0f, 1.0f);
     float fv = clamp_value((u2 - cond[c]) / pc, 0.0f, 1.0f);
-    float step = kPi / float(bands);
-    float cos0 = cosf(step * float(r)), cos1 = cosf(step * float(r + 1));
+    float cos0 = e.band_cos[r], cos1 = e.band_cos[r + 1];
     float cos_t = cos0 + (cos1 - cos0) * fu;
     float sin_t = sqrtf(max_value(0.0f, 1.0f - cos_t * cos_t));
     float phi = 2.0f * kPi * (float(c) + 0.5f + fv) / float(e.width);
     Vec3f l(sinf(phi) * sin_t, cos_t, -cosf(phi) * sin_t);
     wi = normalize(env_to_world(e, l));
-    float omega = (2.0f * kPi / float(e.width)) * (cos0 - cos1);
+    float omega = e.band_omega[r];
     if (!(omega > 0.0f)) return false;
     pdf = pr * pc / omega;
+    if (lookup) *lookup = Vec2f(float(c) + fv, acosf(clamp_value(cos_t, -1.0f, 1.0f)) * (1.0f / kPi) * float(bands));
     return pdf > 0.0f;
 }
 
-// Density (per steradian) with which env_sample draws world direction d.
-HOST_DEVICE inline float env_pdf(const EnvMapView& e, Vec3f d) {
-    if (!e.marginal || e.nee_probability <= 0.0f) return 0.0f;
-    Vec3f l = env_to_local(e, d);
+// Radiance at continuous texel coordinates (x, y) (header).
+HOST_DEVICE inline Vec3f env_radiance_at(const EnvMapView& e, Vec2f xy) {
+    return env_blend(e.texels, env_taps(e, xy.x, xy.y));
+}
+
+// The angles a lookup and a density share: for local direction l,
+// theta = acos(l.y) and u = atan2(l.x, -l.z) / 2π wrapped to [0, 1).
+struct EnvAngles {
+    float theta, u;
+};
+
+HOST_DEVICE inline EnvAngles env_angles(Vec3f l) {
+    EnvAngles a;
+    a.u = atan2f(l.x, -l.z) * (0.5f / kPi);
+    if (a.u < 0.0f) a.u += 1.0f;
+    a.theta = acosf(clamp_value(l.y, -1.0f, 1.0f));
+    return a;
+}
+
+// Density (per steradian) with which env_sample draws a direction of
+// these angles.
+HOST_DEVICE inline float env_pdf_of(const EnvMapView& e, const EnvAngles& a) {
     const int bands = e.height - 1;
-    float theta = acosf(clamp_value(l.y, -1.0f, 1.0f));
-    int r = clamp_value(int(theta * float(bands) / kPi), 0, bands - 1);
-    float u = atan2f(l.x, -l.z) * (0.5f / kPi);
-    if (u < 0.0f) u += 1.0f;
-    float x = u * float(e.width) - 0.5f;
+    int r = clamp_value(int(a.theta * float(bands) / kPi), 0, bands - 1);
+    float x = a.u * float(e.width) - 0.5f;
     int c = int(floorf(x));
     c = c < 0 ? c + e.width : (c >= e.width ? c - e.width : c);
     c = clamp_value(c, 0, e.width - 1);
     const float* cond = e.conditional + size_t(r) * size_t(e.width + 1);
     float p = (e.marginal[r + 1] - e.marginal[r]) * (cond[c + 1] - cond[c]);
-    float omega = env_patch_solid_angle(e, r);
+    float omega = e.band_omega[r];
     return omega > 0.0f ? p / omega : 0.0f;
+}
+
+// Density (per steradian) with which env_sample draws world direction d.
+HOST_DEVICE inline float env_pdf(const EnvMapView& e, Vec3f d) {
+    if (!e.marginal || e.nee_probability <= 0.0f) return 0.0f;
+    return env_pdf_of(e, env_angles(env_to_local(e, d)));
+}
+
+// Radiance from world direction d (unit) and, when the map is sampled,
+// the density env_pdf(d) (else 0), from one evaluation of the angles:
+// the escape of a BSDF-sampled path needs both.
+HOST_DEVICE inline Vec3f env_radiance_pdf(const EnvMapView& e, Vec3f d, float& pdf) {
+    pdf = 0.0f;
+    if (!e.texels) return Vec3f();
+    EnvAngles a = env_angles(env_to_local(e, d));
+    if (e.marginal && e.nee_probability > 0.0f) pdf = env_pdf_of(e, a);
+    float x = a.u * float(e.width) - 0.5f, y = a.theta * (1.0f / kPi) * float(e.height - 1);
+    return env_blend(e.texels, env_taps(e, x, y));
 }
 
 // Builds the marginal and conditional CDFs (scratch from the context) and

@@ -97,6 +97,10 @@ HOST_DEVICE inline Vec3f shade_path_impl(const SceneView& s, const Ray& ray, Hit
     float emission_weight = 1.0f;
     Vec3f wo = -ray.direction;
     for (int depth = 0;; ++depth) {
+        // The last vertex of a path that is not recorded only adds emission:
+        // nothing to do on a face that emits nothing (no surface point, no
+        // material, no random numbers: nothing draws after this vertex).
+        if (!record && depth >= bounces && (emission_weight <= 0.0f || s.face_light[hit.face] < 0)) break;
         PathVertex pv;
         pv.hit = hit;
         pv.emission_weight = emission_weight;
@@ -117,18 +121,21 @@ HOST_DEVICE inline Vec3f shade_path_impl(const SceneView& s, const Ray& ray, Hit
         if (kEnvMap && scatters && p_env > 0.0f && u_light < p_env) {
             Vec3f wi;
             float pdf_dir = 0.0f;
-            if (env_sample(s.envmap, ul1, ul2, wi, pdf_dir)) {
+            Vec2f lookup;
+            if (env_sample(s.envmap, ul1, ul2, wi, pdf_dir, &lookup)) {
                 float pdf_light = p_env * pdf_dir;
-                Vec3f le = env_radiance(s.envmap, wi);
+                Vec3f le = env_radiance_at(s.envmap, lookup);
                 Vec3f fcos = dot(sp.geometric_normal, wi) > 0.0f ? bsdf_eval_cos(mat, sp.shading_normal, wo, wi) : Vec3f();
                 if (!is_black(le) && !is_black(fcos) &&
                     !occluded(s, sp.position, wi, kRayEpsilon, 3.0e38f, hit.face, -1)) {
                     float k = power_heuristic(pdf_light, bsdf_pdf(mat, sp.shading_normal, wo, wi)) / pdf_light;
                     radiance += throughput * fcos * le * k;
-                    Vec2f angles = direction_angles(wi);
-                    pv.light_face = kEnvLight;
-                    pv.light_b1 = angles.x; pv.light_b2 = angles.y;
-                    pv.nee_weight = k;
+                    if (record) {  // the angles cost two inverse trigonometric calls: only for the replay
+                        Vec2f angles = direction_angles(wi);
+                        pv.light_face = kEnvLight;
+                        pv.light_b1 = angles.x; pv.light_b2 = angles.y;
+                        pv.nee_weight = k;
+                    }
                 }
             }
         } else if (scatters && s.num_emissive_faces > 0) {
@@ -138,14 +145,14 @@ HOST_DEVICE inline Vec3f shade_path_impl(const SceneView& s, const Ray& ray, Hit
             int light_face = s.emissive_faces[k];
             float lb1, lb2;
             sample_triangle(ul1, ul2, lb1, lb2);
-            SurfacePoint lp = surface_point(s, light_face, lb1, lb2);
+            EmitterPoint lp = emitter_point(s, k, lb1, lb2);
             Vec3f to_light = lp.position - sp.position;
             float r2 = length_squared3(to_light);
             if (light_face != hit.face && r2 > 0.0f && lp.area > 0.0f) {
                 float r = sqrtf(r2);
                 Vec3f wi = to_light / r;
-                Vec3f le = emitted_radiance(s, light_face, lp.geometric_normal, -wi);
-                float cos_light = fabsf(dot(lp.geometric_normal, wi));
+                Vec3f le = emitted_radiance(s, light_face, lp.normal, -wi);
+                float cos_light = fabsf(dot(lp.normal, wi));
                 Vec3f fcos = dot(sp.geometric_normal, wi) > 0.0f ? bsdf_eval_cos(mat, sp.shading_normal, wo, wi) : Vec3f();
                 if (!is_black(le) && !is_black(fcos) && cos_light > 0.0f &&
                     !occluded(s, sp.position, wi, kRayEpsilon, r * (1.0f - kShadowEpsilon), hit.face, light_face)) {
@@ -176,8 +183,11 @@ HOST_DEVICE inline Vec3f shade_path_impl(const SceneView& s, const Ray& ray, Hit
             pv.inv_pdf = 1.0f / pdf;
         } else if (kEnvMap && pdf > 0.0f && !is_black(fcos)) {
             // Escaped: the map's radiance, MIS-weighted against its own sampler.
-            float k = power_heuristic(pdf, p_env > 0.0f ? p_env * env_pdf(s.envmap, wi) : 0.0f) / pdf;
-            radiance += throughput * fcos * env_radiance(s.envmap, wi) * k;
+            // One evaluation of the direction's angles for the radiance and the density.
+            float map_pdf;
+            Vec3f le = env_radiance_pdf(s.envmap, wi, map_pdf);
+            float k = power_heuristic(pdf, p_env > 0.0f ? p_env * map_pdf : 0.0f) / pdf;
+            radiance += throughput * fcos * le * k;
             pv.inv_pdf = k;
             escaped = true;
         }

@@ -48,6 +48,14 @@ void prepare_scene(SceneView& scene, const float* camera_params, const RenderOpt
     scene.bvh.nodes = upload(nodes, context);
     scene.bvh.triangles = upload(triangles, context);
     scene.bvh.num_nodes = int(nodes.size());
+    if (scene.num_emissive_faces > 0) {
+        EmitterGeometry* emitters = context.allocate<EmitterGeometry>(size_t(scene.num_emissive_faces));
+        const SceneView view = scene;
+        parallel_for(scene.num_emissive_faces, [=] HOST_DEVICE(int64_t k) {
+            emitters[k] = emitter_geometry(view, view.emissive_faces[k]);
+        }, context, 256);
+        scene.emitters = emitters;
+    }
     if (scene.envmap.texels) prepare_envmap(scene.envmap, scene.num_emissive_faces, context);
     if (timings) timings->bvh += seconds_since(start);
 }

@@ -14,6 +14,8 @@ namespace rt {
 // Longest path the tracer follows (scattering events after the camera ray).
 constexpr int kMaxBounces = 6;
 
+struct EmitterGeometry;
+
 struct SceneView {
     const float* vertices = nullptr;   // (V, 3) world positions
     const float* normals = nullptr;    // (V, 3) shading normals, or null (flat shading); zero rows = flat
@@ -37,6 +39,17 @@ struct SceneView {
     CameraView camera;
     int max_bounces = 1;
     EnvMapView envmap;  // environment light (envmap.h); texels null: none
+    // Per emissive face k (emissive_faces[k]), built once per render by
+    // prepare_scene: the fixed part of surface_point for next-event
+    // estimation (EmitterGeometry), so a light sample reads one record.
+    const EmitterGeometry* emitters = nullptr;
+};
+
+// The geometry of one emissive face: v0, its edges e1 = v1 - v0, e2 = v2 - v0,
+// the unit normal of e1 × e2 and the area, by the expressions of surface_point.
+struct EmitterGeometry {
+    Vec3f v0, e1, e2, normal;
+    float area;
 };
 
 // Gradient buffers, same layout as the inputs; null pointers are skipped.
@@ -192,6 +205,33 @@ HOST_DEVICE inline SurfacePoint surface_point(const SceneView& s, int face, floa
             p.smooth = true;
         }
     }
+    return p;
+}
+
+HOST_DEVICE inline EmitterGeometry emitter_geometry(const SceneView& s, int face) {
+    EmitterGeometry g;
+    Triangle tri = load_triangle(s, face);
+    g.v0 = tri.v0;
+    g.e1 = tri.v1 - tri.v0; g.e2 = tri.v2 - tri.v0;
+    Vec3f c = cross(g.e1, g.e2);
+    g.area = 0.5f * length(c);
+    g.normal = normalize(c);
+    return g;
+}
+
+// What next-event estimation needs of surface_point(emissive_faces[k], b1, b2):
+// position, geometric normal (not oriented) and area.
+struct EmitterPoint {
+    Vec3f position, normal;
+    float area;
+};
+
+HOST_DEVICE inline EmitterPoint emitter_point(const SceneView& s, int k, float b1, float b2) {
+    const EmitterGeometry& g = s.emitters[k];
+    EmitterPoint p;
+    p.position = g.v0 + g.e1 * b1 + g.e2 * b2;
+    p.normal = g.normal;
+    p.area = g.area;
     return p;
 }
 
