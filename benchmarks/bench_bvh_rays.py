@@ -3,9 +3,8 @@ BVH (rt_trace_rays) on the ~10k-triangle bumpy sphere of bench_render3d.py,
 coherent (camera-like, from one point) and incoherent (random origins and
 directions) rays. Prints JSON lines. For scale: Embree-class CPU tracers
 reach on the order of 10^7 - 10^8 incoherent rays/s per core on such
-meshes with SIMD packets; this traversal is one ray at a time, with
-8-wide (AVX) box tests per node.
-Each call also rebuilds the BVH (about 2.5 ms for these 10k triangles).
+meshes with SIMD packets; this traversal is one ray at a time, scalar.
+Each call also rebuilds the BVH (about 1.5 ms for these 10k triangles).
 Reported: best wall seconds and best process CPU seconds (the number to
 compare on a shared machine: wall time there includes other load).
 

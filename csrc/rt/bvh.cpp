@@ -1,7 +1,7 @@
 // Binned SAH BVH build (Wald 2007, "On fast Construction of SAH-based Bounding
 // Volume Hierarchies"): at each node, triangle centroids are binned into 16
 // bins along each of the three axes and the split with the lowest surface-
-// area cost is taken. The binary tree is then collapsed to 8 wide (see
+// area cost is taken. The binary tree is then collapsed to 4 wide (see
 // Collapser). Runs on the host; the node array is then copied to the device
 // by the caller.
 #include "bvh.h"
@@ -30,7 +30,7 @@ struct Box {
     }
 };
 
-// The binary tree the SAH build makes, before it is collapsed to 8 wide.
+// The binary tree the SAH build makes, before it is collapsed to 4 wide.
 // Interior: count == 0, left child next, right child at `offset`; leaf:
 // count > 0 primitives from `offset`.
 struct BinaryNode {
@@ -47,8 +47,7 @@ struct BuildPrim {
 
 constexpr int kBins = 16;  // per axis
 constexpr int kMaxLeaf = 4;
-static_assert(2 * kMaxLeaf <= kBvhMaxLeaf, "leaves may hold up to 2 kMaxLeaf triangles");
-constexpr int kMaxDepth = 40;  // of SAH splits; kBvhStackSize assumes <= 40 + 31 levels
+constexpr int kMaxDepth = 60;
 
 struct Builder {
     std::vector<BuildPrim>& prims;
@@ -64,13 +63,7 @@ struct Builder {
         }
         int count = end - begin;
         int split = -1;
-        if (count > kMaxLeaf) {
-            // Past the SAH depth cap, halve (in whatever order the
-            // primitives lie) only to keep leaves within kBvhMaxLeaf; that
-            // adds at most 31 levels.
-            if (depth < kMaxDepth) split = find_split(begin, end, bounds, centroid_bounds);
-            else if (count > kBvhMaxLeaf) split = begin + count / 2;
-        }
+        if (count > kMaxLeaf && depth < kMaxDepth) split = find_split(begin, end, bounds, centroid_bounds);
         BinaryNode node;
         node.box = bounds;
         if (split < 0) {
@@ -150,10 +143,10 @@ struct Builder {
     }
 };
 
-// Collapses the binary tree into 8-wide nodes: a node starts with the two
+// Collapses the binary tree into 4-wide nodes: a node starts with the two
 // children of a binary node and repeatedly replaces its interior child of
 // largest surface area by that child's two children (the one a ray is most
-// likely to enter), until it holds eight or only leaves. Nodes are laid out
+// likely to enter), until it holds four or only leaves. Nodes are laid out
 // parent before children.
 struct Collapser {
     const std::vector<BinaryNode>& binary;
@@ -163,25 +156,36 @@ struct Collapser {
     int emit(int* members, int n) {
         int index = int(nodes.size());
         nodes.push_back(BvhNode());
-        int child[kBvhWidth];
+        int child[kBvhWidth], count[kBvhWidth];
+        for (int i = 0; i < kBvhWidth; ++i) {
+            child[i] = 0;
+            count[i] = -1;
+        }
         for (int i = 0; i < n; ++i) {
             const BinaryNode& b = binary[size_t(members[i])];
-            child[i] = b.count > 0 ? bvh_leaf_ref(b.offset, b.count) : expand(members[i]);
+            if (b.count > 0) {
+                child[i] = b.offset;
+                count[i] = b.count;
+            } else {
+                child[i] = expand(members[i]);
+                count[i] = 0;
+            }
         }
         BvhNode& node = nodes[size_t(index)];  // after the recursion: push_back may move the array
         for (int i = 0; i < kBvhWidth; ++i) {
-            Box box;  // unused slot: the inverted box lo = FLT_MAX, hi = -FLT_MAX, never entered
+            Box box;
             if (i < n) box = binary[size_t(members[i])].box;
-            for (int a = 0; a < 3; ++a) {
-                node.bounds[2 * a][i] = box.lo[a];
-                node.bounds[2 * a + 1][i] = box.hi[a];
-            }
-            node.child[i] = i < n ? child[i] : 0;
+            else for (int a = 0; a < 3; ++a) box.lo[a] = box.hi[a] = 0.0f;  // unused slot (count -1)
+            node.lower_x[i] = box.lo[0]; node.upper_x[i] = box.hi[0];
+            node.lower_y[i] = box.lo[1]; node.upper_y[i] = box.hi[1];
+            node.lower_z[i] = box.lo[2]; node.upper_z[i] = box.hi[2];
+            node.child[i] = child[i];
+            node.count[i] = count[i];
         }
         return index;
     }
 
-    // A wide node for the interior binary node `b`.
+    // A 4-wide node for the interior binary node `b`.
     int expand(int b) {
         int members[kBvhWidth] = {b + 1, binary[size_t(b)].offset};
         int n = 2;
