@@ -1,21 +1,41 @@
 // Building the per-call segment caches (see segment_cache.h).
 #include "segment_cache.h"
 
+#include "../core/atomics.h"
 #include "../core/parallel.h"
 
 namespace pdvg {
 
-SceneView prepare_scene(const SceneView& scene, int num_segments, const ExecutionContext& context) {
+SceneView prepare_scene(const SceneView& scene, int num_segments, bool fill_distances,
+                        const ExecutionContext& context) {
     SceneView prepared = scene;
     if (num_segments <= 0) return prepared;
     float* monotone = context.allocate<float>(size_t(num_segments) * kSegmentMonotoneFloats);
     float* boxes = context.allocate<float>(size_t(num_segments) * 16);
     float* flat = context.allocate<float>(size_t(num_segments) * kFlatFloats);
     const SceneView s = scene;
+    // What each shape's pairs draw it with: counts of filling and stroking
+    // pairs, then each segment's needs from its shape's. Real art strokes
+    // about half its paths and fills the rest, and a segment's pieces and
+    // its flattening cost about the same, so this halves the build.
+    int* fills = context.allocate<int>(size_t(scene.num_shapes));
+    int* strokes = context.allocate<int>(size_t(scene.num_shapes));
+    int* needs = context.allocate<int>(size_t(num_segments));
+    parallel_for(scene.num_pairs, [=] HOST_DEVICE(int64_t m) {
+        int g = s.pair_group[m], shape = s.pair_shape[m];
+        if (s.has_fill(g)) atomic_add_int(fills + shape, 1);
+        if (s.has_stroke(g)) atomic_add_int(strokes + shape, 1);
+    }, context);
+    parallel_for(scene.num_shapes, [=] HOST_DEVICE(int64_t shape) {
+        int need = (fills[shape] ? kNeedMonotone : 0) |
+                   ((strokes[shape] || (fills[shape] && fill_distances)) ? kNeedFlat : 0);
+        for (int k = s.shape_segment_begin[shape]; k < s.shape_segment_begin[shape + 1]; ++k) needs[k] = need;
+    }, context);
     // A segment's cache takes microseconds (dozens of de Casteljau splits):
     // small chunks, so that a scene of a few hundred segments uses every thread.
-    parallel_for(num_segments, [=] HOST_DEVICE(int64_t k) { build_segment_cache(s, int(k), monotone, boxes, flat); },
-                 context, 16);
+    parallel_for(num_segments, [=] HOST_DEVICE(int64_t k) {
+        build_segment_cache(s, int(k), monotone, boxes, flat, needs[k]);
+    }, context, 16);
     prepared.segment_monotone = monotone;
     prepared.segment_boxes = boxes;
     prepared.segment_flat = flat;

@@ -76,8 +76,15 @@ HOST_DEVICE inline SegmentSet all_segments(const SceneView& scene, int s) {
     return {nullptr, scene.shape_segment_begin[s], scene.shape_segment_begin[s + 1]};
 }
 
+// Which parts of a segment's cache its shape's pairs can ask for
+// (segment_cache_needs): the ray-casting pieces serve fills only, and the
+// flattening serves strokes, plus the closest-point searches of fills when
+// prefiltering or writing distances. A part left out keeps a marker that sends
+// a query to the uncached routine, so a wrong guess costs time, not answers.
+enum SegmentCacheNeed : int { kNeedMonotone = 1, kNeedFlat = 2 };
+
 HOST_DEVICE inline void build_segment_cache(const SceneView& scene, int k, float* monotone, float* boxes,
-                                            float* flat) {
+                                            float* flat, int needs = kNeedMonotone | kNeedFlat) {
     Segment s = scene.segment(k);
     int n = s.degree;
     float* out = monotone + kSegmentMonotoneFloats * k;
@@ -94,6 +101,8 @@ HOST_DEVICE inline void build_segment_cache(const SceneView& scene, int k, float
     }
     float* header = out;
     out += kMonotoneHeader;
+    header[3] = -1.0f;  // no pieces cached: cached_winding_contribution asks winding_contribution
+    if (needs & kNeedMonotone) {
     // Cuts at the roots of dy/dt (see winding_contribution).
     double cuts[4];
     int cut_count = 0;
@@ -153,6 +162,7 @@ HOST_DEVICE inline void build_segment_cache(const SceneView& scene, int k, float
         y_start = y_end;
     }
     header[3] = float(cut_count - 1);
+    }
     // Quarter boxes.
     for (int quarter = 0; quarter < 4; ++quarter) {
         Segment mid = sub_segment(s, 0.25f * quarter, 0.25f * (quarter + 1));
@@ -162,17 +172,23 @@ HOST_DEVICE inline void build_segment_cache(const SceneView& scene, int k, float
         float* b = boxes + 16 * k + kBoxStride * quarter;
         b[0] = box.lo.x; b[1] = box.lo.y; b[2] = box.hi.x; b[3] = box.hi.y;
     }
-    // Flattening (curves only; lines are their own chord).
-    if (n > 1) flatten_segment(s, flat + kFlatFloats * k);
+    // Flattening (curves only; lines are their own chord). Unbuilt: a NaN
+    // first deviation (flat_is_built).
+    float* f = flat + kFlatFloats * k;
+    if (n > 1 && (needs & kNeedFlat)) flatten_segment(s, f);
+    else f[2 * (kFlatPieces + 1)] = NAN;
 }
+
+HOST_DEVICE inline bool flat_is_built(const float* f) { return f[2 * (kFlatPieces + 1)] == f[2 * (kFlatPieces + 1)]; }
 
 // Whether some point of segment k lies within r of p, from its flattening.
 // `quarters` as in flat_within_distance (cached_quarters_within).
 HOST_DEVICE inline bool cached_within_distance(const SceneView& scene, int k, Vec2f p, float r,
                                                unsigned quarters = 0xFu) {
     Segment s = scene.segment(k);
-    if (s.degree == 1 || !scene.segment_flat) return segment_within_distance(s, p, r);
-    return flat_within_distance(s, scene.segment_flat + kFlatFloats * k, p, r, quarters);
+    const float* f = scene.segment_flat ? scene.segment_flat + kFlatFloats * k : nullptr;
+    if (s.degree == 1 || !f || !flat_is_built(f)) return segment_within_distance(s, p, r);
+    return flat_within_distance(s, f, p, r, quarters);
 }
 
 // closest_point_on_segment_within for segment k (whose control points are
@@ -180,8 +196,9 @@ HOST_DEVICE inline bool cached_within_distance(const SceneView& scene, int k, Ve
 // `quarters` as in flat_within_distance (cached_quarters_within).
 HOST_DEVICE inline ClosestPoint cached_closest_point_within(const SceneView& scene, int k, const Segment& s, Vec2f p,
                                                             float limit, unsigned quarters = 0xFu) {
-    if (s.degree < 3 || !scene.segment_flat) return closest_point_on_segment_within(s, p, limit);
-    return flat_closest_point_within(s, scene.segment_flat + kFlatFloats * k, p, limit, quarters);
+    const float* f = scene.segment_flat ? scene.segment_flat + kFlatFloats * k : nullptr;
+    if (s.degree < 3 || !f || !flat_is_built(f)) return closest_point_on_segment_within(s, p, limit);
+    return flat_closest_point_within(s, f, p, limit, quarters);
 }
 
 // Signed crossings of the ray from p toward +x with segment k, from the cache.
@@ -190,6 +207,7 @@ HOST_DEVICE inline int cached_winding_contribution(const SceneView& scene, int k
     if (p.y < header[0] || p.y > header[1] || p.x > header[2]) return 0;
     const float* pieces = header + kMonotoneHeader;
     const int count = int(header[3]);
+    if (count < 0) return winding_contribution(scene.segment(k), p);
     int winding = 0;
     for (int i = 0; i < count; ++i) {
         const float* q = pieces + kMonotoneStride * i;
@@ -226,6 +244,9 @@ HOST_DEVICE inline unsigned cached_quarters_within(const SceneView& scene, int k
 
 // Returns a copy of `scene` with its segment caches built (scratch from the
 // context).
-SceneView prepare_scene(const SceneView& scene, int num_segments, const ExecutionContext& context);
+// `fill_distances`: whether fills' closest points are searched (prefiltering,
+// distance output), which the flattening speeds up.
+SceneView prepare_scene(const SceneView& scene, int num_segments, bool fill_distances,
+                        const ExecutionContext& context);
 
 }  // namespace pdvg

@@ -592,7 +592,8 @@ inline void build_cell_windings(const SceneView& scene, const TileGrid& grid, Ce
                 if (header[1] < box.lo.y || header[0] > box.hi.y || header[2] < box.lo.x) continue;
                 const float* b = scene.segment_boxes + 16 * seg;
                 float xmin = min_value(min_value(b[0], b[4]), min_value(b[8], b[12]));
-                if (!(xmin - 1e-5f * (1.0f + fabsf(xmin)) > box.hi.x)) {
+                // (A segment without cached pieces, which a fill's never lacks, is near.)
+                if (!(xmin - 1e-5f * (1.0f + fabsf(xmin)) > box.hi.x) || header[3] < 0.0f) {
                     scratch.near.push_back(seg);
                     continue;
                 }

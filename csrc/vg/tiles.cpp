@@ -355,7 +355,7 @@ TileGrid build_tile_grid(const SceneView& scene, const RenderOptions& options, f
 
 PreparedRender prepare_render(const SceneView& scene, const RenderOptions& options, const ExecutionContext& context) {
     PreparedRender r;
-    r.scene = prepare_scene(scene, scene.num_segments, context);
+    r.scene = prepare_scene(scene, scene.num_segments, options.prefiltering || options.output_sdf, context);
     r.grid = build_tile_grid(r.scene, options, options.prefiltering ? 1.0f : 0.01f, context);
     return r;
 }
