@@ -568,14 +568,19 @@ HOST_DEVICE inline bool outside_chord_box(Vec2f p, Vec2f a, Vec2f b, float reach
 HOST_DEVICE inline void flatten_segment(const Segment& s, float* out) {
     const int n = s.degree;
     float* deviations = out + 2 * (kFlatPieces + 1);
-    for (int j = 0; j <= kFlatPieces; ++j) {
-        Vec2f q = j == 0 ? s.p[0] : j == kFlatPieces ? s.p[n] : sub_segment(s, 0.0f, float(j) / kFlatPieces).p[n];
-        out[2 * j] = q.x;
-        out[2 * j + 1] = q.y;
-    }
+    out[0] = s.p[0].x;
+    out[1] = s.p[0].y;
     for (int j = 0; j < kFlatPieces; ++j) {
-        Segment piece = sub_segment(s, float(j) / kFlatPieces, float(j + 1) / kFlatPieces);
-        Vec2f a(out[2 * j], out[2 * j + 1]), b(out[2 * j + 2], out[2 * j + 3]);
+        // Piece j is sub_segment(s, ta, tb), spelled out: its first split, at
+        // tb, also gives the chord point there (as its left part's end).
+        const float ta = float(j) / kFlatPieces, tb = float(j + 1) / kFlatPieces;
+        Segment left, rest, piece;
+        split(s, tb, &left, &rest);
+        if (ta > 0.0f) split(left, ta / tb, &rest, &piece); else piece = left;
+        const Vec2f q = j + 1 == kFlatPieces ? s.p[n] : left.p[n];
+        out[2 * j + 2] = q.x;
+        out[2 * j + 3] = q.y;
+        Vec2f a(out[2 * j], out[2 * j + 1]), b(q.x, q.y);
         // The piece's own ends may differ from the shared chord points by rounding.
         float deviation = max_value(length(piece.p[0] - a), length(piece.p[n] - b));
         for (int i = 1; i < n; ++i) deviation = max_value(deviation, distance_to_line_segment(piece.p[i], a, b));

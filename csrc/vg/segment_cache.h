@@ -129,14 +129,17 @@ HOST_DEVICE inline void build_segment_cache(const SceneView& scene, int k, float
         q[0] = float(t0); q[1] = float(t1);
         float* heights = q + 2;
         float* steps = q + 2 + kSubPieces + 1;
+        // The curve at the step ends t0 + (t1 - t0) j / kSubPieces, once each:
+        // x for the steps' lines, y for the inner heights.
+        Vec2d at[kSubPieces + 1];
+        for (int j = 0; j <= kSubPieces; ++j) at[j] = evaluate_double(s, t0 + (t1 - t0) * j / kSubPieces);
         heights[0] = float(y_start);
         heights[kSubPieces] = float(y_end);
-        for (int j = 0; j + 1 < kSubPieces; ++j)
-            heights[j + 1] = float(evaluate_double(s, t0 + (t1 - t0) * (j + 1) / kSubPieces).y);
-        float x_start = float(evaluate_double(s, t0).x);
+        for (int j = 0; j + 1 < kSubPieces; ++j) heights[j + 1] = float(at[j + 1].y);
+        float x_start = float(at[0].x);
         for (int j = 0; j < kSubPieces; ++j) {
             double ta = t0 + (t1 - t0) * j / kSubPieces, tb = t0 + (t1 - t0) * (j + 1) / kSubPieces;
-            float x_end = float(evaluate_double(s, tb).x);
+            float x_end = float(at[j + 1].x);
             Segment mid = sub_segment(s, float(ta), float(tb));
             float ya = heights[j], dy = heights[j + 1] - ya;
             float slope = dy != 0.0f ? (x_end - x_start) / dy : 0.0f;
