@@ -658,4 +658,48 @@ HOST_DEVICE inline ClosestPoint flat_closest_point_within(const Segment& s, cons
     return make_result(search.best_t, search.best_point, search.q);
 }
 
+// Whether p lies in the sweep of the curve s of constant half width w (the
+// closest point of s to p has 0 < t < 1 and lies within w), decided from a
+// flattening of s (flatten_segment) where that can be proven: 1 yes, 0 no,
+// -1 undecided (closest_point_on_segment decides). `quarters` as in
+// flat_within_distance.
+//
+// No: no point of s within w (flat_within_distance's test, exact).
+// Yes: a chord at distance d with deviation e proves a curve point within
+// U = d + e of p, so the closest distance d* <= U. When U is below both end
+// distances by a margin, the closest point is not an end, so it is interior,
+// and d* <= U <= w. The margins make the quintic agree bit for bit: its t
+// must round to a float strictly inside (0, 1), and its distance, rounded to
+// float, must not exceed the width blended at that t (a few ulps off w).
+// |c'| <= L = n max |P_{i+1} - P_i|, so an end e_0 = |p - c(0)| >= U + 2e-6 L
+// puts t* >= 2e-6 from it (e_0 - d* <= L t*), far beyond float rounding of
+// t* (6e-8 near 1); the chords' deviations already carry slack for their
+// own float rounding (flatten_segment).
+HOST_DEVICE inline int flat_sweep_decision(const Segment& s, const float* flat, Vec2f p, float w,
+                                           unsigned quarters = 0xFu) {
+    static_assert(kFlatPieces == 16, "four chords per quarter");
+    const int n = s.degree;
+    float speed = 0.0f;
+    for (int k = 0; k < n; ++k) speed = max_value(speed, length(s.p[k + 1] - s.p[k]));
+    const float ends = min_value(length(p - s.p[0]), length(p - s.p[n]));
+    const float accept = min_value(w * (1.0f - 4e-6f), ends * (1.0f - 1e-6f) - 2e-6f * float(n) * speed);
+    const float* deviations = flat + 2 * (kFlatPieces + 1);
+    bool within = false;
+    unsigned unsure = 0u;  // pieces that may come within w, not proven to
+    for (int j = 0; j < kFlatPieces; ++j) {
+        if (!(quarters >> (j >> 2) & 1u)) { j |= 3; continue; }
+        Vec2f a(flat[2 * j], flat[2 * j + 1]), b(flat[2 * j + 2], flat[2 * j + 3]);
+        const float e = deviations[j], reach = w + e;
+        if (outside_chord_box(p, a, b, reach)) continue;
+        const float d = distance_to_line_segment(p, a, b);
+        if (d + e <= accept) return 1;
+        if (d + e <= w) within = true;
+        else if (d <= reach) unsure |= 1u << j;
+    }
+    if (within) return -1;
+    for (int j = 0; j < kFlatPieces; ++j)
+        if ((unsure >> j & 1u) && segment_within_distance(flat_piece(s, flat, j), p, w)) return -1;
+    return 0;
+}
+
 }  // namespace pdvg

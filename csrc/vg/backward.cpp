@@ -381,6 +381,50 @@ HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid
     return j.jump(o.premultiplied);
 }
 
+// side_in_owner_stroke for a styled stroke (stroke_style.h), whose
+// membership is a union of sweeps and joint regions: a side point shown to
+// lie in one part of it lies in the stroke. A joint's edge or arc: its
+// region (joint_contains, the test inside_styled_stroke makes). An offset
+// side of a segment of constant width w: the piece's own centre-line point
+// c(t) is within U = |q - c(t)| of side point q, so as in
+// flat_sweep_decision q is in the segment's sweep when U <= w and U is below
+// both end distances by the margins that make the closest point interior
+// (and the exact test agree, bit for bit). Near a segment's end, or with a
+// varying width, 0: both sides are tested as usual.
+HOST_DEVICE inline int side_in_styled_stroke(const SceneView& scene, const Piece& piece, float t, Vec2f inner,
+                                             Vec2f outer) {
+    const int shape = scene.pair_shape[piece.pair];
+    const Affine2 to_shape = scene.to_shape(scene.pair_group[piece.pair]);
+    const Vec2f qi = to_shape.apply_point(inner), qo = to_shape.apply_point(outer);
+    if (piece.type == kPieceJointEdge || piece.type == kPieceJointArc) {
+        const StrokeJoint j = stroke_joint(scene, shape, piece.index, piece.side & 1);
+        if (joint_contains(j, qi)) return 1;
+        if (joint_contains(j, qo)) return -1;
+        return 0;
+    }
+    if (piece.type != kPieceStrokeSide) return 0;
+    const int k = piece.index;
+    if (segment_is_degenerate(scene, k)) return 0;
+    const Segment seg = scene.segment(k);
+    const int n = seg.degree;
+    const float w = scene.point_width[scene.segment_points[4 * k]];
+    float speed = 0.0f;
+    for (int i = 0; i < n; ++i) {
+        if (scene.point_width[scene.segment_points[4 * k + i + 1]] != w) return 0;
+        speed = max_value(speed, length(seg.p[i + 1] - seg.p[i]));
+    }
+    const Vec2d centre = evaluate_double(seg, double(t));
+    for (int side = 1; side >= -1; side -= 2) {
+        const Vec2f q = side > 0 ? qi : qo;
+        const Vec2d r = Vec2d(q) - centre;
+        const float u = float(sqrt(dot(r, r)));
+        const float ends = min_value(length(q - seg.p[0]), length(q - seg.p[n]));
+        // u is rounded once from double: the 4e-6 of the width covers it.
+        if (u <= w * (1.0f - 4e-6f) && u <= ends * (1.0f - 1e-6f) - 2e-6f * float(n) * speed) return side;
+    }
+    return 0;
+}
+
 // Which side point of a boundary point at parameter t of `piece` lies in the
 // owner's stroke whatever the rest of the scene does: +1 `inner`, -1 `outer`
 // (output space), 0 unknown. The sample's normal follows the piece's
@@ -394,8 +438,10 @@ HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid
 // sides are tested as usual.
 HOST_DEVICE inline int side_in_owner_stroke(const SceneView& scene, const Piece& piece, float t, Vec2f inner,
                                             Vec2f outer) {
-    if (piece.type != kPieceStrokeSide && piece.type != kPieceCap && piece.type != kPieceJoin) return 0;
     int shape = scene.pair_shape[piece.pair];
+    if (scene.shape_kind[shape] == kPath && !stroke_is_round(scene, shape))
+        return side_in_styled_stroke(scene, piece, t, inner, outer);
+    if (piece.type != kPieceStrokeSide && piece.type != kPieceCap && piece.type != kPieceJoin) return 0;
     if (!stroke_is_round(scene, shape)) return 0;
     int begin = scene.shape_segment_begin[shape], end = scene.shape_segment_begin[shape + 1];
     float w = scene.point_width[scene.segment_points[4 * begin]];

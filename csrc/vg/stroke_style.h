@@ -341,9 +341,23 @@ HOST_DEVICE inline bool dot_contains(const SceneView& scene, int s, Vec2f p) {
 
 // ---- Membership ------------------------------------------------------------------
 
+// Whether p lies in the sweep of segment k (non-degenerate): the exact test,
+// a closest-point solve (a quintic for cubics).
+HOST_DEVICE inline bool sweep_contains(const SceneView& scene, int k, Vec2f p) {
+    ClosestPoint c = closest_point_on_segment(scene.segment(k), p);
+    return c.t > 0.0f && c.t < 1.0f && c.distance <= scene.segment_width(k, c.t);
+}
+
 // NOINLINE: called from inside_stroke, whose round-round path is hot.
 // Visits the segments of `segs` (SegmentSet), which must hold every one
 // whose stroke may reach p.
+//
+// Membership is a union of sweeps and joint regions, so its parts may be
+// tested in any order with the same answer. The cheap ones go first: joint
+// regions, and each curve's sweep where its flattening proves the answer
+// (flat_sweep_decision: most samples well inside a thin stroke or outside
+// it). Only the sweeps left undecided are solved exactly, after all the
+// cheap tests, and only when none of those found p inside.
 HOST_DEVICE NOINLINE inline bool inside_styled_stroke(const SceneView& scene, int s, Vec2f p,
                                                       const SegmentSet& segs) {
     int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
@@ -353,6 +367,9 @@ HOST_DEVICE NOINLINE inline bool inside_styled_stroke(const SceneView& scene, in
     // The segment that carries an open subpath's start cap (-1: a dot).
     const int lead = first_stroke_segment(scene, s);
     if (lead < 0) return dot_contains(scene, s, p);
+    constexpr int kDeferred = 8;  // undecided sweeps held back; more are solved at once
+    UninitialisedArray<int, kDeferred> deferred;
+    int num_deferred = 0;
     for (int n = 0; n < segs.size(); ++n) {
         const int k = segs[n];
         if (segment_is_degenerate(scene, k)) continue;
@@ -369,14 +386,22 @@ HOST_DEVICE NOINLINE inline bool inside_styled_stroke(const SceneView& scene, in
         if (hull.distance_squared(p) <= wmax * wmax) {
             unsigned quarters = scene.segment_boxes ? cached_quarters_within(scene, k, p, wmax * wmax) : 0xFu;
             // A curve of constant width with no point within w of p cannot
-            // hold p in its sweep: the flattened test (cheap) rejects most
-            // samples of a thin stroke's neighbourhood before the closest
-            // point solve (a quintic for cubics) that the sweep needs.
-            bool near = quarters != 0u &&
-                        (degree == 1 || wmin != wmax || cached_within_distance(scene, k, p, wmax, quarters));
-            if (near) {
-                ClosestPoint c = closest_point_on_segment(scene.segment(k), p);
-                if (c.t > 0.0f && c.t < 1.0f && c.distance <= scene.segment_width(k, c.t)) return true;
+            // hold p in its sweep, and one whose flattening puts p well
+            // inside does (flat_sweep_decision); lines are solved at once.
+            int verdict = quarters == 0u ? 0 : -1;
+            if (verdict < 0 && degree > 1 && wmin == wmax) {
+                verdict = scene.segment_flat
+                              ? flat_sweep_decision(scene.segment(k), scene.segment_flat + kFlatFloats * k, p, wmax,
+                                                    quarters)
+                              : (segment_within_distance(scene.segment(k), p, wmax) ? -1 : 0);
+            }
+            if (verdict > 0) return true;
+            if (verdict < 0) {
+                if (degree == 1 || num_deferred == kDeferred) {
+                    if (sweep_contains(scene, k, p)) return true;
+                } else {
+                    deferred[num_deferred++] = k;
+                }
             }
         }
         // The joints at its ends (the start only for the first segment of an open subpath).
@@ -389,6 +414,8 @@ HOST_DEVICE NOINLINE inline bool inside_styled_stroke(const SceneView& scene, in
             if (joint_contains(j, p)) return true;
         }
     }
+    for (int n = 0; n < num_deferred; ++n)
+        if (sweep_contains(scene, deferred[n], p)) return true;
     return false;
 }
 
