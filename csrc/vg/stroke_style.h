@@ -390,7 +390,7 @@ HOST_DEVICE NOINLINE inline bool inside_styled_stroke(const SceneView& scene, in
             // inside does (flat_sweep_decision); lines are solved at once.
             int verdict = quarters == 0u ? 0 : -1;
             if (verdict < 0 && degree > 1 && wmin == wmax) {
-                verdict = scene.segment_flat
+                verdict = scene.segment_flat && flat_is_built(scene.segment_flat + kFlatFloats * k)
                               ? flat_sweep_decision(scene.segment(k), scene.segment_flat + kFlatFloats * k, p, wmax,
                                                     quarters)
                               : (segment_within_distance(scene.segment(k), p, wmax) ? -1 : 0);
