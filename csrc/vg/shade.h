@@ -140,7 +140,17 @@ HOST_DEVICE FORCE_INLINE GroupCoverage group_coverage(const SceneView& scene, co
         if (stroke && known.stroke_near) {
             if (prefiltering) {
                 BoundaryPoint bp;
-                float d = stroke_signed_distance(scene, s, c.local, band + shape_max_width(scene, s), &bp, segs);
+                // A round stroke's search runs on the centre line, whose
+                // distance is the outline's plus the width. A styled one's
+                // runs on the outline itself: an outline point farther than
+                // the band leaves the coverage 0 or 1 whether it is found or
+                // not (beyond the cutoff it reports INFINITY outside, giving
+                // 0, and -cutoff inside, giving 1, as 0.5 -+ d scale clamps
+                // to for any |d| >= band = 1 / scale), so its cutoff is the
+                // band alone, which keeps far sides and joints from being
+                // solved at all.
+                const float cutoff = stroke_is_round(scene, s) ? band + shape_max_width(scene, s) : band;
+                float d = stroke_signed_distance(scene, s, c.local, cutoff, &bp, segs);
                 if (d < c.stroke_distance) { c.stroke_distance = d; c.stroke_shape = s; c.stroke_point.set(bp); }
             } else if (!in_stroke) {
                 if (cell_windings && cell_windings[k].stroke_known)

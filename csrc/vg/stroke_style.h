@@ -450,10 +450,11 @@ HOST_DEVICE inline void for_each_outline_candidate(const SceneView& scene, int s
         int degree = scene.segment_degree[k];
         int base = 16 * (k - begin);
         BBox2 hull = BBox2::empty();
-        float wmax = 0.0f;
+        float wmax = 0.0f, wmin = INFINITY;
         for (int j = 0; j <= degree; ++j) {
             hull.expand(scene.point(idx[j]));
             wmax = max_value(wmax, scene.point_width[idx[j]]);
+            wmin = min_value(wmin, scene.point_width[idx[j]]);
         }
         float side_reach = radius + wmax;
         if (hull.distance_squared(p) <= side_reach * side_reach) {
@@ -461,11 +462,27 @@ HOST_DEVICE inline void for_each_outline_candidate(const SceneView& scene, int s
             // radius (prefiltering) a curve with no centre-line point within
             // radius + wmax is skipped by the cheap flattened test before the
             // quintic (which still gives the point: same answer, bit for bit).
-            const bool reaches = !(radius < INFINITY) || degree == 1 ||
-                                 cached_within_distance(scene, k, p, side_reach,
-                                                        scene.segment_boxes
-                                                            ? cached_quarters_within(scene, k, p, side_reach * side_reach)
-                                                            : 0xFu);
+            bool reaches = !(radius < INFINITY) || degree == 1 ||
+                           cached_within_distance(scene, k, p, side_reach,
+                                                  scene.segment_boxes
+                                                      ? cached_quarters_within(scene, k, p, side_reach * side_reach)
+                                                      : 0xFu);
+            // Deep inside the sweep neither side is a candidate either: a
+            // centre-line point within wmin - radius puts the closest one at
+            // d < w(t*) - radius, so the near side is at w - d > radius and
+            // the far one at d + w > radius. The flattened test may say yes
+            // for a point up to twice its flatness (1e-4) beyond its radius,
+            // and the width's Bernstein blend may round below wmin: the
+            // margin covers both, so only curves whose sides are surely past
+            // the radius skip the quintic (same answer, bit for bit), as does
+            // a relative term for the flattening's pieces, whose control
+            // points are rounded.
+            const float deep = wmin * (1.0f - 1e-5f) - radius - 4e-4f - 1e-5f * (fabsf(p.x) + fabsf(p.y));
+            if (reaches && degree > 1 && radius < INFINITY && deep > 0.0f)
+                reaches = !cached_within_distance(scene, k, p, deep,
+                                                  scene.segment_boxes
+                                                      ? cached_quarters_within(scene, k, p, deep * deep)
+                                                      : 0xFu);
             ClosestPoint c;
             c.t = 0.0f;
             if (reaches) c = closest_point_on_segment(scene.segment(k), p);
