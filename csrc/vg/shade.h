@@ -114,9 +114,14 @@ HOST_DEVICE FORCE_INLINE GroupCoverage group_coverage(const SceneView& scene, co
     GroupCoverage c;
     c.local = scene.to_shape(g).apply_point(position);
     const bool fill = scene.has_fill(g), stroke = scene.has_stroke(g);
-    // Prefiltering only needs distances inside the anti-aliasing band: a
-    // boundary more than a pixel away (in shape units) leaves coverage 0 or 1.
+    // Prefiltering only needs distances inside the anti-aliasing band: the
+    // coverage clamp(0.5 - d scale, 0, 1) below is 0 or 1 once |d| reaches
+    // half a pixel (in shape units, band / 2), whether that distance is found
+    // or not. The searches stop at `reach`, a hair beyond half the band, so
+    // that |d| scale rounds past 0.5 there (band * scale may round to just
+    // under 1).
     const float band = prefiltering ? 1.0f / group_distance_scale(scene, g) : 0.0f;
+    const float reach = 0.5001f * band;
     int winding = base_winding;
     bool in_stroke = in_stroke_known && !prefiltering;
     for (int k = first; k < last; ++k) {
@@ -133,7 +138,7 @@ HOST_DEVICE FORCE_INLINE GroupCoverage group_coverage(const SceneView& scene, co
             else winding += shape_winding_number(scene, s, c.local, segs);
             if (prefiltering) {
                 BoundaryPoint bp = shape_closest_boundary_point(scene, s, c.local, true,
-                                                                min_value(band, c.fill_distance), segs);
+                                                                min_value(reach, c.fill_distance), segs);
                 if (bp.distance < c.fill_distance) { c.fill_distance = bp.distance; c.fill_shape = s; c.fill_point.set(bp); }
             }
         }
@@ -143,13 +148,12 @@ HOST_DEVICE FORCE_INLINE GroupCoverage group_coverage(const SceneView& scene, co
                 // A round stroke's search runs on the centre line, whose
                 // distance is the outline's plus the width. A styled one's
                 // runs on the outline itself: an outline point farther than
-                // the band leaves the coverage 0 or 1 whether it is found or
+                // `reach` leaves the coverage 0 or 1 whether it is found or
                 // not (beyond the cutoff it reports INFINITY outside, giving
                 // 0, and -cutoff inside, giving 1, as 0.5 -+ d scale clamps
-                // to for any |d| >= band = 1 / scale), so its cutoff is the
-                // band alone, which keeps far sides and joints from being
-                // solved at all.
-                const float cutoff = stroke_is_round(scene, s) ? band + shape_max_width(scene, s) : band;
+                // to for any |d| >= reach), so its cutoff is `reach` alone,
+                // which keeps far sides and joints from being solved at all.
+                const float cutoff = stroke_is_round(scene, s) ? reach + shape_max_width(scene, s) : reach;
                 float d = stroke_signed_distance(scene, s, c.local, cutoff, &bp, segs);
                 if (d < c.stroke_distance) { c.stroke_distance = d; c.stroke_shape = s; c.stroke_point.set(bp); }
             } else if (!in_stroke) {
