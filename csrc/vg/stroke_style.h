@@ -517,10 +517,13 @@ HOST_DEVICE inline void for_each_outline_candidate(const SceneView& scene, int s
                 // offset lines reach it within their segments' chords.
                 Vec2f n1 = perpendicular(j.t1) * j.sigma, n2 = perpendicular(j.t2) * j.sigma;
                 float h = 1.0f + dot(n1, n2);
-                int next = next_stroke_segment(scene, s, k);
-                Segment a = scene.segment(k), b = scene.segment(next);
-                if (h > 1e-3f && j.w > 0.0f) {
-                    Vec2f corner = joint_point(j, 5);
+                // A corner no nearer than `radius` is no candidate (as for the
+                // sides), so its distance is tested before the two
+                // closest-point solves that check it lies on both sides.
+                Vec2f corner = joint_point(j, 5);
+                if (h > 1e-3f && j.w > 0.0f && length(p - corner) < radius) {
+                    int next = next_stroke_segment(scene, s, k);
+                    Segment a = scene.segment(k), b = scene.segment(next);
                     float back = dot(j.v - corner, j.t1), ahead = dot(corner - j.v, j.t2);
                     // The corner comes from the tangents at v and the width
                     // there; with widths that vary along the segments (or
