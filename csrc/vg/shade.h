@@ -160,13 +160,21 @@ HOST_DEVICE FORCE_INLINE GroupCoverage group_coverage(const SceneView& scene, co
                 // `reach` leaves the coverage 0 or 1 whether it is found or
                 // not (beyond the cutoff it reports INFINITY outside, giving
                 // 0, and -cutoff inside, giving 1, as 0.5 -+ d scale clamps
-                // to for any |d| >= reach), so its cutoff is `reach` alone,
-                // which keeps far sides and joints from being solved at all.
-                const float cutoff = stroke_is_round(scene, s) ? reach + shape_max_width(scene, s) : reach;
+                // to for any |d| >= reach), so it accepts only points within
+                // `reach`, which keeps far sides from being solved at all.
+                // Its cutoff, which also bounds how far from a joint its
+                // inner corner is looked for (for_each_outline_candidate),
+                // stays band + the widest width: a narrower one drops
+                // corners that the tangents put far from the vertex of a
+                // sharp turn, and changed pixels there (by 0.05-0.19 on the
+                // zigzags of test_stroke_styles).
+                const bool round = stroke_is_round(scene, s);
+                const float cutoff = (round ? reach : band) + shape_max_width(scene, s);
                 const bool listed = cell_windings && cell_windings[k].stroke_known;
                 float d = stroke_signed_distance(
                     scene, s, c.local, cutoff, &bp,
-                    listed ? SegmentSet{cell_windings[k].stroke, 0, cell_windings[k].stroke_count} : segs);
+                    listed ? SegmentSet{cell_windings[k].stroke, 0, cell_windings[k].stroke_count} : segs,
+                    round ? -1.0f : reach);
                 if (d < c.stroke_distance) { c.stroke_distance = d; c.stroke_shape = s; c.stroke_point.set(bp); }
             } else if (!in_stroke) {
                 if (cell_windings && cell_windings[k].stroke_known)
@@ -600,6 +608,8 @@ inline void build_cell_windings(const SceneView& scene, const TileGrid& grid, Ce
                 const float joint = round ? 0.0f : joint_reach(scene, s);
                 const float widest = prefiltering ? shape_max_width(scene, s) : 0.0f;
                 const float grow = prefiltering ? 1.001f * reach + 2e-3f * widest : 0.0f;
+                // Joints are looked at within the cutoff (group_coverage).
+                const float joint_grow = prefiltering ? 1.001f * (band + widest) + 2e-3f * widest : 0.0f;
                 w.stroke_known = true;
                 any = true;
                 w.stroke_count = int(scratch.stroke.size());
@@ -619,7 +629,7 @@ inline void build_cell_windings(const SceneView& scene, const TileGrid& grid, Ce
                         const int vertex = idx[e ? degree : 0];
                         const Vec2f v = scene.point(vertex);
                         keep = sqrtf(box.distance_squared(v)) <=
-                               1.001f * scene.point_width[vertex] * joint + grow + slack;
+                               1.001f * scene.point_width[vertex] * joint + joint_grow + slack;
                     }
                     if (keep) scratch.stroke.push_back(seg);
                 }

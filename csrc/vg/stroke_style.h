@@ -431,13 +431,19 @@ HOST_DEVICE inline Vec2f closest_on_line_segment(Vec2f a, Vec2f b, Vec2f p, floa
 
 // Calls visit(candidate) for each outline piece's nearest point to p whose
 // piece may come within `radius` of p (a pruning hint, not a filter).
+// Joints are looked at within `joint_radius` (at least `radius`) of their
+// region instead: a join's inner corner can lie farther from its vertex
+// than joint_reach allows for, so how far joints are looked at decides
+// which corners are candidates, and a caller that narrows `radius` keeps
+// the corners of the wider one by passing that here.
 // With `inside`, also the inner corners of joins (which are not candidates
 // outside: a corner lies on the outline only when nothing covers it).
 // Visits the segments of `segs`, which must hold every one whose outline
 // may come within `radius` of p.
 template <typename Visitor>
 HOST_DEVICE inline void for_each_outline_candidate(const SceneView& scene, int s, Vec2f p, float radius,
-                                                   bool inside, Visitor& visit, const SegmentSet& segs) {
+                                                   bool inside, Visitor& visit, const SegmentSet& segs,
+                                                   float joint_radius) {
     int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
     if (begin == end) return;
     bool closed = scene.shape_closed[s] != 0;
@@ -506,7 +512,7 @@ HOST_DEVICE inline void for_each_outline_candidate(const SceneView& scene, int s
         }
         for (int e = (k == lead && !closed) ? 0 : 1; e <= 1; ++e) {
             int vertex = idx[e ? degree : 0];
-            float r = scene.point_width[vertex] * reach + radius;
+            float r = scene.point_width[vertex] * reach + joint_radius;
             if (length_squared(p - scene.point(vertex)) > r * r) continue;
             StrokeJoint j = make_stroke_joint(scene, s, k, e, e ? next_stroke_segment(scene, s, k) : -1);
             if (j.kind == kJointNone) continue;
@@ -617,18 +623,21 @@ HOST_DEVICE inline bool outline_before(const OutlinePoint& a, const OutlinePoint
 // crossing another); it is on the true outline only if a probe just beyond it,
 // away from p, is outside the stroke. Candidates are tried nearest first.
 // `segs` as for for_each_outline_candidate (and the probes near p).
+// Only candidates nearer than `accept` (at most the cutoff; by default the
+// cutoff) are answers; joints are still looked at within the cutoff.
 HOST_DEVICE inline OutlinePoint nearest_outline_point(const SceneView& scene, int s, Vec2f p, bool inside,
-                                                      float cutoff, const SegmentSet& segs) {
+                                                      float cutoff, const SegmentSet& segs, float accept = -1.0f) {
+    if (!(accept >= 0.0f)) accept = cutoff;
     OutlinePoint floor_candidate;  // candidates must come after this one
     floor_candidate.distance = -1.0f;
     const int kMaxRejections = 32;
     for (int attempt = 0; attempt <= kMaxRejections; ++attempt) {
         OutlinePoint best;
-        best.distance = cutoff;
+        best.distance = accept;
         auto visit = [&](const OutlinePoint& o) {
             if (outline_before(floor_candidate, o) && outline_before(o, best)) best = o;
         };
-        for_each_outline_candidate(scene, s, p, cutoff, inside, visit, segs);
+        for_each_outline_candidate(scene, s, p, accept, inside, visit, segs, cutoff);
         if (best.kind == kOutlineNone || !inside) return best;
         float scale = 1.0f + fmaxf(fabsf(best.point.x), fabsf(best.point.y));
         float step = fmaxf(1e-3f * path_max_width(scene, s), 1e-5f * scale);
@@ -657,11 +666,13 @@ HOST_DEVICE inline OutlinePoint nearest_outline_point(const SceneView& scene, in
 
 // Signed distance to the stroke outline (negative inside) of a styled path.
 // Beyond `cutoff` it reports INFINITY outside and -cutoff inside. `segs` as
-// for nearest_outline_point.
+// for nearest_outline_point. With `accept` (below the cutoff), outline points
+// no nearer than it are not looked for: those beyond it report as beyond the
+// cutoff, which is all that a clamped coverage needs (prefiltering).
 HOST_DEVICE NOINLINE inline float styled_stroke_signed_distance(const SceneView& scene, int s, Vec2f p, float cutoff,
-                                                                 const SegmentSet& segs) {
+                                                                 const SegmentSet& segs, float accept = -1.0f) {
     bool inside = inside_styled_stroke(scene, s, p, segs);
-    OutlinePoint o = nearest_outline_point(scene, s, p, inside, cutoff, segs);
+    OutlinePoint o = nearest_outline_point(scene, s, p, inside, cutoff, segs, accept);
     if (o.kind == kOutlineNone) return inside ? -cutoff : INFINITY;
     return inside ? -o.distance : o.distance;
 }
