@@ -70,7 +70,11 @@ HOST_DEVICE inline void copy_coverage(GroupCoverage& dst, const GroupCoverage& s
 // For an entry whose stroke is near the cell, `stroke` lists the segments
 // of the entry's list that may reach some point of the cell (control box
 // within the widest width, or an end vertex within its joint's reach):
-// the stroke test visits only those, in the same order.
+// the stroke test visits only those, in the same order. Prefiltered passes
+// grow those reaches by the distance band (see build_cell_windings), and
+// list in `fill_near` a varying fill entry's segments whose cached quarter
+// boxes come within the band of the cell: the closest-point search visits
+// only those.
 struct CellWinding {
     bool known = false;
     int right = 0;
@@ -81,6 +85,9 @@ struct CellWinding {
     bool stroke_known = false;
     const int* stroke = nullptr;
     int stroke_count = 0;
+    bool fill_near_known = false;
+    const int* fill_near = nullptr;
+    int fill_near_count = 0;
 };
 
 // Winding number of path s at shape-space point p of the cell that `w`
@@ -114,9 +121,14 @@ HOST_DEVICE FORCE_INLINE GroupCoverage group_coverage(const SceneView& scene, co
     GroupCoverage c;
     c.local = scene.to_shape(g).apply_point(position);
     const bool fill = scene.has_fill(g), stroke = scene.has_stroke(g);
-    // Prefiltering only needs distances inside the anti-aliasing band: a
-    // boundary more than a pixel away (in shape units) leaves coverage 0 or 1.
+    // Prefiltering only needs distances inside the anti-aliasing band: the
+    // coverage clamp(0.5 - d scale, 0, 1) below is 0 or 1 once |d| reaches
+    // half a pixel (in shape units, band / 2), whether that distance is found
+    // or not. The searches stop at `reach`, a hair beyond half the band, so
+    // that |d| scale rounds past 0.5 there (band * scale may round to just
+    // under 1).
     const float band = prefiltering ? 1.0f / group_distance_scale(scene, g) : 0.0f;
+    const float reach = 0.5001f * band;
     int winding = base_winding;
     bool in_stroke = in_stroke_known && !prefiltering;
     for (int k = first; k < last; ++k) {
@@ -132,15 +144,37 @@ HOST_DEVICE FORCE_INLINE GroupCoverage group_coverage(const SceneView& scene, co
             if (cell_windings && cell_windings[k].known) winding += cell_winding_number(scene, s, c.local, cell_windings[k]);
             else winding += shape_winding_number(scene, s, c.local, segs);
             if (prefiltering) {
-                BoundaryPoint bp = shape_closest_boundary_point(scene, s, c.local, true,
-                                                                min_value(band, c.fill_distance), segs);
+                const bool listed = cell_windings && cell_windings[k].fill_near_known;
+                BoundaryPoint bp = shape_closest_boundary_point(
+                    scene, s, c.local, true, min_value(reach, c.fill_distance),
+                    listed ? SegmentSet{cell_windings[k].fill_near, 0, cell_windings[k].fill_near_count} : segs);
                 if (bp.distance < c.fill_distance) { c.fill_distance = bp.distance; c.fill_shape = s; c.fill_point.set(bp); }
             }
         }
         if (stroke && known.stroke_near) {
             if (prefiltering) {
                 BoundaryPoint bp;
-                float d = stroke_signed_distance(scene, s, c.local, band + shape_max_width(scene, s), &bp, segs);
+                // A round stroke's search runs on the centre line, whose
+                // distance is the outline's plus the width. A styled one's
+                // runs on the outline itself: an outline point farther than
+                // `reach` leaves the coverage 0 or 1 whether it is found or
+                // not (beyond the cutoff it reports INFINITY outside, giving
+                // 0, and -cutoff inside, giving 1, as 0.5 -+ d scale clamps
+                // to for any |d| >= reach), so it accepts only points within
+                // `reach`, which keeps far sides from being solved at all.
+                // Its cutoff, which also bounds how far from a joint its
+                // inner corner is looked for (for_each_outline_candidate),
+                // stays band + the widest width: a narrower one drops
+                // corners that the tangents put far from the vertex of a
+                // sharp turn, and changed pixels there (by 0.05-0.19 on the
+                // zigzags of test_stroke_styles).
+                const bool round = stroke_is_round(scene, s);
+                const float cutoff = (round ? reach : band) + shape_max_width(scene, s);
+                const bool listed = cell_windings && cell_windings[k].stroke_known;
+                float d = stroke_signed_distance(
+                    scene, s, c.local, cutoff, &bp,
+                    listed ? SegmentSet{cell_windings[k].stroke, 0, cell_windings[k].stroke_count} : segs,
+                    round ? -1.0f : reach);
                 if (d < c.stroke_distance) { c.stroke_distance = d; c.stroke_shape = s; c.stroke_point.set(bp); }
             } else if (!in_stroke) {
                 if (cell_windings && cell_windings[k].stroke_known)
@@ -410,8 +444,7 @@ HOST_DEVICE FORCE_INLINE GroupCoverage cell_group_coverage(const SceneView& scen
                                                      bool in_stroke_known = false) {
     if (cg.last > cg.first)
         return group_coverage(scene, grid, grid.tile_pairs, cg.first, cg.last, cg.group, position, prefiltering,
-                              program.cell, program.entries, cg.base_winding, in_stroke_known,
-                              prefiltering ? nullptr : program.windings);
+                              program.cell, program.entries, cg.base_winding, in_stroke_known, program.windings);
     GroupCoverage c;
     c.local = scene.to_shape(cg.group).apply_point(position);
     c.fill = cg.fill;
@@ -491,7 +524,7 @@ HOST_DEVICE FORCE_INLINE Vec4f shade_point(const SceneView& scene, const TileGri
 // The per-cell scratch of build_cell_windings, reused from cell to cell.
 struct CellWindingScratch {
     std::vector<CellWinding> windings;
-    std::vector<int> near, stroke;
+    std::vector<int> near, stroke, fill_near;
     std::vector<float> steps;
 };
 
@@ -516,8 +549,18 @@ HOST_DEVICE inline float box_distance(const BBox2& a, const BBox2& b) {
 //  - near: cast per sample as before.
 // The sum is the same integer as casting against every segment, so images
 // are the same bit for bit.
+//
+// With `prefiltering`, the searches of group_coverage stop at `reach` (half
+// the band, in shape units): a stroke's segments are kept within that much
+// more (a round stroke's within the shape's widest width, as its closest
+// centre-line point may lie on a thinner segment), plus the probe step of
+// nearest_outline_point (1e-3 of the widest width), and a fill entry's
+// segments go to `fill_near` when one of their quarter boxes, which
+// shape_closest_boundary_point tests against its cutoff, comes within reach
+// of the box. The others are skipped by those tests at every point of the
+// cell, so the searches give the same points, bit for bit.
 inline void build_cell_windings(const SceneView& scene, const TileGrid& grid, CellProgram& program, Vec2f lo,
-                                Vec2f hi, CellWindingScratch& scratch) {
+                                Vec2f hi, CellWindingScratch& scratch, bool prefiltering = false) {
     program.windings = nullptr;
     if (!scene.segment_monotone || !scene.segment_boxes || program.cell < 0 || program.varying_groups == 0) return;
     int count = 0;
@@ -526,6 +569,7 @@ inline void build_cell_windings(const SceneView& scene, const TileGrid& grid, Ce
     scratch.near.clear();
     scratch.steps.clear();
     scratch.stroke.clear();
+    scratch.fill_near.clear();
     bool any = false;
     for (int n = 0; n < program.num_groups; ++n) {
         const CellGroup& cg = program.groups[n];
@@ -544,6 +588,10 @@ inline void build_cell_windings(const SceneView& scene, const TileGrid& grid, Ce
                                           max_value(fabsf(box.lo.y), fabsf(box.hi.y)))));
         const float slack = 1e-4f * (1.0f + max_value(max_value(fabsf(box.lo.x), fabsf(box.hi.x)),
                                                       max_value(fabsf(box.lo.y), fabsf(box.hi.y))));
+        // As in group_coverage.
+        const float band = prefiltering ? 1.0f / group_distance_scale(scene, g) : 0.0f;
+        const float reach = 0.5001f * band;
+        if (prefiltering && !(reach < INFINITY)) continue;
         for (int k = cg.first; k < cg.last; ++k) {
             const int i = program.entries[k];
             const int s = scene.pair_shape[grid.tile_pairs[i]];
@@ -556,7 +604,12 @@ inline void build_cell_windings(const SceneView& scene, const TileGrid& grid, Ce
                 // (round) skips a segment whose control box is farther than
                 // its widest width, inside_styled_stroke also tests its end
                 // joints within width times joint_reach.
-                const float reach = stroke_is_round(scene, s) ? 0.0f : joint_reach(scene, s);
+                const bool round = stroke_is_round(scene, s);
+                const float joint = round ? 0.0f : joint_reach(scene, s);
+                const float widest = prefiltering ? shape_max_width(scene, s) : 0.0f;
+                const float grow = prefiltering ? 1.001f * reach + 2e-3f * widest : 0.0f;
+                // Joints are looked at within the cutoff (group_coverage).
+                const float joint_grow = prefiltering ? 1.001f * (band + widest) + 2e-3f * widest : 0.0f;
                 w.stroke_known = true;
                 any = true;
                 w.stroke_count = int(scratch.stroke.size());
@@ -570,11 +623,13 @@ inline void build_cell_windings(const SceneView& scene, const TileGrid& grid, Ce
                         hull.expand(scene.point(idx[j]));
                         wmax = max_value(wmax, scene.point_width[idx[j]]);
                     }
-                    bool keep = box_distance(hull, box) <= 1.001f * wmax + slack;
-                    for (int e = 0; e <= 1 && !keep && reach > 0.0f; ++e) {
+                    if (prefiltering && round) wmax = widest;
+                    bool keep = box_distance(hull, box) <= 1.001f * wmax + grow + slack;
+                    for (int e = 0; e <= 1 && !keep && joint > 0.0f; ++e) {
                         const int vertex = idx[e ? degree : 0];
                         const Vec2f v = scene.point(vertex);
-                        keep = sqrtf(box.distance_squared(v)) <= 1.001f * scene.point_width[vertex] * reach + slack;
+                        keep = sqrtf(box.distance_squared(v)) <=
+                               1.001f * scene.point_width[vertex] * joint + joint_grow + slack;
                     }
                     if (keep) scratch.stroke.push_back(seg);
                 }
@@ -583,6 +638,20 @@ inline void build_cell_windings(const SceneView& scene, const TileGrid& grid, Ce
             if (!fill || !known.fill_varies) continue;
             w.known = true;
             any = true;
+            if (prefiltering) {
+                w.fill_near_known = true;
+                w.fill_near_count = int(scratch.fill_near.size());
+                const float within = 1.001f * reach + slack;
+                for (int at = 0; at < segs.size(); ++at) {
+                    const int seg = segs[at];
+                    const float* b = scene.segment_boxes + 16 * seg;
+                    bool keep = false;
+                    for (int q = 0; q < 4 && !keep; ++q, b += kBoxStride)
+                        keep = box_distance(BBox2{Vec2f(b[0], b[1]), Vec2f(b[2], b[3])}, box) <= within;
+                    if (keep) scratch.fill_near.push_back(seg);
+                }
+                w.fill_near_count = int(scratch.fill_near.size()) - w.fill_near_count;
+            }
             // Offsets into the scratch lists until every list is complete.
             w.near_count = int(scratch.near.size());
             w.step_count = int(scratch.steps.size());
@@ -621,7 +690,7 @@ inline void build_cell_windings(const SceneView& scene, const TileGrid& grid, Ce
     }
     if (!any) return;
     // Offsets to pointers, now that the lists no longer grow.
-    int near_at = 0, steps_at = 0, stroke_at = 0;
+    int near_at = 0, steps_at = 0, stroke_at = 0, fill_near_at = 0;
     for (int n = 0; n < program.num_groups; ++n)
         for (int k = program.groups[n].first; k < program.groups[n].last; ++k) {
             CellWinding& w = scratch.windings[size_t(k)];
@@ -630,6 +699,10 @@ inline void build_cell_windings(const SceneView& scene, const TileGrid& grid, Ce
                 stroke_at += w.stroke_count;
             }
             if (!w.known) continue;
+            if (w.fill_near_known) {
+                w.fill_near = scratch.fill_near.data() + fill_near_at;
+                fill_near_at += w.fill_near_count;
+            }
             w.near = scratch.near.data() + near_at;
             w.steps = scratch.steps.data() + 3 * steps_at;
             near_at += w.near_count;
@@ -659,9 +732,9 @@ inline void for_each_tile_pixel(const SceneView& scene, const TileGrid& grid, co
             program.scratch = scratch.data();
             if (!o.prefiltering && !o.background && !o.output_sdf) set_constant_prefix(scene, program);
         }
-        if (!o.prefiltering && !o.output_sdf)
+        if (!o.output_sdf)
             build_cell_windings(scene, grid, program, Vec2f(float(cx0), float(cy0)), Vec2f(float(cx1), float(cy1)),
-                                winding_scratch);
+                                winding_scratch, o.prefiltering);
         const CellProgram* use = o.output_sdf ? nullptr : &program;
         for (int y = cy0; y < cy1; ++y)
             for (int x = cx0; x < cx1; ++x) f(use, x, y);

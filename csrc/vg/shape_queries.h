@@ -143,9 +143,11 @@ HOST_DEVICE inline BoundaryPoint shape_closest_boundary_point(const SceneView& s
 // leave it untouched).
 // A path visits the segments of `segs`, which must hold every one whose
 // stroke may come within `cutoff` of p.
+// `accept` (styled strokes only) as for styled_stroke_signed_distance.
 HOST_DEVICE inline float stroke_signed_distance(const SceneView& scene, int s, Vec2f p, float cutoff,
-                                                BoundaryPoint* closest, const SegmentSet& segs) {
-    if (!stroke_is_round(scene, s)) return styled_stroke_signed_distance(scene, s, p, cutoff, segs);
+                                                BoundaryPoint* closest, const SegmentSet& segs,
+                                                float accept = -1.0f) {
+    if (!stroke_is_round(scene, s)) return styled_stroke_signed_distance(scene, s, p, cutoff, segs, accept);
     BoundaryPoint b = shape_closest_boundary_point(scene, s, p, false, cutoff, segs);
     if (closest) *closest = b;
     return b.distance - b.width;

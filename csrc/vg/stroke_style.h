@@ -458,13 +458,19 @@ HOST_DEVICE inline Vec2f closest_on_line_segment(Vec2f a, Vec2f b, Vec2f p, floa
 
 // Calls visit(candidate) for each outline piece's nearest point to p whose
 // piece may come within `radius` of p (a pruning hint, not a filter).
+// Joints are looked at within `joint_radius` (at least `radius`) of their
+// region instead: a join's inner corner can lie farther from its vertex
+// than joint_reach allows for, so how far joints are looked at decides
+// which corners are candidates, and a caller that narrows `radius` keeps
+// the corners of the wider one by passing that here.
 // With `inside`, also the inner corners of joins (which are not candidates
 // outside: a corner lies on the outline only when nothing covers it).
 // Visits the segments of `segs`, which must hold every one whose outline
 // may come within `radius` of p.
 template <typename Visitor>
 HOST_DEVICE inline void for_each_outline_candidate(const SceneView& scene, int s, Vec2f p, float radius,
-                                                   bool inside, Visitor& visit, const SegmentSet& segs) {
+                                                   bool inside, Visitor& visit, const SegmentSet& segs,
+                                                   float joint_radius) {
     int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
     if (begin == end) return;
     bool closed = scene.shape_closed[s] != 0;
@@ -477,10 +483,11 @@ HOST_DEVICE inline void for_each_outline_candidate(const SceneView& scene, int s
         int degree = scene.segment_degree[k];
         int base = 16 * (k - begin);
         BBox2 hull = BBox2::empty();
-        float wmax = 0.0f;
+        float wmax = 0.0f, wmin = INFINITY;
         for (int j = 0; j <= degree; ++j) {
             hull.expand(scene.point(idx[j]));
             wmax = max_value(wmax, scene.point_width[idx[j]]);
+            wmin = min_value(wmin, scene.point_width[idx[j]]);
         }
         float side_reach = radius + wmax;
         if (hull.distance_squared(p) <= side_reach * side_reach) {
@@ -488,11 +495,27 @@ HOST_DEVICE inline void for_each_outline_candidate(const SceneView& scene, int s
             // radius (prefiltering) a curve with no centre-line point within
             // radius + wmax is skipped by the cheap flattened test before the
             // quintic (which still gives the point: same answer, bit for bit).
-            const bool reaches = !(radius < INFINITY) || degree == 1 ||
-                                 cached_within_distance(scene, k, p, side_reach,
-                                                        scene.segment_boxes
-                                                            ? cached_quarters_within(scene, k, p, side_reach * side_reach)
-                                                            : 0xFu);
+            bool reaches = !(radius < INFINITY) || degree == 1 ||
+                           cached_within_distance(scene, k, p, side_reach,
+                                                  scene.segment_boxes
+                                                      ? cached_quarters_within(scene, k, p, side_reach * side_reach)
+                                                      : 0xFu);
+            // Deep inside the sweep neither side is a candidate either: a
+            // centre-line point within wmin - radius puts the closest one at
+            // d < w(t*) - radius, so the near side is at w - d > radius and
+            // the far one at d + w > radius. The flattened test may say yes
+            // for a point up to twice its flatness (1e-4) beyond its radius,
+            // and the width's Bernstein blend may round below wmin: the
+            // margin covers both, so only curves whose sides are surely past
+            // the radius skip the quintic (same answer, bit for bit), as does
+            // a relative term for the flattening's pieces, whose control
+            // points are rounded.
+            const float deep = wmin * (1.0f - 1e-5f) - radius - 4e-4f - 1e-5f * (fabsf(p.x) + fabsf(p.y));
+            if (reaches && degree > 1 && radius < INFINITY && deep > 0.0f)
+                reaches = !cached_within_distance(scene, k, p, deep,
+                                                  scene.segment_boxes
+                                                      ? cached_quarters_within(scene, k, p, deep * deep)
+                                                      : 0xFu);
             ClosestPoint c;
             c.t = 0.0f;
             if (reaches) c = closest_point_on_segment(scene.segment(k), p);
@@ -516,7 +539,7 @@ HOST_DEVICE inline void for_each_outline_candidate(const SceneView& scene, int s
         }
         for (int e = (k == lead && !closed) ? 0 : 1; e <= 1; ++e) {
             int vertex = idx[e ? degree : 0];
-            float r = scene.point_width[vertex] * reach + radius;
+            float r = scene.point_width[vertex] * reach + joint_radius;
             if (length_squared(p - scene.point(vertex)) > r * r) continue;
             StrokeJoint j = make_stroke_joint(scene, s, k, e, e ? next_stroke_segment(scene, s, k) : -1);
             if (j.kind == kJointNone) continue;
@@ -527,10 +550,13 @@ HOST_DEVICE inline void for_each_outline_candidate(const SceneView& scene, int s
                 // offset lines reach it within their segments' chords.
                 Vec2f n1 = perpendicular(j.t1) * j.sigma, n2 = perpendicular(j.t2) * j.sigma;
                 float h = 1.0f + dot(n1, n2);
-                int next = next_stroke_segment(scene, s, k);
-                Segment a = scene.segment(k), b = scene.segment(next);
-                if (h > 1e-3f && j.w > 0.0f) {
-                    Vec2f corner = joint_point(j, 5);
+                // A corner no nearer than `radius` is no candidate (as for the
+                // sides), so its distance is tested before the two
+                // closest-point solves that check it lies on both sides.
+                Vec2f corner = joint_point(j, 5);
+                if (h > 1e-3f && j.w > 0.0f && length(p - corner) < radius) {
+                    int next = next_stroke_segment(scene, s, k);
+                    Segment a = scene.segment(k), b = scene.segment(next);
                     float back = dot(j.v - corner, j.t1), ahead = dot(corner - j.v, j.t2);
                     // The corner comes from the tangents at v and the width
                     // there; with widths that vary along the segments (or
@@ -624,18 +650,21 @@ HOST_DEVICE inline bool outline_before(const OutlinePoint& a, const OutlinePoint
 // crossing another); it is on the true outline only if a probe just beyond it,
 // away from p, is outside the stroke. Candidates are tried nearest first.
 // `segs` as for for_each_outline_candidate (and the probes near p).
+// Only candidates nearer than `accept` (at most the cutoff; by default the
+// cutoff) are answers; joints are still looked at within the cutoff.
 HOST_DEVICE inline OutlinePoint nearest_outline_point(const SceneView& scene, int s, Vec2f p, bool inside,
-                                                      float cutoff, const SegmentSet& segs) {
+                                                      float cutoff, const SegmentSet& segs, float accept = -1.0f) {
+    if (!(accept >= 0.0f)) accept = cutoff;
     OutlinePoint floor_candidate;  // candidates must come after this one
     floor_candidate.distance = -1.0f;
     const int kMaxRejections = 32;
     for (int attempt = 0; attempt <= kMaxRejections; ++attempt) {
         OutlinePoint best;
-        best.distance = cutoff;
+        best.distance = accept;
         auto visit = [&](const OutlinePoint& o) {
             if (outline_before(floor_candidate, o) && outline_before(o, best)) best = o;
         };
-        for_each_outline_candidate(scene, s, p, cutoff, inside, visit, segs);
+        for_each_outline_candidate(scene, s, p, accept, inside, visit, segs, cutoff);
         if (best.kind == kOutlineNone || !inside) return best;
         float scale = 1.0f + fmaxf(fabsf(best.point.x), fabsf(best.point.y));
         float step = fmaxf(1e-3f * path_max_width(scene, s), 1e-5f * scale);
@@ -664,11 +693,13 @@ HOST_DEVICE inline OutlinePoint nearest_outline_point(const SceneView& scene, in
 
 // Signed distance to the stroke outline (negative inside) of a styled path.
 // Beyond `cutoff` it reports INFINITY outside and -cutoff inside. `segs` as
-// for nearest_outline_point.
+// for nearest_outline_point. With `accept` (below the cutoff), outline points
+// no nearer than it are not looked for: those beyond it report as beyond the
+// cutoff, which is all that a clamped coverage needs (prefiltering).
 HOST_DEVICE NOINLINE inline float styled_stroke_signed_distance(const SceneView& scene, int s, Vec2f p, float cutoff,
-                                                                 const SegmentSet& segs) {
+                                                                 const SegmentSet& segs, float accept = -1.0f) {
     bool inside = inside_styled_stroke(scene, s, p, segs);
-    OutlinePoint o = nearest_outline_point(scene, s, p, inside, cutoff, segs);
+    OutlinePoint o = nearest_outline_point(scene, s, p, inside, cutoff, segs, accept);
     if (o.kind == kOutlineNone) return inside ? -cutoff : INFINITY;
     return inside ? -o.distance : o.distance;
 }
