@@ -62,12 +62,12 @@ def check_scene_geometry(scene) -> None:
     test before the degenerate-face test, as shape-by-shape checks would."""
     shapes = scene.shapes
     _check_budget(shapes)
-    vertices, faces, vertex_start, face_start = [], [], 0, [0]
+    vertices, faces, vertex_start, face_start = [], [], [0], [0]
     for shape in shapes:
         v = shape.vertices.detach().cpu().numpy()
         vertices.append(v)
-        faces.append(shape.indices.cpu().numpy().astype(np.int64) + vertex_start)
-        vertex_start += v.shape[0]
+        faces.append(shape.indices.cpu().numpy().astype(np.int64) + vertex_start[-1])
+        vertex_start.append(vertex_start[-1] + v.shape[0])
         face_start.append(face_start[-1] + faces[-1].shape[0])
     v_all = np.concatenate(vertices) if len(vertices) > 1 else vertices[0]
     # Finiteness as float32 (the renderer's type), like all_finite(vertices.float()).
@@ -75,7 +75,7 @@ def check_scene_geometry(scene) -> None:
     first_nonfinite = len(shapes)
     if not finite.all():
         bad_vertex = int(np.flatnonzero(~finite)[0])
-        first_nonfinite = int(np.searchsorted(np.cumsum([v.shape[0] for v in vertices]), bad_vertex, side="right"))
+        first_nonfinite = int(np.searchsorted(vertex_start, bad_vertex, side="right")) - 1
     v64 = v_all.astype(np.float64)
     f_all = np.concatenate(faces) if len(faces) > 1 else faces[0]
     a, b, c = _corners(v64, f_all)
