@@ -101,6 +101,13 @@ HOST_DEVICE inline int cell_winding_number(const SceneView& scene, int s, Vec2f 
     return winding + shape_winding_number(scene, s, p, SegmentSet{w.near, 0, w.near_count});
 }
 
+// How far a prefiltered coverage's closest-point searches look, in shape
+// units, for a band of one output pixel: the coverage clamp(0.5 - d scale,
+// 0, 1) is 0 or 1 once |d| reaches half a pixel (band / 2), whether that
+// distance is found or not. A hair beyond half the band, so that |d| scale
+// rounds past 0.5 there (band * scale may round to just under 1).
+HOST_DEVICE inline float prefilter_reach(float band) { return 0.5001f * band; }
+
 // Coverage of group g at output point `position`, using entries
 // [first, last) of a tile list (all belonging to g). `cell` is the tile cell
 // holding the point (TileGrid::cell_of), or -1: entries known to be constant
@@ -121,14 +128,10 @@ HOST_DEVICE FORCE_INLINE GroupCoverage group_coverage(const SceneView& scene, co
     GroupCoverage c;
     c.local = scene.to_shape(g).apply_point(position);
     const bool fill = scene.has_fill(g), stroke = scene.has_stroke(g);
-    // Prefiltering only needs distances inside the anti-aliasing band: the
-    // coverage clamp(0.5 - d scale, 0, 1) below is 0 or 1 once |d| reaches
-    // half a pixel (in shape units, band / 2), whether that distance is found
-    // or not. The searches stop at `reach`, a hair beyond half the band, so
-    // that |d| scale rounds past 0.5 there (band * scale may round to just
-    // under 1).
+    // Prefiltering only needs distances inside the anti-aliasing band (one
+    // output pixel in shape units); the searches stop at prefilter_reach.
     const float band = prefiltering ? 1.0f / group_distance_scale(scene, g) : 0.0f;
-    const float reach = 0.5001f * band;
+    const float reach = prefilter_reach(band);
     int winding = base_winding;
     bool in_stroke = in_stroke_known && !prefiltering;
     for (int k = first; k < last; ++k) {
@@ -590,7 +593,7 @@ inline void build_cell_windings(const SceneView& scene, const TileGrid& grid, Ce
                                                       max_value(fabsf(box.lo.y), fabsf(box.hi.y))));
         // As in group_coverage.
         const float band = prefiltering ? 1.0f / group_distance_scale(scene, g) : 0.0f;
-        const float reach = 0.5001f * band;
+        const float reach = prefilter_reach(band);
         if (prefiltering && !(reach < INFINITY)) continue;
         for (int k = cg.first; k < cg.last; ++k) {
             const int i = program.entries[k];
