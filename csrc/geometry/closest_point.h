@@ -658,6 +658,17 @@ HOST_DEVICE inline ClosestPoint flat_closest_point_within(const Segment& s, cons
     return make_result(search.best_t, search.best_point, search.q);
 }
 
+// The largest U such that a point of the curve s within U of p proves p in
+// the sweep of s of constant half width w, with its closest point interior
+// (flat_sweep_decision below derives the margins).
+HOST_DEVICE inline float interior_sweep_accept(const Segment& s, Vec2f p, float w) {
+    const int n = s.degree;
+    float speed = 0.0f;
+    for (int k = 0; k < n; ++k) speed = max_value(speed, length(s.p[k + 1] - s.p[k]));
+    const float ends = min_value(length(p - s.p[0]), length(p - s.p[n]));
+    return min_value(w * (1.0f - 4e-6f), ends * (1.0f - 1e-6f) - 2e-6f * float(n) * speed);
+}
+
 // Whether p lies in the sweep of the curve s of constant half width w (the
 // closest point of s to p has 0 < t < 1 and lies within w), decided from a
 // flattening of s (flatten_segment) where that can be proven: 1 yes, 0 no,
@@ -678,11 +689,7 @@ HOST_DEVICE inline ClosestPoint flat_closest_point_within(const Segment& s, cons
 HOST_DEVICE inline int flat_sweep_decision(const Segment& s, const float* flat, Vec2f p, float w,
                                            unsigned quarters = 0xFu) {
     static_assert(kFlatPieces == 16, "four chords per quarter");
-    const int n = s.degree;
-    float speed = 0.0f;
-    for (int k = 0; k < n; ++k) speed = max_value(speed, length(s.p[k + 1] - s.p[k]));
-    const float ends = min_value(length(p - s.p[0]), length(p - s.p[n]));
-    const float accept = min_value(w * (1.0f - 4e-6f), ends * (1.0f - 1e-6f) - 2e-6f * float(n) * speed);
+    const float accept = interior_sweep_accept(s, p, w);
     const float* deviations = flat + 2 * (kFlatPieces + 1);
     bool within = false;
     unsigned unsure = 0u;  // pieces that may come within w, not proven to

@@ -408,19 +408,15 @@ HOST_DEVICE inline int side_in_styled_stroke(const SceneView& scene, const Piece
     const Segment seg = scene.segment(k);
     const int n = seg.degree;
     const float w = scene.point_width[scene.segment_points[4 * k]];
-    float speed = 0.0f;
-    for (int i = 0; i < n; ++i) {
+    for (int i = 0; i < n; ++i)
         if (scene.point_width[scene.segment_points[4 * k + i + 1]] != w) return 0;
-        speed = max_value(speed, length(seg.p[i + 1] - seg.p[i]));
-    }
     const Vec2d centre = evaluate_double(seg, double(t));
     for (int side = 1; side >= -1; side -= 2) {
         const Vec2f q = side > 0 ? qi : qo;
         const Vec2d r = Vec2d(q) - centre;
         const float u = float(sqrt(dot(r, r)));
-        const float ends = min_value(length(q - seg.p[0]), length(q - seg.p[n]));
         // u is rounded once from double: the 4e-6 of the width covers it.
-        if (u <= w * (1.0f - 4e-6f) && u <= ends * (1.0f - 1e-6f) - 2e-6f * float(n) * speed) return side;
+        if (u <= interior_sweep_accept(seg, q, w)) return side;
     }
     return 0;
 }
