@@ -77,32 +77,22 @@ HOST_DEVICE inline SegmentSet all_segments(const SceneView& scene, int s) {
 }
 
 // Which parts of a segment's cache its shape's pairs can ask for
-// (segment_cache_needs): the ray-casting pieces serve fills only, and the
+// (prepare_scene): the ray-casting pieces serve fills only, and the
 // flattening serves strokes, plus the closest-point searches of fills when
 // prefiltering or writing distances. A part left out keeps a marker that sends
 // a query to the uncached routine, so a wrong guess costs time, not answers.
 enum SegmentCacheNeed : int { kNeedMonotone = 1, kNeedFlat = 2 };
 
-HOST_DEVICE inline void build_segment_cache(const SceneView& scene, int k, float* monotone, float* boxes,
-                                            float* flat, int needs = kNeedMonotone | kNeedFlat) {
-    Segment s = scene.segment(k);
-    int n = s.degree;
-    float* out = monotone + kSegmentMonotoneFloats * k;
-    for (int i = 0; i < kSegmentMonotoneFloats; ++i) out[i] = 0.0f;
-    {
-        float ymin = s.p[0].y, ymax = s.p[0].y, xmax = s.p[0].x;
-        for (int i = 1; i <= n; ++i) {
-            ymin = min_value(ymin, s.p[i].y); ymax = max_value(ymax, s.p[i].y); xmax = max_value(xmax, s.p[i].x);
-        }
-        float slack = 1e-5f * (fabsf(ymin) + fabsf(ymax) + fabsf(xmax) + 1.0f);
-        out[0] = ymin - slack;
-        out[1] = ymax + slack;
-        out[2] = xmax + slack;
-    }
-    float* header = out;
-    out += kMonotoneHeader;
-    header[3] = -1.0f;  // no pieces cached: cached_winding_contribution asks winding_contribution
-    if (needs & kNeedMonotone) {
+// Where a flattening's first deviation sits: NaN there marks a flattening
+// that was not built (flat_is_built).
+constexpr int kFlatBuiltMarker = 2 * (kFlatPieces + 1);
+
+// The y-monotone pieces of curve s for ray casting, written to `out` (just
+// after the segment's header); returns their number. Always inlined: compiled
+// on its own, the float steps below contract into FMAs differently, and the
+// last bits of the bands (so of some boundary samples) would move.
+HOST_DEVICE FORCE_INLINE int build_monotone_pieces(const Segment& s, float* out) {
+    const int n = s.degree;
     // Cuts at the roots of dy/dt (see winding_contribution).
     double cuts[4];
     int cut_count = 0;
@@ -164,8 +154,27 @@ HOST_DEVICE inline void build_segment_cache(const SceneView& scene, int k, float
         }
         y_start = y_end;
     }
-    header[3] = float(cut_count - 1);
+    return cut_count - 1;
+}
+
+HOST_DEVICE inline void build_segment_cache(const SceneView& scene, int k, float* monotone, float* boxes,
+                                            float* flat, int needs = kNeedMonotone | kNeedFlat) {
+    Segment s = scene.segment(k);
+    int n = s.degree;
+    float* out = monotone + kSegmentMonotoneFloats * k;
+    for (int i = 0; i < kSegmentMonotoneFloats; ++i) out[i] = 0.0f;
+    {
+        float ymin = s.p[0].y, ymax = s.p[0].y, xmax = s.p[0].x;
+        for (int i = 1; i <= n; ++i) {
+            ymin = min_value(ymin, s.p[i].y); ymax = max_value(ymax, s.p[i].y); xmax = max_value(xmax, s.p[i].x);
+        }
+        float slack = 1e-5f * (fabsf(ymin) + fabsf(ymax) + fabsf(xmax) + 1.0f);
+        out[0] = ymin - slack;
+        out[1] = ymax + slack;
+        out[2] = xmax + slack;
     }
+    // No pieces cached (-1): cached_winding_contribution asks winding_contribution.
+    out[3] = (needs & kNeedMonotone) ? float(build_monotone_pieces(s, out + kMonotoneHeader)) : -1.0f;
     // Quarter boxes.
     for (int quarter = 0; quarter < 4; ++quarter) {
         Segment mid = sub_segment(s, 0.25f * quarter, 0.25f * (quarter + 1));
