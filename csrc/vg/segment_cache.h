@@ -188,18 +188,26 @@ HOST_DEVICE inline void build_segment_cache(const SceneView& scene, int k, float
     // first deviation (flat_is_built).
     float* f = flat + kFlatFloats * k;
     if (n > 1 && (needs & kNeedFlat)) flatten_segment(s, f);
-    else f[2 * (kFlatPieces + 1)] = NAN;
+    else f[kFlatBuiltMarker] = NAN;
 }
 
-HOST_DEVICE inline bool flat_is_built(const float* f) { return f[2 * (kFlatPieces + 1)] == f[2 * (kFlatPieces + 1)]; }
+HOST_DEVICE inline bool flat_is_built(const float* f) { return f[kFlatBuiltMarker] == f[kFlatBuiltMarker]; }
+
+// Segment k's flattening, or null where none was built (no caches, or its
+// shape's pairs never read one).
+HOST_DEVICE inline const float* built_flattening(const SceneView& scene, int k) {
+    const float* f = scene.segment_flat ? scene.segment_flat + kFlatFloats * k : nullptr;
+    return f && flat_is_built(f) ? f : nullptr;
+}
+
 
 // Whether some point of segment k lies within r of p, from its flattening.
 // `quarters` as in flat_within_distance (cached_quarters_within).
 HOST_DEVICE inline bool cached_within_distance(const SceneView& scene, int k, Vec2f p, float r,
                                                unsigned quarters = 0xFu) {
     Segment s = scene.segment(k);
-    const float* f = scene.segment_flat ? scene.segment_flat + kFlatFloats * k : nullptr;
-    if (s.degree == 1 || !f || !flat_is_built(f)) return segment_within_distance(s, p, r);
+    const float* f = s.degree == 1 ? nullptr : built_flattening(scene, k);
+    if (!f) return segment_within_distance(s, p, r);
     return flat_within_distance(s, f, p, r, quarters);
 }
 
@@ -208,8 +216,8 @@ HOST_DEVICE inline bool cached_within_distance(const SceneView& scene, int k, Ve
 // `quarters` as in flat_within_distance (cached_quarters_within).
 HOST_DEVICE inline ClosestPoint cached_closest_point_within(const SceneView& scene, int k, const Segment& s, Vec2f p,
                                                             float limit, unsigned quarters = 0xFu) {
-    const float* f = scene.segment_flat ? scene.segment_flat + kFlatFloats * k : nullptr;
-    if (s.degree < 3 || !f || !flat_is_built(f)) return closest_point_on_segment_within(s, p, limit);
+    const float* f = s.degree < 3 ? nullptr : built_flattening(scene, k);
+    if (!f) return closest_point_on_segment_within(s, p, limit);
     return flat_closest_point_within(s, f, p, limit, quarters);
 }
 
@@ -252,6 +260,12 @@ HOST_DEVICE inline unsigned cached_quarters_within(const SceneView& scene, int k
         if (box.distance_squared(p) <= r2) quarters |= 1u << i;
     }
     return quarters;
+}
+
+// cached_within_distance over the quarters of segment k that its cached
+// boxes leave within r of p (all four without boxes).
+HOST_DEVICE inline bool cached_within_distance_pruned(const SceneView& scene, int k, Vec2f p, float r) {
+    return cached_within_distance(scene, k, p, r, scene.segment_boxes ? cached_quarters_within(scene, k, p, r * r) : 0xFu);
 }
 
 // Returns a copy of `scene` with its segment caches built (scratch from the

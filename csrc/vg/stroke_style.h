@@ -390,10 +390,9 @@ HOST_DEVICE NOINLINE inline bool inside_styled_stroke(const SceneView& scene, in
             // inside does (flat_sweep_decision); lines are solved at once.
             int verdict = quarters == 0u ? 0 : -1;
             if (verdict < 0 && degree > 1 && wmin == wmax) {
-                verdict = scene.segment_flat && flat_is_built(scene.segment_flat + kFlatFloats * k)
-                              ? flat_sweep_decision(scene.segment(k), scene.segment_flat + kFlatFloats * k, p, wmax,
-                                                    quarters)
-                              : (segment_within_distance(scene.segment(k), p, wmax) ? -1 : 0);
+                const float* flat = built_flattening(scene, k);
+                verdict = flat ? flat_sweep_decision(scene.segment(k), flat, p, wmax, quarters)
+                               : (segment_within_distance(scene.segment(k), p, wmax) ? -1 : 0);
             }
             if (verdict > 0) return true;
             if (verdict < 0) {
@@ -496,10 +495,7 @@ HOST_DEVICE inline void for_each_outline_candidate(const SceneView& scene, int s
             // radius + wmax is skipped by the cheap flattened test before the
             // quintic (which still gives the point: same answer, bit for bit).
             bool reaches = !(radius < INFINITY) || degree == 1 ||
-                           cached_within_distance(scene, k, p, side_reach,
-                                                  scene.segment_boxes
-                                                      ? cached_quarters_within(scene, k, p, side_reach * side_reach)
-                                                      : 0xFu);
+                           cached_within_distance_pruned(scene, k, p, side_reach);
             // Deep inside the sweep neither side is a candidate either: a
             // centre-line point within wmin - radius puts the closest one at
             // d < w(t*) - radius, so the near side is at w - d > radius and
@@ -512,10 +508,7 @@ HOST_DEVICE inline void for_each_outline_candidate(const SceneView& scene, int s
             // points are rounded.
             const float deep = wmin * (1.0f - 1e-5f) - radius - 4e-4f - 1e-5f * (fabsf(p.x) + fabsf(p.y));
             if (reaches && degree > 1 && radius < INFINITY && deep > 0.0f)
-                reaches = !cached_within_distance(scene, k, p, deep,
-                                                  scene.segment_boxes
-                                                      ? cached_quarters_within(scene, k, p, deep * deep)
-                                                      : 0xFu);
+                reaches = !cached_within_distance_pruned(scene, k, p, deep);
             ClosestPoint c;
             c.t = 0.0f;
             if (reaches) c = closest_point_on_segment(scene.segment(k), p);
