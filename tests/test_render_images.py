@@ -170,6 +170,54 @@ def test_inference_forward_matches_recording_forward(prefilter):
         f"max difference {float((inferred - recorded.detach()).abs().max())}"
 
 
+@pytest.mark.parametrize("filter_kind", [FilterType.box, FilterType.tent])
+def test_empty_and_constant_cells_match_the_full_sampling(filter_kind):
+    # Cells that no group reaches are written as 0 without placing a sample,
+    # and (box filter of radius 1/2) cells covered by constant opaque groups
+    # without drawing sample positions; the backward pass skips samples that
+    # hold no layer. A transparent background turns these shortcuts off (and
+    # the per-cell ones before them, so the sums round differently in the
+    # last bits): images and gradients must agree to rounding, and the
+    # empty cells be exactly 0.
+    def scene():
+        shapes = [Circle(radius=t(9.0), center=t([20.0, 22.0])),
+                  Rect(p_min=t([60.0, 8.0]), p_max=t([120.0, 60.0])),
+                  Polygon(points=t([[70.0, 90.0], [110.0, 100.0], [84.0, 124.0]]), is_closed=True,
+                          stroke_width=t(1.5))]
+        groups = [solid([0], t([0.9, 0.2, 0.1, 0.7])), solid([1], t([0.1, 0.5, 0.9, 1.0])),
+                  ShapeGroup(shape_ids=torch.tensor([2], dtype=torch.int32), fill_color=t([0.3, 0.8, 0.2, 1.0]),
+                             stroke_color=t([0.0, 0.0, 0.0, 1.0]))]
+        return shapes, groups
+    filt = PixelFilter(filter_kind, radius=t(0.5))
+    clear = torch.zeros(136, 128, 4)
+    weight = torch.rand(136, 128, 4, generator=torch.Generator().manual_seed(2))
+    for premultiplied in (False, True):
+        kw = dict(num_samples=2, seed=5, filter=filt, premultiplied=premultiplied)
+        with torch.no_grad():
+            fast = render(*scene(), (128, 136), **kw)
+            full = render(*scene(), (128, 136), background=clear, **kw)
+        err = float((fast - full).abs().max())
+        assert err <= 1e-6, f"max |shortcut - full sampling| {err}"
+        assert float(fast[120:, :40].abs().max()) == 0.0  # an empty corner
+        # inside the opaque rect (alpha 1: straight and premultiplied agree)
+        assert float((fast[20:50, 70:110] - t([0.1, 0.5, 0.9, 1.0])).abs().max()) <= 1e-6
+        grads = []
+        for bg in (None, clear):
+            shapes, groups = scene()
+            leaves = [shapes[0].center, shapes[2].points, groups[1].fill_color]
+            for leaf in leaves:
+                leaf.requires_grad_(True)
+            image = render(shapes, groups, (128, 136), background=bg, **kw)
+            assert torch.equal(image.detach(), fast if bg is None else full)
+            (image * weight).sum().backward()
+            grads.append([leaf.grad.clone() for leaf in leaves])
+        for a, b in zip(*grads):
+            err = float((a - b).abs().max())
+            assert err <= 1e-5 * float(b.abs().max()) + 1e-7, \
+                f"gradient {a.tolist()} with the shortcuts, {b.tolist()} without"
+            assert float(a.abs().sum()) > 0.0
+
+
 @pytest.mark.parametrize("name", sorted(COVERAGE_CASES))
 def test_coverage_sum_equals_area_prefiltered(name):
     # Prefiltering is deterministic; its only error is the distance-based

@@ -704,6 +704,10 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
             // replaces finding each sample's layers again.
             const bool replay = log && log->complete && layer_log_applies(options, context) &&
                                 log->tiles.size() == size_t(tiles);
+            // A sample under no layer and over no background adds nothing,
+            // unless the filter radius is differentiated (its weight moves
+            // the pixel): such samples are skipped.
+            const bool skip_empty = !o.background && !a.radius_gradient && !o.output_sdf;
             ThreadGradients thread_grads(scene, grads, context.num_threads);
             parallel_for_host(tiles, [&](int64_t t) {
                 // Per tile, no thread-local lookups per sample; a sample that
@@ -723,10 +727,12 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
                 if (replay) {
                     const int32_t* cursor = log->tiles[size_t(t)].data();
                     for_each_tile_pixel_in_order(grid, o, t, [&](int x, int y) {
-                        for (int k = 0; k < spp; ++k, cursor += 1 + cursor[0]) sample(x, y, k, nullptr, cursor);
+                        for (int k = 0; k < spp; ++k, cursor += 1 + cursor[0])
+                            if (!skip_empty || cursor[0] != 0) sample(x, y, k, nullptr, cursor);
                     });
                 } else {
                     for_each_tile_pixel(s, grid, o, t, [&](const CellProgram* program, int x, int y) {
+                        if (skip_empty && program && program->num_groups == 0) return;
                         for (int k = 0; k < spp; ++k) sample(x, y, k, program, nullptr);
                     });
                 }

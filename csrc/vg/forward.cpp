@@ -99,12 +99,33 @@ HOST_DEVICE inline void render_pixel(const SceneView& scene, const TileGrid& gri
     Vec4f sum;
     float weight = 0.0f;
     int spp = samples_per_pixel(o);
+    // A cell that no group reaches, with nothing under it: every sample is
+    // transparent (+0, whatever its weight), so none is placed or shaded. A
+    // recorder still logs each sample, with no layers.
+    if (program && program->num_groups == 0 && !o.background && !o.output_sdf) {
+        for (int k = 0; k < spp; ++k) {
+            auto visit = record.start();
+            record.finish(visit);
+        }
+        write_pixel(image, o, channels, pixel, sum, weight);
+        return;
+    }
     if constexpr (std::is_same<Recorder, NoRecorder>::value) {
         // A cell whose every group is in the constant prefix
         // (set_constant_prefix): each sample has the prefix's colour, so only
-        // the filter weights are computed per sample.
+        // the filter weights are computed per sample. A box of radius 1/2
+        // weighs each of the pixel's own samples exactly 1 (render_backward's
+        // weight sums rely on it too), so then no sample is even placed.
         if (program && program->prefix > 0 && program->prefix == program->num_groups && !o.output_sdf) {
             const Vec4f value = sample_output(program->prefix_color, o.premultiplied);
+            if (o.filter == kFilterBox && o.filter_radius == 0.5f) {
+                for (int k = 0; k < spp; ++k) {
+                    sum += value;  // value * w for w = 1, exactly
+                    weight += 1.0f;
+                }
+                write_pixel(image, o, channels, pixel, sum, weight);
+                return;
+            }
             for (int k = 0; k < spp; ++k) {
                 Vec2f p = sample_position(o, b, x, y, k);
                 float w = filter_weight(o.filter, o.filter_radius, p.x - (float(x) + 0.5f), p.y - (float(y) + 0.5f));
