@@ -504,13 +504,17 @@ class _OverSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, h, w, offsets, base, *images):
         acc = base.detach().clone() if base is not None else images[0].new_zeros((h, w, 4))
+        keep = any(ctx.needs_input_grad)  # the slices below are only for backward
         saved = []
-        for image, (x0, y0) in zip(images, offsets):
+        for i, (image, (x0, y0)) in enumerate(zip(images, offsets)):
             ih, iw = image.shape[0], image.shape[1]
             view = acc[y0:y0 + ih, x0:x0 + iw]
-            prev = view.clone()
-            saved.append(prev)
-            view.mul_(1 - image[..., 3:4]).add_(image)
+            if keep:
+                saved.append(view.clone())
+            if i == 0 and base is None:
+                view.copy_(image)  # over nothing: the image itself
+            else:
+                view.mul_(1 - image[..., 3:4]).add_(image)
         ctx.offsets = offsets
         ctx.has_base = base is not None
         ctx.save_for_backward(*images, *saved)
