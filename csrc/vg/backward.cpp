@@ -225,6 +225,10 @@ struct AreaContext {
     SceneGradients grads;
     int channels;
     bool radius_gradient;
+    // A sample under no layer and over no background adds nothing, unless
+    // the filter radius is differentiated (its weight moves the pixel): then
+    // such samples are skipped (area_sample).
+    bool skip_empty = false;
 };
 
 // The area term of sample k of pixel (x, y), shaded through the program of
@@ -235,6 +239,7 @@ HOST_DEVICE inline bool area_sample(const AreaContext& a, int b, int x, int y, i
                                     float* d_radius, const CellProgram* program = nullptr,
                                     const int32_t* logged = nullptr) {
     const RenderOptions& o = a.o;
+    if (a.skip_empty && (logged ? logged[0] == 0 : program && program->num_groups == 0)) return true;
     Vec2f p = sample_position(o, b, x, y, k);
     int reach = filter_reach(o);
     // Adjoint of this sample's value: Σ_p adj_p k(x_i - c_p) / W_p.
@@ -695,6 +700,7 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
     if (backward.area_term) {
         AreaContext a{scene, options, grid, image, grad_image, weight_sum, grads, channels,
                       options.filter != kFilterBox && grads.filter_radius != nullptr};
+        a.skip_empty = !a.radius_gradient && !options.background && !options.output_sdf;
         if (context.device_code()) {
             area_term_on_device(a, pixels * spp, context);
         } else {
@@ -704,10 +710,6 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
             // replaces finding each sample's layers again.
             const bool replay = log && log->complete && layer_log_applies(options, context) &&
                                 log->tiles.size() == size_t(tiles);
-            // A sample under no layer and over no background adds nothing,
-            // unless the filter radius is differentiated (its weight moves
-            // the pixel): such samples are skipped.
-            const bool skip_empty = !o.background && !a.radius_gradient && !o.output_sdf;
             ThreadGradients thread_grads(scene, grads, context.num_threads);
             parallel_for_host(tiles, [&](int64_t t) {
                 // Per tile, no thread-local lookups per sample; a sample that
@@ -727,12 +729,10 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
                 if (replay) {
                     const int32_t* cursor = log->tiles[size_t(t)].data();
                     for_each_tile_pixel_in_order(grid, o, t, [&](int x, int y) {
-                        for (int k = 0; k < spp; ++k, cursor += 1 + cursor[0])
-                            if (!skip_empty || cursor[0] != 0) sample(x, y, k, nullptr, cursor);
+                        for (int k = 0; k < spp; ++k, cursor += 1 + cursor[0]) sample(x, y, k, nullptr, cursor);
                     });
                 } else {
                     for_each_tile_pixel(s, grid, o, t, [&](const CellProgram* program, int x, int y) {
-                        if (skip_empty && program && program->num_groups == 0) return;
                         for (int k = 0; k < spp; ++k) sample(x, y, k, program, nullptr);
                     });
                 }
