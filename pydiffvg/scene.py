@@ -21,6 +21,7 @@ pairs, K gradient stops, B scenes) matches ``csrc/vg/scene.h``:
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +68,7 @@ def _check_vector(t, length, what):
 
 
 _STRUCTURE_CACHE: dict = {}
+_STRUCTURE_BY_TENSOR: dict = {}  # id(tensor) -> (weak reference, version, (points, closed), result)
 
 
 def _path_structure(num_control_points, num_points, closed, where):
@@ -77,7 +79,16 @@ def _path_structure(num_control_points, num_points, closed, where):
     sum(k + 1); the last segment of a closed path ends at point 0. Paths
     share few distinct structures, so the answers are cached.
     """
-    if isinstance(num_control_points, (torch.Tensor, np.ndarray)):
+    if isinstance(num_control_points, torch.Tensor):
+        # The same tensor, unchanged since (its version counter), has the same
+        # structure: no need to read it back (tolist) or hash its counts.
+        memo = _STRUCTURE_BY_TENSOR.get(id(num_control_points))
+        if memo is not None and memo[0]() is num_control_points and memo[1] == num_control_points._version \
+                and memo[2] == (num_points, bool(closed)):
+            return memo[3]
+        flat = num_control_points if num_control_points.ndim == 1 else num_control_points.reshape(-1)
+        counts = tuple(flat.tolist())
+    elif isinstance(num_control_points, np.ndarray):
         flat = num_control_points if num_control_points.ndim == 1 else num_control_points.reshape(-1)
         counts = tuple(flat.tolist())
     else:
@@ -85,6 +96,7 @@ def _path_structure(num_control_points, num_points, closed, where):
     key = (counts, num_points, bool(closed))
     cached = _STRUCTURE_CACHE.get(key)
     if cached is not None:
+        _remember_structure(num_control_points, num_points, closed, cached)
         return cached
     ncp = np.asarray(counts, dtype=np.int64).reshape(-1)
     if ncp.size and (ncp.min() < 0 or ncp.max() > 2):
@@ -106,7 +118,17 @@ def _path_structure(num_control_points, num_points, closed, where):
     result = (degrees, indices.astype(np.int32))
     if len(_STRUCTURE_CACHE) < 4096:
         _STRUCTURE_CACHE[key] = result
+    _remember_structure(num_control_points, num_points, closed, result)
     return result
+
+
+def _remember_structure(num_control_points, num_points, closed, result):
+    """Keys `result` by the tensor itself (a weak reference and its version),
+    for _path_structure's fast path; the entry goes when the tensor does."""
+    if isinstance(num_control_points, torch.Tensor):
+        key = id(num_control_points)
+        ref = weakref.ref(num_control_points, lambda _, key=key: _STRUCTURE_BY_TENSOR.pop(key, None))
+        _STRUCTURE_BY_TENSOR[key] = (ref, num_control_points._version, (num_points, bool(closed)), result)
 
 
 def _shape_stroke_style(shape):
@@ -168,7 +190,7 @@ def pack_scenes(scenes, width, height, device):
     width_at, widths = [], []                                # non-path stroke widths
     path_points, path_widths, path_counts = [], [], []
     kinds, closed, styles, miters, seg_begin = [], [], [], [], [0]
-    seg_degrees, seg_points = [], []
+    seg_degrees, seg_points, seg_point_base = [], [], []  # per path; indices relative to its first point
     num_points = 0
     group_matrices = []  # per scene: (scale, [3x3 user tensors])
     paint_rows = []  # per paint: RGBA tensor, (begin/centre, end/radius) pair, or None
@@ -221,7 +243,8 @@ def pack_scenes(scenes, width, height, device):
                         raise TypeError(f"{where}.num_control_points must be an integer tensor")
                 degrees, idx = _path_structure(ncp, n, shape.is_closed, where)
                 seg_degrees.append(degrees)
-                seg_points.append(idx + num_points)
+                seg_points.append(idx)
+                seg_point_base.append(num_points)
                 path_points.append(pts)
                 w = shape.stroke_width
                 if not isinstance(w, torch.Tensor):
@@ -257,7 +280,7 @@ def pack_scenes(scenes, width, height, device):
             if ids and (min(ids) < 0 or max(ids) >= len(shapes)):
                 _fail(f"{where}.shape_ids {ids} out of range for {len(shapes)} shapes")
             g = len(even_odd)
-            pair_shape.extend(k + shape_base for k in ids)
+            pair_shape.extend((k + shape_base for k in ids) if shape_base else ids)
             pair_group.extend([g] * len(ids))
             group_pair_begin.append(len(pair_shape))
             even_odd.append(1 if group.use_even_odd_rule else 0)
@@ -271,14 +294,24 @@ def pack_scenes(scenes, width, height, device):
                 raise TypeError(f"{where}.shape_to_canvas must be a float tensor, got {m.dtype}")
             matrices.append(m)
             for paint, name in ((group.fill_color, "fill_color"), (group.stroke_color, "stroke_color")):
-                kind, params, offs, cols = _pack_paint(paint, f"{where}.{name}")
-                paint_kinds.append(kind)
-                paint_rows.append(params)
-                if kind != PAINT_NONE and kind != PAINT_SOLID:
-                    stop_offsets.append(offs)
-                    stop_colors.append(cols)
-                    stop_owner.append(f"{where}.{name}")
-                paint_stop_begin.append(paint_stop_begin[-1] + (offs.numel() if offs is not None else 0))
+                # None and plain RGBA tensors, the common paints, need no stops
+                if paint is None:
+                    paint_kinds.append(PAINT_NONE)
+                    paint_rows.append(None)
+                elif type(paint) is torch.Tensor and paint.numel() == 4 and paint.is_floating_point():
+                    paint_kinds.append(PAINT_SOLID)
+                    paint_rows.append(paint)
+                else:
+                    kind, params, offs, cols = _pack_paint(paint, f"{where}.{name}")
+                    paint_kinds.append(kind)
+                    paint_rows.append(params)
+                    if kind != PAINT_NONE and kind != PAINT_SOLID:
+                        stop_offsets.append(offs)
+                        stop_colors.append(cols)
+                        stop_owner.append(f"{where}.{name}")
+                        paint_stop_begin.append(paint_stop_begin[-1] + offs.numel())
+                        continue
+                paint_stop_begin.append(paint_stop_begin[-1])
             all_groups.append(group)
         if matrices:
             group_matrices.append((sx, sy, matrices))
@@ -357,7 +390,7 @@ def pack_scenes(scenes, width, height, device):
         "shape_closed": ints(closed),
         "shape_stroke_style": ints(styles),
         "segment_degree": ints(np.concatenate(seg_degrees) if seg_degrees else []),
-        "segment_points": ints(np.concatenate(seg_points) if seg_points else np.zeros((0, 4)), (-1, 4)),
+        "segment_points": ints(_absolute_point_indices(seg_points, seg_point_base), (-1, 4)),
         "group_pair_begin": ints(group_pair_begin),
         "pair_shape": ints(pair_shape),
         "pair_group": ints(pair_group),
@@ -375,6 +408,17 @@ def pack_scenes(scenes, width, height, device):
                          device=dev, shapes=all_shapes, groups=all_groups)
     packed.ints.update(extra_floats)  # not differentiable: passed like structure
     return packed
+
+
+def _absolute_point_indices(indices, bases):
+    """Every path's segment point indices (relative to its first point),
+    offset by that point's place in the packed points and joined: one NumPy
+    add for all paths rather than one per path."""
+    if not indices:
+        return np.zeros((0, 4), np.int64)
+    joined = np.concatenate(indices).astype(np.int64)
+    sizes = [len(i) for i in indices]
+    return joined + np.repeat(np.asarray(bases, dtype=np.int64), sizes)[:, None]
 
 
 def _affine_inverse(m):
@@ -423,6 +467,7 @@ def _paint_rows(rows, f32):
     # focal columns (radial only) are stacked apart and joined once, so a
     # solid paint costs no per-row cat
     head, tail = [], []
+    radial = False
     for r in rows:
         if r is None:
             head.append(pad4)
@@ -437,10 +482,13 @@ def _paint_rows(rows, f32):
             focal_radius = pad1 if focal_radius is None else vec(focal_radius, 1)
             head.append(torch.cat([center, vec(radius, 2)]))
             tail.append(torch.cat([focal, focal_radius, pad1]))
+            radial = True
         else:
             head.append(vec(r, 4))
             tail.append(pad4)
-    return torch.cat([torch.stack(head), torch.stack(tail)], dim=1)
+    # without a radial paint the focal columns are all zero: no second stack
+    tail = torch.stack(tail) if radial else torch.zeros(len(rows), 4, **f32)
+    return torch.cat([torch.stack(head), tail], dim=1)
 
 
 def _point_widths(widths, counts, f32):

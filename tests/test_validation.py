@@ -110,6 +110,23 @@ def test_bad_input_raises_naming_argument(case):
     expect_error(kinds, names, call)
 
 
+def test_num_control_points_changed_in_place_is_checked_again():
+    # Packing remembers a path's structure by its num_control_points tensor
+    # and that tensor's version: an in-place change is read again, checked
+    # (a wrong count names the argument) and drawn like a fresh path.
+    points = t([[2.0, 2.0], [14.0, 2.0], [14.0, 14.0], [2.0, 14.0]])
+    ncp = torch.tensor([0, 0, 0, 0])
+    path = Path(num_control_points=ncp, points=points, is_closed=True)
+    square = render([path], [group()])
+    assert float(square[8, 8, 3]) == 1.0
+    ncp[1] = 2  # closed, three lines and a cubic need 6 points, not 4
+    expect_error(ValueError, ["num_control_points", "points"], lambda: render([path], [group()]))
+    ncp.resize_(3).copy_(torch.tensor([1, 0, 0]))  # a quadratic (control (14, 2)) and two lines: 4 points
+    fresh = Path(num_control_points=torch.tensor([1, 0, 0]), points=points, is_closed=True)
+    assert torch.equal(render([path], [group()]), render([fresh], [group()]))
+    assert not torch.equal(render([path], [group()]), square)
+
+
 @pytest.mark.parametrize("dtype", [torch.int32, torch.int64, torch.int16, torch.uint8])
 def test_shape_ids_any_integer_dtype(dtype):
     img = render([circle(), circle()], [group(ids=torch.tensor([1], dtype=dtype))])
