@@ -901,6 +901,7 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
                 const SceneGradients mine = thread_grads.acquire();
                 std::vector<CellGroup> groups;
                 std::vector<int> entries;
+                CellWindingScratch winding_scratch;
                 CellProgram program;
                 int program_tile = -1;
                 for (int64_t j = begin; j < end; ++j) {
@@ -916,9 +917,10 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
                         groups.resize(size_t(n) + 1);
                         entries.resize(size_t(n) + 1);
                         const Vec2f margin(kEntryMargin, kEntryMargin);
-                        program = build_cell_program(s, grid, tile, cell, cell_lo(grid, tile, cell) - margin,
-                                                     cell_hi(grid, tile, cell) + margin, groups.data(),
-                                                     entries.data());
+                        const Vec2f lo = cell_lo(grid, tile, cell) - margin, hi = cell_hi(grid, tile, cell) + margin;
+                        program = build_cell_program(s, grid, tile, cell, lo, hi, groups.data(), entries.data());
+                        // The per-cell segment lists of the sampled passes, over the same grown box.
+                        build_cell_windings(s, grid, program, lo, hi, winding_scratch, false);
                         program_tile = tile;
                     }
                     jumps.shade(bs, mine, &program);
