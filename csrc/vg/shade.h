@@ -553,6 +553,8 @@ HOST_DEVICE inline float box_distance(const BBox2& a, const BBox2& b) {
 // The sum is the same integer as casting against every segment, so images
 // are the same bit for bit.
 //
+// `fill_lists` false: only the stroke lists (fills keep the tile's).
+//
 // With `prefiltering`, the searches of group_coverage stop at `reach` (half
 // the band, in shape units): a stroke's segments are kept within that much
 // more (a round stroke's within the shape's widest width, as its closest
@@ -563,7 +565,8 @@ HOST_DEVICE inline float box_distance(const BBox2& a, const BBox2& b) {
 // of the box. The others are skipped by those tests at every point of the
 // cell, so the searches give the same points, bit for bit.
 inline void build_cell_windings(const SceneView& scene, const TileGrid& grid, CellProgram& program, Vec2f lo,
-                                Vec2f hi, CellWindingScratch& scratch, bool prefiltering = false) {
+                                Vec2f hi, CellWindingScratch& scratch, bool prefiltering = false,
+                                bool fill_lists = true) {
     program.windings = nullptr;
     if (!scene.segment_monotone || !scene.segment_boxes || program.cell < 0 || program.varying_groups == 0) return;
     int count = 0;
@@ -638,7 +641,7 @@ inline void build_cell_windings(const SceneView& scene, const TileGrid& grid, Ce
                 }
                 w.stroke_count = int(scratch.stroke.size()) - w.stroke_count;
             }
-            if (!fill || !known.fill_varies) continue;
+            if (!fill || !known.fill_varies || !fill_lists) continue;
             w.known = true;
             any = true;
             if (prefiltering) {
