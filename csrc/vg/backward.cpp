@@ -687,10 +687,9 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
     const SceneView s = scene;
 
     // Filter normalisers, as in the forward pass.
-    // A box filter of radius 1/2 weighs each of a pixel's own samples 1 and
-    // nothing else, so its sums are exactly spp.
+    // Under the unit box the sums are exactly spp (unit_box_filter).
     float* weight_sum = context.allocate<float>(size_t(pixels));
-    const bool unit_box = o.filter == kFilterBox && o.filter_radius == 0.5f;
+    const bool unit_box = unit_box_filter(o);
     parallel_for(pixels, [=] HOST_DEVICE(int64_t pixel) {
         int x = int(pixel % o.width), y = int((pixel / o.width) % o.height), b = int(pixel / (int64_t(o.width) * o.height));
         weight_sum[pixel] = unit_box ? float(spp) : pixel_weight_sum(o, b, x, y);

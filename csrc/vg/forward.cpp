@@ -113,12 +113,11 @@ HOST_DEVICE inline void render_pixel(const SceneView& scene, const TileGrid& gri
     if constexpr (std::is_same<Recorder, NoRecorder>::value) {
         // A cell whose every group is in the constant prefix
         // (set_constant_prefix): each sample has the prefix's colour, so only
-        // the filter weights are computed per sample. A box of radius 1/2
-        // weighs each of the pixel's own samples exactly 1 (render_backward's
-        // weight sums rely on it too), so then no sample is even placed.
+        // the filter weights are computed per sample; under the unit box,
+        // whose weights are all 1 (unit_box_filter), no sample is even placed.
         if (program && program->prefix > 0 && program->prefix == program->num_groups && !o.output_sdf) {
             const Vec4f value = sample_output(program->prefix_color, o.premultiplied);
-            if (o.filter == kFilterBox && o.filter_radius == 0.5f) {
+            if (unit_box_filter(o)) {
                 for (int k = 0; k < spp; ++k) {
                     sum += value;  // value * w for w = 1, exactly
                     weight += 1.0f;

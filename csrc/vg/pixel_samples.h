@@ -43,6 +43,13 @@ HOST_DEVICE FORCE_INLINE Vec2f sample_position(const RenderOptions& o, int b, in
     return {float(x) + (float(i) + u) / float(o.samples_x), float(y) + (float(j) + v) / float(o.samples_y)};
 }
 
+// Whether the filter is the box of radius 1/2: it weighs each of a pixel's
+// own samples exactly 1 (they lie in the pixel, at most half a pixel from
+// its centre) and no other sample, so a pixel's weight sum is spp.
+HOST_DEVICE inline bool unit_box_filter(const RenderOptions& o) {
+    return o.filter == kFilterBox && o.filter_radius == 0.5f;
+}
+
 // How many neighbouring pixels, on each side, can hold samples inside the
 // filter support of a pixel centre.
 HOST_DEVICE inline int filter_reach(const RenderOptions& o) {

@@ -200,7 +200,6 @@ HOST_DEVICE inline const float* built_flattening(const SceneView& scene, int k) 
     return f && flat_is_built(f) ? f : nullptr;
 }
 
-
 // Whether some point of segment k lies within r of p, from its flattening.
 // `quarters` as in flat_within_distance (cached_quarters_within).
 HOST_DEVICE inline bool cached_within_distance(const SceneView& scene, int k, Vec2f p, float r,
@@ -265,7 +264,8 @@ HOST_DEVICE inline unsigned cached_quarters_within(const SceneView& scene, int k
 // cached_within_distance over the quarters of segment k that its cached
 // boxes leave within r of p (all four without boxes).
 HOST_DEVICE inline bool cached_within_distance_pruned(const SceneView& scene, int k, Vec2f p, float r) {
-    return cached_within_distance(scene, k, p, r, scene.segment_boxes ? cached_quarters_within(scene, k, p, r * r) : 0xFu);
+    const unsigned quarters = scene.segment_boxes ? cached_quarters_within(scene, k, p, r * r) : 0xFu;
+    return cached_within_distance(scene, k, p, r, quarters);
 }
 
 // Returns a copy of `scene` with its segment caches built (scratch from the
