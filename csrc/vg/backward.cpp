@@ -919,13 +919,9 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
                         const Vec2f lo = cell_lo(grid, tile, cell) - margin, hi = cell_hi(grid, tile, cell) + margin;
                         program = build_cell_program(s, grid, tile, cell, lo, hi, groups.data(), entries.data());
                         // The per-cell stroke lists of the sampled passes, over the same grown
-                        // box, where a stroke varies over it (the fill lists cost the
-                        // boundary samples of plain fills more than they save: cat +1.4%).
-                        bool strokes = false;
-                        for (int n = 0; n < program.num_groups && !strokes; ++n)
-                            strokes = program.groups[n].last > program.groups[n].first &&
-                                      s.has_stroke(program.groups[n].group);
-                        if (strokes) build_cell_windings(s, grid, program, lo, hi, winding_scratch, false, false);
+                        // box (the fill lists cost the boundary samples of plain fills more
+                        // than they save: cat +1.4%).
+                        build_cell_windings(s, grid, program, lo, hi, winding_scratch, false, false);
                         program_tile = tile;
                     }
                     jumps.shade(bs, mine, &program);

@@ -553,7 +553,8 @@ HOST_DEVICE inline float box_distance(const BBox2& a, const BBox2& b) {
 // The sum is the same integer as casting against every segment, so images
 // are the same bit for bit.
 //
-// `fill_lists` false: only the stroke lists (fills keep the tile's).
+// `fill_lists` false: only the stroke lists (fills keep the tile's), and
+// none at all unless a stroked group varies over the cell.
 //
 // With `prefiltering`, the searches of group_coverage stop at `reach` (half
 // the band, in shape units): a stroke's segments are kept within that much
@@ -569,6 +570,12 @@ inline void build_cell_windings(const SceneView& scene, const TileGrid& grid, Ce
                                 bool fill_lists = true) {
     program.windings = nullptr;
     if (!scene.segment_monotone || !scene.segment_boxes || program.cell < 0 || program.varying_groups == 0) return;
+    if (!fill_lists) {
+        bool strokes = false;
+        for (int n = 0; n < program.num_groups && !strokes; ++n)
+            strokes = program.groups[n].last > program.groups[n].first && scene.has_stroke(program.groups[n].group);
+        if (!strokes) return;
+    }
     int count = 0;
     for (int n = 0; n < program.num_groups; ++n) count = max_value(count, program.groups[n].last);
     scratch.windings.assign(size_t(count), CellWinding());
