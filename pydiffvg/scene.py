@@ -86,9 +86,7 @@ def _path_structure(num_control_points, num_points, closed, where):
         if memo is not None and memo[0]() is num_control_points and memo[1] == num_control_points._version \
                 and memo[2] == (num_points, bool(closed)):
             return memo[3]
-        flat = num_control_points if num_control_points.ndim == 1 else num_control_points.reshape(-1)
-        counts = tuple(flat.tolist())
-    elif isinstance(num_control_points, np.ndarray):
+    if isinstance(num_control_points, (torch.Tensor, np.ndarray)):
         flat = num_control_points if num_control_points.ndim == 1 else num_control_points.reshape(-1)
         counts = tuple(flat.tolist())
     else:
@@ -294,24 +292,20 @@ def pack_scenes(scenes, width, height, device):
                 raise TypeError(f"{where}.shape_to_canvas must be a float tensor, got {m.dtype}")
             matrices.append(m)
             for paint, name in ((group.fill_color, "fill_color"), (group.stroke_color, "stroke_color")):
-                # None and plain RGBA tensors, the common paints, need no stops
+                # None and plain RGBA tensors, the common paints, without a call
                 if paint is None:
-                    paint_kinds.append(PAINT_NONE)
-                    paint_rows.append(None)
+                    kind, params, offs = PAINT_NONE, None, None
                 elif type(paint) is torch.Tensor and paint.numel() == 4 and paint.is_floating_point():
-                    paint_kinds.append(PAINT_SOLID)
-                    paint_rows.append(paint)
+                    kind, params, offs = PAINT_SOLID, paint, None
                 else:
                     kind, params, offs, cols = _pack_paint(paint, f"{where}.{name}")
-                    paint_kinds.append(kind)
-                    paint_rows.append(params)
-                    if kind != PAINT_NONE and kind != PAINT_SOLID:
-                        stop_offsets.append(offs)
-                        stop_colors.append(cols)
-                        stop_owner.append(f"{where}.{name}")
-                        paint_stop_begin.append(paint_stop_begin[-1] + offs.numel())
-                        continue
-                paint_stop_begin.append(paint_stop_begin[-1])
+                paint_kinds.append(kind)
+                paint_rows.append(params)
+                if kind != PAINT_NONE and kind != PAINT_SOLID:
+                    stop_offsets.append(offs)
+                    stop_colors.append(cols)
+                    stop_owner.append(f"{where}.{name}")
+                paint_stop_begin.append(paint_stop_begin[-1] + (offs.numel() if offs is not None else 0))
             all_groups.append(group)
         if matrices:
             group_matrices.append((sx, sy, matrices))
