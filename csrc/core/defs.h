@@ -41,6 +41,9 @@ constexpr float kPi = 3.14159265358979323846f;
 
 template <typename T>
 HOST_DEVICE FORCE_INLINE T clamp_value(T v, T lo, T hi) { return v < lo ? lo : (v > hi ? hi : v); }
+// min_value / max_value rather than fminf / fmaxf in hot host code: without
+// -ffinite-math-only GCC calls libm for those (5 M calls in one boston
+// backward). They differ only for NaN arguments.
 template <typename T>
 HOST_DEVICE FORCE_INLINE T min_value(T a, T b) { return a < b ? a : b; }
 template <typename T>

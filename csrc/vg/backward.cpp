@@ -364,6 +364,70 @@ HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid
     return j.jump(o.premultiplied);
 }
 
+// Whether a layer of 0/1 coverage bits (bit 0 fill, bit 1 stroke) of group g
+// sets the sample to an opaque solid paint, whatever lies below it.
+HOST_DEVICE FORCE_INLINE bool layer_hides_below(const SceneView& scene, int g, unsigned bits) {
+    return ((bits & 2) && paint_is_opaque_solid(scene, 2 * g + 1)) || ((bits & 1) && paint_is_opaque_solid(scene, 2 * g));
+}
+
+// The jump through a cell program with program.scratch (one byte per group),
+// walking the groups from the top down as shade_point_top_down does:
+//  - above the owner, a layer that covers x with an opaque solid paint hides
+//    the boundary: the bottom-up walk would scale delta by exactly 0 there
+//    and stop, so the jump is 0 and nothing below is tested;
+//  - below the owner, the first such layer sets both branches to its paint
+//    exactly, so nothing under it is tested either.
+// The kept layers are then composited bottom-up by JumpAccumulator, the same
+// operations in the same order as the bottom-up walk, with the groups beyond
+// those two layers left untested. On six real files at 256 px, 16,321 of
+// 16,324 gradient tensors came out bit-identical, and three within 1e-6
+// relative (the compiler's choice of which products to fuse). The bottom-up walk stops early only once it is settled
+// above the owner, a case this walk reaches from the top; which costs fewer
+// tests depends on where the owner lies, and from the top wins on layered
+// art (callgrind, forward + backward at 512 px: boston -5.6%, tiger -10.3%,
+// the procedural strokes256 -12.7%).
+HOST_DEVICE inline Vec4f shade_jump_top_down(const SceneView& scene, const TileGrid& grid, const RenderOptions& o,
+                                             const CellProgram& program, int b, int px, int py, Vec2f x,
+                                             Vec2f inner, Vec2f outer, int owner, int in_stroke_side) {
+    unsigned char* layers = program.scratch;
+    GroupCoverage ci, co;
+    int owner_at = -1, bottom = 0;
+    for (int n = program.num_groups - 1; n >= 0; --n) {
+        const CellGroup& cg = program.groups[n];
+        if (cg.group == owner) {
+            ci = cell_group_coverage(scene, grid, program, cg, inner, false, in_stroke_side > 0);
+            co = cell_group_coverage(scene, grid, program, cg, outer, false, in_stroke_side < 0);
+            owner_at = n;
+            continue;
+        }
+        const GroupCoverage c = cell_group_coverage(scene, grid, program, cg, x, false);
+        const unsigned bits = (c.fill > 0.0f ? 1u : 0u) | (c.stroke > 0.0f ? 2u : 0u);
+        layers[n] = (unsigned char)bits;
+        if (layer_hides_below(scene, cg.group, bits)) {
+            if (owner_at < 0) return Vec4f();  // the boundary is hidden at x
+            bottom = n;
+            break;
+        }
+    }
+    if (owner_at < 0) return Vec4f();  // no owner layer: both branches are the same
+    JumpAccumulator j;
+    j.accum = background_premultiplied(o, b, px, py);
+    for (int n = bottom; n < program.num_groups; ++n) {
+        const int g = program.groups[n].group;
+        if (n == owner_at) {
+            j.owner(scene, g, ci, co);
+        } else if (layers[n]) {
+            GroupCoverage c;
+            c.local = scene.to_shape(g).apply_point(x);
+            c.fill = (layers[n] & 1) ? 1.0f : 0.0f;
+            c.stroke = (layers[n] & 2) ? 1.0f : 0.0f;
+            j.other(scene, g, c);
+        }
+        if (j.settled()) return Vec4f();
+    }
+    return j.jump(o.premultiplied);
+}
+
 // The same jump through the program of the cell holding x and both side
 // points (build_cell_program over the cell grown by kEntryMargin): groups
 // whose bounds miss the cell are not visited at all, and entries constant
@@ -372,6 +436,8 @@ HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid
 HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid, const RenderOptions& o,
                                     const CellProgram& program, int b, int px, int py, Vec2f x, Vec2f inner,
                                     Vec2f outer, int owner, int in_stroke_side) {
+    if (program.scratch) return shade_jump_top_down(scene, grid, o, program, b, px, py, x, inner, outer, owner,
+                                                    in_stroke_side);
     JumpAccumulator j;
     j.accum = background_premultiplied(o, b, px, py);
     for (int n = 0; n < program.num_groups; ++n) {
@@ -901,6 +967,7 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
                 std::vector<CellGroup> groups;
                 std::vector<int> entries;
                 CellWindingScratch winding_scratch;
+                std::vector<unsigned char> layer_bits;
                 CellProgram program;
                 int program_tile = -1;
                 for (int64_t j = begin; j < end; ++j) {
@@ -917,7 +984,18 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
                         entries.resize(size_t(n) + 1);
                         const Vec2f margin(kEntryMargin, kEntryMargin);
                         const Vec2f lo = cell_lo(grid, tile, cell) - margin, hi = cell_hi(grid, tile, cell) + margin;
+                        layer_bits.resize(size_t(n) + 1);
                         program = build_cell_program(s, grid, tile, cell, lo, hi, groups.data(), entries.data());
+                        // shade_jump_top_down, where some layer can stop its walk: with
+                        // no opaque paint it tests every group anyway, and its second
+                        // loop costs more than the bottom-up walk (fills256: +0.5%).
+                        for (int k = 0; k < program.num_groups; ++k) {
+                            const int g = program.groups[k].group;
+                            if (paint_is_opaque_solid(s, 2 * g) || paint_is_opaque_solid(s, 2 * g + 1)) {
+                                program.scratch = layer_bits.data();
+                                break;
+                            }
+                        }
                         // The per-cell stroke lists of the sampled passes, over the same grown
                         // box (the fill lists cost the boundary samples of plain fills more
                         // than they save: cat +1.4%).

@@ -85,7 +85,7 @@ HOST_DEVICE inline bool stroke_is_round(const SceneView& scene, int s) {
 // tiny fraction of their magnitude: tangents from nearer points would be
 // noise, and their derivatives would blow up.
 HOST_DEVICE inline bool points_distinct(Vec2f a, Vec2f b) {
-    float scale = 1.0f + fmaxf(fabsf(a.x), fabsf(a.y));
+    float scale = 1.0f + max_value(fabsf(a.x), fabsf(a.y));
     return length_squared(a - b) > 1e-12f * scale * scale;
 }
 
@@ -256,7 +256,7 @@ HOST_DEVICE inline bool joint_contains(const StrokeJoint& j, Vec2f p) {
     Vec2f r = p - j.v;
     if (j.kind == kJointNone || j.w <= 0.0f) return false;
     if (joint_is_round(j)) return length_squared(r) <= j.w * j.w;
-    float slack = 1e-5f * (1.0f + fmaxf(fabsf(j.v.x), fabsf(j.v.y)) + j.w);
+    float slack = 1e-5f * (1.0f + max_value(fabsf(j.v.x), fabsf(j.v.y)) + j.w);
     if (j.kind == kJointCap) {
         if (j.style != kCapSquare) return false;
         float along = dot(r, j.t1), across = dot(r, perpendicular(j.t1));
@@ -313,7 +313,7 @@ HOST_DEVICE inline float styled_stroke_pad(const SceneView& scene, int s) {
 HOST_DEVICE inline float joint_reach(const SceneView& scene, int s) {
     float limit = scene.shape_miter_limit ? scene.shape_miter_limit[s] : 4.0f;
     float reach = 1.5f;  // square caps: sqrt(2)
-    if (scene.join(s) == kJoinMiter) reach = fmaxf(reach, fminf(limit, 1500.0f));
+    if (scene.join(s) == kJoinMiter) reach = max_value(reach, min_value(limit, 1500.0f));
     return reach;
 }
 
