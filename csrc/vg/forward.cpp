@@ -110,32 +110,50 @@ HOST_DEVICE inline void render_pixel(const SceneView& scene, const TileGrid& gri
         write_pixel(image, o, channels, pixel, sum, weight);
         return;
     }
-    if constexpr (std::is_same<Recorder, NoRecorder>::value) {
-        // A cell whose every group is in the constant prefix
-        // (set_constant_prefix): each sample has the prefix's colour, so only
-        // the filter weights are computed per sample; under the unit box,
-        // whose weights are all 1 (unit_box_filter), no sample is even placed.
-        if (program && program->prefix > 0 && program->prefix == program->num_groups && !o.output_sdf) {
-            const Vec4f value = sample_output(program->prefix_color, o.premultiplied);
-            if (unit_box_filter(o)) {
-                for (int k = 0; k < spp; ++k) {
-                    sum += value;  // value * w for w = 1, exactly
-                    weight += 1.0f;
+    // A cell whose every group is in the constant prefix (set_constant_prefix):
+    // each sample has the prefix's colour, so only the filter weights are
+    // computed per sample; under the unit box, whose weights are all 1
+    // (unit_box_filter), no sample is even placed. A recorder (sampled: the
+    // prefix is never set with prefiltering) logs for each sample the fill
+    // of every group, bottom to top, as shading it would (a constant group
+    // has coverage 1 and no stroke near); none for a sample of weight 0.
+    if (program && program->prefix > 0 && program->prefix == program->num_groups && !o.output_sdf) {
+        const Vec4f value = sample_output(program->prefix_color, o.premultiplied);
+        auto log_sample = [&](bool weighted) {
+            auto visit = record.start();
+            if constexpr (std::is_same<Recorder, LayerRecorder<false>>::value) {
+                if (weighted) {
+                    LayerEvent e;
+                    e.coverage = 1.0f;
+                    for (int n = 0; n < program->num_groups; ++n) {
+                        e.group = program->groups[n].group;
+                        e.paint = 2 * e.group;
+                        visit(e);
+                    }
                 }
-                write_pixel(image, o, channels, pixel, sum, weight);
-                return;
             }
+            record.finish(visit);
+        };
+        if (unit_box_filter(o)) {
             for (int k = 0; k < spp; ++k) {
-                Vec2f p = sample_position(o, b, x, y, k);
-                float w = filter_weight(o.filter, o.filter_radius, p.x - (float(x) + 0.5f), p.y - (float(y) + 0.5f));
-                if (w != 0.0f) {
-                    sum += value * w;
-                    weight += w;
-                }
+                sum += value;  // value * w for w = 1, exactly
+                weight += 1.0f;
+                log_sample(true);
             }
             write_pixel(image, o, channels, pixel, sum, weight);
             return;
         }
+        for (int k = 0; k < spp; ++k) {
+            Vec2f p = sample_position(o, b, x, y, k);
+            float w = filter_weight(o.filter, o.filter_radius, p.x - (float(x) + 0.5f), p.y - (float(y) + 0.5f));
+            if (w != 0.0f) {
+                sum += value * w;
+                weight += w;
+            }
+            log_sample(w != 0.0f);
+        }
+        write_pixel(image, o, channels, pixel, sum, weight);
+        return;
     }
     for (int k = 0; k < spp; ++k) {
         Vec2f p = sample_position(o, b, x, y, k);
@@ -230,7 +248,7 @@ void render_forward(const SceneView& input_scene, const RenderOptions& options, 
                         int64_t pixel = (int64_t(b) * o.height + y) * o.width + x;
                         record.max_layers = 2 * (program ? program->num_groups : tile_groups);
                         render_pixel(s, grid, o, image, channels, pixel, program, record);
-                    }, !record_tile);
+                    }, !record_tile, record_tile);
                     return record.used;
                 };
                 size_t used = 0;

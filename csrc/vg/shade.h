@@ -727,9 +727,13 @@ inline void build_cell_windings(const SceneView& scene, const TileGrid& grid, Ce
 // The CPU's walk over tile t: calls f(program, x, y) for each of its pixels,
 // cell by cell, with the program of the pixel's cell (null for SDF output,
 // which does not use the tile lists). `hide_occluded` as for build_cell_program.
+// `whole_prefix` (a sampled pass that records layers): the program keeps a
+// constant prefix only when it is the whole program (a cell every sample of
+// which logs the same layers); a partial prefix would hide its layers from
+// the recorder.
 template <typename F>
 inline void for_each_tile_pixel(const SceneView& scene, const TileGrid& grid, const RenderOptions& o, int64_t t,
-                                F&& f, bool hide_occluded = false) {
+                                F&& f, bool hide_occluded = false, bool whole_prefix = false) {
     int local = int(t % grid.tiles_per_scene);
     int x0 = (local % grid.tiles_x) * grid.tile_size, y0 = (local / grid.tiles_x) * grid.tile_size;
     int n = grid.tile_begin[t + 1] - grid.tile_begin[t];
@@ -744,6 +748,9 @@ inline void for_each_tile_pixel(const SceneView& scene, const TileGrid& grid, co
         if (hide_occluded) {
             program.scratch = scratch.data();
             if (!o.prefiltering && !o.background && !o.output_sdf) set_constant_prefix(scene, program);
+        } else if (whole_prefix && !o.prefiltering && !o.background && !o.output_sdf) {
+            set_constant_prefix(scene, program);
+            if (program.prefix < program.num_groups) program.prefix = 0;
         }
         if (!o.output_sdf)
             build_cell_windings(scene, grid, program, Vec2f(float(cx0), float(cy0)), Vec2f(float(cx1), float(cy1)),
