@@ -32,7 +32,7 @@ import torch
 import pydiffvg
 from pydiffvg.backward import BACKWARD_OPTIONS
 from pydiffvg.shapes import (Circle, Ellipse, FilterType, LinearGradient, OutputType, Path, PixelFilter,
-                             Polygon, RadialGradient, Rect, ShapeGroup)
+                             LineCap, LineJoin, Polygon, RadialGradient, Rect, ShapeGroup)
 
 SIZE = 48
 T = torch.tensor
@@ -1079,6 +1079,44 @@ def test_boundary_cell_programs_match_tile_walk(box_filter):
         err = (a - b).abs().max().item()
         assert err <= 1e-5 * scale, \
             f"leaf {i}: programs {a.flatten()[:6].tolist()} tile walks {b.flatten()[:6].tolist()}"
+
+
+def test_boundary_jumps_from_the_top_match_the_tile_walk():
+    # Through a cell program that holds an opaque solid paint, a boundary
+    # sample's jump is found from the top down: an opaque layer covering the
+    # point above the owner makes it 0, and the first one below the owner
+    # ends the walk there. The tile walk (no programs) goes bottom-up through
+    # every group; the gradients must agree to rounding. The scene stacks an
+    # opaque backdrop, translucent and opaque owners, a styled (miter) stroke,
+    # and an opaque bar on top that hides part of them.
+    def grads(cell_programs):
+        leaves, leaf = leaf_maker()
+        shapes = [Rect(leaf(T([2.0, 3.0])), leaf(T([45.0, 44.0]))),                       # opaque backdrop
+                  Circle(leaf(T(12.0)), leaf(T([18.0, 20.0]))),                           # translucent
+                  Polygon(leaf(T([[8.0, 40.0], [30.0, 6.0], [42.0, 34.0]])), True, stroke_width=leaf(T(2.0))),
+                  Path(T([0, 0]), leaf(T([[6.0, 10.0], [24.0, 28.0], [40.0, 12.0]])), False,
+                       stroke_width=leaf(T(1.5))),
+                  Rect(leaf(T([20.0, 22.0])), leaf(T([46.0, 29.0])))]                     # opaque bar on top
+        shapes[3].line_join, shapes[3].line_cap = LineJoin.miter, LineCap.square
+        groups = [ShapeGroup(T([0]), fill_color=leaf(T([0.3, 0.4, 0.8, 1.0]))),
+                  ShapeGroup(T([1]), fill_color=leaf(T([0.9, 0.2, 0.1, 0.6]))),
+                  ShapeGroup(T([2]), fill_color=leaf(T([0.2, 0.7, 0.3, 1.0])),
+                             stroke_color=leaf(T([0.0, 0.0, 0.0, 1.0]))),
+                  ShapeGroup(T([3]), fill_color=None, stroke_color=leaf(T([0.9, 0.9, 0.1, 1.0]))),
+                  ShapeGroup(T([4]), fill_color=leaf(T([0.1, 0.1, 0.1, 1.0])))]
+        with BackwardOptions(area_term=False, cell_programs=cell_programs, boundary_density=4.0):
+            image = pydiffvg.render(shapes, groups, width=SIZE, height=SIZE, num_samples=2, seed=FD_SEED)
+            (image * smooth_weights(SIZE, SIZE)).sum().backward()
+        return [t.grad.clone() for t in leaves]
+
+    programs, walks = grads(True), grads(False)
+    # the ten geometry leaves (two per shape); the colours get no boundary term
+    assert all(b.abs().max().item() > 0 for b in walks[:10]), "a shape got no boundary gradient"
+    for i, (a, b) in enumerate(zip(programs, walks)):
+        scale = b.abs().max().item() + 1e-6
+        err = (a - b).abs().max().item()
+        assert err <= 1e-5 * scale, \
+            f"leaf {i}: top-down {a.flatten()[:6].tolist()} tile walk {b.flatten()[:6].tolist()}"
 
 
 def test_layer_log_kept_only_where_it_applies():
