@@ -364,12 +364,6 @@ HOST_DEVICE inline Vec4f shade_jump(const SceneView& scene, const TileGrid& grid
     return j.jump(o.premultiplied);
 }
 
-// Whether a layer of 0/1 coverage bits (bit 0 fill, bit 1 stroke) of group g
-// sets the sample to an opaque solid paint, whatever lies below it.
-HOST_DEVICE FORCE_INLINE bool layer_hides_below(const SceneView& scene, int g, unsigned bits) {
-    return ((bits & 2) && paint_is_opaque_solid(scene, 2 * g + 1)) || ((bits & 1) && paint_is_opaque_solid(scene, 2 * g));
-}
-
 // The jump through a cell program with program.scratch (one byte per group),
 // walking the groups from the top down as shade_point_top_down does:
 //  - above the owner, a layer that covers x with an opaque solid paint hides
@@ -381,11 +375,12 @@ HOST_DEVICE FORCE_INLINE bool layer_hides_below(const SceneView& scene, int g, u
 // operations in the same order as the bottom-up walk, with the groups beyond
 // those two layers left untested. On six real files at 256 px, 16,321 of
 // 16,324 gradient tensors came out bit-identical, and three within 1e-6
-// relative (the compiler's choice of which products to fuse). The bottom-up walk stops early only once it is settled
-// above the owner, a case this walk reaches from the top; which costs fewer
-// tests depends on where the owner lies, and from the top wins on layered
-// art (callgrind, forward + backward at 512 px: boston -5.6%, tiger -10.3%,
-// the procedural strokes256 -12.7%).
+// relative (the compiler's choice of which products to fuse). The bottom-up
+// walk stops early only once it is settled above the owner, a case this walk
+// reaches from the top; which costs fewer tests depends on where the owner
+// lies, and from the top wins on layered art (callgrind, forward + backward
+// at 512 px: boston -5.6%, tiger -10.3%, the procedural strokes256 -12.7%).
+// Only where the program holds an opaque paint (program_has_opaque_paint).
 HOST_DEVICE inline Vec4f shade_jump_top_down(const SceneView& scene, const TileGrid& grid, const RenderOptions& o,
                                              const CellProgram& program, int b, int px, int py, Vec2f x,
                                              Vec2f inner, Vec2f outer, int owner, int in_stroke_side) {
@@ -522,100 +517,6 @@ HOST_DEVICE inline int side_in_owner_stroke(const SceneView& scene, const Piece&
     if (length_squared(to_shape.apply_point(inner) - centre) < w * w) return 1;
     if (length_squared(to_shape.apply_point(outer) - centre) < w * w) return -1;
     return 0;
-}
-
-// ---- Boundary pieces ----------------------------------------------------------
-
-// The stroke pieces of a styled path (stroke_style.h): both offset sides of
-// every segment, then per joint its arc or straight edges, or a dot's.
-template <typename Put>
-HOST_DEVICE inline void visit_styled_stroke_pieces(const SceneView& s, int shape, Put& put) {
-    int begin = s.shape_segment_begin[shape], end = s.shape_segment_begin[shape + 1];
-    for (int k = begin; k < end; ++k) { put(kPieceStrokeSide, k, 1); put(kPieceStrokeSide, k, -1); }
-    int first = first_stroke_segment(s, shape);
-    if (first < 0) {
-        if (s.cap(shape) == kCapRound) put(kPieceDot, begin, 0);
-        if (s.cap(shape) == kCapSquare)
-            for (int i = 1; i <= 4; ++i) put(kPieceDot, begin, i);
-        return;
-    }
-    bool closed = s.shape_closed[shape] != 0;
-    for (int k = first; k < end; ++k) {
-        if (segment_is_degenerate(s, k)) continue;
-        for (int e = (k == first && !closed) ? 0 : 1; e <= 1; ++e) {
-            int kind = (e == 0 || next_stroke_segment(s, shape, k) < 0) ? kJointCap : kJointJoin;
-            bool round = kind == kJointCap ? s.cap(shape) == kCapRound : s.join(shape) == kJoinRound;
-            if (round) { put(kPieceJointArc, k, e); continue; }
-            int edges = joint_edge_count(s, shape, kind);
-            for (int i = 0; i < edges; ++i) put(kPieceJointEdge, k, e + 2 * i);
-        }
-    }
-}
-
-// Number of boundary pieces of pair m (see PieceType).
-HOST_DEVICE inline int count_pieces(const SceneView& s, int m) {
-    int g = s.pair_group[m], shape = s.pair_shape[m];
-    int kind = s.shape_kind[shape];
-    int n = 0;
-    if (kind == kCircle || kind == kEllipse) {
-        if (s.has_fill(g)) n += 1;
-        if (s.has_stroke(g)) n += 2;
-        return n;
-    }
-    if (kind == kRect) {
-        if (s.has_fill(g)) n += 4;
-        if (s.has_stroke(g)) n += 12;
-        return n;
-    }
-    int segs = s.shape_segment_begin[shape + 1] - s.shape_segment_begin[shape];
-    if (segs == 0) return 0;
-    bool closed = s.shape_closed[shape] != 0;
-    if (s.has_fill(g)) n += segs + (closed ? 0 : 1);
-    if (s.has_stroke(g)) {
-        if (stroke_is_round(s, shape)) {
-            n += 2 * segs + (closed ? segs : segs - 1 + 2);
-        } else {
-            auto count = [&](int, int, int) { ++n; };
-            visit_styled_stroke_pieces(s, shape, count);
-        }
-    }
-    return n;
-}
-
-HOST_DEVICE inline void write_pieces(const SceneView& s, int m, Piece* out) {
-    int g = s.pair_group[m], shape = s.pair_shape[m];
-    int kind = s.shape_kind[shape];
-    int n = 0;
-    auto put = [&](int type, int index, int side) { out[n++] = Piece{type, m, index, side}; };
-    if (kind == kCircle || kind == kEllipse) {
-        if (s.has_fill(g)) put(kPieceEllipse, shape, 0);
-        if (s.has_stroke(g)) { put(kPieceEllipse, shape, 1); put(kPieceEllipse, shape, -1); }
-        return;
-    }
-    if (kind == kRect) {
-        if (s.has_fill(g))
-            for (int side = 0; side < 4; ++side) put(kPieceRectSide, shape, side);
-        if (s.has_stroke(g)) {
-            for (int side = 0; side < 4; ++side) { put(kPieceRectSide, shape, 4 + side); put(kPieceRectSide, shape, 8 + side); }
-            for (int corner = 0; corner < 4; ++corner) put(kPieceRectCorner, shape, corner);
-        }
-        return;
-    }
-    int begin = s.shape_segment_begin[shape], end = s.shape_segment_begin[shape + 1];
-    if (begin == end) return;
-    bool closed = s.shape_closed[shape] != 0;
-    if (s.has_fill(g)) {
-        for (int k = begin; k < end; ++k) put(kPieceFillSegment, k, 0);
-        if (!closed) put(kPieceClosingLine, shape, 0);
-    }
-    if (s.has_stroke(g) && !stroke_is_round(s, shape)) {
-        visit_styled_stroke_pieces(s, shape, put);
-    } else if (s.has_stroke(g)) {
-        for (int k = begin; k < end; ++k) { put(kPieceStrokeSide, k, 1); put(kPieceStrokeSide, k, -1); }
-        for (int k = begin; k < end; ++k)
-            if (closed || k + 1 < end) put(kPieceJoin, k, 0);
-        if (!closed) { put(kPieceCap, begin, 0); put(kPieceCap, end - 1, 1); }
-    }
 }
 
 // The boundary term's work per drawn point: the jump in sample value across
@@ -989,13 +890,7 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
                         // shade_jump_top_down, where some layer can stop its walk: with
                         // no opaque paint it tests every group anyway, and its second
                         // loop costs more than the bottom-up walk (fills256: +0.5%).
-                        for (int k = 0; k < program.num_groups; ++k) {
-                            const int g = program.groups[k].group;
-                            if (paint_is_opaque_solid(s, 2 * g) || paint_is_opaque_solid(s, 2 * g + 1)) {
-                                program.scratch = layer_bits.data();
-                                break;
-                            }
-                        }
+                        if (program_has_opaque_paint(s, program)) program.scratch = layer_bits.data();
                         // The per-cell stroke lists of the sampled passes, over the same grown
                         // box (the fill lists cost the boundary samples of plain fills more
                         // than they save: cat +1.4%).

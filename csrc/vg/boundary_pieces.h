@@ -311,6 +311,100 @@ HOST_DEVICE inline void piece_shape_point(const SceneView& scene, const Piece& p
     }
 }
 
+// ---- The pieces of a pair ----------------------------------------------------
+
+// The stroke pieces of a styled path (stroke_style.h): both offset sides of
+// every segment, then per joint its arc or straight edges, or a dot's.
+template <typename Put>
+HOST_DEVICE inline void visit_styled_stroke_pieces(const SceneView& s, int shape, Put& put) {
+    int begin = s.shape_segment_begin[shape], end = s.shape_segment_begin[shape + 1];
+    for (int k = begin; k < end; ++k) { put(kPieceStrokeSide, k, 1); put(kPieceStrokeSide, k, -1); }
+    int first = first_stroke_segment(s, shape);
+    if (first < 0) {
+        if (s.cap(shape) == kCapRound) put(kPieceDot, begin, 0);
+        if (s.cap(shape) == kCapSquare)
+            for (int i = 1; i <= 4; ++i) put(kPieceDot, begin, i);
+        return;
+    }
+    bool closed = s.shape_closed[shape] != 0;
+    for (int k = first; k < end; ++k) {
+        if (segment_is_degenerate(s, k)) continue;
+        for (int e = (k == first && !closed) ? 0 : 1; e <= 1; ++e) {
+            int kind = (e == 0 || next_stroke_segment(s, shape, k) < 0) ? kJointCap : kJointJoin;
+            bool round = kind == kJointCap ? s.cap(shape) == kCapRound : s.join(shape) == kJoinRound;
+            if (round) { put(kPieceJointArc, k, e); continue; }
+            int edges = joint_edge_count(s, shape, kind);
+            for (int i = 0; i < edges; ++i) put(kPieceJointEdge, k, e + 2 * i);
+        }
+    }
+}
+
+// Number of boundary pieces of pair m (see PieceType).
+HOST_DEVICE inline int count_pieces(const SceneView& s, int m) {
+    int g = s.pair_group[m], shape = s.pair_shape[m];
+    int kind = s.shape_kind[shape];
+    int n = 0;
+    if (kind == kCircle || kind == kEllipse) {
+        if (s.has_fill(g)) n += 1;
+        if (s.has_stroke(g)) n += 2;
+        return n;
+    }
+    if (kind == kRect) {
+        if (s.has_fill(g)) n += 4;
+        if (s.has_stroke(g)) n += 12;
+        return n;
+    }
+    int segs = s.shape_segment_begin[shape + 1] - s.shape_segment_begin[shape];
+    if (segs == 0) return 0;
+    bool closed = s.shape_closed[shape] != 0;
+    if (s.has_fill(g)) n += segs + (closed ? 0 : 1);
+    if (s.has_stroke(g)) {
+        if (stroke_is_round(s, shape)) {
+            n += 2 * segs + (closed ? segs : segs - 1 + 2);
+        } else {
+            auto count = [&](int, int, int) { ++n; };
+            visit_styled_stroke_pieces(s, shape, count);
+        }
+    }
+    return n;
+}
+
+HOST_DEVICE inline void write_pieces(const SceneView& s, int m, Piece* out) {
+    int g = s.pair_group[m], shape = s.pair_shape[m];
+    int kind = s.shape_kind[shape];
+    int n = 0;
+    auto put = [&](int type, int index, int side) { out[n++] = Piece{type, m, index, side}; };
+    if (kind == kCircle || kind == kEllipse) {
+        if (s.has_fill(g)) put(kPieceEllipse, shape, 0);
+        if (s.has_stroke(g)) { put(kPieceEllipse, shape, 1); put(kPieceEllipse, shape, -1); }
+        return;
+    }
+    if (kind == kRect) {
+        if (s.has_fill(g))
+            for (int side = 0; side < 4; ++side) put(kPieceRectSide, shape, side);
+        if (s.has_stroke(g)) {
+            for (int side = 0; side < 4; ++side) { put(kPieceRectSide, shape, 4 + side); put(kPieceRectSide, shape, 8 + side); }
+            for (int corner = 0; corner < 4; ++corner) put(kPieceRectCorner, shape, corner);
+        }
+        return;
+    }
+    int begin = s.shape_segment_begin[shape], end = s.shape_segment_begin[shape + 1];
+    if (begin == end) return;
+    bool closed = s.shape_closed[shape] != 0;
+    if (s.has_fill(g)) {
+        for (int k = begin; k < end; ++k) put(kPieceFillSegment, k, 0);
+        if (!closed) put(kPieceClosingLine, shape, 0);
+    }
+    if (s.has_stroke(g) && !stroke_is_round(s, shape)) {
+        visit_styled_stroke_pieces(s, shape, put);
+    } else if (s.has_stroke(g)) {
+        for (int k = begin; k < end; ++k) { put(kPieceStrokeSide, k, 1); put(kPieceStrokeSide, k, -1); }
+        for (int k = begin; k < end; ++k)
+            if (closed || k + 1 < end) put(kPieceJoin, k, 0);
+        if (!closed) { put(kPieceCap, begin, 0); put(kPieceCap, end - 1, 1); }
+    }
+}
+
 // The shared-sampler piece table over a flat array of pieces: geometry in
 // output pixels.
 struct PieceTable2D {

@@ -363,6 +363,22 @@ HOST_DEVICE inline bool hides_below(const SceneView& scene, const CellGroup& cg)
     return cg.last == cg.first && cg.fill == 1.0f && paint_is_opaque_solid(scene, 2 * cg.group);
 }
 
+// Whether a layer of 0/1 coverage bits (bit 0 fill, bit 1 stroke) of group g
+// sets a sample to an opaque solid paint, whatever lies below it.
+HOST_DEVICE FORCE_INLINE bool layer_hides_below(const SceneView& scene, int g, unsigned bits) {
+    return ((bits & 2) && paint_is_opaque_solid(scene, 2 * g + 1)) || ((bits & 1) && paint_is_opaque_solid(scene, 2 * g));
+}
+
+// Whether some group of the program has an opaque solid fill or stroke: a
+// layer that can end a top-down walk.
+HOST_DEVICE inline bool program_has_opaque_paint(const SceneView& scene, const CellProgram& program) {
+    for (int n = 0; n < program.num_groups; ++n) {
+        const int g = program.groups[n].group;
+        if (paint_is_opaque_solid(scene, 2 * g) || paint_is_opaque_solid(scene, 2 * g + 1)) return true;
+    }
+    return false;
+}
+
 // The program of cell `cell` of `tile`, whose output-space rectangle is
 // [lo, hi]. `groups` and `entries` need room for the tile's entry count.
 // With `hide_occluded` (a forward pass that records no layers), the program
