@@ -11,6 +11,7 @@ reaches whatever leaf tensors the user put here.
 from __future__ import annotations
 
 import enum
+import itertools
 
 import torch
 
@@ -66,11 +67,45 @@ def _as_float_tensor(value, name, owner):
         raise TypeError(f"{owner}: '{name}' must be a float tensor, got {type(value).__name__}") from exc
 
 
+_revisions = itertools.count(1)
+
+
+def _next_revision():
+    return None if torch.compiler.is_compiling() else next(_revisions)
+
+
+class _Revised:
+    """Every attribute assignment stamps the object with a fresh number from
+    one counter, and so does copying or unpickling it: equal numbers mean
+    the same object, not reassigned since. The packer (pydiffvg/scene.py)
+    reuses a scene's structure while its objects' numbers stay the same.
+    Inside torch.compile the number is None (never reused): the counter
+    would be a guard that changes on every call."""
+    __slots__ = ()
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        object.__setattr__(self, "_revision", _next_revision())
+
+    def __delattr__(self, name):
+        object.__delattr__(self, name)
+        object.__setattr__(self, "_revision", _next_revision())
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_revision", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        object.__setattr__(self, "_revision", _next_revision())
+
+
 def _default_width():
     return torch.tensor(1.0)
 
 
-class _Shape:
+class _Shape(_Revised):
     """Stroke style shared by every shape. Not in diffvg: ``line_cap``,
     ``line_join`` and ``miter_limit`` (SVG semantics); defaults keep diffvg's
     round caps and joins."""
@@ -144,7 +179,7 @@ class Polygon(_Shape):
         self._init_stroke(_default_width() if stroke_width is None else stroke_width, id)
 
 
-class LinearGradient:
+class LinearGradient(_Revised):
     """A linear gradient from ``begin`` (2,) to ``end`` (2,) in the shape's
     coordinates, with ``offsets`` (K,) in [0, 1] ascending and ``stop_colors``
     (K, 4) straight (not premultiplied) RGBA. Pads outside [0, 1]."""
@@ -156,7 +191,7 @@ class LinearGradient:
         self.stop_colors = _as_float_tensor(stop_colors, "stop_colors", "LinearGradient")
 
 
-class RadialGradient:
+class RadialGradient(_Revised):
     """A radial gradient centred at ``center`` (2,) with elliptic ``radius``
     (2,) = (rx, ry): offset 1 lies on that ellipse. ``offsets`` (K,),
     ``stop_colors`` (K, 4) as for LinearGradient.
@@ -182,7 +217,7 @@ class RadialGradient:
                              else _as_float_tensor(focal_radius, "focal_radius", "RadialGradient"))
 
 
-class ShapeGroup:
+class ShapeGroup(_Revised):
     """Shapes drawn together with one fill and one stroke paint.
 
     shape_ids: int tensor (k,) (int32 or int64) of indices into the shape list.
