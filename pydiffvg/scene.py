@@ -209,8 +209,9 @@ def pack_scenes(scenes, width, height, device):
 # unpickled object gets its own, so the tuple of the objects' numbers says
 # which objects these are and that none was reassigned since. What can
 # change without an assignment is checked on each reuse: the integer tensors
-# that carry structure (num_control_points, shape_ids) by identity and
-# version counter, and the size of every float tensor read, which also
+# that carry structure (num_control_points, shape_ids) by their version
+# counters (unchanged revisions mean they are the tensors planned with),
+# and the size of every float tensor read, which also
 # covers what a gradient object holds (its focal point or radius, its
 # stops), reassigned without touching its group. A plan whose
 # structure came from mutable non-tensor values (a list of widths, say) is
