@@ -59,14 +59,14 @@ HOST_DEVICE inline int find_piece(const float* cdf, int count, float u) {
     return lo;
 }
 
-// Draws one boundary point: u0 picks the piece, u1 the parameter on it.
+// The boundary point at parameter u1 of `piece`, as find_piece drew it (-1:
+// nothing to sample): sample_boundary's second half, for a caller that
+// finds the pieces of many samples first (to visit them in piece order).
 template <typename PieceTable>
-HOST_DEVICE BoundarySample sample_boundary(const PieceTable& table, const float* cdf, int count, float u0,
-                                           float u1) {
+HOST_DEVICE BoundarySample sample_on_piece(const PieceTable& table, const float* cdf, int piece, float u1) {
     BoundarySample s;
     s.piece = -1; s.t = 0.0f; s.pdf = 0.0f;
-    if (count <= 0 || !(cdf[count] > 0.0f)) return s;
-    int piece = find_piece(cdf, count, u0);
+    if (piece < 0) return s;
     float probability = cdf[piece + 1] - cdf[piece];
     if (!(probability > 0.0f)) return s;
     PieceGeometry g = table.geometry(piece, u1);
@@ -77,6 +77,14 @@ HOST_DEVICE BoundarySample sample_boundary(const PieceTable& table, const float*
     s.normal = g.normal;
     s.pdf = probability / g.speed;
     return s;
+}
+
+// Draws one boundary point: u0 picks the piece, u1 the parameter on it.
+template <typename PieceTable>
+HOST_DEVICE BoundarySample sample_boundary(const PieceTable& table, const float* cdf, int count, float u0,
+                                           float u1) {
+    if (count <= 0 || !(cdf[count] > 0.0f)) return sample_on_piece(table, cdf, -1, u1);
+    return sample_on_piece(table, cdf, find_piece(cdf, count, u0), u1);
 }
 
 }  // namespace pdvg

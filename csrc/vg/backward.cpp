@@ -825,6 +825,9 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
     int* order = context.allocate<int>(size_t(chunk));
     int* cell_start = context.allocate<int>(size_t(cells_total) + 1);
     int* cell_cursor = context.allocate<int>(size_t(cells_total));
+    int* piece_start = context.allocate<int>(size_t(num_pieces) + 1);
+    int* piece_cursor = context.allocate<int>(size_t(num_pieces));
+    float* sample_t = context.allocate<float>(size_t(chunk));
     for (int64_t first = 0; first < num_samples; first += chunk) {
         const int64_t count = std::min<int64_t>(chunk, num_samples - first);
         parallel_for(cells_total + 1, [=] HOST_DEVICE(int64_t k) {
@@ -832,11 +835,35 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
             if (k < cells_total) cell_cursor[k] = 0;
         }, context, 4096);
         // 1. Draw, cull points whose filter support misses the image, key by
-        //    tile and cell.
+        //    tile and cell. The pieces are found first and the samples
+        //    sorted by piece (a counting sort), and the points are then made
+        //    in that order: consecutive samples read the same piece's data
+        //    and write consecutive slots, where drawing order reads a random
+        //    piece each time. The set of samples is the same; their slots
+        //    (the order in which a cell's samples are shaded) follow the
+        //    pieces. drawn[i] holds sample i's piece and parameter until
+        //    the sort has moved them to order[j] and sample_t[j].
+        parallel_for(num_pieces + 1, [=] HOST_DEVICE(int64_t k) {
+            piece_start[k] = 0;
+            if (k < num_pieces) piece_cursor[k] = 0;
+        }, context, 4096);
         parallel_for(count, [=] HOST_DEVICE(int64_t i) {
             Pcg32 rng(boundary_seed, uint64_t(first + i));
-            float u0 = rng.next_float(), u1 = rng.next_float();
-            BoundarySample bs = sample_boundary(table, cdf, num_pieces, u0, u1);
+            const float u0 = rng.next_float(), u1 = rng.next_float();
+            BoundarySample& bs = drawn[i];
+            bs.piece = find_piece(cdf, num_pieces, u0);
+            bs.t = u1;
+            atomic_add_int(piece_start + bs.piece, 1);
+        }, context, 1024);
+        exclusive_scan_inplace(piece_start, num_pieces + 1, context);
+        parallel_for(count, [=] HOST_DEVICE(int64_t i) {
+            const int piece = drawn[i].piece;
+            const int j = piece_start[piece] + atomic_add_int(piece_cursor + piece, 1);
+            order[j] = piece;
+            sample_t[j] = drawn[i].t;
+        }, context, 1024);
+        parallel_for(count, [=] HOST_DEVICE(int64_t j) {
+            const BoundarySample bs = sample_on_piece(table, cdf, order[j], sample_t[j]);
             int key = -1;
             if (bs.piece >= 0) {
                 int cx = int(floorf(bs.point.x)), cy = int(floorf(bs.point.y));
@@ -847,8 +874,8 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
                     atomic_add_int(cell_start + key, 1);
                 }
             }
-            drawn[i] = bs;
-            sample_cell[i] = key;
+            drawn[j] = bs;
+            sample_cell[j] = key;
         }, context, 256);
         // 2. Counting sort of the kept samples by tile and cell.
         const int kept = int(exclusive_scan_inplace(cell_start, cells_total + 1, context));
