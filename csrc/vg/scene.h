@@ -61,6 +61,10 @@ struct SceneView {
     const float* segment_monotone = nullptr;   // [N, kSegmentMonotoneFloats]
     const float* segment_boxes = nullptr;      // [N, 4, 4] xmin, ymin, xmax, ymax
     const float* segment_flat = nullptr;       // [N, kFlatFloats] 17 points, 16 deviations
+    // Per segment of a path with a styled stroke, the box outside which its
+    // stroke holds no point (build_stroke_box, stroke_style.h); unbounded
+    // for the other segments.
+    const float* segment_stroke_boxes = nullptr;  // [N, 4] xmin, ymin, xmax, ymax
 
     // Batch: groups of scene b are [scene_group_begin[b], scene_group_begin[b+1]).
     int num_scenes = 1;

@@ -1,6 +1,8 @@
 // Building the per-call segment caches (see segment_cache.h).
 #include "segment_cache.h"
 
+#include "stroke_style.h"
+
 #include "../core/atomics.h"
 #include "../core/parallel.h"
 
@@ -13,6 +15,7 @@ SceneView prepare_scene(const SceneView& scene, int num_segments, bool fill_dist
     float* monotone = context.allocate<float>(size_t(num_segments) * kSegmentMonotoneFloats);
     float* boxes = context.allocate<float>(size_t(num_segments) * 16);
     float* flat = context.allocate<float>(size_t(num_segments) * kFlatFloats);
+    float* stroke_boxes = context.allocate<float>(size_t(num_segments) * 4);
     const SceneView s = scene;
     // What each shape's pairs draw it with: counts of filling and stroking
     // pairs, then each segment's needs from its shape's. Real art strokes
@@ -29,7 +32,17 @@ SceneView prepare_scene(const SceneView& scene, int num_segments, bool fill_dist
     parallel_for(scene.num_shapes, [=] HOST_DEVICE(int64_t shape) {
         int need = (fills[shape] ? kNeedMonotone : 0) |
                    ((strokes[shape] || (fills[shape] && fill_distances)) ? kNeedFlat : 0);
-        for (int k = s.shape_segment_begin[shape]; k < s.shape_segment_begin[shape + 1]; ++k) needs[k] = need;
+        const bool styled = strokes[shape] && !stroke_is_round(s, int(shape));
+        for (int k = s.shape_segment_begin[shape]; k < s.shape_segment_begin[shape + 1]; ++k) {
+            needs[k] = need;
+            float* box = stroke_boxes + 4 * k;
+            if (styled) {
+                build_stroke_box(s, int(shape), k, box);
+            } else {
+                box[0] = box[1] = -INFINITY;
+                box[2] = box[3] = INFINITY;
+            }
+        }
     }, context);
     // A segment's cache takes microseconds (dozens of de Casteljau splits):
     // small chunks, so that a scene of a few hundred segments uses every thread.
@@ -39,6 +52,7 @@ SceneView prepare_scene(const SceneView& scene, int num_segments, bool fill_dist
     prepared.segment_monotone = monotone;
     prepared.segment_boxes = boxes;
     prepared.segment_flat = flat;
+    prepared.segment_stroke_boxes = stroke_boxes;
     return prepared;
 }
 

@@ -358,6 +358,35 @@ HOST_DEVICE inline bool sweep_contains(const SceneView& scene, int k, Vec2f p) {
 // (flat_sweep_decision: most samples well inside a thin stroke or outside
 // it). Only the sweeps left undecided are solved exactly, after all the
 // cheap tests, and only when none of those found p inside.
+// The box of segment k of path s (styled stroke) outside which no point lies
+// in the segment's sweep or in a joint at its ends, for inside_styled_stroke
+// to pass over the segment on four comparisons: its control hull grown by
+// the widest half width (the sweep's test is the distance to the hull
+// within that width) and by the joint reach at its end vertices (a joint's
+// test is the distance to its vertex within w · joint_reach), padded by far
+// more than the rounding of either distance. Empty (lo > hi) for a
+// degenerate segment, which has neither.
+HOST_DEVICE inline void build_stroke_box(const SceneView& scene, int s, int k, float* box) {
+    if (segment_is_degenerate(scene, k)) {
+        box[0] = box[1] = INFINITY;
+        box[2] = box[3] = -INFINITY;
+        return;
+    }
+    const int* idx = scene.segment_points + 4 * k;
+    const int degree = scene.segment_degree[k];
+    BBox2 hull = BBox2::empty();
+    float wmax = 0.0f;
+    for (int j = 0; j <= degree; ++j) {
+        hull.expand(scene.point(idx[j]));
+        wmax = max_value(wmax, scene.point_width[idx[j]]);
+    }
+    const float joint = max_value(scene.point_width[idx[0]], scene.point_width[idx[degree]]) * joint_reach(scene, s);
+    const float grow = max_value(wmax, joint) * (1.0f + 1e-4f) +
+                       1e-5f * (1.0f + fabsf(hull.lo.x) + fabsf(hull.lo.y) + fabsf(hull.hi.x) + fabsf(hull.hi.y));
+    box[0] = hull.lo.x - grow; box[1] = hull.lo.y - grow;
+    box[2] = hull.hi.x + grow; box[3] = hull.hi.y + grow;
+}
+
 HOST_DEVICE NOINLINE inline bool inside_styled_stroke(const SceneView& scene, int s, Vec2f p,
                                                       const SegmentSet& segs) {
     int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
@@ -372,6 +401,10 @@ HOST_DEVICE NOINLINE inline bool inside_styled_stroke(const SceneView& scene, in
     int num_deferred = 0;
     for (int n = 0; n < segs.size(); ++n) {
         const int k = segs[n];
+        if (scene.segment_stroke_boxes) {  // neither the sweep nor a joint of k can hold p
+            const float* box = scene.segment_stroke_boxes + 4 * k;
+            if (!(p.x >= box[0] && p.y >= box[1] && p.x <= box[2] && p.y <= box[3])) continue;
+        }
         if (segment_is_degenerate(scene, k)) continue;
         const int* idx = scene.segment_points + 4 * k;
         int degree = scene.segment_degree[k];
