@@ -235,16 +235,17 @@ struct AreaContext {
 // its cell when there is one. Returns false, having added nothing, when the
 // sample's layers did not fit in `layers` (layers.needed then says how many
 // slots to run it again with).
+// `copies`: how many of the pixel's samples this one stands for (equal_area_samples).
 HOST_DEVICE inline bool area_sample(const AreaContext& a, int b, int x, int y, int k, LayerStack& layers,
                                     float* d_radius, const CellProgram* program = nullptr,
-                                    const int32_t* logged = nullptr) {
+                                    const int32_t* logged = nullptr, int copies = 1) {
     const RenderOptions& o = a.o;
     if (a.skip_empty && (logged ? logged[0] == 0 : program && program->num_groups == 0)) return true;
     Vec2f p = sample_position(o, b, x, y, k);
     int reach = filter_reach(o);
     // Adjoint of this sample's value: Σ_p adj_p k(x_i - c_p) / W_p.
     bool any;
-    Vec4f d_value = filtered_adjoint(o, a.grad_image, a.weight_sum, a.channels, b, x, y, p, 1.0f, &any);
+    Vec4f d_value = filtered_adjoint(o, a.grad_image, a.weight_sum, a.channels, b, x, y, p, float(copies), &any);
     if (!any) return true;
     if (o.output_sdf) {
         NearestBoundary nb = signed_distance_point(a.scene, a.grid, b, p);
@@ -286,6 +287,28 @@ HOST_DEVICE inline bool area_sample(const AreaContext& a, int b, int x, int y, i
     Vec4f d_final = sample_output_backward(final_color, d_value, o.premultiplied);
     composite_backward(a.scene, o, layers, layers.count(), record.background_visible, d_final, p, b, x, y, a.grads);
     return true;
+}
+
+// How many samples of a pixel, from the one logged at `logged` on, have the
+// same area term as it, so that area_sample runs once for all of them with
+// `copies` (under the unit box, see the replay in render_backward): those
+// whose logs are word for word the same with every layer a solid paint of
+// coverage 1. A sample's adjoint is then the pixel's adjoint over spp, its
+// value that of the same layers over the same (per-pixel) background, and
+// nothing of it depends on where in the pixel it lies, so the pixel's term
+// is `copies` times one sample's: the same sum, but for float rounding.
+HOST_DEVICE inline int equal_area_samples(const SceneView& scene, const int32_t* logged, int remaining) {
+    const int words = logged[0];
+    for (int i = 1; i <= words; ++i)
+        if ((logged[i] & kLogPartial) || scene.paint_kind[logged[i] & kLogPaintMask] != kPaintSolid) return 1;
+    int copies = 1;
+    for (const int32_t* next = logged + 1 + words; copies < remaining && next[0] == words; next += 1 + words) {
+        int i = 1;
+        while (i <= words && next[i] == logged[i]) ++i;
+        if (i <= words) break;
+        ++copies;
+    }
+    return copies;
 }
 
 // ---- The jump across a boundary point --------------------------------------
@@ -676,6 +699,9 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
             // replaces finding each sample's layers again.
             const bool replay = log && log->complete && layer_log_applies(options, context) &&
                                 log->tiles.size() == size_t(tiles);
+            // Under the unit box, a pixel's samples with equal logs of solid
+            // layers run once (equal_area_samples).
+            const bool merge_equal = replay && unit_box && !options.output_sdf && !a.radius_gradient;
             ThreadGradients thread_grads(scene, grads, context.num_threads);
             parallel_for_host(tiles, [&](int64_t t) {
                 // Per tile, no thread-local lookups per sample; a sample that
@@ -685,9 +711,10 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
                 float dr = 0.0f;
                 AreaContext mine = a;
                 mine.grads = thread_grads.acquire();
-                auto sample = [&](int x, int y, int k, const CellProgram* program, const int32_t* logged) {
+                auto sample = [&](int x, int y, int k, const CellProgram* program, const int32_t* logged,
+                                  int copies = 1) {
                     LayerStack layers{storage.data(), int(storage.size())};
-                    while (!area_sample(mine, b, x, y, k, layers, &dr, program, logged)) {
+                    while (!area_sample(mine, b, x, y, k, layers, &dr, program, logged, copies)) {
                         storage.resize(2 * size_t(layers.needed));
                         layers = LayerStack{storage.data(), int(storage.size())};
                     }
@@ -695,7 +722,11 @@ void render_backward(const SceneView& input_scene, const RenderOptions& options,
                 if (replay) {
                     const int32_t* cursor = log->tiles[size_t(t)].data();
                     for_each_tile_pixel_in_order(grid, o, t, [&](int x, int y) {
-                        for (int k = 0; k < spp; ++k, cursor += 1 + cursor[0]) sample(x, y, k, nullptr, cursor);
+                        for (int k = 0; k < spp;) {
+                            const int copies = merge_equal ? equal_area_samples(scene, cursor, spp - k) : 1;
+                            sample(x, y, k, nullptr, cursor, copies);
+                            for (int c = 0; c < copies; ++c, ++k) cursor += 1 + cursor[0];
+                        }
                     });
                 } else {
                     for_each_tile_pixel(s, grid, o, t, [&](const CellProgram* program, int x, int y) {
