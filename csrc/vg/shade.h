@@ -646,14 +646,9 @@ inline void build_cell_windings(const SceneView& scene, const TileGrid& grid, Ce
                     const int seg = segs[at];
                     const int* idx = scene.segment_points + 4 * seg;
                     const int degree = scene.segment_degree[seg];
-                    BBox2 hull = BBox2::empty();
-                    float wmax = 0.0f;
-                    for (int j = 0; j <= degree; ++j) {
-                        hull.expand(scene.point(idx[j]));
-                        wmax = max_value(wmax, scene.point_width[idx[j]]);
-                    }
-                    if (prefiltering && round) wmax = widest;
-                    bool keep = box_distance(hull, box) <= 1.001f * wmax + grow + slack;
+                    const SegmentReach sr = segment_reach(scene, seg);
+                    const float wmax = prefiltering && round ? widest : sr.wmax;
+                    bool keep = box_distance(sr.hull, box) <= 1.001f * wmax + grow + slack;
                     for (int e = 0; e <= 1 && !keep && joint > 0.0f; ++e) {
                         const int vertex = idx[e ? degree : 0];
                         const Vec2f v = scene.point(vertex);

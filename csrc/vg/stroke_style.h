@@ -358,6 +358,23 @@ HOST_DEVICE inline bool sweep_contains(const SceneView& scene, int k, Vec2f p) {
 // (flat_sweep_decision: most samples well inside a thin stroke or outside
 // it). Only the sweeps left undecided are solved exactly, after all the
 // cheap tests, and only when none of those found p inside.
+// Segment k's control hull and the widest and narrowest half widths at its
+// control points: what every stroke test of the segment starts from.
+struct SegmentReach {
+    BBox2 hull;
+    float wmax, wmin;
+};
+HOST_DEVICE FORCE_INLINE SegmentReach segment_reach(const SceneView& scene, int k) {
+    const int* idx = scene.segment_points + 4 * k;
+    SegmentReach r{BBox2::empty(), 0.0f, INFINITY};
+    for (int j = 0; j <= scene.segment_degree[k]; ++j) {
+        r.hull.expand(scene.point(idx[j]));
+        r.wmax = max_value(r.wmax, scene.point_width[idx[j]]);
+        r.wmin = min_value(r.wmin, scene.point_width[idx[j]]);
+    }
+    return r;
+}
+
 // The box of segment k of path s (styled stroke) outside which no point lies
 // in the segment's sweep or in a joint at its ends, for inside_styled_stroke
 // to pass over the segment on four comparisons: its control hull grown by
@@ -374,14 +391,10 @@ HOST_DEVICE inline void build_stroke_box(const SceneView& scene, int s, int k, f
     }
     const int* idx = scene.segment_points + 4 * k;
     const int degree = scene.segment_degree[k];
-    BBox2 hull = BBox2::empty();
-    float wmax = 0.0f;
-    for (int j = 0; j <= degree; ++j) {
-        hull.expand(scene.point(idx[j]));
-        wmax = max_value(wmax, scene.point_width[idx[j]]);
-    }
+    const SegmentReach reach = segment_reach(scene, k);
+    const BBox2& hull = reach.hull;
     const float joint = max_value(scene.point_width[idx[0]], scene.point_width[idx[degree]]) * joint_reach(scene, s);
-    const float grow = max_value(wmax, joint) * (1.0f + 1e-4f) +
+    const float grow = max_value(reach.wmax, joint) * (1.0f + 1e-4f) +
                        1e-5f * (1.0f + fabsf(hull.lo.x) + fabsf(hull.lo.y) + fabsf(hull.hi.x) + fabsf(hull.hi.y));
     box[0] = hull.lo.x - grow; box[1] = hull.lo.y - grow;
     box[2] = hull.hi.x + grow; box[3] = hull.hi.y + grow;
@@ -409,14 +422,9 @@ HOST_DEVICE NOINLINE inline bool inside_styled_stroke(const SceneView& scene, in
         const int* idx = scene.segment_points + 4 * k;
         int degree = scene.segment_degree[k];
         // The sweep: skip segments whose control hull is farther than their widest width.
-        BBox2 hull = BBox2::empty();
-        float wmax = 0.0f, wmin = INFINITY;
-        for (int j = 0; j <= degree; ++j) {
-            hull.expand(scene.point(idx[j]));
-            wmax = max_value(wmax, scene.point_width[idx[j]]);
-            wmin = min_value(wmin, scene.point_width[idx[j]]);
-        }
-        if (hull.distance_squared(p) <= wmax * wmax) {
+        const SegmentReach sr = segment_reach(scene, k);
+        const float wmax = sr.wmax, wmin = sr.wmin;
+        if (sr.hull.distance_squared(p) <= wmax * wmax) {
             unsigned quarters = scene.segment_boxes ? cached_quarters_within(scene, k, p, wmax * wmax) : 0xFu;
             // A curve of constant width with no point within w of p cannot
             // hold p in its sweep, and one whose flattening puts p well
@@ -514,15 +522,10 @@ HOST_DEVICE inline void for_each_outline_candidate(const SceneView& scene, int s
         const int* idx = scene.segment_points + 4 * k;
         int degree = scene.segment_degree[k];
         int base = 16 * (k - begin);
-        BBox2 hull = BBox2::empty();
-        float wmax = 0.0f, wmin = INFINITY;
-        for (int j = 0; j <= degree; ++j) {
-            hull.expand(scene.point(idx[j]));
-            wmax = max_value(wmax, scene.point_width[idx[j]]);
-            wmin = min_value(wmin, scene.point_width[idx[j]]);
-        }
+        const SegmentReach sr = segment_reach(scene, k);
+        const float wmax = sr.wmax, wmin = sr.wmin;
         float side_reach = radius + wmax;
-        if (hull.distance_squared(p) <= side_reach * side_reach) {
+        if (sr.hull.distance_squared(p) <= side_reach * side_reach) {
             // A side farther than `radius` is no candidate, so with a finite
             // radius (prefiltering) a curve with no centre-line point within
             // radius + wmax is skipped by the cheap flattened test before the
