@@ -348,16 +348,6 @@ HOST_DEVICE inline bool sweep_contains(const SceneView& scene, int k, Vec2f p) {
     return c.t > 0.0f && c.t < 1.0f && c.distance <= scene.segment_width(k, c.t);
 }
 
-// NOINLINE: called from inside_stroke, whose round-round path is hot.
-// Visits the segments of `segs` (SegmentSet), which must hold every one
-// whose stroke may reach p.
-//
-// Membership is a union of sweeps and joint regions, so its parts may be
-// tested in any order with the same answer. The cheap ones go first: joint
-// regions, and each curve's sweep where its flattening proves the answer
-// (flat_sweep_decision: most samples well inside a thin stroke or outside
-// it). Only the sweeps left undecided are solved exactly, after all the
-// cheap tests, and only when none of those found p inside.
 // Segment k's control hull and the widest and narrowest half widths at its
 // control points: what every stroke test of the segment starts from.
 struct SegmentReach {
@@ -400,6 +390,17 @@ HOST_DEVICE inline void build_stroke_box(const SceneView& scene, int s, int k, f
     box[2] = hull.hi.x + grow; box[3] = hull.hi.y + grow;
 }
 
+// NOINLINE: called from inside_stroke, whose round-round path is hot.
+// Visits the segments of `segs` (SegmentSet), which must hold every one
+// whose stroke may reach p.
+//
+// Membership is a union of sweeps and joint regions, so its parts may be
+// tested in any order with the same answer. The cheap ones go first: a
+// segment whose reach box (build_stroke_box) misses p is passed over, then
+// joint regions, and each curve's sweep where its flattening proves the answer
+// (flat_sweep_decision: most samples well inside a thin stroke or outside
+// it). Only the sweeps left undecided are solved exactly, after all the
+// cheap tests, and only when none of those found p inside.
 HOST_DEVICE NOINLINE inline bool inside_styled_stroke(const SceneView& scene, int s, Vec2f p,
                                                       const SegmentSet& segs) {
     int begin = scene.shape_segment_begin[s], end = scene.shape_segment_begin[s + 1];
